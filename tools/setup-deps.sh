@@ -22,7 +22,7 @@ apt-get install -y -q --no-install-recommends \
     python3 python3-venv python3-setuptools seabios busybox-static \
     linux-headers-amd64 kmod \
     libdrm-dev libpci-dev pciutils libelf-dev libcmocka-dev libopenblas-dev \
-    sparse dwarves jq
+    sparse dwarves jq file
 apt-get install -y -q --no-install-recommends -t bookworm-backports \
     meson python3-pycotap qemu-system-data
 mkdir -p "$(dirname "$STAMP")"

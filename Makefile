@@ -1,0 +1,102 @@
+# zhikai: top-level build.  `make run` and `make test` are the two entry points;
+# both install what they need (apt), build QEMU with the card, the driver, the
+# firmware, the runtime and the tools, then boot a VM.
+#
+#   make run      build everything, boot the VM, run the examples (zk-info ... zk-llm)
+#   make test     every test: host unit tests, qtest, in-VM tests -> "N passed, N failed"
+#   make shell    interactive VM with the card and the driver loaded
+#   make bench    benchmarks -> one table + build/bench.json
+#   make fuzz     long fuzz runs (object loader, ISA decoder, ioctls)
+#   make install  PREFIX=/usr/local DESTDIR=  (library, header, tools, firmware, module)
+
+SHELL    := /bin/bash
+REPO     := $(abspath .)
+BUILD    := $(REPO)/build
+export ZK_CACHE ?= /var/cache/zhikai
+QSRC     := $(ZK_CACHE)/qemu-10.0.2
+QEMU     := $(QSRC)/build/qemu-system-x86_64
+KREL     ?= $(shell ls /usr/src 2>/dev/null | sed -n 's/^linux-headers-\([0-9.]*-[0-9]*-amd64\)$$/\1/p' | sort -V | tail -1)
+KDIR     ?= /usr/src/linux-headers-$(KREL)
+PREFIX   ?= /usr/local
+DESTDIR  ?=
+VM       := $(REPO)/tools/vm-run.sh
+# The test VM's card gets a non-default HBM size so GET_PARAM is really checked.
+TEST_HBM ?= 2G
+
+SUBDIRS  := firmware-stub qemu-device tools runtime tests/vm
+.PHONY: all deps qemu qtest kernel kmod userspace run test test-host test-qtest test-vm \
+        shell bench fuzz install clean distclean
+
+all: deps qemu kernel kmod userspace
+
+deps:
+	@tools/setup-deps.sh
+
+qemu: deps
+	@tools/build-qemu.sh
+
+qtest: qemu
+	@tools/build-qemu.sh tests/qtest/zhikai-test
+
+kernel: deps
+	@tools/guest-kernel.sh >/dev/null
+
+kmod: deps
+	$(MAKE) -C kmod KDIR=$(KDIR) all
+
+# Userspace parts, in dependency order (tools build the kernel library the
+# runtime's examples load).
+userspace: deps
+	@for d in $(SUBDIRS); do \
+	    if [ -f $$d/Makefile ]; then $(MAKE) -C $$d all || exit 1; fi; \
+	done
+	@mkdir -p $(BUILD)/share
+	@cp tools/run-tap.sh tests/run-vm-tests.sh tools/run-examples.sh $(BUILD)/share/
+
+# ---------------------------------------------------------------------------
+run: all
+	$(VM) -- 'sh /zk/share/run-examples.sh'
+
+shell: all
+	$(VM) --shell
+
+# Every test, one summary line.
+test: all qtest
+	@set -o pipefail; { $(MAKE) -s test-host; $(MAKE) -s test-qtest; $(MAKE) -s test-vm; } 2>&1 | tools/tap-summary
+
+test-host:
+	@for d in $(SUBDIRS); do \
+	    if [ -f $$d/Makefile ] && grep -q '^test:' $$d/Makefile; then \
+	        $(MAKE) -s -C $$d test || echo "not ok - host tests in $$d failed to build or run"; \
+	    fi; \
+	done
+
+test-qtest:
+	@if [ -f qemu-device/tests/zhikai-test.c ]; then \
+	    QTEST_QEMU_BINARY="$(QEMU) -L /usr/share/qemu -L /usr/share/seabios -nic none" \
+	        $(QSRC)/build/tests/qtest/zhikai-test || echo "not ok - qtest zhikai-test exited $$?"; \
+	fi
+
+test-vm:
+	@$(VM) --hbm $(TEST_HBM) -- 'sh /zk/share/run-vm-tests.sh $(TEST_HBM)' || echo "not ok - in-VM test group exited $$?"
+
+bench: all
+	@tools/bench.sh
+
+fuzz: all
+	@tools/fuzz.sh
+
+install: userspace kmod
+	@for d in runtime tools firmware-stub kmod; do \
+	    if [ -f $$d/Makefile ] && grep -q '^install:' $$d/Makefile; then \
+	        $(MAKE) -C $$d install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) KDIR=$(KDIR) || exit 1; \
+	    fi; \
+	done
+
+clean:
+	@for d in $(SUBDIRS) kmod; do [ -f $$d/Makefile ] && $(MAKE) -s -C $$d clean || true; done
+	rm -rf $(BUILD)
+
+# Also drops the cached QEMU build tree and guest kernel (next build is cold).
+distclean: clean
+	rm -rf $(ZK_CACHE)

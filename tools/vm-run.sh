@@ -1,0 +1,126 @@
+#!/bin/bash
+# Boots a q35 VM (TCG) with the zhikai card, loads drm's modules and zhikai.ko,
+# runs one guest shell command and returns its output and exit status.
+#
+# usage: tools/vm-run.sh [options] -- 'guest command'
+#        tools/vm-run.sh [options] --shell        (interactive serial console)
+#   --hbm SIZE        HBM size of the card (default 1G)
+#   --cards N         number of zhikai cards (default 1)
+#   --dev-opt OPTS    extra ",key=val" properties for every zhikai device
+#   --qemu-opt ARG    extra QEMU argument (repeatable)
+#   --mem SIZE        guest RAM (default 2G)
+#   --no-load         don't insmod zhikai.ko
+#   --mod-args ARGS   zhikai.ko module parameters
+#   --timeout SEC     kill the VM after SEC seconds (default 600)
+#
+# The guest sees the repo's build/ at /zk (PATH, LD_LIBRARY_PATH set), the
+# firmware in /lib/firmware/zhikai, and an unprivileged user 'zkuser' (uid 1000;
+# run commands as it with `runas CMD`).  Exit status: the guest command's, or
+# 124 on timeout, 125 when the VM ended without reporting one.
+set -euo pipefail
+REPO=$(realpath "$(dirname "$0")/..")
+CACHE=${ZK_CACHE:-/var/cache/zhikai}
+QEMU=${ZK_QEMU:-$CACHE/qemu-10.0.2/build/qemu-system-x86_64}
+BUILD=$REPO/build
+
+hbm=1G cards=1 devopt="" mem=2G load=1 modargs="" timeout=600 shell=0 cmd=""
+qopts=()
+usage() { sed -n '5,17p' "$0" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+    case "$1" in
+    --hbm) hbm=$2; shift 2;;
+    --cards) cards=$2; shift 2;;
+    --dev-opt) devopt=$2; shift 2;;
+    --qemu-opt) qopts+=("$2"); shift 2;;
+    --mem) mem=$2; shift 2;;
+    --no-load) load=0; shift;;
+    --mod-args) modargs=$2; shift 2;;
+    --timeout) timeout=$2; shift 2;;
+    --shell) shell=1; shift;;
+    --) shift; cmd="$*"; break;;
+    *) usage;;
+    esac
+done
+[ "$shell" = 1 ] || [ -n "$cmd" ] || usage
+[ -x "$QEMU" ] || { echo "vm-run: no QEMU at $QEMU (run: make qemu)" >&2; exit 1; }
+KREL=$("$REPO/tools/guest-kernel.sh")
+KROOT=$CACHE/guest/$KREL/root
+KERNEL=$KROOT/boot/vmlinuz-$KREL
+[ -f "$CACHE/guest/$KREL/vmlinux" ] && KERNEL=$CACHE/guest/$KREL/vmlinux
+
+# --- initramfs: busybox, shared libraries of our binaries, modules, build/ ---
+stage=$(mktemp -d /tmp/zk-vm.XXXXXX)
+trap 'rm -rf "$stage"' EXIT
+root=$stage/root
+mkdir -p "$root"/{bin,sbin,etc,proc,sys,dev,tmp,root,home/zkuser,lib/firmware,lib/modules,lib64,zk}
+cp /bin/busybox "$root/bin/busybox"
+cp "$REPO/tools/guest-init.sh" "$root/init"; chmod +x "$root/init"
+printf 'root:x:0:0:root:/root:/bin/sh\nzkuser:x:1000:1000:zkuser:/home/zkuser:/bin/sh\n' > "$root/etc/passwd"
+printf 'root:x:0:\nvideo:x:44:zkuser\nrender:x:105:zkuser\nzkuser:x:1000:\n' > "$root/etc/group"
+chown 1000:1000 "$root/home/zkuser"
+
+# build/ minus what the guest never needs
+if [ -d "$BUILD" ]; then
+    tar -C "$BUILD" --exclude=./host-tests --exclude=./vm --exclude='*.o' -cf - . | tar -C "$root/zk" -xf -
+fi
+[ -d "$BUILD/firmware/zhikai" ] && cp -r "$BUILD/firmware/zhikai" "$root/lib/firmware/"
+
+# Shared libraries: everything our ELF binaries (and busybox tools) link against.
+{ find "$root/zk" -type f -perm -u+x 2>/dev/null; find "$root/zk" -name '*.so*' -type f 2>/dev/null; } |
+    while read -r f; do
+        file -b "$f" 2>/dev/null | grep -q 'ELF.*dynamic' || continue
+        LD_LIBRARY_PATH=$BUILD/lib ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^\t\/lib64/{print $1}'
+    done | sort -u | while read -r lib; do
+        case "$lib" in "$BUILD"/*|"$root"/*) continue;; esac
+        mkdir -p "$root$(dirname "$lib")"
+        cp -L "$lib" "$root$lib"
+    done
+mkdir -p "$root/lib64" "$root/lib/x86_64-linux-gnu"
+[ -e "$root/lib64/ld-linux-x86-64.so.2" ] || cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
+
+# Kernel modules zhikai.ko needs, in load order (dependencies first).
+modtree=$KROOT/lib/modules/$KREL
+find_mod() { find "$modtree/kernel" -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" | head -1; }
+order=()
+add_mod() {
+    local name=$1 path dep
+    for m in "${order[@]:-}"; do [ "$m" = "$name" ] && return 0; done
+    path=$(find_mod "$name"); [ -n "$path" ] || { echo "vm-run: module $name not found" >&2; exit 1; }
+    for dep in $(modinfo -F depends "$path" | tr , ' '); do add_mod "$dep"; done
+    order+=("$name"); cp "$path" "$root/lib/modules/$name.ko"
+}
+base_mods="drm"
+[ -f "$BUILD/kmod/zhikai.ko" ] && base_mods=$(modinfo -F depends "$BUILD/kmod/zhikai.ko" | tr , ' ')
+for m in $base_mods; do add_mod "$m"; done
+printf '%s\n' "${order[@]}" > "$root/lib/modules/load-order"
+
+# The command, and how to run it.
+printf '%s\n' "$cmd" > "$root/zk-cmd"
+{
+    echo "ZK_LOAD=$load"
+    echo "ZK_MODARGS='$modargs'"
+    echo "ZK_SHELL=$shell"
+} > "$root/zk-env"
+(cd "$root" && find . | cpio -o -H newc --quiet) | gzip -1 > "$stage/initrd.gz"
+
+# --- the VM ---
+devs=()
+for i in $(seq 0 $((cards - 1))); do devs+=(-device "zhikai,id=zk$i,hbm-size=$hbm$devopt"); done
+# -nodefaults: without it SeaBIOS waits ~30 s on the default AHCI CD-ROM.
+args=(-M q35 -nodefaults -m "$mem" -smp 1 -no-reboot -L /usr/share/qemu -L /usr/share/seabios
+      -kernel "${ZK_KERNEL:-$KERNEL}" -initrd "$stage/initrd.gz" -nic none
+      "${devs[@]}" "${qopts[@]}")
+append="console=ttyS0 panic=-1 ${ZK_APPEND:-quiet loglevel=4}"
+if [ "$shell" = 1 ]; then
+    exec "$QEMU" "${args[@]}" -display none -serial mon:stdio -append "$append"
+fi
+log=$stage/console.log
+set +e
+timeout --foreground -k 5 "$timeout" "$QEMU" "${args[@]}" -display none -monitor none \
+    -serial stdio -append "$append" < /dev/null | tee "$log" | sed -u '/^ZK-EXIT=/d'
+rc=${PIPESTATUS[0]}
+set -e
+status=$(sed -n 's/^ZK-EXIT=\([0-9]*\).*/\1/p' "$log" | tail -1)
+if [ "$rc" = 124 ]; then echo "vm-run: timeout after ${timeout}s" >&2; exit 124; fi
+[ -n "$status" ] || { echo "vm-run: VM ended without an exit status (qemu rc=$rc)" >&2; exit 125; }
+exit "$status"
