@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * zk_compat.h - the few kernel API differences between the kernels the
+ * driver is built for (Debian 6.1 and 6.12).  Keep version checks here.
+ */
+#ifndef ZK_COMPAT_H
+#define ZK_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/mm.h>
+#include <drm/gpu_scheduler.h>
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define zk_vm_flags_set(vma, flags)	vm_flags_set(vma, flags)
+#else
+static inline void zk_vm_flags_set(struct vm_area_struct *vma,
+				   unsigned long flags)
+{
+	vma->vm_flags |= flags;
+}
+#endif
+
+/* 6.2+: DRM accel subsystem (/dev/accel/accelN) instead of a render node. */
+#if IS_ENABLED(CONFIG_DRM_ACCEL)
+#define ZK_HAVE_ACCEL 1
+#else
+#define ZK_HAVE_ACCEL 0
+#endif
+
+/* 6.3 renamed the dependency hook to prepare_job. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
+#define ZK_SCHED_OPS_PREPARE(fn)	.prepare_job = (fn)
+#else
+#define ZK_SCHED_OPS_PREPARE(fn)	.dependency = (fn)
+#endif
+
+/* 6.7 added job credits. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define zk_sched_job_init(job, entity, owner) \
+	drm_sched_job_init(job, entity, 1, owner)
+#else
+#define zk_sched_job_init(job, entity, owner) \
+	drm_sched_job_init(job, entity, owner)
+#endif
+
+/* 6.12 replaced drm_sched_start()'s full_recovery with an errno. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+#define zk_sched_start(sched)	drm_sched_start(sched, 0)
+#else
+#define zk_sched_start(sched)	drm_sched_start(sched, true)
+#endif
+
+static inline int zk_sched_init(struct drm_gpu_scheduler *sched,
+				const struct drm_sched_backend_ops *ops,
+				u32 limit, long timeout, const char *name,
+				struct device *dev)
+{
+#if defined(ZK_HAVE_SCHED_INIT_ARGS) || \
+	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+	const struct drm_sched_init_args args = {
+		.ops = ops,
+		.credit_limit = limit,
+		.timeout = timeout,
+		.name = name,
+		.dev = dev,
+	};
+
+	return drm_sched_init(sched, &args);
+#elif LINUX_VERSION_CODE >= KERNEL_VERSION(6, 8, 0)
+	return drm_sched_init(sched, ops, NULL, DRM_SCHED_PRIORITY_COUNT,
+			      limit, 0, timeout, NULL, NULL, name, dev);
+#else
+	return drm_sched_init(sched, ops, limit, 0, timeout, NULL, NULL,
+			      name, dev);
+#endif
+}
+
+#endif /* ZK_COMPAT_H */

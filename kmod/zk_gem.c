@@ -1,0 +1,367 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * zk_gem.c - buffer objects.
+ *
+ * HBM BOs are contiguous ranges of device memory (drm_mm over HBM after the
+ * page-table pool), mapped to userspace through the HBM BAR write-combined.
+ * Host BOs are shmem-backed, pinned and DMA-mapped for their whole life.
+ * Every BO is mapped into the device address space of the context (open
+ * file) that created it, and only there.
+ */
+#include <linux/highmem.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+
+#include <drm/drm_gem.h>
+#include <drm/drm_prime.h>
+#include <drm/drm_vma_manager.h>
+
+#include "zk_drv.h"
+
+static const struct drm_gem_object_funcs zk_hbm_funcs;
+static const struct drm_gem_object_funcs zk_host_funcs;
+
+bool zk_bo_is_hbm(struct zk_bo *bo)
+{
+	return !(bo->flags & DRM_ZHIKAI_BO_HOST);
+}
+
+int zk_hbm_init(struct zk_device *zdev)
+{
+	mutex_init(&zdev->hbm_lock);
+	drm_mm_init(&zdev->hbm_mm, zdev->pt_pool_size,
+		    zdev->hbm_size - zdev->pt_pool_size);
+	return 0;
+}
+
+void zk_hbm_fini(struct zk_device *zdev)
+{
+	drm_mm_takedown(&zdev->hbm_mm);
+}
+
+u64 zk_hbm_used(struct zk_device *zdev)
+{
+	u64 used;
+
+	mutex_lock(&zdev->hbm_lock);
+	used = zdev->hbm_bo_used + ((u64)zdev->pt_used << ZK_PAGE_SHIFT);
+	mutex_unlock(&zdev->hbm_lock);
+	return used;
+}
+
+/* Undo zk_bo_setup(): unmap, give back VA, HBM and the accounting. */
+static void zk_bo_teardown(struct zk_bo *bo)
+{
+	struct zk_device *zdev = to_zk_device(bo->shmem.base.dev);
+	struct zk_ctx *ctx = bo->ctx;
+	unsigned int i;
+
+	if (ctx) {
+		mutex_lock(&ctx->lock);
+		if (bo->mapped)
+			zk_mmu_unmap(ctx, bo->va, bo->size);
+		if (drm_mm_node_allocated(&bo->va_node))
+			drm_mm_remove_node(&bo->va_node);
+		if (!list_empty(&bo->ctx_link)) {
+			list_del(&bo->ctx_link);
+			ctx->mem_used -= bo->size;
+		}
+		mutex_unlock(&ctx->lock);
+	}
+	/* Only now, with the device mapping gone, may the HBM be reused. */
+	if (drm_mm_node_allocated(&bo->hbm_node)) {
+		mutex_lock(&zdev->hbm_lock);
+		zdev->hbm_bo_used -= bo->hbm_node.size;
+		drm_mm_remove_node(&bo->hbm_node);
+		mutex_unlock(&zdev->hbm_lock);
+	}
+	for (i = 0; i < ZK_MAX_QUEUES; i++)
+		if (bo->last[i])
+			zk_job_rec_put(bo->last[i]);
+	bo->ctx = NULL;
+	zk_ctx_put(ctx);
+}
+
+static void zk_hbm_free(struct drm_gem_object *obj)
+{
+	struct zk_bo *bo = to_zk_bo(obj);
+
+	zk_bo_teardown(bo);
+	drm_gem_object_release(obj);
+	kfree(bo);
+}
+
+static void zk_host_free(struct drm_gem_object *obj)
+{
+	struct zk_bo *bo = to_zk_bo(obj);
+
+	zk_bo_teardown(bo);
+	drm_gem_shmem_free(&bo->shmem);
+}
+
+static int zk_hbm_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma)
+{
+	struct zk_bo *bo = to_zk_bo(obj);
+	struct zk_device *zdev = to_zk_device(obj->dev);
+	unsigned long pgoff = vma->vm_pgoff - drm_vma_node_start(&obj->vma_node);
+	unsigned long len = vma->vm_end - vma->vm_start;
+	unsigned long pfn;
+	int idx, ret;
+
+	if ((pgoff << PAGE_SHIFT) + len > obj->size)
+		return -EINVAL;
+	if (!drm_dev_enter(obj->dev, &idx))
+		return -ENODEV;
+	zk_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
+	pfn = ((zdev->hbm_bar_start + bo->hbm_node.start) >> PAGE_SHIFT) + pgoff;
+	ret = io_remap_pfn_range(vma, vma->vm_start, pfn, len,
+				 vma->vm_page_prot);
+	drm_dev_exit(idx);
+	return ret;
+}
+
+static void zk_bo_print_info(struct drm_printer *p, unsigned int indent,
+			     const struct drm_gem_object *obj)
+{
+	const struct zk_bo *bo = container_of(obj, struct zk_bo, shmem.base);
+
+	drm_printf_indent(p, indent, "zhikai: %s va=0x%llx size=0x%llx\n",
+			  bo->flags & DRM_ZHIKAI_BO_HOST ? "host" : "hbm",
+			  bo->va, bo->size);
+	if (!(bo->flags & DRM_ZHIKAI_BO_HOST))
+		drm_printf_indent(p, indent, "hbm_offset=0x%llx\n",
+				  bo->hbm_node.start);
+}
+
+static const struct vm_operations_struct zk_hbm_vm_ops = {
+	.open = drm_gem_vm_open,
+	.close = drm_gem_vm_close,
+};
+
+static const struct drm_gem_object_funcs zk_hbm_funcs = {
+	.free = zk_hbm_free,
+	.print_info = zk_bo_print_info,
+	.mmap = zk_hbm_mmap,
+	.vm_ops = &zk_hbm_vm_ops,
+};
+
+static const struct drm_gem_object_funcs zk_host_funcs = {
+	.free = zk_host_free,
+	.print_info = zk_bo_print_info,
+	.pin = drm_gem_shmem_object_pin,
+	.unpin = drm_gem_shmem_object_unpin,
+	.get_sg_table = drm_gem_shmem_object_get_sg_table,
+	.vmap = drm_gem_shmem_object_vmap,
+	.vunmap = drm_gem_shmem_object_vunmap,
+	.mmap = drm_gem_shmem_object_mmap,
+	.vm_ops = &drm_gem_shmem_vm_ops,
+};
+
+static void zk_bo_init_common(struct zk_bo *bo)
+{
+	INIT_LIST_HEAD(&bo->ctx_link);
+	spin_lock_init(&bo->last_lock);
+}
+
+/* drm_gem_shmem_create() calls this for host BOs. */
+struct drm_gem_object *zk_gem_create_object(struct drm_device *dev,
+					    size_t size)
+{
+	struct zk_bo *bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+
+	if (!bo)
+		return ERR_PTR(-ENOMEM);
+	zk_bo_init_common(bo);
+	bo->flags = DRM_ZHIKAI_BO_HOST;
+	bo->shmem.base.funcs = &zk_host_funcs;
+	return &bo->shmem.base;
+}
+
+static struct zk_bo *zk_hbm_bo_alloc(struct zk_device *zdev, u64 size)
+{
+	struct zk_bo *bo;
+	u64 align = size >= ZK_HUGE_SIZE ? ZK_HUGE_SIZE : ZK_PAGE_SIZE;
+	int ret;
+
+	bo = kzalloc(sizeof(*bo), GFP_KERNEL);
+	if (!bo)
+		return ERR_PTR(-ENOMEM);
+	zk_bo_init_common(bo);
+	bo->flags = DRM_ZHIKAI_BO_HBM;
+	bo->shmem.base.funcs = &zk_hbm_funcs;
+	drm_gem_private_object_init(&zdev->drm, &bo->shmem.base, size);
+
+	mutex_lock(&zdev->hbm_lock);
+	ret = drm_mm_insert_node_generic(&zdev->hbm_mm, &bo->hbm_node, size,
+					 align, 0, DRM_MM_INSERT_BEST);
+	if (ret == -ENOSPC && align > ZK_PAGE_SIZE)
+		ret = drm_mm_insert_node_generic(&zdev->hbm_mm, &bo->hbm_node,
+						 size, ZK_PAGE_SIZE, 0,
+						 DRM_MM_INSERT_BEST);
+	if (!ret)
+		zdev->hbm_bo_used += bo->hbm_node.size;
+	mutex_unlock(&zdev->hbm_lock);
+	if (ret) {
+		drm_gem_object_put(&bo->shmem.base);
+		return ERR_PTR(-ENOSPC);
+	}
+	if (zk_zero_hbm)
+		memset_io(zdev->hbm + bo->hbm_node.start, 0, size);
+	return bo;
+}
+
+/* Charge, allocate VA and map @bo in @ctx. */
+static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
+{
+	u64 limit = (u64)zk_ctx_mem_limit_mb << 20;
+	u64 align = size >= ZK_HUGE_SIZE ? ZK_HUGE_SIZE : ZK_PAGE_SIZE;
+	struct sg_table *sgt = NULL;
+	int ret;
+
+	if (!zk_bo_is_hbm(bo)) {
+		sgt = drm_gem_shmem_get_pages_sgt(&bo->shmem);
+		if (IS_ERR(sgt))
+			return PTR_ERR(sgt);
+	}
+
+	mutex_lock(&ctx->lock);
+	if (limit && ctx->mem_used + size > limit) {
+		ret = -EDQUOT;
+		goto out;
+	}
+	bo->ctx = zk_ctx_get(ctx);
+	bo->size = size;
+	/* One unmapped guard page after every BO catches overruns. */
+	ret = drm_mm_insert_node_in_range(&ctx->va_mm, &bo->va_node,
+					  size + ZK_PAGE_SIZE, align, 0,
+					  ZK_VA_START, ZK_VA_END,
+					  DRM_MM_INSERT_BEST);
+	if (ret) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	bo->va = bo->va_node.start;
+	if (sgt)
+		ret = zk_mmu_map_sgt(ctx, bo->va, sgt, size);
+	else
+		ret = zk_mmu_map_hbm(ctx, bo->va, bo->hbm_node.start, size);
+	if (ret)
+		goto out;
+	bo->mapped = true;
+	list_add_tail(&bo->ctx_link, &ctx->bos);
+	ctx->mem_used += size;
+out:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+
+int zk_bo_create_ioctl(struct drm_device *dev, void *data,
+		       struct drm_file *file)
+{
+	struct zk_device *zdev = to_zk_device(dev);
+	struct zk_ctx *ctx = file->driver_priv;
+	struct drm_zhikai_bo_create *args = data;
+	struct drm_gem_shmem_object *shmem;
+	struct zk_bo *bo;
+	u64 size;
+	u32 handle;
+	int ret;
+
+	if (args->flags & ~DRM_ZHIKAI_BO_FLAGS)
+		return -EINVAL;
+	if (!args->size || args->size > ZK_VA_END - ZK_VA_START - ZK_PAGE_SIZE)
+		return -EINVAL;
+	size = round_up(args->size, ZK_PAGE_SIZE);
+	if (!(args->flags & DRM_ZHIKAI_BO_HOST) &&
+	    size > zdev->hbm_size - zdev->pt_pool_size)
+		return -ENOSPC;
+
+	if (args->flags & DRM_ZHIKAI_BO_HOST) {
+		if (size > (u64)totalram_pages() << PAGE_SHIFT)
+			return -ENOMEM;
+		shmem = drm_gem_shmem_create(dev, size);
+		if (IS_ERR(shmem))
+			return PTR_ERR(shmem);
+		bo = to_zk_bo(&shmem->base);
+	} else {
+		bo = zk_hbm_bo_alloc(zdev, size);
+		if (IS_ERR(bo))
+			return PTR_ERR(bo);
+	}
+
+	ret = drm_gem_create_mmap_offset(&bo->shmem.base);
+	if (!ret)
+		ret = zk_bo_setup(ctx, bo, size);
+	if (!ret)
+		ret = drm_gem_handle_create(file, &bo->shmem.base, &handle);
+	if (!ret) {
+		args->handle = handle;
+		args->device_va = bo->va;
+	}
+	drm_gem_object_put(&bo->shmem.base);
+	return ret;
+}
+
+/* Look up a handle of @file; only BOs of the file's own context. */
+struct zk_bo *zk_bo_lookup(struct drm_file *file, u32 handle)
+{
+	struct drm_gem_object *obj = drm_gem_object_lookup(file, handle);
+	struct zk_bo *bo;
+
+	if (!obj)
+		return NULL;
+	if (obj->funcs != &zk_hbm_funcs && obj->funcs != &zk_host_funcs) {
+		drm_gem_object_put(obj);
+		return NULL;
+	}
+	bo = to_zk_bo(obj);
+	if (bo->ctx != file->driver_priv) {
+		drm_gem_object_put(obj);
+		return NULL;
+	}
+	return bo;
+}
+
+int zk_bo_info_ioctl(struct drm_device *dev, void *data,
+		     struct drm_file *file)
+{
+	struct drm_zhikai_bo_info *args = data;
+	struct zk_bo *bo;
+
+	bo = zk_bo_lookup(file, args->handle);
+	if (!bo)
+		return -ENOENT;
+	args->flags = bo->flags;
+	args->mmap_offset = drm_vma_node_offset_addr(&bo->shmem.base.vma_node);
+	args->device_va = bo->va;
+	args->size = bo->size;
+	drm_gem_object_put(&bo->shmem.base);
+	return 0;
+}
+
+/* Copy BO contents for the kernel (command validation). */
+int zk_bo_read(struct zk_bo *bo, u64 offset, void *dst, size_t len)
+{
+	struct zk_device *zdev = to_zk_device(bo->shmem.base.dev);
+
+	if (offset > bo->size || len > bo->size - offset)
+		return -EINVAL;
+	if (zk_bo_is_hbm(bo)) {
+		memcpy_fromio(dst, zdev->hbm + bo->hbm_node.start + offset, len);
+		return 0;
+	}
+	while (len) {
+		struct page *page = bo->shmem.pages[offset >> PAGE_SHIFT];
+		size_t off = offset & ~PAGE_MASK;
+		size_t n = min_t(size_t, len, PAGE_SIZE - off);
+		void *src = kmap_local_page(page);
+
+		memcpy(dst, src + off, n);
+		kunmap_local(src);
+		dst += n;
+		offset += n;
+		len -= n;
+	}
+	return 0;
+}

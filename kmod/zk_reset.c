@@ -1,0 +1,209 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * zk_reset.c - hang detection and recovery.
+ *
+ * Hangs are found by the drm_sched job timeout (zk_job.c) and by a
+ * firmware heartbeat that stopped advancing.  Recovery stops every
+ * scheduler, retires what really completed, resets the engine (falling
+ * back to a full device reset and firmware reload), fails the jobs that
+ * were on the hardware (the guilty one TIMEDOUT, the others ABORTED),
+ * re-arms the queues and restarts the schedulers.
+ */
+#include <linux/kobject.h>
+
+#include "zk_drv.h"
+
+#define ZK_RESET_WAIT_MS	1000
+
+void zk_reset_uevent(struct zk_device *zdev, const char *kind)
+{
+	char event[32];
+	char *envp[2] = { event, NULL };
+
+	snprintf(event, sizeof(event), "ZHIKAI_EVENT=%s", kind);
+	kobject_uevent_env(&zdev->pdev->dev.kobj, KOBJ_CHANGE, envp);
+}
+
+static int zk_engine_reset(struct zk_device *zdev)
+{
+	u32 i;
+	int ret;
+
+	zk_wr(zdev, ZK_REG_RESET, ZK_RESET_ENGINE);
+	ret = zk_hw_wait_state(zdev, ZK_STATE_READY, ZK_RESET_WAIT_MS);
+	if (ret)
+		return ret;
+	for (i = 0; i < zdev->num_queues; i++) {
+		struct zk_queue *q = &zdev->queues[i];
+
+		zk_hw_queue_stop(q);
+		if (zk_qrd(q, ZK_Q_STATUS) & (ZK_QSTAT_HUNG | ZK_QSTAT_BUSY))
+			return -EBUSY;
+	}
+	return 0;
+}
+
+static int zk_device_reset(struct zk_device *zdev)
+{
+	int ret;
+
+	zk_wr(zdev, ZK_REG_RESET, ZK_RESET_DEVICE);
+	ret = zk_hw_wait_state(zdev, ZK_STATE_RESET, ZK_RESET_WAIT_MS);
+	if (ret) {
+		drm_err(&zdev->drm, "device reset: still in state %u\n",
+			zk_rd(zdev, ZK_REG_STATUS));
+		return ret;
+	}
+	return zk_fw_boot(zdev);
+}
+
+/*
+ * Recover from a hang.  @bad/@bad_q: the timed-out job and its queue, or
+ * NULL; @level: ZK_RESET_ENGINE or ZK_RESET_DEVICE.
+ */
+int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
+		     struct drm_sched_job *bad, u32 level, const char *why)
+{
+	unsigned long flags;
+	bool quiet = false;
+	int ret = 0, idx;
+	u32 i;
+
+	mutex_lock(&zdev->reset_lock);
+	if (bad && zk_job_hw_signaled(bad)) {
+		/* Done meanwhile, or failed by a reset that raced us. */
+		drm_sched_stop(&bad_q->sched, bad);
+		zk_sched_start(&bad_q->sched);
+		mutex_unlock(&zdev->reset_lock);
+		return 0;
+	}
+	if (!drm_dev_enter(&zdev->drm, &idx)) {
+		/* Unplugged: just give the scheduler its job back. */
+		if (bad) {
+			drm_sched_stop(&bad_q->sched, bad);
+			zk_sched_start(&bad_q->sched);
+		}
+		mutex_unlock(&zdev->reset_lock);
+		return -ENODEV;
+	}
+
+	for (i = 0; i < zdev->num_queues; i++)
+		drm_sched_stop(&zdev->queues[i].sched,
+			       &zdev->queues[i] == bad_q ? bad : NULL);
+	for (i = 0; i < zdev->num_queues; i++) {
+		struct zk_queue *q = &zdev->queues[i];
+
+		spin_lock_irqsave(&q->lock, flags);
+		zk_queue_process(q);
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
+	if (bad) {
+		if (zk_job_hw_signaled(bad))
+			quiet = true;	/* it finished after all */
+		else
+			zk_job_mark_guilty(bad);
+	}
+
+	if (!quiet) {
+		drm_warn(&zdev->drm, "%s on queue %d: %s reset\n", why,
+			 bad_q ? (int)bad_q->idx : -1,
+			 level == ZK_RESET_ENGINE ? "engine" : "device");
+		zk_hw_irq_enable(zdev, false);
+		if (level == ZK_RESET_ENGINE) {
+			ret = zk_engine_reset(zdev);
+			if (ret) {
+				drm_warn(&zdev->drm, "engine reset failed (%d), resetting the device\n",
+					 ret);
+				level = ZK_RESET_DEVICE;
+			}
+		}
+		if (level == ZK_RESET_DEVICE)
+			ret = zk_device_reset(zdev);
+
+		for (i = 0; i < zdev->num_queues; i++)
+			zk_queue_abort(&zdev->queues[i], DRM_ZHIKAI_JOB_ABORTED);
+		if (ret) {
+			drm_err(&zdev->drm, "recovery failed (%d): device wedged, reload the driver\n",
+				ret);
+			WRITE_ONCE(zdev->wedged, true);
+		} else {
+			for (i = 0; i < zdev->num_queues; i++)
+				zk_hw_queue_start(&zdev->queues[i]);
+			zk_hw_irq_enable(zdev, true);
+		}
+		atomic_inc(&zdev->reset_count);
+		zdev->hb_last = zk_rd(zdev, ZK_REG_HEARTBEAT);
+		zdev->hb_last_change = jiffies;
+	}
+
+	for (i = 0; i < zdev->num_queues; i++)
+		zk_sched_start(&zdev->queues[i].sched);
+	drm_dev_exit(idx);
+	mutex_unlock(&zdev->reset_lock);
+
+	if (!quiet)
+		zk_reset_uevent(zdev, ret ? "wedged" :
+				level == ZK_RESET_ENGINE ? "engine-reset" :
+				"device-reset");
+	return ret;
+}
+
+static void zk_reset_work(struct work_struct *work)
+{
+	struct zk_device *zdev = container_of(work, struct zk_device,
+					      reset_work);
+
+	zk_reset_recover(zdev, NULL, NULL, ZK_RESET_DEVICE,
+			 "firmware heartbeat stalled");
+}
+
+void zk_reset_schedule(struct zk_device *zdev)
+{
+	schedule_work(&zdev->reset_work);
+}
+
+static void zk_hb_work(struct work_struct *work)
+{
+	struct zk_device *zdev = container_of(to_delayed_work(work),
+					      struct zk_device, hb_work);
+	unsigned long period = msecs_to_jiffies(max(zk_heartbeat_timeout_ms / 4,
+						    250u));
+	u32 hb;
+	int idx;
+
+	if (!zk_heartbeat_timeout_ms)
+		return;
+	if (!drm_dev_enter(&zdev->drm, &idx))
+		return;
+	if (!READ_ONCE(zdev->wedged) && mutex_trylock(&zdev->reset_lock)) {
+		hb = zk_rd(zdev, ZK_REG_HEARTBEAT);
+		if (hb != zdev->hb_last) {
+			zdev->hb_last = hb;
+			zdev->hb_last_change = jiffies;
+		} else if (time_after(jiffies, zdev->hb_last_change +
+				      msecs_to_jiffies(zk_heartbeat_timeout_ms))) {
+			zdev->hb_last_change = jiffies;
+			zk_reset_schedule(zdev);
+		}
+		mutex_unlock(&zdev->reset_lock);
+	}
+	drm_dev_exit(idx);
+	schedule_delayed_work(&zdev->hb_work, period);
+}
+
+void zk_reset_init(struct zk_device *zdev)
+{
+	mutex_init(&zdev->reset_lock);
+	INIT_WORK(&zdev->reset_work, zk_reset_work);
+	INIT_DELAYED_WORK(&zdev->hb_work, zk_hb_work);
+	zdev->hb_last = zk_rd(zdev, ZK_REG_HEARTBEAT);
+	zdev->hb_last_change = jiffies;
+	if (zk_heartbeat_timeout_ms)
+		schedule_delayed_work(&zdev->hb_work, HZ);
+}
+
+void zk_reset_fini(struct zk_device *zdev)
+{
+	cancel_delayed_work_sync(&zdev->hb_work);
+	cancel_work_sync(&zdev->reset_work);
+}

@@ -1,0 +1,769 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * Zhikai device: hardware queues.
+ *
+ * Each queue is a ring of 64-byte commands in host memory (Q_BASE, Q_SIZE)
+ * executed in order by its own worker thread (edu.c style: a QemuThread
+ * sleeping on a condition variable).  A doorbell write sets the tail and
+ * wakes the worker, which bus-master reads each command with pci_dma_read,
+ * executes it and advances the head.  Device memory is reached through the
+ * device MMU (engine/zk_mmu.c); system-memory pages through pci_dma_rw so
+ * that they honour the IOMMU and bus-master enable.
+ *
+ * Resets never wait for a worker: they bump the queue's generation and set
+ * its abort flag.  Long-running commands (WAIT, DMA, LAUNCH) poll the flag;
+ * whatever a worker was doing when its generation changed is dropped (head,
+ * fence, fault registers are not updated any more).
+ */
+#include "qemu/osdep.h"
+#include "qemu/log.h"
+#include "qemu/rcu.h"
+#include "qemu/units.h"
+#include "qemu/main-loop.h"
+#include "hw/pci/pci.h"
+#include "system/dma.h"
+
+#include "zhikai.h"
+#include "zhikai_isa.h"
+#include "zk_engine.h"
+#include "trace.h"
+
+/* Engine code lands separately; until then a LAUNCH reports ENGINE. */
+#pragma weak zk_engine_launch
+
+/* Results of executing one command besides ZK_FAULT_* (> 0) and 0. */
+#define ZK_EXEC_ABORTED   (-1)  /* dropped by a reset or device exit */
+#define ZK_EXEC_RETRY     (-2)  /* queue disabled: re-run this cmd later */
+
+/* DMA commands are executed in pieces of this size, polling abort. */
+#define ZK_DMA_CHUNK      (1 * MiB)
+
+static bool queue_aborted(ZhikaiQueue *q)
+{
+    return qatomic_read(&q->abort) != 0;
+}
+
+/* Bus-master access for SYSMEM pages (ZkSysRw). */
+static int zhikai_sys_rw(void *opaque, uint64_t bus, void *buf, uint64_t len,
+                         bool write)
+{
+    ZhikaiQueue *q = opaque;
+    MemTxResult r;
+
+    r = pci_dma_rw(PCI_DEVICE(q->s), bus, buf, len,
+                   write ? DMA_DIRECTION_FROM_DEVICE : DMA_DIRECTION_TO_DEVICE,
+                   MEMTXATTRS_UNSPECIFIED);
+    trace_zhikai_sys_rw(q->idx, bus, len, write, r == MEMTX_OK);
+    return r == MEMTX_OK ? 0 : -1;
+}
+
+/* Sleep up to us microseconds, in slices, unless aborted. */
+static bool queue_sleep(ZhikaiQueue *q, int64_t us)
+{
+    while (us > 0) {
+        int64_t n = MIN(us, 1000);
+        if (queue_aborted(q)) {
+            return false;
+        }
+        g_usleep(n);
+        us -= n;
+    }
+    return !queue_aborted(q);
+}
+
+/*
+ * A throttled engine is slower: stretch a command that took busy_ns at the
+ * maximum clock by max/clock.  The stretch counts as busy time.
+ */
+static void queue_throttle_stretch(ZhikaiQueue *q, int64_t busy_ns)
+{
+    ZhikaiState *s = q->s;
+    uint32_t clk = qatomic_read(&s->clock_mhz);
+
+    if (!s->throttle_slowdown || clk >= s->clock_max_mhz || clk == 0) {
+        return;
+    }
+    queue_sleep(q, busy_ns * (int64_t)(s->clock_max_mhz - clk) / clk / 1000);
+}
+
+static bool job_faulted_kind(uint32_t fault)
+{
+    return fault == ZK_FAULT_MMU_READ || fault == ZK_FAULT_MMU_WRITE ||
+           fault == ZK_FAULT_MMU_EXEC || fault == ZK_FAULT_DMA;
+}
+
+/* Record a fault in the queue registers (lock held); caller raises IRQ. */
+static void queue_record_fault(ZhikaiQueue *q, uint32_t type, uint64_t va)
+{
+    q->fault_type = type;
+    q->fault_addr = va;
+    q->fault_ctx = q->ms.has_ctx ? q->ms.ctx_id : 0;
+    q->fault_count++;
+    trace_zhikai_fault(q->idx, type, va, q->fault_ctx);
+}
+
+static void queue_fault_now(ZhikaiQueue *q, uint32_t type, uint64_t va)
+{
+    qemu_mutex_lock(&q->lock);
+    queue_record_fault(q, type, va);
+    qemu_mutex_unlock(&q->lock);
+    zhikai_raise_irq(q->s, ZK_IRQ_FAULT);
+}
+
+/* ------------------------------------------------------------------ */
+/* Commands                                                            */
+/* ------------------------------------------------------------------ */
+
+static int dma_one(ZhikaiQueue *q, uint64_t dst, uint64_t src, uint64_t size,
+                   bool fill, ZkFault *f)
+{
+    uint64_t done = 0;
+
+    while (done < size) {
+        uint64_t n = MIN(size - done, ZK_DMA_CHUNK);
+        int r;
+
+        if (queue_aborted(q)) {
+            return ZK_EXEC_ABORTED;
+        }
+        if (fill) {
+            r = zk_mem_fill(&q->ms, dst + done, (uint32_t)src, n, f);
+        } else {
+            r = zk_mem_copy(&q->ms, dst + done, src + done, n, f);
+        }
+        if (r) {
+            return r;
+        }
+        done += n;
+    }
+    return 0;
+}
+
+static int exec_dma(ZhikaiQueue *q, const struct zk_cmd_dma *c, ZkFault *f)
+{
+    uint64_t src = le64_to_cpu(c->src), dst = le64_to_cpu(c->dst);
+    uint64_t size = le64_to_cpu(c->size);
+    bool fill = c->hdr.flags & ZK_DMA_F_FILL;
+
+    trace_zhikai_dma(q->idx, dst, src, size, c->hdr.flags);
+    if (qatomic_xchg(&q->s->inject_dma_fail, false)) {
+        f->type = ZK_FAULT_DMA;
+        f->va = (c->hdr.flags & (ZK_DMA_F_FILL | ZK_DMA_F_SGLIST)) ==
+                ZK_DMA_F_FILL ? dst : src;
+        return ZK_FAULT_DMA;
+    }
+    if (!q->ms.has_ctx) {
+        f->type = ZK_FAULT_NO_CONTEXT;
+        f->va = dst;
+        return ZK_FAULT_NO_CONTEXT;
+    }
+    if (!(c->hdr.flags & ZK_DMA_F_SGLIST)) {
+        return dma_one(q, dst, src, size, fill, f);
+    }
+    if (size > ZK_DMA_MAX_SG) {
+        f->type = ZK_FAULT_ILLEGAL_CMD;
+        f->va = src;
+        return ZK_FAULT_ILLEGAL_CMD;
+    }
+    for (uint64_t i = 0; i < size; i++) {
+        struct zk_dma_sg sg;
+        int r = zk_mem_read(&q->ms, src + i * sizeof(sg), &sg, sizeof(sg), f);
+        if (r) {
+            return r;
+        }
+        r = dma_one(q, le64_to_cpu(sg.dst), le64_to_cpu(sg.src),
+                    le64_to_cpu(sg.size), fill, f);
+        if (r) {
+            return r;
+        }
+    }
+    return 0;
+}
+
+static int exec_launch(ZhikaiQueue *q, const struct zk_cmd_launch *c,
+                       ZkFault *f)
+{
+    ZkEngineStats stats = { 0 };
+    ZkLaunch l = {
+        .code_va = le64_to_cpu(c->code_va),
+        .code_size = le32_to_cpu(c->code_size),
+        .entry = le32_to_cpu(c->entry),
+        .grid = { le32_to_cpu(c->grid[0]), le32_to_cpu(c->grid[1]),
+                  le32_to_cpu(c->grid[2]) },
+        .args_va = le64_to_cpu(c->args_va),
+        .args_size = le32_to_cpu(c->args_size),
+        .insn_budget = q->s->insn_budget,
+    };
+    int r;
+
+    if ((l.args_size & 7) || l.args_size > ZK_MAX_ARGS * 8) {
+        f->type = ZK_FAULT_ILLEGAL_CMD;
+        f->va = l.args_va;
+        return ZK_FAULT_ILLEGAL_CMD;
+    }
+    if (!q->ms.has_ctx) {
+        f->type = ZK_FAULT_NO_CONTEXT;
+        f->va = l.code_va;
+        return ZK_FAULT_NO_CONTEXT;
+    }
+    if (!zk_engine_launch) {
+        qemu_log_mask(LOG_UNIMP, "zhikai: compute engine not built in\n");
+        f->type = ZK_FAULT_ENGINE;
+        f->va = l.code_va;
+        return ZK_FAULT_ENGINE;
+    }
+    f->type = ZK_FAULT_NONE;
+    f->va = 0;
+    r = zk_engine_launch(&q->ms, &l, &stats, f, &q->abort);
+    if (r && queue_aborted(q)) {
+        return ZK_EXEC_ABORTED;
+    }
+    if (r) {
+        f->type = r;
+    }
+    return r;
+}
+
+static int exec_wait(ZhikaiQueue *q, const struct zk_cmd_wait *c, ZkFault *f)
+{
+    uint64_t addr = le64_to_cpu(c->addr), want = le64_to_cpu(c->value);
+    int64_t delay_us = 20;
+
+    for (;;) {
+        uint64_t v;
+        int r = zk_mem_read(&q->ms, addr, &v, sizeof(v), f);
+        if (r) {
+            return r;
+        }
+        if (le64_to_cpu(v) >= want) {
+            return 0;
+        }
+        if (queue_aborted(q)) {
+            return ZK_EXEC_ABORTED;
+        }
+        if (!qatomic_read(&q->enabled)) {
+            return ZK_EXEC_RETRY;
+        }
+        g_usleep(delay_us);
+        delay_us = MIN(delay_us * 2, 1000);
+    }
+}
+
+/* JOB_END; never skipped.  job_status is the status of the job it ends. */
+static int exec_job_end(ZhikaiQueue *q, const struct zk_cmd_job_end *c,
+                        uint32_t job_status, uint32_t gen)
+{
+    PCIDevice *pdev = PCI_DEVICE(q->s);
+    uint64_t seqno = le64_to_cpu(c->seqno);
+    uint64_t status_bus = le64_to_cpu(c->status_bus);
+    uint32_t st = cpu_to_le32(job_status);
+    uint64_t seq_le = cpu_to_le64(seqno);
+    uint64_t wb;
+    bool same_gen;
+
+    trace_zhikai_job_end(q->idx, seqno, job_status);
+    if (status_bus &&
+        pci_dma_write(pdev, status_bus, &st, sizeof(st)) != MEMTX_OK) {
+        queue_fault_now(q, ZK_FAULT_DMA, status_bus);
+    }
+    qemu_mutex_lock(&q->lock);
+    wb = q->fence_wb;
+    qemu_mutex_unlock(&q->lock);
+    if (wb && pci_dma_write(pdev, wb, &seq_le, sizeof(seq_le)) != MEMTX_OK) {
+        queue_fault_now(q, ZK_FAULT_DMA, wb);
+    }
+    qemu_mutex_lock(&q->lock);
+    same_gen = q->generation == gen;
+    if (same_gen) {
+        q->fence = seqno;
+    }
+    qemu_mutex_unlock(&q->lock);
+    if (same_gen && (c->hdr.flags & ZK_JOB_END_F_IRQ)) {
+        zhikai_raise_irq(q->s, ZK_IRQ_QUEUE(q->idx));
+    }
+    return 0;
+}
+
+/*
+ * Execute one command.  Returns 0, a ZK_FAULT_* (f filled in) or
+ * ZK_EXEC_*.  skipping: the job already faulted, only JOB_END runs.
+ */
+static int exec_cmd(ZhikaiQueue *q, const uint8_t *raw, uint32_t off,
+                    bool skipping, uint32_t job_status, uint32_t gen,
+                    ZkFault *f)
+{
+    const struct zk_cmd_hdr *h = (const void *)raw;
+    ZhikaiState *s = q->s;
+    uint64_t v;
+
+    trace_zhikai_cmd(q->idx, off, h->opcode, h->flags, skipping);
+    f->type = ZK_FAULT_NONE;
+    f->va = 0;
+    if (h->opcode == ZK_CMD_JOB_END) {
+        if (h->reserved0 || h->reserved1) {
+            /* Still ends the job, but the job is in error. */
+            qemu_log_mask(LOG_GUEST_ERROR, "zhikai: q%u JOB_END with reserved "
+                          "bits set\n", q->idx);
+            queue_fault_now(q, ZK_FAULT_ILLEGAL_CMD, off);
+            if (job_status == ZK_JOB_OK) {
+                job_status = ZK_JOB_ERROR;
+            }
+        }
+        return exec_job_end(q, (const void *)raw, job_status, gen);
+    }
+    if (skipping) {
+        return 0;
+    }
+    if (h->reserved0 || h->reserved1 || h->opcode >= ZK_CMD_COUNT) {
+        f->type = ZK_FAULT_ILLEGAL_CMD;
+        f->va = off;
+        return ZK_FAULT_ILLEGAL_CMD;
+    }
+
+    switch (h->opcode) {
+    case ZK_CMD_NOP:
+        return 0;
+    case ZK_CMD_SET_CONTEXT: {
+        const struct zk_cmd_set_context *c = (const void *)raw;
+        q->ms.has_ctx = true;
+        q->ms.ctx_id = le32_to_cpu(c->ctx_id);
+        q->ms.pt_root = le64_to_cpu(c->pt_root);
+        return 0;
+    }
+    case ZK_CMD_DMA:
+        return exec_dma(q, (const void *)raw, f);
+    case ZK_CMD_LAUNCH:
+        return exec_launch(q, (const void *)raw, f);
+    case ZK_CMD_FENCE: {
+        const struct zk_cmd_fence *c = (const void *)raw;
+        v = c->value;   /* already little-endian */
+        if (zk_mem_write(&q->ms, le64_to_cpu(c->addr), &v, sizeof(v), f)) {
+            return f->type;
+        }
+        if (h->flags & ZK_FENCE_F_IRQ) {
+            zhikai_raise_irq(s, ZK_IRQ_QUEUE(q->idx));
+        }
+        return 0;
+    }
+    case ZK_CMD_WAIT:
+        return exec_wait(q, (const void *)raw, f);
+    case ZK_CMD_TIMESTAMP: {
+        const struct zk_cmd_timestamp *c = (const void *)raw;
+        if (h->flags & ZK_TS_F_CARD_TIME) {
+            v = zhikai_host_ns() - s->card_time_base;
+        } else {
+            v = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
+        }
+        v = cpu_to_le64(v);
+        if (zk_mem_write(&q->ms, le64_to_cpu(c->addr), &v, sizeof(v), f)) {
+            return f->type;
+        }
+        return 0;
+    }
+    default:
+        g_assert_not_reached();
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Worker                                                              */
+/* ------------------------------------------------------------------ */
+
+static bool queue_has_work(ZhikaiQueue *q)
+{
+    return q->enabled && !q->hung && q->head != q->tail;
+}
+
+static void *zhikai_queue_thread(void *opaque)
+{
+    ZhikaiQueue *q = opaque;
+    ZhikaiState *s = q->s;
+
+    rcu_register_thread();
+    for (;;) {
+        /*
+         * Commands are ZK_CMD_SIZE bytes; the buffer is larger and zeroed so
+         * that command structs whose trailing padding runs past 64 bytes
+         * (struct zk_cmd_launch is 72) can be overlaid safely.
+         */
+        uint8_t raw[2 * ZK_CMD_SIZE] = { 0 };
+        uint32_t off, gen, job_status, opcode;
+        uint64_t bus;
+        bool skipping, busy;
+        int64_t t0, t1;
+        ZkFault f;
+        int rc;
+
+        qemu_mutex_lock(&q->lock);
+        while (!q->stopping && !queue_has_work(q)) {
+            qemu_cond_wait(&q->cond, &q->lock);
+        }
+        if (q->stopping) {
+            qemu_mutex_unlock(&q->lock);
+            break;
+        }
+        off = q->head;
+        bus = q->base + off;
+        gen = q->generation;
+        skipping = q->skipping;
+        job_status = q->job_status;
+        if (q->ctx_reset) {
+            q->ms.has_ctx = false;
+            q->ctx_reset = false;
+        }
+        qatomic_set(&q->abort, 0);
+        q->running = true;
+        qemu_mutex_unlock(&q->lock);
+
+        if (pci_dma_read(PCI_DEVICE(s), bus, raw, ZK_CMD_SIZE) != MEMTX_OK) {
+            /* The ring itself is unreachable: stop the queue. */
+            qemu_mutex_lock(&q->lock);
+            if (q->generation == gen) {
+                queue_record_fault(q, ZK_FAULT_DMA, bus);
+                q->enabled = false;
+            }
+            q->running = false;
+            qemu_mutex_unlock(&q->lock);
+            zhikai_raise_irq(s, ZK_IRQ_FAULT);
+            continue;
+        }
+
+        opcode = raw[0];
+        busy = !skipping && (opcode == ZK_CMD_DMA || opcode == ZK_CMD_LAUNCH ||
+                             opcode == ZK_CMD_FENCE ||
+                             opcode == ZK_CMD_TIMESTAMP);
+        t0 = zhikai_host_ns();
+        if (busy) {
+            qemu_mutex_lock(&q->lock);
+            q->busy_since = t0;
+            qemu_mutex_unlock(&q->lock);
+        }
+        rc = exec_cmd(q, raw, off, skipping, job_status, gen, &f);
+        t1 = zhikai_host_ns();
+        if (busy && rc >= 0 && (opcode == ZK_CMD_DMA ||
+                                opcode == ZK_CMD_LAUNCH)) {
+            queue_throttle_stretch(q, t1 - t0);
+        }
+        trace_zhikai_cmd_done(q->idx, off, rc, zhikai_host_ns() - t0);
+
+        qemu_mutex_lock(&q->lock);
+        if (q->busy_since) {
+            q->busy_ns += zhikai_host_ns() - q->busy_since;
+            q->busy_since = 0;
+        }
+        q->running = false;
+        if (q->generation != gen || rc == ZK_EXEC_ABORTED ||
+            rc == ZK_EXEC_RETRY) {
+            /* Dropped by a reset, or to be re-run when re-enabled. */
+            qemu_mutex_unlock(&q->lock);
+            continue;
+        }
+        if (rc > 0) {
+            queue_record_fault(q, f.type ? f.type : (uint32_t)rc, f.va);
+            q->skipping = true;
+            q->job_status = job_faulted_kind(rc) ? ZK_JOB_FAULTED
+                                                 : ZK_JOB_ERROR;
+        } else if (opcode == ZK_CMD_JOB_END) {
+            q->skipping = false;
+            q->job_status = ZK_JOB_OK;
+        }
+        q->head = (off + ZK_CMD_SIZE) & (q->size - 1);
+        qemu_mutex_unlock(&q->lock);
+        if (rc > 0) {
+            zhikai_raise_irq(s, ZK_IRQ_FAULT);
+        }
+    }
+    rcu_unregister_thread();
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Registers                                                           */
+/* ------------------------------------------------------------------ */
+
+/* Drop the ring and in-flight work (lock held). */
+static void queue_reset_locked(ZhikaiQueue *q, bool device_reset)
+{
+    q->generation++;
+    qatomic_set(&q->abort, 1);
+    q->enabled = false;
+    q->head = 0;
+    q->tail = 0;
+    q->hung = false;
+    q->skipping = false;
+    q->job_status = ZK_JOB_OK;
+    if (q->busy_since) {
+        q->busy_ns += zhikai_host_ns() - q->busy_since;
+        q->busy_since = 0;
+    }
+    q->ctx_reset = true;    /* the worker drops its context at next fetch */
+    if (device_reset) {
+        q->base = 0;
+        q->size = 0;
+        q->fence_wb = 0;
+        q->fence = 0;
+        q->fault_type = ZK_FAULT_NONE;
+        q->fault_addr = 0;
+        q->fault_ctx = 0;
+        q->fault_count = 0;
+    }
+    qemu_cond_broadcast(&q->cond);
+}
+
+void zhikai_queue_reset(ZhikaiQueue *q, bool device_reset)
+{
+    qemu_mutex_lock(&q->lock);
+    queue_reset_locked(q, device_reset);
+    qemu_mutex_unlock(&q->lock);
+}
+
+void zhikai_queue_inject_hang(ZhikaiState *s, unsigned qi)
+{
+    ZhikaiQueue *q = &s->queues[qi];
+
+    qemu_mutex_lock(&q->lock);
+    q->hung = true;
+    qemu_mutex_unlock(&q->lock);
+}
+
+uint64_t zhikai_queue_busy_ns(ZhikaiQueue *q)
+{
+    uint64_t v;
+
+    qemu_mutex_lock(&q->lock);
+    v = q->busy_ns;
+    if (q->busy_since) {
+        v += zhikai_host_ns() - q->busy_since;
+    }
+    qemu_mutex_unlock(&q->lock);
+    return v;
+}
+
+static uint32_t queue_status(ZhikaiQueue *q)
+{
+    uint32_t st = 0;
+
+    if (q->enabled) {
+        st |= ZK_QSTAT_ENABLED;
+    }
+    if (q->running || (q->enabled && q->head != q->tail)) {
+        st |= ZK_QSTAT_BUSY;
+    }
+    if (q->hung) {
+        st |= ZK_QSTAT_HUNG;
+    }
+    if (q->skipping) {
+        st |= ZK_QSTAT_SKIPPING;
+    }
+    return st;
+}
+
+uint64_t zhikai_queue_read(ZhikaiState *s, unsigned qi, hwaddr reg)
+{
+    ZhikaiQueue *q = &s->queues[qi];
+    uint64_t v = 0;
+
+    qemu_mutex_lock(&q->lock);
+    switch (reg) {
+    case ZK_Q_BASE_LO:
+        v = (uint32_t)q->base;
+        break;
+    case ZK_Q_BASE_HI:
+        v = q->base >> 32;
+        break;
+    case ZK_Q_SIZE:
+        v = q->size;
+        break;
+    case ZK_Q_HEAD:
+        v = q->head;
+        break;
+    case ZK_Q_TAIL:
+        v = q->tail;
+        break;
+    case ZK_Q_DOORBELL:
+        v = 0;
+        break;
+    case ZK_Q_CTRL:
+        v = q->enabled ? ZK_QCTRL_ENABLE : 0;
+        break;
+    case ZK_Q_STATUS:
+        v = queue_status(q);
+        break;
+    case ZK_Q_FENCE_WB_LO:
+        v = (uint32_t)q->fence_wb;
+        break;
+    case ZK_Q_FENCE_WB_HI:
+        v = q->fence_wb >> 32;
+        break;
+    case ZK_Q_FENCE_LO:
+        v = (uint32_t)q->fence;
+        q->fence_hi_latch = q->fence >> 32;
+        break;
+    case ZK_Q_FENCE_HI:
+        v = q->fence_hi_latch;
+        break;
+    case ZK_Q_FAULT_TYPE:
+        v = q->fault_type;
+        break;
+    case ZK_Q_FAULT_ADDR_LO:
+        v = (uint32_t)q->fault_addr;
+        break;
+    case ZK_Q_FAULT_ADDR_HI:
+        v = q->fault_addr >> 32;
+        break;
+    case ZK_Q_FAULT_CTX:
+        v = q->fault_ctx;
+        break;
+    case ZK_Q_FAULT_COUNT:
+        v = q->fault_count;
+        break;
+    case ZK_Q_BUSY_NS_LO: {
+        uint64_t b = q->busy_ns;
+        if (q->busy_since) {
+            b += zhikai_host_ns() - q->busy_since;
+        }
+        v = (uint32_t)b;
+        q->busy_hi_latch = b >> 32;
+        break;
+    }
+    case ZK_Q_BUSY_NS_HI:
+        v = q->busy_hi_latch;
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "zhikai: read of unknown queue %u "
+                      "register 0x%" HWADDR_PRIx "\n", qi, reg);
+        break;
+    }
+    qemu_mutex_unlock(&q->lock);
+    return v;
+}
+
+static const char *queue_enable_refusal(ZhikaiState *s, ZhikaiQueue *q)
+{
+    if (qatomic_read(&s->state) != ZK_STATE_READY) {
+        return "firmware not ready";
+    }
+    if (q->idx >= s->fw_queues) {
+        return "queue not driven by the firmware";
+    }
+    if (q->size < 4096 || (q->size & (q->size - 1))) {
+        return "Q_SIZE not a power of 2 >= 4096";
+    }
+    if (q->base & (ZK_CMD_SIZE - 1)) {
+        return "Q_BASE not 64-byte aligned";
+    }
+    return NULL;
+}
+
+void zhikai_queue_write(ZhikaiState *s, unsigned qi, hwaddr reg, uint32_t val)
+{
+    ZhikaiQueue *q = &s->queues[qi];
+    const char *why;
+
+    qemu_mutex_lock(&q->lock);
+    switch (reg) {
+    case ZK_Q_BASE_LO:
+    case ZK_Q_BASE_HI:
+    case ZK_Q_SIZE:
+        if (q->enabled) {
+            qemu_log_mask(LOG_GUEST_ERROR, "zhikai: q%u ring registers "
+                          "written while enabled\n", qi);
+            break;
+        }
+        if (reg == ZK_Q_SIZE) {
+            q->size = val;
+        } else {
+            q->base = deposit64(q->base, reg == ZK_Q_BASE_LO ? 0 : 32, 32,
+                                val);
+        }
+        break;
+    case ZK_Q_DOORBELL:
+        trace_zhikai_doorbell(qi, val, q->head);
+        if (q->size < 4096 || (q->size & (q->size - 1)) || val >= q->size ||
+            (val & (ZK_CMD_SIZE - 1))) {
+            qemu_log_mask(LOG_GUEST_ERROR, "zhikai: q%u bad doorbell 0x%x "
+                          "(size 0x%x)\n", qi, val, q->size);
+            break;
+        }
+        q->tail = val;
+        qemu_cond_broadcast(&q->cond);
+        break;
+    case ZK_Q_CTRL:
+        if (val & ZK_QCTRL_RESET) {
+            trace_zhikai_reset(0, "queue");
+            queue_reset_locked(q, false);
+        }
+        if ((val & ZK_QCTRL_ENABLE) && !q->enabled) {
+            why = queue_enable_refusal(s, q);
+            if (why) {
+                trace_zhikai_queue_refused(qi, why);
+                qemu_log_mask(LOG_GUEST_ERROR, "zhikai: q%u enable refused: "
+                              "%s\n", qi, why);
+            } else {
+                q->enabled = true;
+            }
+        } else if (!(val & ZK_QCTRL_ENABLE)) {
+            q->enabled = false;
+        }
+        trace_zhikai_queue_ctrl(qi, val, q->enabled);
+        qemu_cond_broadcast(&q->cond);
+        break;
+    case ZK_Q_FENCE_WB_LO:
+        q->fence_wb = deposit64(q->fence_wb, 0, 32, val);
+        break;
+    case ZK_Q_FENCE_WB_HI:
+        q->fence_wb = deposit64(q->fence_wb, 32, 32, val);
+        break;
+    default:
+        qemu_log_mask(LOG_GUEST_ERROR, "zhikai: write 0x%x to read-only or "
+                      "unknown queue %u register 0x%" HWADDR_PRIx "\n",
+                      val, qi, reg);
+        break;
+    }
+    qemu_mutex_unlock(&q->lock);
+}
+
+/* ------------------------------------------------------------------ */
+/* Lifecycle                                                           */
+/* ------------------------------------------------------------------ */
+
+void zhikai_queues_realize(ZhikaiState *s)
+{
+    for (unsigned i = 0; i < s->num_queues; i++) {
+        ZhikaiQueue *q = &s->queues[i];
+        char name[32];
+
+        q->s = s;
+        q->idx = i;
+        q->ms.hbm = s->hbm_ptr;
+        q->ms.hbm_size = s->hbm_size;
+        q->ms.sys_rw = zhikai_sys_rw;
+        q->ms.sys_opaque = q;
+        qemu_mutex_init(&q->lock);
+        qemu_cond_init(&q->cond);
+        snprintf(name, sizeof(name), "zhikai-q%u", i);
+        qemu_thread_create(&q->thread, name, zhikai_queue_thread, q,
+                           QEMU_THREAD_JOINABLE);
+        q->thread_started = true;
+    }
+}
+
+void zhikai_queues_exit(ZhikaiState *s)
+{
+    for (unsigned i = 0; i < s->num_queues; i++) {
+        ZhikaiQueue *q = &s->queues[i];
+
+        if (!q->thread_started) {
+            continue;
+        }
+        qemu_mutex_lock(&q->lock);
+        q->stopping = true;
+        qatomic_set(&q->abort, 1);
+        qemu_cond_broadcast(&q->cond);
+        qemu_mutex_unlock(&q->lock);
+        qemu_thread_join(&q->thread);
+        qemu_cond_destroy(&q->cond);
+        qemu_mutex_destroy(&q->lock);
+        q->thread_started = false;
+    }
+}

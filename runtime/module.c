@@ -1,0 +1,424 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * module.c - kernel objects: load (zk_obj.c parses and verifies the ELF),
+ * upload of the image to HBM, kernel lookup, argument checking, launches.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "zk_internal.h"
+
+#include "zk_obj.h"
+
+/* What module.c needs from a parsed object. */
+typedef struct parsed_kernel {
+    struct zk_kernel_desc desc;
+    uint32_t entry;
+} parsed_kernel;
+
+typedef struct parsed_obj {
+    uint8_t *image;             /* text + rodata */
+    uint32_t image_size;
+    unsigned int nkernels;
+    parsed_kernel *kernels;
+} parsed_obj;
+
+static void parsed_free(parsed_obj *p)
+{
+    free(p->image);
+    free(p->kernels);
+    memset(p, 0, sizeof(*p));
+}
+
+/* zk_obj.c (shared with the tools) parses the ELF and runs the ISA verifier. */
+static zk_status parse_object(const void *data, size_t len, parsed_obj *out)
+{
+    char err[256];
+    ZkObj o;
+    parsed_obj p;
+    uint32_t i;
+    memset(&p, 0, sizeof(p));
+    memset(&o, 0, sizeof(o));
+    err[0] = 0;
+    if (len == 0 || zk_obj_load(data, len, &o, err, sizeof(err)) != 0) {
+        return zk__fail(ZK_ERROR_INVALID_IMAGE, "invalid kernel object: %s",
+                        err[0] ? err : "empty");
+    }
+    p.image_size = o.image_size;
+    p.nkernels = o.num_kernels;
+    p.image = malloc(o.image_size ? o.image_size : 1);
+    p.kernels = calloc(o.num_kernels ? o.num_kernels : 1, sizeof(*p.kernels));
+    if (!p.image || !p.kernels) {
+        zk_obj_free(&o);
+        parsed_free(&p);
+        return zk__fail(ZK_ERROR_OUT_OF_MEMORY, "out of host memory");
+    }
+    memcpy(p.image, o.image, o.image_size);
+    for (i = 0; i < o.num_kernels; i++) {
+        p.kernels[i].desc = o.kernels[i].desc;
+        memcpy(p.kernels[i].desc.name, o.kernels[i].name, ZK_NAME_LEN);
+        p.kernels[i].desc.name[ZK_NAME_LEN - 1] = 0;
+        p.kernels[i].entry = o.kernels[i].entry;
+    }
+    zk_obj_free(&o);
+    if (!p.image_size) {
+        parsed_free(&p);
+        return zk__fail(ZK_ERROR_INVALID_IMAGE, "invalid kernel object: empty image");
+    }
+    *out = p;
+    return ZK_SUCCESS;
+}
+
+/* ---- argument checking (pure) ------------------------------------------------------ */
+
+zk_status zk__check_args(const struct zk_kernel_desc *d, const uint64_t *args,
+                         unsigned int nargs, const zk_rangemap *map, zk_alloc **ptr_objs)
+{
+    unsigned int i;
+    if (nargs != d->num_args) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "kernel %s takes %u argument(s), %u given",
+                        d->name, d->num_args, nargs);
+    }
+    if (nargs && !args) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "kernel %s: args is NULL", d->name);
+    }
+    for (i = 0; i < nargs; i++) {
+        const struct zk_arg_desc *a = &d->args[i];
+        const zk_range *r = zk__rmap_find(map, args[i], 1);
+        ptr_objs[i] = NULL;
+        switch (a->kind) {
+        case ZK_ARG_PTR:
+            if (!r) {
+                return zk__fail(ZK_ERROR_INVALID_ARGUMENT_TYPE,
+                                "kernel %s argument %u (%.*s) is a pointer, but 0x%llx is not "
+                                "inside a live allocation of this context", d->name, i,
+                                ZK_ARG_NAME_LEN, a->name, (unsigned long long)args[i]);
+            }
+            ptr_objs[i] = r->obj;
+            break;
+        case ZK_ARG_F32:
+            if (args[i] >> 32) {
+                return zk__fail(ZK_ERROR_INVALID_ARGUMENT_TYPE,
+                                "kernel %s argument %u (%.*s) is an f32 scalar, but the slot "
+                                "0x%llx has high bits set (a pointer or double? use "
+                                "zk_arg_f32)", d->name, i, ZK_ARG_NAME_LEN, a->name,
+                                (unsigned long long)args[i]);
+            }
+            break;
+        case ZK_ARG_U64:
+            /* Legal, but an address keeps its buffer alive for the job. */
+            ptr_objs[i] = r ? r->obj : NULL;
+            break;
+        default:
+            return zk__fail(ZK_ERROR_INVALID_IMAGE, "kernel %s argument %u has unknown kind %u",
+                            d->name, i, a->kind);
+        }
+    }
+    return ZK_SUCCESS;
+}
+
+/* ---- modules ------------------------------------------------------------------------- */
+
+void zk__module_free(struct zk_module_st *m)
+{
+    unsigned int i;
+    for (i = 0; i < m->nfuncs; i++) {
+        zk__handle_del(&m->funcs[i]);
+    }
+    zk__handle_del(m);
+    zk__bo_delete(m->ctx, m->image);
+    free(m->funcs);
+    free(m);
+}
+
+ZK_EXPORT zk_status zk_module_load_data(zk_module *out, const void *data, size_t len)
+{
+    zk_context ctx = NULL;
+    struct zk_module_st *m;
+    parsed_obj p;
+    zk_status st;
+    unsigned int i;
+    zk_stream s = NULL;
+
+    if (!out || !data) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_module_load_data: %s is NULL",
+                        !out ? "mod" : "image");
+    }
+    if ((st = zk__current_ctx(&ctx)) != ZK_SUCCESS) {
+        return st;
+    }
+    st = parse_object(data, len, &p);
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    m = calloc(1, sizeof(*m));
+    if (m) {
+        m->funcs = calloc(p.nkernels ? p.nkernels : 1, sizeof(*m->funcs));
+    }
+    if (!m || !m->funcs) {
+        if (m) {
+            free(m);
+        }
+        parsed_free(&p);
+        return zk__fail(ZK_ERROR_OUT_OF_MEMORY, "zk_module_load: out of host memory");
+    }
+    m->ctx = ctx;
+    m->image_size = p.image_size;
+    m->nfuncs = p.nkernels;
+    for (i = 0; i < p.nkernels; i++) {
+        m->funcs[i].mod = m;
+        m->funcs[i].desc = p.kernels[i].desc;
+        m->funcs[i].entry = p.kernels[i].entry;
+    }
+    st = zk__bo_new(ctx, p.image_size, ZKIO_BO_HBM, ZK_ALLOC_INTERNAL, 0, &m->image);
+    if (st != ZK_SUCCESS) {
+        goto fail;
+    }
+    /* Upload through the default stream, after everything issued before. */
+    zk__ctx_flush_all(ctx, 1);
+    s = ctx->default_stream;
+    pthread_mutex_lock(&s->lock);
+    st = zk__h2d_locked(s, m->image->va, m->image->handle, p.image, p.image_size);
+    if (st == ZK_SUCCESS) {
+        st = zk__stream_flush_locked(s, 0, 0, 0, NULL);
+    }
+    if (st == ZK_SUCCESS) {
+        st = zk__stream_reap_locked(s, 0, 1);
+    }
+    pthread_mutex_unlock(&s->lock);
+    if (st != ZK_SUCCESS) {
+        goto fail;
+    }
+    for (i = 0; i < m->nfuncs; i++) {
+        if (zk__handle_add(&m->funcs[i], ZK_KIND_FUNCTION) != 0) {
+            st = zk__fail(ZK_ERROR_OUT_OF_MEMORY, "zk_module_load: out of host memory");
+            goto fail;
+        }
+    }
+    if (zk__handle_add(m, ZK_KIND_MODULE) != 0) {
+        st = zk__fail(ZK_ERROR_OUT_OF_MEMORY, "zk_module_load: out of host memory");
+        goto fail;
+    }
+    parsed_free(&p);
+    pthread_mutex_lock(&ctx->lock);
+    m->next = ctx->modules;
+    ctx->modules = m;
+    pthread_mutex_unlock(&ctx->lock);
+    *out = m;
+    return ZK_SUCCESS;
+fail:
+    parsed_free(&p);
+    zk__module_free(m);
+    return st;
+}
+
+ZK_EXPORT zk_status zk_module_load(zk_module *out, const char *path)
+{
+    struct stat sb;
+    uint8_t *buf;
+    ssize_t got;
+    size_t off = 0;
+    zk_status st;
+    int fd;
+    if (!out || !path) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_module_load: %s is NULL",
+                        !out ? "mod" : "path");
+    }
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        int e = errno;
+        return zk__fail(ZK_ERROR_OS, "zk_module_load: open(%s): %s (errno %d)", path,
+                        strerror(e), e);
+    }
+    if (fstat(fd, &sb) != 0 || sb.st_size <= 0 || sb.st_size > (64 << 20)) {
+        close(fd);
+        return zk__fail(ZK_ERROR_INVALID_IMAGE, "zk_module_load: %s: empty or too large", path);
+    }
+    buf = malloc((size_t)sb.st_size);
+    if (!buf) {
+        close(fd);
+        return zk__fail(ZK_ERROR_OUT_OF_MEMORY, "zk_module_load: out of host memory");
+    }
+    while (off < (size_t)sb.st_size) {
+        got = read(fd, buf + off, (size_t)sb.st_size - off);
+        if (got <= 0) {
+            int e = got < 0 ? errno : EIO;
+            close(fd);
+            free(buf);
+            return zk__fail(ZK_ERROR_OS, "zk_module_load: read(%s): %s", path, strerror(e));
+        }
+        off += (size_t)got;
+    }
+    close(fd);
+    st = zk_module_load_data(out, buf, off);
+    free(buf);
+    return st;
+}
+
+ZK_EXPORT zk_status zk_module_unload(zk_module m)
+{
+    zk_context ctx = NULL;
+    struct zk_module_st **pp;
+    if (!zk__handle_ok(m, ZK_KIND_MODULE)) {
+        return zk__fail(ZK_ERROR_INVALID_HANDLE, "zk_module_unload: bad module handle %p",
+                        (void *)m);
+    }
+    ctx = m->ctx;
+    zk__ctx_flush_all(ctx, 0);
+    pthread_mutex_lock(&ctx->lock);
+    for (pp = &ctx->modules; *pp; pp = &(*pp)->next) {
+        if (*pp == m) {
+            *pp = m->next;
+            break;
+        }
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    zk__module_free(m);
+    return ZK_SUCCESS;
+}
+
+ZK_EXPORT zk_status zk_module_get_function(zk_function *f, zk_module m, const char *name)
+{
+    unsigned int i;
+    if (!f || !name) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_module_get_function: %s is NULL",
+                        !f ? "func" : "name");
+    }
+    if (!zk__handle_ok(m, ZK_KIND_MODULE)) {
+        return zk__fail(ZK_ERROR_INVALID_HANDLE, "zk_module_get_function: bad module handle %p",
+                        (void *)m);
+    }
+    for (i = 0; i < m->nfuncs; i++) {
+        if (strncmp(m->funcs[i].desc.name, name, ZK_NAME_LEN) == 0) {
+            *f = &m->funcs[i];
+            return ZK_SUCCESS;
+        }
+    }
+    return zk__fail(ZK_ERROR_NOT_FOUND, "zk_module_get_function: no kernel \"%s\" in module",
+                    name);
+}
+
+static zk_status check_func(zk_function f, const char *fn)
+{
+    if (!zk__handle_ok(f, ZK_KIND_FUNCTION)) {
+        return zk__fail(ZK_ERROR_INVALID_HANDLE, "%s: bad function handle %p (module unloaded?)",
+                        fn, (void *)f);
+    }
+    return ZK_SUCCESS;
+}
+
+ZK_EXPORT zk_status zk_function_get_num_args(zk_function f, unsigned int *nargs)
+{
+    zk_status st = check_func(f, "zk_function_get_num_args");
+    if (st == ZK_SUCCESS && !nargs) {
+        st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_num_args: nargs is NULL");
+    }
+    if (st == ZK_SUCCESS) {
+        *nargs = f->desc.num_args;
+    }
+    return st;
+}
+
+ZK_EXPORT zk_status zk_function_get_arg_info(zk_function f, unsigned int index,
+                                             zk_function_arg_info *info)
+{
+    zk_status st = check_func(f, "zk_function_get_arg_info");
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    if (!info || index >= f->desc.num_args) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_arg_info: %s", !info ?
+                        "info is NULL" : "index out of range");
+    }
+    memset(info, 0, sizeof(*info));
+    info->kind = f->desc.args[index].kind;
+    info->dtype = f->desc.args[index].dtype;
+    info->access = f->desc.args[index].access;
+    memcpy(info->name, f->desc.args[index].name, sizeof(info->name) - 1);
+    return ZK_SUCCESS;
+}
+
+ZK_EXPORT zk_status zk_function_get_name(zk_function f, const char **name)
+{
+    zk_status st = check_func(f, "zk_function_get_name");
+    if (st == ZK_SUCCESS && !name) {
+        st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_name: name is NULL");
+    }
+    if (st == ZK_SUCCESS) {
+        *name = f->desc.name;
+    }
+    return st;
+}
+
+ZK_EXPORT zk_status zk_launch_kernel(zk_function f, const uint32_t grid[3],
+                                     const uint64_t *args, unsigned int nargs, zk_stream in)
+{
+    zk_alloc *objs[ZK_MAX_ARGS];
+    uint32_t handles[ZK_MAX_ARGS];
+    zk_context ctx = NULL;
+    zk_stream s = NULL;
+    struct zk_cmd_launch *c;
+    void *data;
+    uint64_t data_va;
+    unsigned int i, nh = 0;
+    zk_status st = check_func(f, "zk_launch_kernel");
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    ctx = f->mod->ctx;
+    if (!grid || !grid[0] || !grid[1] || !grid[2]) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel: grid %s",
+                        grid ? "has a zero dimension" : "is NULL");
+    }
+    if (nargs > ZK_MAX_ARGS) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel: %u arguments (max %d)",
+                        nargs, ZK_MAX_ARGS);
+    }
+    if ((st = zk__stream_resolve(in, ctx, &s)) != ZK_SUCCESS) {
+        return st;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    st = zk__check_args(&f->desc, args, nargs, &ctx->va_map, objs);
+    for (i = 0; st == ZK_SUCCESS && i < nargs; i++) {
+        if (objs[i]) {
+            handles[nh++] = objs[i]->handle;
+        }
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->error != ZK_SUCCESS) {
+        st = zk__fail(s->error, "zk_launch_kernel: stream has a sticky error %s "
+                      "(zk_stream_clear_error)", zk_error_name(s->error));
+        goto out;
+    }
+    st = zk__stream_reserve(s, 1, nargs ? nargs * 8 : 8, (void **)&c, &data, &data_va);
+    if (st != ZK_SUCCESS) {
+        goto out;
+    }
+    if (nargs) {
+        memcpy(data, args, nargs * 8);
+    }
+    c->hdr.opcode = ZK_CMD_LAUNCH;
+    c->code_va = f->mod->image->va;
+    c->code_size = f->mod->image_size;
+    c->entry = f->entry;
+    c->grid[0] = grid[0];
+    c->grid[1] = grid[1];
+    c->grid[2] = grid[2];
+    c->args_va = data_va;
+    c->args_size = nargs * 8;
+    st = zk__stream_add_bo(s, f->mod->image->handle);
+    for (i = 0; st == ZK_SUCCESS && i < nh; i++) {
+        st = zk__stream_add_bo(s, handles[i]);
+    }
+out:
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}

@@ -1,0 +1,404 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zk_obj.c - .zko loader (libelf) and writer (plain ELF64 structures).
+ *
+ * The loader trusts nothing in the file: every size and offset is checked
+ * before use and each failure names what is wrong, because these messages
+ * are what a kernel author sees when a module does not load.
+ */
+#include "zk_obj.h"
+
+#include <elf.h>
+#include <gelf.h>
+#include <libelf.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zk_isa.h"
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int fail(char *err, size_t errlen, const char *fmt, ...)
+{
+    if (err && errlen) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err, errlen, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+/* NUL-terminated within n bytes. */
+static bool str_ok(const char *s, size_t n)
+{
+    return memchr(s, 0, n) != NULL;
+}
+
+static int check_desc(const struct zk_kernel_desc *d, char *err, size_t errlen)
+{
+    if (!str_ok(d->name, sizeof(d->name)) || !d->name[0]) {
+        return fail(err, errlen, "kernel descriptor with a bad name");
+    }
+    if (d->num_args > ZK_MAX_ARGS || d->reserved) {
+        return fail(err, errlen, "kernel %s: bad argument count or reserved "
+                    "field", d->name);
+    }
+    for (uint32_t i = 0; i < d->num_args; i++) {
+        const struct zk_arg_desc *a = &d->args[i];
+        if (a->kind < ZK_ARG_U64 || a->kind > ZK_ARG_PTR) {
+            return fail(err, errlen, "kernel %s: argument %u has bad kind %u",
+                        d->name, i, a->kind);
+        }
+        if ((a->kind == ZK_ARG_PTR && (a->dtype >= ZK_DT_COUNT ||
+                                       (a->access & ~3u) || !a->access)) ||
+            (a->kind != ZK_ARG_PTR && (a->dtype || a->access)) ||
+            a->reserved || a->reserved2 || !str_ok(a->name, sizeof(a->name))) {
+            return fail(err, errlen, "kernel %s: argument %u has bad dtype, "
+                        "access or reserved fields", d->name, i);
+        }
+    }
+    return 0;
+}
+
+int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
+                size_t errlen)
+{
+    Elf *e = NULL;
+    char *copy = NULL;
+    size_t shstrndx;
+    Elf_Data *text = NULL, *rodata = NULL, *kern = NULL, *syms = NULL;
+    size_t text_idx = 0, sym_link = 0;
+    int ret = -1;
+
+    memset(out, 0, sizeof(*out));
+    if (len < EI_NIDENT || memcmp(data, ELFMAG, SELFMAG) != 0) {
+        return fail(err, errlen, len < EI_NIDENT ? "truncated file"
+                                                 : "not an ELF file");
+    }
+    const unsigned char *id = data;
+    if (id[EI_CLASS] != ELFCLASS64) {
+        return fail(err, errlen, "not a 64-bit ELF (class %u)", id[EI_CLASS]);
+    }
+    if (id[EI_DATA] != ELFDATA2LSB) {
+        return fail(err, errlen, "not a little-endian ELF");
+    }
+    if (len < sizeof(Elf64_Ehdr)) {
+        return fail(err, errlen, "truncated file");
+    }
+    elf_version(EV_CURRENT);
+    copy = malloc(len);                 /* elf_memory wants a mutable buffer */
+    if (!copy) {
+        return fail(err, errlen, "out of memory");
+    }
+    memcpy(copy, data, len);
+    e = elf_memory(copy, len);
+    GElf_Ehdr eh;
+    if (!e || elf_kind(e) != ELF_K_ELF || !gelf_getehdr(e, &eh)) {
+        fail(err, errlen, "corrupt ELF header");
+        goto out;
+    }
+    if (eh.e_machine != EM_ZHIKAI) {
+        fail(err, errlen, "wrong machine %u (want EM_ZHIKAI 0x%x)",
+             eh.e_machine, EM_ZHIKAI);
+        goto out;
+    }
+    if (eh.e_type != ET_REL && eh.e_type != ET_EXEC) {
+        fail(err, errlen, "ELF type %u is neither ET_REL nor ET_EXEC", eh.e_type);
+        goto out;
+    }
+    if (eh.e_shoff > len || eh.e_shnum > (len - eh.e_shoff) / sizeof(Elf64_Shdr) ||
+        elf_getshdrstrndx(e, &shstrndx) != 0) {
+        fail(err, errlen, "truncated or corrupt section table");
+        goto out;
+    }
+    for (Elf_Scn *s = elf_nextscn(e, NULL); s; s = elf_nextscn(e, s)) {
+        GElf_Shdr sh;
+        const char *name;
+        if (!gelf_getshdr(s, &sh) ||
+            !(name = elf_strptr(e, shstrndx, sh.sh_name))) {
+            fail(err, errlen, "corrupt section header");
+            goto out;
+        }
+        if (sh.sh_type == SHT_REL || sh.sh_type == SHT_RELA) {
+            fail(err, errlen, "relocations are not supported (section %s)", name);
+            goto out;
+        }
+        if (sh.sh_type != SHT_NOBITS &&
+            (sh.sh_offset > len || sh.sh_size > len - sh.sh_offset)) {
+            fail(err, errlen, "section %s extends past the end of the file", name);
+            goto out;
+        }
+        Elf_Data **slot = NULL;
+        if (!strcmp(name, ZK_SECT_TEXT)) {
+            slot = &text;
+            text_idx = elf_ndxscn(s);
+        } else if (!strcmp(name, ZK_SECT_RODATA)) {
+            slot = &rodata;
+        } else if (!strcmp(name, ZK_SECT_KERNELS)) {
+            slot = &kern;
+        } else if (sh.sh_type == SHT_SYMTAB) {
+            slot = &syms;
+            sym_link = sh.sh_link;
+        }
+        if (slot) {
+            if (*slot) {
+                fail(err, errlen, "duplicate section %s", name);
+                goto out;
+            }
+            if (!(*slot = elf_getdata(s, NULL))) {
+                fail(err, errlen, "cannot read section %s", name);
+                goto out;
+            }
+        }
+    }
+    if (!text || text->d_size == 0 || text->d_size % 8 || !text->d_buf) {
+        fail(err, errlen, "missing or malformed .text (size must be a "
+             "non-zero multiple of 8)");
+        goto out;
+    }
+    if (!kern || !syms) {
+        fail(err, errlen, "missing %s", !kern ? ZK_SECT_KERNELS : "symbol table");
+        goto out;
+    }
+    if (kern->d_size % sizeof(struct zk_kernel_desc) || !kern->d_size) {
+        fail(err, errlen, "%s size is not a multiple of the descriptor size",
+             ZK_SECT_KERNELS);
+        goto out;
+    }
+    uint64_t rsize = rodata ? rodata->d_size : 0;
+    uint64_t roff = zk_obj_rodata_offset((uint32_t)text->d_size);
+    if (text->d_size > (16u << 20) || rsize > (64u << 20)) {
+        fail(err, errlen, "image too large");
+        goto out;
+    }
+    out->text_size = (uint32_t)text->d_size;
+    out->rodata_off = (uint32_t)roff;
+    out->image_size = (uint32_t)(roff + rsize);
+    out->image = calloc(1, out->image_size);
+    out->num_kernels = (uint32_t)(kern->d_size / sizeof(struct zk_kernel_desc));
+    out->kernels = calloc(out->num_kernels, sizeof(ZkObjKernel));
+    if (!out->image || !out->kernels) {
+        fail(err, errlen, "out of memory");
+        goto out;
+    }
+    memcpy(out->image, text->d_buf, text->d_size);
+    if (rsize) {
+        if (!rodata->d_buf) {
+            fail(err, errlen, ".rodata has no contents");
+            goto out;
+        }
+        memcpy(out->image + roff, rodata->d_buf, rsize);
+    }
+
+    /* Kernels: descriptor, then its STT_FUNC symbol, then verification. */
+    size_t nsyms = syms->d_size / sizeof(Elf64_Sym);
+    for (size_t i = 0; i < nsyms; i++) {      /* every function in .text */
+        GElf_Sym sym;
+        if (!gelf_getsym(syms, (int)i, &sym)) {
+            fail(err, errlen, "corrupt symbol table");
+            goto out;
+        }
+        const char *sn = elf_strptr(e, sym_link, sym.st_name);
+        if (GELF_ST_TYPE(sym.st_info) == STT_FUNC &&
+            (sym.st_shndx != text_idx || sym.st_value >= text->d_size ||
+             sym.st_value % 8)) {
+            fail(err, errlen, "symbol %s is outside .text or misaligned",
+                 sn ? sn : "?");
+            goto out;
+        }
+    }
+    for (uint32_t k = 0; k < out->num_kernels; k++) {
+        ZkObjKernel *ok = &out->kernels[k];
+        bool found = false;
+        memcpy(&ok->desc, (const uint8_t *)kern->d_buf + k * sizeof(ok->desc),
+               sizeof(ok->desc));
+        if (check_desc(&ok->desc, err, errlen)) {
+            goto out;
+        }
+        memcpy(ok->name, ok->desc.name, sizeof(ok->name));
+        for (uint32_t j = 0; j < k; j++) {
+            if (!strcmp(out->kernels[j].name, ok->name)) {
+                fail(err, errlen, "kernel %s is described twice", ok->name);
+                goto out;
+            }
+        }
+        for (size_t i = 0; i < nsyms && !found; i++) {
+            GElf_Sym sym;
+            gelf_getsym(syms, (int)i, &sym);
+            const char *sn = elf_strptr(e, sym_link, sym.st_name);
+            if (GELF_ST_TYPE(sym.st_info) == STT_FUNC && sn &&
+                !strcmp(sn, ok->name)) {
+                ok->entry = (uint32_t)sym.st_value;
+                found = true;
+            }
+        }
+        if (!found) {
+            fail(err, errlen, "kernel %s has no STT_FUNC symbol", ok->name);
+            goto out;
+        }
+        uint32_t bad;
+        const char *why;
+        uint64_t *words = malloc(out->text_size);
+        if (!words) {
+            fail(err, errlen, "out of memory");
+            goto out;
+        }
+        memcpy(words, out->image, out->text_size);
+        int v = zk_isa_verify(words, out->text_size / 8, ok->entry / 8,
+                              ok->desc.num_args, out->image_size, &bad, &why);
+        free(words);
+        if (v) {
+            char text_insn[96];
+            zk_isa_disasm(((const uint64_t *)(const void *)out->image)[bad], bad,
+                          text_insn, sizeof(text_insn));
+            fail(err, errlen, "kernel %s: instruction %u (%s): %s", ok->name,
+                 bad, text_insn, why);
+            goto out;
+        }
+    }
+    ret = 0;
+out:
+    if (e) {
+        elf_end(e);
+    }
+    free(copy);
+    if (ret) {
+        zk_obj_free(out);
+    }
+    return ret;
+}
+
+void zk_obj_free(ZkObj *obj)
+{
+    free(obj->image);
+    free(obj->kernels);
+    memset(obj, 0, sizeof(*obj));
+}
+
+const ZkObjKernel *zk_obj_find(const ZkObj *obj, const char *name)
+{
+    for (uint32_t i = 0; i < obj->num_kernels; i++) {
+        if (!strcmp(obj->kernels[i].name, name)) {
+            return &obj->kernels[i];
+        }
+    }
+    return NULL;
+}
+
+/* ---- writer -------------------------------------------------------- */
+
+/* Growable byte buffer. */
+typedef struct Buf {
+    uint8_t *p;
+    size_t len, cap;
+    bool oom;
+} Buf;
+
+static size_t put(Buf *b, const void *data, size_t n, size_t align)
+{
+    size_t off = (b->len + align - 1) / align * align;
+    if (off + n > b->cap) {
+        size_t cap = (off + n) * 2 + 256;
+        uint8_t *p = realloc(b->p, cap);
+        if (!p) {
+            b->oom = true;
+            return 0;
+        }
+        b->p = p;
+        b->cap = cap;
+    }
+    memset(b->p + b->len, 0, off - b->len);
+    if (n) {
+        memcpy(b->p + off, data, n);
+    }
+    b->len = off + n;
+    return off;
+}
+
+int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
+                 uint32_t rodata_size, const ZkObjKernel *kernels,
+                 uint32_t num_kernels, uint8_t **out, size_t *out_len)
+{
+    enum { S_NULL, S_TEXT, S_RODATA, S_KERN, S_SYMTAB, S_STRTAB, S_SHSTR, S_N };
+    static const char shstr[] =
+        "\0.text\0.rodata\0.zk.kernels\0.symtab\0.strtab\0.shstrtab";
+    static const uint32_t shname[S_N] = { 0, 1, 7, 15, 27, 35, 43 };
+    Buf b = { 0 }, str = { 0 };
+    Elf64_Shdr sh[S_N];
+    Elf64_Ehdr eh;
+
+    memset(sh, 0, sizeof(sh));
+    memset(&eh, 0, sizeof(eh));
+    put(&b, &eh, sizeof(eh), 1);                /* placeholder */
+    put(&str, "", 1, 1);
+
+    sh[S_TEXT] = (Elf64_Shdr){ .sh_type = SHT_PROGBITS,
+                               .sh_flags = SHF_ALLOC | SHF_EXECINSTR,
+                               .sh_offset = put(&b, text, text_size, 8),
+                               .sh_size = text_size, .sh_addralign = 8 };
+    sh[S_RODATA] = (Elf64_Shdr){ .sh_type = SHT_PROGBITS, .sh_flags = SHF_ALLOC,
+                                 .sh_offset = put(&b, rodata, rodata_size, 8),
+                                 .sh_size = rodata_size, .sh_addralign = 8 };
+    size_t koff = 0;
+    for (uint32_t i = 0; i < num_kernels; i++) {
+        size_t o = put(&b, &kernels[i].desc, sizeof(kernels[i].desc), 8);
+        koff = i == 0 ? o : koff;
+    }
+    sh[S_KERN] = (Elf64_Shdr){ .sh_type = SHT_PROGBITS,
+                               .sh_offset = num_kernels ? koff : b.len,
+                               .sh_size = num_kernels * sizeof(struct zk_kernel_desc),
+                               .sh_addralign = 8,
+                               .sh_entsize = sizeof(struct zk_kernel_desc) };
+    /* Symbols: the null symbol, then one global STT_FUNC per kernel. */
+    Elf64_Sym null_sym;
+    memset(&null_sym, 0, sizeof(null_sym));
+    size_t soff = put(&b, &null_sym, sizeof(null_sym), 8);
+    for (uint32_t i = 0; i < num_kernels; i++) {
+        const char *n = kernels[i].desc.name;
+        Elf64_Sym s = { .st_name = (uint32_t)put(&str, n, strlen(n) + 1, 1),
+                        .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
+                        .st_shndx = S_TEXT, .st_value = kernels[i].entry };
+        put(&b, &s, sizeof(s), 8);
+    }
+    sh[S_SYMTAB] = (Elf64_Shdr){ .sh_type = SHT_SYMTAB, .sh_offset = soff,
+                                 .sh_size = (num_kernels + 1) * sizeof(Elf64_Sym),
+                                 .sh_link = S_STRTAB, .sh_info = 1,
+                                 .sh_addralign = 8, .sh_entsize = sizeof(Elf64_Sym) };
+    sh[S_STRTAB] = (Elf64_Shdr){ .sh_type = SHT_STRTAB,
+                                 .sh_offset = put(&b, str.p, str.len, 1),
+                                 .sh_size = str.len, .sh_addralign = 1 };
+    sh[S_SHSTR] = (Elf64_Shdr){ .sh_type = SHT_STRTAB,
+                                .sh_offset = put(&b, shstr, sizeof(shstr), 1),
+                                .sh_size = sizeof(shstr), .sh_addralign = 1 };
+    for (int i = 0; i < S_N; i++) {
+        sh[i].sh_name = shname[i];
+    }
+    size_t shoff = put(&b, sh, sizeof(sh), 8);
+
+    memcpy(eh.e_ident, ELFMAG, SELFMAG);
+    eh.e_ident[EI_CLASS] = ELFCLASS64;
+    eh.e_ident[EI_DATA] = ELFDATA2LSB;
+    eh.e_ident[EI_VERSION] = EV_CURRENT;
+    eh.e_type = ET_REL;
+    eh.e_machine = EM_ZHIKAI;
+    eh.e_version = EV_CURRENT;
+    eh.e_shoff = shoff;
+    eh.e_ehsize = sizeof(eh);
+    eh.e_shentsize = sizeof(Elf64_Shdr);
+    eh.e_shnum = S_N;
+    eh.e_shstrndx = S_SHSTR;
+    free(str.p);
+    if (b.oom || str.oom) {
+        free(b.p);
+        return -1;
+    }
+    memcpy(b.p, &eh, sizeof(eh));
+    *out = b.p;
+    *out_len = b.len;
+    return 0;
+}

@@ -1,0 +1,223 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_obj.c - .zko loader/writer and assembler: a valid object round
+ * trips, and every malformed variant is refused with the right message.
+ */
+#include <elf.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "zk_asm.h"
+#include "zk_isa.h"
+#include "zk_obj.h"
+
+static const char good_src[] =
+    "# two kernels and a constant\n"
+    ".kernel first\n"
+    ".arg out ptr f32 w\n"
+    ".arg n u64\n"
+    "    arg r1, 0\n"
+    "    lea r2, two\n"
+    "    ld32 r3, [r2]\n"
+    "    st32 [r1 + 4], r3\n"
+    "loop:\n"
+    "    loop r3, loop\n"
+    "    halt\n"
+    ".kernel second\n"
+    "    movf r1, 1.5\n"
+    "    halt\n"
+    ".rodata\n"
+    "one: .f32 1.0\n"
+    "two: .u32 2\n";
+
+static uint8_t *assemble(const char *src, size_t *len)
+{
+    uint8_t *obj = NULL;
+    char err[256];
+    if (zk_asm(src, "t.zks", &obj, len, err, sizeof(err))) {
+        fail_msg("assembly failed: %s", err);
+    }
+    return obj;
+}
+
+static void expect_load_error(const uint8_t *obj, size_t len, const char *msg)
+{
+    ZkObj o;
+    char err[256] = "";
+    assert_int_equal(zk_obj_load(obj, len, &o, err, sizeof(err)), -1);
+    if (!strstr(err, msg)) {
+        fail_msg("error \"%s\" does not mention \"%s\"", err, msg);
+    }
+    assert_null(o.image);
+}
+
+static void test_roundtrip(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *obj = assemble(good_src, &len);
+    ZkObj o;
+    char err[256];
+    assert_int_equal(zk_obj_load(obj, len, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.num_kernels, 2);
+    assert_int_equal(o.text_size, 8 * 8);
+    assert_int_equal(o.rodata_off, 64);
+    assert_int_equal(o.image_size, 64 + 8);
+    const ZkObjKernel *k = zk_obj_find(&o, "second");
+    assert_non_null(k);
+    assert_int_equal(k->entry, 6 * 8);
+    assert_null(zk_obj_find(&o, "third"));
+    k = zk_obj_find(&o, "first");
+    assert_int_equal(k->desc.num_args, 2);
+    assert_int_equal(k->desc.args[0].kind, ZK_ARG_PTR);
+    assert_int_equal(k->desc.args[0].access, ZK_ACC_WRITE);
+    assert_string_equal(k->desc.args[1].name, "n");
+    const uint64_t *code = (const uint64_t *)(const void *)o.image;
+    /* lea two -> image offset 64 + 4; loop branches to itself (-0) */
+    assert_int_equal(code[1], ZK_INSN(ZK_OP_LEA, 2, 0, 0, 68));
+    assert_int_equal(code[4], ZK_INSN(ZK_OP_LOOP, 3, 0, 0, 0));
+    char text[96];
+    zk_isa_disasm(code[3], 3, text, sizeof(text));
+    assert_string_equal(text, "st32 [r1 + 4], r3");
+    zk_obj_free(&o);
+    free(obj);
+}
+
+static void test_asm_errors(void **state)
+{
+    (void)state;
+    static const struct { const char *src, *msg; } cases[] = {
+        { ".kernel k\n    frob r1\n    halt\n", "t.zks:2: unknown instruction" },
+        { ".kernel k\n    add r1, r2\n    halt\n", "t.zks:2: add takes 3" },
+        { ".kernel k\n    jmp nowhere\n", "undefined label nowhere" },
+        { ".kernel k\n    arg r1, 0\n    halt\n", "argument index out of range" },
+        { ".kernel k\n    nop\n", "runs off the end" },
+        { ".kernel k\n    shli r1, r1, 64\n    halt\n", "shift amount" },
+        { ".kernel k\n.arg x ptr f99 r\n    halt\n", "bad .arg kind" },
+        { "    halt\n", "no .kernel" },
+        { ".kernel k\n    matmul t0, t1\n    halt\n", "too few tensor operands" },
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        uint8_t *obj = NULL;
+        size_t len;
+        char err[256] = "";
+        assert_int_equal(zk_asm(cases[i].src, "t.zks", &obj, &len, err, sizeof(err)), -1);
+        if (!strstr(err, cases[i].msg)) {
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, err, cases[i].msg);
+        }
+    }
+}
+
+/* Header-level corruption: truncation, class, endianness, machine. */
+static void test_bad_headers(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *obj = assemble(good_src, &len);
+    uint8_t *bad = malloc(len);
+    expect_load_error(obj, 10, "truncated");
+    expect_load_error(obj, 40, "truncated");
+    expect_load_error(obj, len - 8, "section table");     /* shdrs cut */
+    memcpy(bad, obj, len);
+    bad[0] = 0x7e;
+    expect_load_error(bad, len, "not an ELF");
+    memcpy(bad, obj, len);
+    bad[EI_CLASS] = ELFCLASS32;
+    expect_load_error(bad, len, "64-bit");
+    memcpy(bad, obj, len);
+    bad[EI_DATA] = ELFDATA2MSB;
+    expect_load_error(bad, len, "little-endian");
+    memcpy(bad, obj, len);
+    ((Elf64_Ehdr *)(void *)bad)->e_machine = EM_X86_64;
+    expect_load_error(bad, len, "wrong machine");
+    free(bad);
+    free(obj);
+}
+
+/* Section-level corruption, done on the parsed section headers. */
+static Elf64_Shdr *section(uint8_t *obj, const char *name)
+{
+    Elf64_Ehdr *eh = (Elf64_Ehdr *)(void *)obj;
+    Elf64_Shdr *sh = (Elf64_Shdr *)(void *)(obj + eh->e_shoff);
+    const char *str = (const char *)obj + sh[eh->e_shstrndx].sh_offset;
+    for (int i = 0; i < eh->e_shnum; i++) {
+        if (!strcmp(str + sh[i].sh_name, name)) {
+            return &sh[i];
+        }
+    }
+    return NULL;
+}
+
+static void test_bad_sections(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *obj = assemble(good_src, &len), *bad = malloc(len);
+#define FRESH() memcpy(bad, obj, len)
+    FRESH();
+    section(bad, ".rodata")->sh_type = SHT_RELA;
+    expect_load_error(bad, len, "relocations are not supported");
+    FRESH();
+    section(bad, ".text")->sh_size = 12;
+    expect_load_error(bad, len, ".text");
+    FRESH();
+    section(bad, ".text")->sh_offset = len + 100;
+    expect_load_error(bad, len, "past the end");
+    FRESH();
+    section(bad, ".zk.kernels")->sh_size -= 1;
+    expect_load_error(bad, len, "multiple of the descriptor size");
+    /* descriptor contents */
+    Elf64_Shdr *ks;
+    struct zk_kernel_desc *d;
+    FRESH();
+    ks = section(bad, ".zk.kernels");
+    d = (struct zk_kernel_desc *)(void *)(bad + ks->sh_offset);
+    d[0].args[1].kind = 9;
+    expect_load_error(bad, len, "bad kind");
+    FRESH();
+    d = (struct zk_kernel_desc *)(void *)(bad + ks->sh_offset);
+    strcpy(d[1].name, "ghost");
+    expect_load_error(bad, len, "kernel ghost has no STT_FUNC symbol");
+    FRESH();
+    d = (struct zk_kernel_desc *)(void *)(bad + ks->sh_offset);
+    d[0].num_args = 17;
+    expect_load_error(bad, len, "argument count");
+    FRESH();
+    d = (struct zk_kernel_desc *)(void *)(bad + ks->sh_offset);
+    memset(d[0].name, 'x', sizeof(d[0].name));
+    expect_load_error(bad, len, "bad name");
+    /* symbol outside .text */
+    FRESH();
+    Elf64_Shdr *ss = section(bad, ".symtab");
+    Elf64_Sym *sym = (Elf64_Sym *)(void *)(bad + ss->sh_offset);
+    sym[2].st_value = 4096;
+    expect_load_error(bad, len, "outside .text");
+    /* instructions: unknown opcode, branch out of range */
+    FRESH();
+    uint64_t *code = (uint64_t *)(void *)(bad + section(bad, ".text")->sh_offset);
+    code[2] = ZK_INSN(0xee, 0, 0, 0, 0);
+    expect_load_error(bad, len, "kernel first: instruction 2");
+    FRESH();
+    code = (uint64_t *)(void *)(bad + section(bad, ".text")->sh_offset);
+    code[4] = ZK_INSN(ZK_OP_LOOP, 3, 0, 0, 100);
+    expect_load_error(bad, len, "branch target outside the code");
+#undef FRESH
+    free(bad);
+    free(obj);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_asm_errors),
+        cmocka_unit_test(test_bad_headers),
+        cmocka_unit_test(test_bad_sections),
+    };
+    cmocka_set_message_output(CM_OUTPUT_TAP);
+    return cmocka_run_group_tests_name("obj", tests, NULL, NULL);
+}
