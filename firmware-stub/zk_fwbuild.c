@@ -87,7 +87,7 @@ int zk_fw_build(const void *payload, size_t len, const struct zk_fw_opts *o,
                 uint8_t **out, size_t *out_len)
 {
     const size_t hsz = sizeof(struct zk_fw_header);
-    size_t total, file_len;
+    size_t total, file_len, copy_len = len;
     uint32_t api, crc;
     uint8_t *img;
 
@@ -109,9 +109,9 @@ int zk_fw_build(const void *payload, size_t len, const struct zk_fw_opts *o,
     if (!img) {
         return -1;
     }
-    if (payload && len) {
+    if (payload && copy_len) {
         /* An oversize image keeps the caller's payload at its start. */
-        memcpy(img + hsz, payload, len);
+        memcpy(img + hsz, payload, copy_len);
     }
     crc = crc_of(img + hsz, len);
     api = o->api_version;

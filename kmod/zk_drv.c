@@ -405,7 +405,7 @@ static struct pci_driver zk_pci_driver = {
 	.id_table = zk_pci_ids,
 	.probe = zk_probe,
 	.remove = zk_remove,
-	.driver.dev_groups = zk_dev_groups,
+	.dev_groups = zk_dev_groups,
 };
 module_pci_driver(zk_pci_driver);
 

@@ -125,6 +125,9 @@ static void zk_fence_complete(struct zk_queue *q, struct zk_hw_fence *hw,
 	if (status > DRM_ZHIKAI_JOB_TIMEDOUT)
 		status = DRM_ZHIKAI_JOB_ERROR;
 	rec->status = status;
+	if (status != DRM_ZHIKAI_JOB_OK)
+		drm_info(&q->zdev->drm, "queue %u hw seqno %llu ctx seqno %llu: status %u guilty %d\n",
+			 q->idx, hw->base.seqno, rec->seqno, status, hw->guilty);
 	if (status != DRM_ZHIKAI_JOB_OK) {
 		int err = zk_status_errno(status);
 
@@ -476,7 +479,6 @@ static int zk_validate_cmd(struct zk_job *job, u32 n, const void *raw)
 		int ret;
 
 		if ((hdr->flags & ~(ZK_DMA_F_FILL | ZK_DMA_F_SGLIST)) ||
-		    (hdr->flags & ZK_DMA_F_FILL && hdr->flags & ZK_DMA_F_SGLIST) ||
 		    !ZK_PAD_ZERO(c) || !c->size)
 			goto bad;
 		if (hdr->flags & ZK_DMA_F_SGLIST) {

@@ -119,9 +119,18 @@ static void zhikai_device_reset(ZhikaiState *s)
     s->irq_mask = ZK_IRQ_VALID_BITS(s);
     s->scratch = 0;
     s->inject_addr = 0;
-    qatomic_set(&s->inject_dma_fail, false);
     zhikai_power_reset(s);
-    s->reset_count++;
+    /* Fault-injection properties describe a persistently faulty card:
+     * they are re-armed by every device reset. */
+    qatomic_set(&s->inject_dma_fail, s->inject_dma_fail_prop);
+    if (s->inject_hang_queue >= 0) {
+        zhikai_queue_inject_hang(s, s->inject_hang_queue);
+    }
+    /* The machine's first reset is the power-on, not a reset to count. */
+    if (s->powered_on) {
+        s->reset_count++;
+    }
+    s->powered_on = true;
     if (!msix_enabled(PCI_DEVICE(s))) {
         pci_set_irq(PCI_DEVICE(s), 0);
     }
@@ -509,6 +518,7 @@ static void zhikai_realize(PCIDevice *pdev, Error **errp)
     if (s->inject_hang_queue >= 0) {
         zhikai_queue_inject_hang(s, s->inject_hang_queue);
     }
+    s->powered_on = false;
 }
 
 static void zhikai_exit(PCIDevice *pdev)
@@ -524,6 +534,14 @@ static void zhikai_exit(PCIDevice *pdev)
     }
     msix_unuse_all_vectors(pdev);
     msix_uninit(pdev, &s->bar0, &s->bar0);
+}
+
+/* Config space: the PCIe FLR bit resets the function (zhikai_qdev_reset). */
+static void zhikai_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
+                                int len)
+{
+    pci_default_write_config(pdev, addr, val, len);
+    pcie_cap_flr_write_config(pdev, addr, val, len);
 }
 
 static const VMStateDescription zhikai_vmstate = {
@@ -570,6 +588,7 @@ static void zhikai_class_init(ObjectClass *klass, void *data)
 
     k->realize = zhikai_realize;
     k->exit = zhikai_exit;
+    k->config_write = zhikai_write_config;
     k->vendor_id = ZK_PCI_VENDOR_ID;
     k->device_id = ZK_PCI_DEVICE_ID;
     k->revision = ZK_PCI_REVISION;

@@ -120,6 +120,7 @@ struct ZhikaiState {
     uint32_t fw_queues;     /* queues the firmware drives */
     uint32_t fw_isa_version;
     uint32_t reset_count;
+    bool powered_on;        /* the power-on reset has happened */
     uint32_t irq_status;    /* atomic: workers set bits */
     uint32_t irq_mask;
     uint32_t irq_pending;   /* atomic: vectors to notify from the BH */

@@ -73,7 +73,13 @@ void zk__bo_delete(zk_context ctx, zk_alloc *a)
 
 /* ---- staging pool -------------------------------------------------------------- */
 
-static zk_status staging_acquire(zk_context ctx, zk_staging **out)
+/*
+ * Take a staging buffer, waiting for the job that last used it.  With
+ * @may_block 0, returns ZK_ERROR_NOT_READY instead of waiting for other
+ * threads to release one (a caller already holding buffers must not wait:
+ * several such callers could hold them all).
+ */
+static zk_status staging_acquire(zk_context ctx, zk_staging **out, int may_block)
 {
     zk_staging *pick;
     uint64_t seq;
@@ -103,6 +109,10 @@ static zk_status staging_acquire(zk_context ctx, zk_staging **out)
         }
         if (pick) {
             break;
+        }
+        if (!may_block) {
+            pthread_mutex_unlock(&ctx->lock);
+            return ZK_ERROR_NOT_READY;
         }
         pthread_cond_wait(&ctx->stage_cv, &ctx->lock);
     }
@@ -254,7 +264,7 @@ zk_status zk__h2d_locked(zk_stream s, uint64_t dst, uint32_t dst_handle,
         size_t n = len - off < ctx->stage_size ? len - off : ctx->stage_size;
         zk_staging *g;
         uint64_t seq = 0;
-        st = staging_acquire(ctx, &g);
+        st = staging_acquire(ctx, &g, 1);
         if (st != ZK_SUCCESS) {
             return st;
         }
@@ -330,7 +340,15 @@ static zk_status d2h_locked(zk_stream s, void *dst, dref src, size_t len, int as
         size_t off = 0;
         zk_status err = ZK_SUCCESS;
         while ((off < len && err == ZK_SUCCESS) || cnt) {
-            if (cnt == 3 || off >= len || err != ZK_SUCCESS) {
+            zk_staging *g = NULL;
+            if (cnt < 3 && off < len && err == ZK_SUCCESS) {
+                st = staging_acquire(ctx, &g, cnt == 0);
+                if (st != ZK_SUCCESS && st != ZK_ERROR_NOT_READY) {
+                    err = st;
+                    continue;
+                }
+            }
+            if (!g) {
                 uint32_t status = 0;
                 int k = head;
                 st = zk__wait_seqno(ctx, fl[k].seq, 1, &status);
@@ -353,12 +371,6 @@ static zk_status d2h_locked(zk_stream s, void *dst, dref src, size_t len, int as
             }
             {
                 size_t n = len - off < ctx->stage_size ? len - off : ctx->stage_size;
-                zk_staging *g;
-                st = staging_acquire(ctx, &g);
-                if (st != ZK_SUCCESS) {
-                    err = st;
-                    continue;
-                }
                 st = emit_dma(s, src.va + off, g->bo->va, n, 0);
                 if (st == ZK_SUCCESS) {
                     st = zk__stream_add_bo(s, g->bo->handle);

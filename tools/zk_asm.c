@@ -167,9 +167,12 @@ static int target(Asm *a, const char *s, int64_t *imm)
     if (s[0] == '@') {
         return parse_int(s + 1, imm) ? 0 : error(a, "bad target %s", s);
     }
-    Fixup *f = realloc(a->fix, (a->nfix + 1) * sizeof(*f));
-    if (!f || strlen(s) >= sizeof(f->name)) {
+    if (strlen(s) >= sizeof(a->fix->name)) {
         return error(a, "bad label reference %s", s);
+    }
+    Fixup *f = realloc(a->fix, (a->nfix + 1) * sizeof(*f));
+    if (!f) {
+        return error(a, "out of memory");
     }
     a->fix = f;
     f[a->nfix].pc = a->n;

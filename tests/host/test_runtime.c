@@ -762,6 +762,61 @@ static void test_threads(void **state)
     }
 }
 
+/* Many threads copying through a tiny staging pool must not deadlock. */
+static zk_context g_ctx2;
+
+static void *stage_thread(void *p)
+{
+    struct thr *t = p;
+    size_t n = (1u << 20) + 4096 * (size_t)t->id;
+    uint8_t *src = malloc(n), *dst = malloc(n);
+    zk_stream s;
+    zk_deviceptr d;
+    int it;
+    t->ok = 0;
+    if (zk_ctx_set_current(g_ctx2) || zk_stream_create(&s, 0) || zk_mem_alloc(&d, n)) {
+        return NULL;
+    }
+    for (it = 0; it < 4; it++) {
+        fill_pattern(src, n, (unsigned)(t->id + it));
+        if (zk_memcpy_htod_async(d, src, n, s) || zk_memcpy_dtoh_async(dst, d, n, s) ||
+            memcmp(src, dst, n) != 0) {
+            return NULL;
+        }
+    }
+    zk_mem_free(d);
+    zk_stream_destroy(s);
+    free(src);
+    free(dst);
+    t->ok = 1;
+    return NULL;
+}
+
+static void test_threads_small_staging(void **state)
+{
+    pthread_t th[8];
+    struct thr t[8];
+    zk_device dev;
+    int i;
+    (void)state;
+    OK(zk_ctx_get_device(&dev));
+    setenv("ZK_STAGE_KB", "64", 1);
+    OK(zk_ctx_create(&g_ctx2, 0, dev));
+    unsetenv("ZK_STAGE_KB");
+    assert_int_equal(g_ctx2->stage_size, 64 << 10);
+    for (i = 0; i < 8; i++) {
+        t[i].id = i;
+        pthread_create(&th[i], NULL, stage_thread, &t[i]);
+    }
+    for (i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        assert_true(t[i].ok);
+    }
+    assert_true(g_ctx2->nstage <= ZK_STAGE_MAX);
+    OK(zk_ctx_destroy(g_ctx2));
+    OK(zk_ctx_set_current(g_ctx));
+}
+
 int main(void)
 {
     const struct CMUnitTest pure[] = {
@@ -787,6 +842,7 @@ int main(void)
         T(test_events_without_syncobj),
         T(test_module_launch),
         T(test_threads),
+        T(test_threads_small_staging),
     };
     int r;
     cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -27,9 +27,9 @@
 
 /* ---- TAP ---------------------------------------------------------- */
 
-static int tap_n, tap_failed;
+static int tap_n __attribute__((unused)), tap_failed __attribute__((unused));
 
-static void __attribute__((format(printf, 2, 3)))
+static inline void __attribute__((format(printf, 2, 3)))
 ok(bool cond, const char *fmt, ...)
 {
 	va_list ap;
@@ -44,7 +44,7 @@ ok(bool cond, const char *fmt, ...)
 		tap_failed++;
 }
 
-static void __attribute__((format(printf, 1, 2))) diag(const char *fmt, ...)
+static inline void __attribute__((format(printf, 1, 2))) diag(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -56,13 +56,13 @@ static void __attribute__((format(printf, 1, 2))) diag(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static void skip(const char *name, const char *why)
+static inline void skip(const char *name, const char *why)
 {
 	printf("ok %d - %s # SKIP %s\n", ++tap_n, name, why);
 	fflush(stdout);
 }
 
-static int tap_done(void)
+static inline int tap_done(void)
 {
 	printf("1..%d\n", tap_n);
 	return tap_failed ? 1 : 0;
@@ -70,7 +70,7 @@ static int tap_done(void)
 
 /* ---- node ---------------------------------------------------------- */
 
-static int zk_open_node(char *path_out, size_t len)
+static inline int zk_open_node(char *path_out, size_t len)
 {
 	static const char *const pats[] = { "/dev/accel/accel%d",
 					    "/dev/dri/renderD%d" };
@@ -103,7 +103,7 @@ static int zk_open_node(char *path_out, size_t len)
 	return -1;
 }
 
-static int zk_open_or_die(void)
+static inline int zk_open_or_die(void)
 {
 	int fd = zk_open_node(NULL, 0);
 
@@ -115,12 +115,12 @@ static int zk_open_or_die(void)
 }
 
 /* ioctl returning -errno (0 on success). */
-static int zk_ioctl(int fd, unsigned long req, void *arg)
+static inline int zk_ioctl(int fd, unsigned long req, void *arg)
 {
 	return drmIoctl(fd, req, arg) ? -errno : 0;
 }
 
-static uint64_t zk_param(int fd, uint32_t param)
+static inline uint64_t zk_param(int fd, uint32_t param)
 {
 	struct drm_zhikai_get_param gp = { .param = param };
 
@@ -129,7 +129,7 @@ static uint64_t zk_param(int fd, uint32_t param)
 	return gp.value;
 }
 
-static int64_t now_ns(void)
+static inline int64_t now_ns(void)
 {
 	struct timespec ts;
 
@@ -138,7 +138,7 @@ static int64_t now_ns(void)
 }
 
 /* "2G", "512M", "1073741824" */
-static uint64_t parse_size(const char *s)
+static inline uint64_t parse_size(const char *s)
 {
 	char *end;
 	uint64_t v = strtoull(s, &end, 0);
@@ -163,7 +163,7 @@ struct tbo {
 	void *map;
 };
 
-static int tbo_new(int fd, uint64_t size, uint32_t flags, struct tbo *bo)
+static inline int tbo_new(int fd, uint64_t size, uint32_t flags, struct tbo *bo)
 {
 	struct drm_zhikai_bo_create c = { .size = size, .flags = flags };
 	struct drm_zhikai_bo_info i = { 0 };
@@ -190,7 +190,7 @@ static int tbo_new(int fd, uint64_t size, uint32_t flags, struct tbo *bo)
 	return 0;
 }
 
-static void tbo_free(int fd, struct tbo *bo)
+static inline void tbo_free(int fd, struct tbo *bo)
 {
 	struct drm_gem_close gc = { .handle = bo->handle };
 
@@ -209,13 +209,13 @@ struct tcmds {
 	uint32_t n;
 };
 
-static void cmds_reset(struct tcmds *c)
+static inline void cmds_reset(struct tcmds *c)
 {
 	memset(c->bo.map, 0, c->bo.size);
 	c->n = 0;
 }
 
-static int cmds_new(int fd, struct tcmds *c)
+static inline int cmds_new(int fd, struct tcmds *c)
 {
 	int ret = tbo_new(fd, 64 * ZK_CMD_SIZE, DRM_ZHIKAI_BO_HOST, &c->bo);
 
@@ -224,7 +224,7 @@ static int cmds_new(int fd, struct tcmds *c)
 	return ret;
 }
 
-static void *cmds_next(struct tcmds *c)
+static inline void *cmds_next(struct tcmds *c)
 {
 	void *p = (char *)c->bo.map + c->n * ZK_CMD_SIZE;
 
@@ -232,7 +232,7 @@ static void *cmds_next(struct tcmds *c)
 	return p;
 }
 
-static void cmd_dma(struct tcmds *c, uint64_t dst, uint64_t src, uint64_t size,
+static inline void cmd_dma(struct tcmds *c, uint64_t dst, uint64_t src, uint64_t size,
 		    uint8_t flags)
 {
 	struct zk_cmd_dma *d = cmds_next(c);
@@ -244,7 +244,7 @@ static void cmd_dma(struct tcmds *c, uint64_t dst, uint64_t src, uint64_t size,
 	d->size = size;
 }
 
-static void cmd_fence(struct tcmds *c, uint64_t addr, uint64_t value)
+static inline void cmd_fence(struct tcmds *c, uint64_t addr, uint64_t value)
 {
 	struct zk_cmd_fence *f = cmds_next(c);
 
@@ -253,7 +253,7 @@ static void cmd_fence(struct tcmds *c, uint64_t addr, uint64_t value)
 	f->value = value;
 }
 
-static void cmd_wait(struct tcmds *c, uint64_t addr, uint64_t value)
+static inline void cmd_wait(struct tcmds *c, uint64_t addr, uint64_t value)
 {
 	struct zk_cmd_wait *w = cmds_next(c);
 
@@ -262,14 +262,14 @@ static void cmd_wait(struct tcmds *c, uint64_t addr, uint64_t value)
 	w->value = value;
 }
 
-static void cmd_raw(struct tcmds *c, uint8_t opcode)
+static inline void cmd_raw(struct tcmds *c, uint8_t opcode)
 {
 	struct zk_cmd_hdr *h = cmds_next(c);
 
 	h->opcode = opcode;
 }
 
-static void job_init(struct drm_zhikai_job *j, uint32_t queue,
+static inline void job_init(struct drm_zhikai_job *j, uint32_t queue,
 		     struct tcmds *c, uint32_t first, uint32_t count)
 {
 	memset(j, 0, sizeof(*j));
@@ -279,7 +279,7 @@ static void job_init(struct drm_zhikai_job *j, uint32_t queue,
 	j->cmd_size = count * ZK_CMD_SIZE;
 }
 
-static int submit_jobs(int fd, struct drm_zhikai_job *jobs, uint32_t n)
+static inline int submit_jobs(int fd, struct drm_zhikai_job *jobs, uint32_t n)
 {
 	struct drm_zhikai_submit s = {
 		.jobs = (uintptr_t)jobs,
@@ -291,7 +291,7 @@ static int submit_jobs(int fd, struct drm_zhikai_job *jobs, uint32_t n)
 }
 
 /* Submit commands [0, c->n) of @c as one job; returns -errno or 0. */
-static int submit_cmds(int fd, uint32_t queue, struct tcmds *c,
+static inline int submit_cmds(int fd, uint32_t queue, struct tcmds *c,
 		       uint64_t *seqno)
 {
 	struct drm_zhikai_job j;
@@ -305,7 +305,7 @@ static int submit_cmds(int fd, uint32_t queue, struct tcmds *c,
 }
 
 /* Wait with a relative timeout in ms (absolute deadline to the kernel). */
-static int wait_seqno(int fd, uint64_t seqno, int64_t ms, uint32_t *status)
+static inline int wait_seqno(int fd, uint64_t seqno, int64_t ms, uint32_t *status)
 {
 	struct drm_zhikai_wait w = {
 		.seqno = seqno,
@@ -318,7 +318,7 @@ static int wait_seqno(int fd, uint64_t seqno, int64_t ms, uint32_t *status)
 	return ret;
 }
 
-static int run_cmds(int fd, uint32_t queue, struct tcmds *c, uint32_t *status)
+static inline int run_cmds(int fd, uint32_t queue, struct tcmds *c, uint32_t *status)
 {
 	uint64_t seqno;
 	int ret = submit_cmds(fd, queue, c, &seqno);
@@ -331,7 +331,7 @@ static int run_cmds(int fd, uint32_t queue, struct tcmds *c, uint32_t *status)
 /* ---- sysfs ---------------------------------------------------------- */
 
 /* The PCI device directory the driver is bound to, or NULL. */
-static const char *zk_pci_dir(void)
+static inline const char *zk_pci_dir(void)
 {
 	static char path[300];
 	struct dirent *de;
@@ -351,7 +351,7 @@ static const char *zk_pci_dir(void)
 	return NULL;
 }
 
-static int read_file(const char *path, char *buf, size_t len)
+static inline int read_file(const char *path, char *buf, size_t len)
 {
 	int fd = open(path, O_RDONLY);
 	ssize_t n;
@@ -366,7 +366,7 @@ static int read_file(const char *path, char *buf, size_t len)
 	return (int)n;
 }
 
-static int write_file(const char *path, const char *val)
+static inline int write_file(const char *path, const char *val)
 {
 	int fd = open(path, O_WRONLY);
 	ssize_t n;
@@ -379,7 +379,7 @@ static int write_file(const char *path, const char *val)
 }
 
 /* Read a number from dir/name; returns false when unreadable. */
-static bool read_u64(const char *dir, const char *name, uint64_t *v)
+static inline bool read_u64(const char *dir, const char *name, uint64_t *v)
 {
 	char path[400], buf[64];
 
@@ -391,7 +391,7 @@ static bool read_u64(const char *dir, const char *name, uint64_t *v)
 }
 
 /* hwmon directory of the card, or NULL. */
-static const char *zk_hwmon_dir(void)
+static inline const char *zk_hwmon_dir(void)
 {
 	static char path[400];
 	const char *pci = zk_pci_dir();

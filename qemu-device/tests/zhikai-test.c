@@ -1,0 +1,1046 @@
+/*
+ * QTest for the Zhikai inference accelerator (qemu-device/).
+ *
+ * Drives BAR0 registers directly: identity, firmware boot (good and
+ * corrupted images built here with the zhikai_hw.h header), queue rings
+ * with commands in guest RAM, the device MMU (page tables written into HBM
+ * through BAR2), DMA round trips, MSI-X, faults, resets, fault injection
+ * and the power model.
+ *
+ * SPDX-License-Identifier: GPL-2.0-or-later
+ */
+#include "qemu/osdep.h"
+#include "qemu/bswap.h"
+#include "qemu/units.h"
+#include "qemu/timer.h"
+#include "libqtest.h"
+#include "libqos/pci-pc.h"
+#include "libqos/malloc-pc.h"
+#include "hw/pci/pci_regs.h"
+#include "hw/misc/zhikai/zhikai_hw.h"
+
+#define ZK_SLOT         4
+#define ZK_HBM          (64 * MiB)
+#define ZK_TIMEOUT_MS   10000
+
+/* HBM layout used by the tests (offsets). */
+#define PT_L0           0x0000
+#define PT_L1           0x1000
+#define PT_L2           0x2000
+#define HBM_DATA        0x100000        /* 16 small pages mapped at VA_HBM */
+#define HBM_RO          0x200000        /* one read-only page at VA_RO */
+#define HBM_FAULT_PAGES 0x300000        /* 2 pages at VA_FAULT, then a hole */
+#define HBM_HUGE        0x1000000       /* 16 MiB in 2 MiB pages at VA_HUGE */
+
+#define VA_HBM          0x10000ull
+#define VA_SYS          0x40000ull      /* 4 pages of guest RAM */
+#define VA_SYS2         0x60000ull      /* 4 more pages of guest RAM */
+#define VA_RO           0x80000ull
+#define VA_FAULT        0x8e000ull      /* mapped 0x8e000..0x8ffff only */
+#define VA_HOLE         0x90000ull
+#define VA_HUGE         0x400000ull     /* L1 entries 2..9: 16 MiB */
+#define HUGE_BYTES      (16 * MiB)
+
+typedef struct ZkTest {
+    QTestState *qts;
+    QGuestAllocator alloc;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar0, bar2;
+    uint64_t sys, sys2;     /* guest RAM behind VA_SYS, VA_SYS2 */
+} ZkTest;
+
+typedef struct ZkRing {
+    unsigned q;
+    uint64_t base;
+    uint32_t size;
+    uint32_t tail;
+} ZkRing;
+
+/* ------------------------------------------------------------------ */
+/* Helpers                                                             */
+/* ------------------------------------------------------------------ */
+
+static uint32_t rd(ZkTest *t, uint32_t reg)
+{
+    return qpci_io_readl(t->dev, t->bar0, reg);
+}
+
+static void wr(ZkTest *t, uint32_t reg, uint32_t val)
+{
+    qpci_io_writel(t->dev, t->bar0, reg, val);
+}
+
+static uint64_t rd64(ZkTest *t, uint32_t lo)
+{
+    uint64_t v = rd(t, lo);     /* LO first: latches HI */
+    return v | (uint64_t)rd(t, lo + 4) << 32;
+}
+
+static uint32_t qrd(ZkTest *t, unsigned q, uint32_t reg)
+{
+    return rd(t, ZK_QREG(q, reg));
+}
+
+static void qwr(ZkTest *t, unsigned q, uint32_t reg, uint32_t val)
+{
+    wr(t, ZK_QREG(q, reg), val);
+}
+
+static void hbm_write64(ZkTest *t, uint64_t off, uint64_t v)
+{
+    qpci_io_writeq(t->dev, t->bar2, off, v);
+}
+
+static uint64_t hbm_read64(ZkTest *t, uint64_t off)
+{
+    return qpci_io_readq(t->dev, t->bar2, off);
+}
+
+static void hbm_write(ZkTest *t, uint64_t off, const void *buf, size_t len)
+{
+    qpci_memwrite(t->dev, t->bar2, off, buf, len);
+}
+
+static void hbm_read(ZkTest *t, uint64_t off, void *buf, size_t len)
+{
+    qpci_memread(t->dev, t->bar2, off, buf, len);
+}
+
+static void zk_start(ZkTest *t, const char *extra)
+{
+    memset(t, 0, sizeof(*t));
+    t->qts = qtest_initf("-M q35 -device zhikai,addr=%02x.0,hbm-size=64M%s",
+                         ZK_SLOT, extra ? extra : "");
+    pc_alloc_init(&t->alloc, t->qts, ALLOC_NO_FLAGS);
+    t->bus = qpci_new_pc(t->qts, &t->alloc);
+    t->dev = qpci_device_find(t->bus, QPCI_DEVFN(ZK_SLOT, 0));
+    g_assert(t->dev);
+    qpci_device_enable(t->dev);
+    /* MSI-X lives in BAR0: qpci_msix_enable maps it for us. */
+    qpci_msix_enable(t->dev);
+    t->bar0 = t->dev->msix_table_bar;
+    t->bar2 = qpci_iomap(t->dev, ZK_BAR_HBM, NULL);
+}
+
+static void zk_stop(ZkTest *t)
+{
+    g_free(t->dev);
+    qpci_free_pc(t->bus);
+    alloc_destroy(&t->alloc);
+    qtest_quit(t->qts);
+}
+
+/* Poll cond for up to ZK_TIMEOUT_MS of host time (workers are threads). */
+#define WAIT_FOR(cond) ({                                           \
+    bool ok_ = false;                                               \
+    for (int i_ = 0; i_ < ZK_TIMEOUT_MS; i_++) {                    \
+        if (cond) {                                                 \
+            ok_ = true;                                             \
+            break;                                                  \
+        }                                                           \
+        g_usleep(1000);                                             \
+    }                                                               \
+    ok_;                                                            \
+})
+
+/* CRC32 (IEEE, zlib-compatible), bitwise. */
+static uint32_t crc32_ieee(const uint8_t *p, size_t n)
+{
+    uint32_t crc = 0xffffffff;
+
+    while (n--) {
+        crc ^= *p++;
+        for (int k = 0; k < 8; k++) {
+            crc = (crc >> 1) ^ (0xedb88320 & -(crc & 1));
+        }
+    }
+    return ~crc;
+}
+
+enum { IMG_GOOD, IMG_BAD_CRC, IMG_BAD_MAGIC, IMG_BAD_API, IMG_TRUNCATED };
+
+/* Build a firmware image; returns its length (what FW_SIZE is set to). */
+static size_t make_image(uint8_t **out, int kind)
+{
+    static const char payload[] = "zhikai qtest firmware payload 0123456789";
+    size_t hsz = sizeof(struct zk_fw_header), plen = sizeof(payload);
+    size_t len = hsz + plen;
+    uint8_t *img = g_malloc0(len);
+    struct zk_fw_header h = {
+        .magic = cpu_to_le32(ZK_FW_MAGIC),
+        .header_size = cpu_to_le32(hsz),
+        .image_version = cpu_to_le32(0x010203),
+        .api_version = cpu_to_le32(ZK_API_VERSION),
+        .image_size = cpu_to_le32(len),
+        .payload_crc32 = cpu_to_le32(crc32_ieee((const uint8_t *)payload,
+                                                plen)),
+        .num_caps = cpu_to_le32(2),
+        .caps = {
+            { cpu_to_le32(ZK_FW_CAP_QUEUES), cpu_to_le32(16) },
+            { cpu_to_le32(ZK_FW_CAP_HEARTBEAT_MS), cpu_to_le32(50) },
+        },
+    };
+
+    switch (kind) {
+    case IMG_BAD_CRC:
+        h.payload_crc32 ^= cpu_to_le32(0x100);
+        break;
+    case IMG_BAD_MAGIC:
+        h.magic = cpu_to_le32(0x12345678);
+        break;
+    case IMG_BAD_API:
+        h.api_version = cpu_to_le32((ZK_API_VERSION_MAJOR + 1) << 16);
+        break;
+    case IMG_TRUNCATED:
+        len -= 8;
+        break;
+    }
+    memcpy(img, &h, hsz);
+    memcpy(img + hsz, payload, plen);
+    *out = img;
+    return len;
+}
+
+/* Boot an image; steps virtual time until the card leaves BOOTING. */
+static uint32_t zk_boot_image(ZkTest *t, const uint8_t *img, size_t len)
+{
+    uint64_t addr = guest_alloc(&t->alloc, len);
+
+    qtest_memwrite(t->qts, addr, img, len);
+    wr(t, ZK_REG_FW_ADDR_LO, addr);
+    wr(t, ZK_REG_FW_ADDR_HI, addr >> 32);
+    wr(t, ZK_REG_FW_SIZE, len);
+    wr(t, ZK_REG_BOOT, ZK_BOOT_KEY);
+    for (int i = 0; i < 1000 && rd(t, ZK_REG_STATUS) == ZK_STATE_BOOTING;
+         i++) {
+        qtest_clock_step(t->qts, SCALE_MS);
+    }
+    guest_free(&t->alloc, addr);
+    return rd(t, ZK_REG_STATUS);
+}
+
+static uint32_t zk_boot_kind(ZkTest *t, int kind)
+{
+    uint8_t *img;
+    size_t len = make_image(&img, kind);
+    uint32_t st = zk_boot_image(t, img, len);
+
+    g_free(img);
+    return st;
+}
+
+static void zk_boot_ok(ZkTest *t)
+{
+    g_assert_cmpuint(zk_boot_kind(t, IMG_GOOD), ==, ZK_STATE_READY);
+}
+
+static uint64_t pte_table(uint64_t hbm_off)
+{
+    return hbm_off | ZK_PTE_VALID;
+}
+
+/*
+ * Page tables in HBM: see the VA_* / HBM_* layout above.  Guest RAM pages
+ * behind VA_SYS/VA_SYS2 are SYSMEM PTEs with their bus (= guest physical)
+ * addresses.
+ */
+static void zk_build_pt(ZkTest *t)
+{
+    const uint64_t rw = ZK_PTE_VALID | ZK_PTE_WRITE;
+
+    t->sys = guest_alloc(&t->alloc, 4 * ZK_PAGE_SIZE);
+    t->sys2 = guest_alloc(&t->alloc, 4 * ZK_PAGE_SIZE);
+    g_assert(!(t->sys & (ZK_PAGE_SIZE - 1)));
+    g_assert(!(t->sys2 & (ZK_PAGE_SIZE - 1)));
+    qtest_memset(t->qts, t->sys, 0, 4 * ZK_PAGE_SIZE);
+    qtest_memset(t->qts, t->sys2, 0, 4 * ZK_PAGE_SIZE);
+
+    /* Zero the three tables. */
+    for (uint64_t off = 0; off < 3 * ZK_PAGE_SIZE; off += 8) {
+        hbm_write64(t, off, 0);
+    }
+    hbm_write64(t, PT_L0 + 0 * 8, pte_table(PT_L1));
+    hbm_write64(t, PT_L1 + 0 * 8, pte_table(PT_L2));
+    for (unsigned i = 0; i < 16; i++) {
+        hbm_write64(t, PT_L2 + ((VA_HBM >> 12) + i) * 8,
+                    (HBM_DATA + i * ZK_PAGE_SIZE) | rw);
+    }
+    for (unsigned i = 0; i < 4; i++) {
+        hbm_write64(t, PT_L2 + ((VA_SYS >> 12) + i) * 8,
+                    (t->sys + i * ZK_PAGE_SIZE) | rw | ZK_PTE_SYSMEM);
+        hbm_write64(t, PT_L2 + ((VA_SYS2 >> 12) + i) * 8,
+                    (t->sys2 + i * ZK_PAGE_SIZE) | rw | ZK_PTE_SYSMEM);
+    }
+    hbm_write64(t, PT_L2 + (VA_RO >> 12) * 8, HBM_RO | ZK_PTE_VALID);
+    hbm_write64(t, PT_L2 + (VA_FAULT >> 12) * 8, HBM_FAULT_PAGES | rw);
+    hbm_write64(t, PT_L2 + ((VA_FAULT >> 12) + 1) * 8,
+                (HBM_FAULT_PAGES + ZK_PAGE_SIZE) | rw);
+    for (unsigned i = 0; i < HUGE_BYTES / ZK_HUGE_SIZE; i++) {
+        hbm_write64(t, PT_L1 + ((VA_HUGE >> ZK_HUGE_SHIFT) + i) * 8,
+                    (HBM_HUGE + i * ZK_HUGE_SIZE) | rw | ZK_PTE_HUGE);
+    }
+}
+
+static void ring_init(ZkTest *t, ZkRing *r, unsigned q, uint32_t size)
+{
+    r->q = q;
+    r->size = size;
+    r->tail = 0;
+    r->base = guest_alloc(&t->alloc, size);
+    qtest_memset(t->qts, r->base, 0, size);
+    qwr(t, q, ZK_Q_BASE_LO, r->base);
+    qwr(t, q, ZK_Q_BASE_HI, r->base >> 32);
+    qwr(t, q, ZK_Q_SIZE, size);
+    qwr(t, q, ZK_Q_CTRL, ZK_QCTRL_ENABLE);
+}
+
+static void ring_push(ZkTest *t, ZkRing *r, const void *cmd)
+{
+    qtest_memwrite(t->qts, r->base + r->tail, cmd, ZK_CMD_SIZE);
+    r->tail = (r->tail + ZK_CMD_SIZE) & (r->size - 1);
+}
+
+static void ring_kick(ZkTest *t, ZkRing *r)
+{
+    qwr(t, r->q, ZK_Q_DOORBELL, r->tail);
+}
+
+static bool ring_drained(ZkTest *t, ZkRing *r)
+{
+    return WAIT_FOR(qrd(t, r->q, ZK_Q_HEAD) == r->tail &&
+                    !(qrd(t, r->q, ZK_Q_STATUS) & ZK_QSTAT_BUSY));
+}
+
+static void ring_run(ZkTest *t, ZkRing *r)
+{
+    ring_kick(t, r);
+    g_assert(ring_drained(t, r));
+}
+
+/* Command builders (all 64-byte records, zero padded). */
+typedef union ZkCmd {
+    uint8_t raw[ZK_CMD_SIZE];
+    struct zk_cmd_hdr hdr;
+    struct zk_cmd_set_context ctx;
+    struct zk_cmd_dma dma;
+    struct zk_cmd_fence fence;
+    struct zk_cmd_wait wait;
+    struct zk_cmd_timestamp ts;
+    struct zk_cmd_job_end end;
+} ZkCmd;
+
+static void push_ctx(ZkTest *t, ZkRing *r, uint32_t ctx, uint64_t root)
+{
+    ZkCmd c = { .ctx = {
+        .hdr.opcode = ZK_CMD_SET_CONTEXT,
+        .ctx_id = cpu_to_le32(ctx),
+        .pt_root = cpu_to_le64(root),
+    } };
+    ring_push(t, r, &c);
+}
+
+static void push_dma(ZkTest *t, ZkRing *r, uint8_t flags, uint64_t dst,
+                     uint64_t src, uint64_t size)
+{
+    ZkCmd c = { .dma = {
+        .hdr.opcode = ZK_CMD_DMA,
+        .hdr.flags = flags,
+        .src = cpu_to_le64(src),
+        .dst = cpu_to_le64(dst),
+        .size = cpu_to_le64(size),
+    } };
+    ring_push(t, r, &c);
+}
+
+static void push_fence(ZkTest *t, ZkRing *r, uint64_t va, uint64_t value,
+                       bool irq)
+{
+    ZkCmd c = { .fence = {
+        .hdr.opcode = ZK_CMD_FENCE,
+        .hdr.flags = irq ? ZK_FENCE_F_IRQ : 0,
+        .addr = cpu_to_le64(va),
+        .value = cpu_to_le64(value),
+    } };
+    ring_push(t, r, &c);
+}
+
+static void push_wait(ZkTest *t, ZkRing *r, uint64_t va, uint64_t value)
+{
+    ZkCmd c = { .wait = {
+        .hdr.opcode = ZK_CMD_WAIT,
+        .addr = cpu_to_le64(va),
+        .value = cpu_to_le64(value),
+    } };
+    ring_push(t, r, &c);
+}
+
+static void push_job_end(ZkTest *t, ZkRing *r, uint64_t seqno,
+                         uint64_t status_bus, bool irq)
+{
+    ZkCmd c = { .end = {
+        .hdr.opcode = ZK_CMD_JOB_END,
+        .hdr.flags = irq ? ZK_JOB_END_F_IRQ : 0,
+        .seqno = cpu_to_le64(seqno),
+        .status_bus = cpu_to_le64(status_bus),
+    } };
+    ring_push(t, r, &c);
+}
+
+/* Boot, page tables, ring on queue q (4 KiB) with a fence write-back. */
+static void zk_setup(ZkTest *t, const char *extra, ZkRing *r, unsigned q,
+                     uint64_t *fence_wb)
+{
+    zk_start(t, extra);
+    zk_boot_ok(t);
+    zk_build_pt(t);
+    ring_init(t, r, q, 4096);
+    if (fence_wb) {
+        *fence_wb = guest_alloc(&t->alloc, 8);
+        qtest_writeq(t->qts, *fence_wb, 0);
+        qwr(t, q, ZK_Q_FENCE_WB_LO, *fence_wb);
+        qwr(t, q, ZK_Q_FENCE_WB_HI, *fence_wb >> 32);
+    }
+}
+
+static uint64_t alloc_status(ZkTest *t)
+{
+    uint64_t a = guest_alloc(&t->alloc, 8);
+
+    qtest_writel(t->qts, a, 0xdeadbeef);
+    return a;
+}
+
+/* ------------------------------------------------------------------ */
+/* Tests                                                               */
+/* ------------------------------------------------------------------ */
+
+static void test_ids(void)
+{
+    ZkTest t;
+
+    zk_start(&t, NULL);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_VENDOR_ID), ==,
+                    ZK_PCI_VENDOR_ID);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_DEVICE_ID), ==,
+                    ZK_PCI_DEVICE_ID);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_CLASS_DEVICE), ==,
+                    ZK_PCI_CLASS);
+    g_assert_cmphex(qpci_config_readb(t.dev, PCI_REVISION_ID), ==,
+                    ZK_PCI_REVISION);
+    g_assert_cmpuint(qpci_msix_table_size(t.dev), ==, ZK_MSIX_VECTORS);
+
+    g_assert_cmphex(rd(&t, ZK_REG_ID), ==, ZK_ID_MAGIC);
+    g_assert_cmphex(rd(&t, ZK_REG_VERSION), ==, ZK_HW_VERSION);
+    g_assert_cmphex(rd(&t, ZK_REG_CAPS) & ZK_CAP_MMU, ==, ZK_CAP_MMU);
+    g_assert_cmphex(rd(&t, ZK_REG_CAPS) & ZK_CAP_POWER_CAP, ==,
+                    ZK_CAP_POWER_CAP);
+    g_assert_cmpuint(rd64(&t, ZK_REG_HBM_SIZE_LO), ==, ZK_HBM);
+    g_assert_cmpuint(rd(&t, ZK_REG_HBM_STACKS), ==, 4);
+    g_assert_cmpuint(rd(&t, ZK_REG_NUM_QUEUES), ==, 8);
+    g_assert_cmpuint(rd(&t, ZK_REG_NUM_VECTORS), ==, ZK_MSIX_VECTORS);
+    g_assert_cmphex(rd(&t, ZK_REG_API_VERSION), ==, ZK_API_VERSION);
+    wr(&t, ZK_REG_SCRATCH, 0xa5a55a5a);
+    g_assert_cmphex(rd(&t, ZK_REG_SCRATCH), ==, 0xa5a55a5a);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_RESET);
+    g_assert_cmpuint(rd(&t, ZK_REG_POWER_CAP_MW), ==, 300000);
+    g_assert_cmpuint(rd(&t, ZK_REG_CLOCK_MHZ), ==,
+                     rd(&t, ZK_REG_CLOCK_MAX_MHZ));
+    /* 64-bit access is split LO, HI. */
+    g_assert_cmphex(qpci_io_readq(t.dev, t.bar0, ZK_REG_HBM_SIZE_LO), ==,
+                    ZK_HBM);
+    /* HBM is plain memory behind BAR2. */
+    hbm_write64(&t, ZK_HBM - 8, 0x0123456789abcdefull);
+    g_assert_cmphex(hbm_read64(&t, ZK_HBM - 8), ==, 0x0123456789abcdefull);
+    zk_stop(&t);
+}
+
+static void test_boot_good(void)
+{
+    ZkTest t;
+    uint32_t hb;
+
+    zk_start(&t, NULL);
+    g_assert_cmpuint(zk_boot_kind(&t, IMG_GOOD), ==, ZK_STATE_READY);
+    g_assert_cmpuint(rd(&t, ZK_REG_BOOT_ERROR), ==, ZK_BOOT_ERR_NONE);
+    g_assert_cmphex(rd(&t, ZK_REG_FW_VERSION), ==, 0x010203);
+    /* Heartbeat advances on virtual time (period 50 ms from the image). */
+    hb = rd(&t, ZK_REG_HEARTBEAT);
+    qtest_clock_step(t.qts, 500 * SCALE_MS);
+    g_assert_cmpuint(rd(&t, ZK_REG_HEARTBEAT), >=, hb + 8);
+    /* BOOT again while READY is refused with a STATE error. */
+    wr(&t, ZK_REG_BOOT, ZK_BOOT_KEY);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_READY);
+    g_assert_cmpuint(rd(&t, ZK_REG_BOOT_ERROR), ==, ZK_BOOT_ERR_STATE);
+    /* A device reset goes back to RESET; heartbeat stops. */
+    wr(&t, ZK_REG_RESET, ZK_RESET_DEVICE);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_RESET);
+    g_assert_cmpuint(rd(&t, ZK_REG_RESET_COUNT), ==, 1);
+    hb = rd(&t, ZK_REG_HEARTBEAT);
+    qtest_clock_step(t.qts, 500 * SCALE_MS);
+    g_assert_cmpuint(rd(&t, ZK_REG_HEARTBEAT), ==, hb);
+    g_assert_cmpuint(zk_boot_kind(&t, IMG_GOOD), ==, ZK_STATE_READY);
+    zk_stop(&t);
+}
+
+static void test_boot_bad(void)
+{
+    static const struct { int kind; uint32_t err; } cases[] = {
+        { IMG_BAD_CRC, ZK_BOOT_ERR_CRC },
+        { IMG_BAD_MAGIC, ZK_BOOT_ERR_MAGIC },
+        { IMG_BAD_API, ZK_BOOT_ERR_API },
+        { IMG_TRUNCATED, ZK_BOOT_ERR_SIZE },
+    };
+    ZkTest t;
+
+    zk_start(&t, NULL);
+    for (unsigned i = 0; i < ARRAY_SIZE(cases); i++) {
+        g_assert_cmpuint(zk_boot_kind(&t, cases[i].kind), ==,
+                         ZK_STATE_ERROR);
+        g_assert_cmpuint(rd(&t, ZK_REG_BOOT_ERROR), ==, cases[i].err);
+        g_assert_cmpuint(rd(&t, ZK_REG_FW_VERSION), ==, 0);
+        wr(&t, ZK_REG_RESET, ZK_RESET_DEVICE);
+        g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_RESET);
+    }
+    /* Oversized FW_SIZE is rejected without reading anything. */
+    wr(&t, ZK_REG_FW_SIZE, ZK_FW_MAX_SIZE + 1);
+    wr(&t, ZK_REG_BOOT, ZK_BOOT_KEY);
+    for (int i = 0; i < 100 && rd(&t, ZK_REG_STATUS) == ZK_STATE_BOOTING;
+         i++) {
+        qtest_clock_step(t.qts, SCALE_MS);
+    }
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_ERROR);
+    g_assert_cmpuint(rd(&t, ZK_REG_BOOT_ERROR), ==, ZK_BOOT_ERR_SIZE);
+    wr(&t, ZK_REG_RESET, ZK_RESET_DEVICE);
+    g_assert_cmpuint(rd(&t, ZK_REG_RESET_COUNT), ==, ARRAY_SIZE(cases) + 1);
+    /* And a good image still boots afterwards. */
+    zk_boot_ok(&t);
+    zk_stop(&t);
+}
+
+static void test_boot_hang(void)
+{
+    ZkTest t;
+
+    zk_start(&t, ",inject-boot-hang=on");
+    g_assert_cmpuint(zk_boot_kind(&t, IMG_GOOD), ==, ZK_STATE_BOOTING);
+    g_assert_cmpuint(rd(&t, ZK_REG_BOOT_ERROR), ==, ZK_BOOT_ERR_HANG);
+    g_assert_cmpuint(rd(&t, ZK_REG_HEARTBEAT), ==, 0);
+    zk_stop(&t);
+}
+
+static void test_queue_refused(void)
+{
+    ZkTest t;
+    ZkRing r;
+
+    zk_start(&t, NULL);
+    ring_init(&t, &r, 0, 4096);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_CTRL) & ZK_QCTRL_ENABLE, ==, 0);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_STATUS) & ZK_QSTAT_ENABLED, ==, 0);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_SIZE), ==, 4096);
+    /* Failed boot: still refused. */
+    g_assert_cmpuint(zk_boot_kind(&t, IMG_BAD_CRC), ==, ZK_STATE_ERROR);
+    qwr(&t, 0, ZK_Q_CTRL, ZK_QCTRL_ENABLE);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_CTRL), ==, 0);
+    wr(&t, ZK_REG_RESET, ZK_RESET_DEVICE);
+    zk_boot_ok(&t);
+    /* Bad ring size: refused even when READY. */
+    qwr(&t, 0, ZK_Q_SIZE, 3000);
+    qwr(&t, 0, ZK_Q_CTRL, ZK_QCTRL_ENABLE);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_CTRL), ==, 0);
+    qwr(&t, 0, ZK_Q_BASE_LO, r.base);
+    qwr(&t, 0, ZK_Q_BASE_HI, r.base >> 32);
+    qwr(&t, 0, ZK_Q_SIZE, 4096);
+    qwr(&t, 0, ZK_Q_CTRL, ZK_QCTRL_ENABLE);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_CTRL), ==, ZK_QCTRL_ENABLE);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_STATUS) & ZK_QSTAT_ENABLED, ==,
+                     ZK_QSTAT_ENABLED);
+    zk_stop(&t);
+}
+
+static void test_dma_roundtrip(void)
+{
+    enum { N = 3 * 4096 + 100 };
+    g_autofree uint8_t *src = g_malloc(N);
+    g_autofree uint8_t *dst = g_malloc(N);
+    g_autofree uint8_t *hbm = g_malloc(N);
+    uint64_t wb, status, sg;
+    struct zk_dma_sg sgl[2];
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, &wb);
+    for (unsigned i = 0; i < N; i++) {
+        src[i] = i * 7 + (i >> 8);
+    }
+    qtest_memwrite(t.qts, t.sys, src, N);
+    status = alloc_status(&t);
+
+    push_ctx(&t, &r, 7, PT_L0);
+    push_dma(&t, &r, 0, VA_HBM + 100, VA_SYS, N);        /* host -> HBM */
+    push_dma(&t, &r, 0, VA_SYS2, VA_HBM + 100, N);       /* HBM -> host */
+    push_dma(&t, &r, ZK_DMA_F_FILL, VA_HBM + 8 * 4096, 0xa1b2c3d4, 4096);
+    push_job_end(&t, &r, 1, status, false);
+    ring_run(&t, &r);
+
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    g_assert_cmpuint(qtest_readq(t.qts, wb), ==, 1);
+    g_assert_cmpuint(rd64(&t, ZK_QREG(0, ZK_Q_FENCE_LO)), ==, 1);
+    qtest_memread(t.qts, t.sys2, dst, N);
+    g_assert(memcmp(src, dst, N) == 0);
+    hbm_read(&t, HBM_DATA + 100, hbm, N);
+    g_assert(memcmp(src, hbm, N) == 0);
+    g_assert_cmphex(hbm_read64(&t, HBM_DATA + 8 * 4096 + 4088), ==,
+                    0xa1b2c3d4a1b2c3d4ull);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_COUNT), ==, 0);
+
+    /* Scatter-gather: two pieces from HBM into the second host buffer. */
+    qtest_memset(t.qts, t.sys2, 0, 4 * 4096);
+    sgl[0] = (struct zk_dma_sg){ cpu_to_le64(VA_HBM + 100),
+                                 cpu_to_le64(VA_SYS2 + 4096),
+                                 cpu_to_le64(50) };
+    sgl[1] = (struct zk_dma_sg){ cpu_to_le64(VA_HUGE),
+                                 cpu_to_le64(VA_SYS2 + 8), cpu_to_le64(16) };
+    hbm_write(&t, HBM_HUGE, "huge-page-data!!", 16);
+    sg = VA_HBM + 12 * 4096;
+    hbm_write(&t, HBM_DATA + 12 * 4096, sgl, sizeof(sgl));
+    push_dma(&t, &r, ZK_DMA_F_SGLIST, 0, sg, 2);
+    push_job_end(&t, &r, 2, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    qtest_memread(t.qts, t.sys2 + 4096, dst, 50);
+    g_assert(memcmp(dst, src, 50) == 0);
+    qtest_memread(t.qts, t.sys2 + 8, dst, 16);
+    g_assert(memcmp(dst, "huge-page-data!!", 16) == 0);
+    g_assert_cmpuint(qtest_readq(t.qts, wb), ==, 2);
+    zk_stop(&t);
+}
+
+static void test_fence_wrap(void)
+{
+    const unsigned total = 300, batch = 40;
+    uint64_t wb, status;
+    unsigned seq = 0, n = 0;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 3, &wb);
+    status = alloc_status(&t);
+    while (n < total) {
+        push_ctx(&t, &r, 1, PT_L0);
+        for (unsigned i = 0; i < batch - 2 && n < total; i++, n++) {
+            /* Alternate HBM and host targets. */
+            push_fence(&t, &r, (n & 1) ? VA_SYS + 8 * (n % 64)
+                                       : VA_HBM + 8 * (n % 64), n + 1, false);
+        }
+        push_job_end(&t, &r, ++seq, status, false);
+        ring_run(&t, &r);
+        g_assert_cmpuint(qtest_readq(t.qts, wb), ==, seq);
+    }
+    /* total * 64 bytes went through a 4 KiB ring several times. */
+    g_assert_cmpuint((total + 2 * seq) * ZK_CMD_SIZE, >, 4 * 4096);
+    for (unsigned k = total - 64; k < total; k++) {
+        uint64_t v = (k & 1) ? qtest_readq(t.qts, t.sys + 8 * (k % 64))
+                             : hbm_read64(&t, HBM_DATA + 8 * (k % 64));
+        g_assert_cmpuint(v, ==, k + 1);
+    }
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    g_assert_cmpuint(qrd(&t, 3, ZK_Q_HEAD), ==, r.tail);
+    g_assert_cmpuint(qrd(&t, 3, ZK_Q_TAIL), ==, r.tail);
+    zk_stop(&t);
+}
+
+static void test_msix(void)
+{
+    uint32_t off = ZK_MSIX_TABLE_OFFSET + 2 * PCI_MSIX_ENTRY_SIZE;
+    uint64_t msg;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 1, NULL);
+    /* All vectors start masked: a notification sets the PBA bit. */
+    g_assert(!qpci_msix_pending(t.dev, 1));
+    push_ctx(&t, &r, 1, PT_L0);
+    push_fence(&t, &r, VA_HBM, 5, true);
+    ring_run(&t, &r);
+    g_assert(WAIT_FOR(qpci_msix_pending(t.dev, ZK_MSIX_VEC_QUEUE(1))));
+    g_assert_cmphex(rd(&t, ZK_REG_IRQ_STATUS) & ZK_IRQ_QUEUE(1), ==,
+                    ZK_IRQ_QUEUE(1));
+    wr(&t, ZK_REG_IRQ_STATUS, ZK_IRQ_QUEUE(1));
+    g_assert_cmphex(rd(&t, ZK_REG_IRQ_STATUS) & ZK_IRQ_QUEUE(1), ==, 0);
+
+    /* Real delivery: unmask vector 2 with a message aimed at guest RAM. */
+    qwr(&t, 1, ZK_Q_CTRL, 0);
+    ring_init(&t, &r, 2, 4096);
+    msg = guest_alloc(&t.alloc, 8);
+    qtest_writel(t.qts, msg, 0);
+    qpci_io_writel(t.dev, t.bar0, off + PCI_MSIX_ENTRY_LOWER_ADDR, msg);
+    qpci_io_writel(t.dev, t.bar0, off + PCI_MSIX_ENTRY_UPPER_ADDR, msg >> 32);
+    qpci_io_writel(t.dev, t.bar0, off + PCI_MSIX_ENTRY_DATA, 0x5a4b0002);
+    qpci_io_writel(t.dev, t.bar0, off + PCI_MSIX_ENTRY_VECTOR_CTRL, 0);
+    push_job_end(&t, &r, 9, 0, true);
+    ring_run(&t, &r);
+    g_assert(WAIT_FOR(qtest_readl(t.qts, msg) == 0x5a4b0002));
+    g_assert(!qpci_msix_pending(t.dev, 2));
+
+    /* IRQ_MASK off for queue 2: status latches, no message. */
+    qtest_writel(t.qts, msg, 0);
+    wr(&t, ZK_REG_IRQ_STATUS, 0xffffffff);
+    wr(&t, ZK_REG_IRQ_MASK, rd(&t, ZK_REG_IRQ_MASK) & ~ZK_IRQ_QUEUE(2));
+    push_job_end(&t, &r, 10, 0, true);
+    ring_run(&t, &r);
+    g_assert(WAIT_FOR(rd(&t, ZK_REG_IRQ_STATUS) & ZK_IRQ_QUEUE(2)));
+    g_usleep(20000);
+    g_assert_cmphex(qtest_readl(t.qts, msg), ==, 0);
+    /* Unmasking with the status still latched delivers it. */
+    wr(&t, ZK_REG_IRQ_MASK, rd(&t, ZK_REG_IRQ_MASK) | ZK_IRQ_QUEUE(2));
+    g_assert(WAIT_FOR(qtest_readl(t.qts, msg) == 0x5a4b0002));
+    zk_stop(&t);
+}
+
+static void test_mmu_fault(void)
+{
+    g_autofree uint8_t *src = g_malloc(3 * 4096);
+    g_autofree uint8_t *buf = g_malloc(4096);
+    uint64_t status, wb, guard = 0x6a6a6a6a6a6a6a6aull;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, &wb);
+    memset(src, 0x3c, 3 * 4096);
+    qtest_memwrite(t.qts, t.sys, src, 3 * 4096);
+    /* Sentinels: the HBM page after the mapped pair, and a fence target. */
+    for (unsigned i = 0; i < 4096; i += 8) {
+        hbm_write64(&t, HBM_FAULT_PAGES + 2 * 4096 + i, guard);
+    }
+    hbm_write64(&t, HBM_DATA, 0);
+    status = alloc_status(&t);
+
+    push_ctx(&t, &r, 42, PT_L0);
+    /* 3 pages into a 2-page mapping: faults at VA_HOLE. */
+    push_dma(&t, &r, 0, VA_FAULT, VA_SYS, 3 * 4096);
+    push_fence(&t, &r, VA_HBM, 77, false);          /* must be skipped */
+    push_job_end(&t, &r, 1, status, false);
+    ring_run(&t, &r);
+
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_FAULTED);
+    g_assert_cmpuint(qtest_readq(t.qts, wb), ==, 1);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_MMU_WRITE);
+    g_assert_cmphex(rd64(&t, ZK_QREG(0, ZK_Q_FAULT_ADDR_LO)), ==, VA_HOLE);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_CTX), ==, 42);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_COUNT), ==, 1);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_STATUS) & ZK_QSTAT_SKIPPING, ==, 0);
+    g_assert(WAIT_FOR(rd(&t, ZK_REG_IRQ_STATUS) & ZK_IRQ_FAULT));
+    g_assert(WAIT_FOR(qpci_msix_pending(t.dev, ZK_MSIX_VEC_FAULT)));
+    /* Nothing outside the mapping was touched, the skipped fence neither. */
+    hbm_read(&t, HBM_FAULT_PAGES + 2 * 4096, buf, 4096);
+    for (unsigned i = 0; i < 4096; i++) {
+        g_assert_cmphex(buf[i], ==, 0x6a);
+    }
+    g_assert_cmpuint(hbm_read64(&t, HBM_DATA), ==, 0);
+    /* The two mapped pages did receive their data. */
+    g_assert_cmphex(hbm_read64(&t, HBM_FAULT_PAGES + 4096 + 4088), ==,
+                    0x3c3c3c3c3c3c3c3cull);
+
+    /* Write to a read-only page: MMU_WRITE; read of a hole: MMU_READ. */
+    push_ctx(&t, &r, 42, PT_L0);
+    push_fence(&t, &r, VA_RO, 1, false);
+    push_job_end(&t, &r, 2, status, false);
+    push_ctx(&t, &r, 43, PT_L0);
+    push_dma(&t, &r, 0, VA_HBM, VA_HOLE + 8, 8);
+    push_job_end(&t, &r, 3, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_FAULTED);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_MMU_READ);
+    g_assert_cmphex(rd64(&t, ZK_QREG(0, ZK_Q_FAULT_ADDR_LO)), ==,
+                    VA_HOLE + 8);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_CTX), ==, 43);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_COUNT), ==, 3);
+
+    /* Unknown opcode and reserved bits: ILLEGAL_CMD, job ERROR. */
+    {
+        ZkCmd bad = { .hdr = { .opcode = 0x55 } };
+        ring_push(&t, &r, &bad);
+        push_job_end(&t, &r, 4, status, false);
+        ring_run(&t, &r);
+        g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_ERROR);
+        g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==,
+                         ZK_FAULT_ILLEGAL_CMD);
+        bad = (ZkCmd){ .hdr = { .opcode = ZK_CMD_NOP,
+                                .reserved1 = cpu_to_le32(1) } };
+        ring_push(&t, &r, &bad);
+        push_job_end(&t, &r, 5, status, false);
+        ring_run(&t, &r);
+        g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_ERROR);
+    }
+    /* Memory command without a context. */
+    qwr(&t, 0, ZK_Q_CTRL, ZK_QCTRL_RESET | ZK_QCTRL_ENABLE);
+    r.tail = 0;
+    push_fence(&t, &r, VA_HBM, 1, false);
+    push_job_end(&t, &r, 6, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_ERROR);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_NO_CONTEXT);
+
+    /* The next job runs normally. */
+    push_ctx(&t, &r, 42, PT_L0);
+    push_fence(&t, &r, VA_HBM, 78, false);
+    push_job_end(&t, &r, 7, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    g_assert_cmpuint(hbm_read64(&t, HBM_DATA), ==, 78);
+    g_assert_cmpuint(qtest_readq(t.qts, wb), ==, 7);
+    zk_stop(&t);
+}
+
+static void test_engine_reset(void)
+{
+    uint64_t status, wb;
+    uint32_t resets;
+    ZkTest t;
+    ZkRing r, r2;
+
+    zk_setup(&t, NULL, &r, 0, &wb);
+    status = alloc_status(&t);
+    hbm_write64(&t, HBM_DATA, 0);
+    resets = rd(&t, ZK_REG_RESET_COUNT);
+
+    push_ctx(&t, &r, 1, PT_L0);
+    push_wait(&t, &r, VA_HBM, 1000);        /* never satisfied */
+    push_job_end(&t, &r, 1, status, true);
+    ring_kick(&t, &r);
+    g_assert(WAIT_FOR(qrd(&t, 0, ZK_Q_HEAD) == 64));
+    g_usleep(20000);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_HEAD), ==, 64);   /* stuck on WAIT */
+    g_assert(qrd(&t, 0, ZK_Q_STATUS) & ZK_QSTAT_BUSY);
+
+    /* Injected hang on another queue. */
+    ring_init(&t, &r2, 5, 4096);
+    wr(&t, ZK_REG_INJECT, ZK_INJECT_HANG_QUEUE | 5 << ZK_INJECT_QUEUE_SHIFT);
+    push_ctx(&t, &r2, 1, PT_L0);
+    push_fence(&t, &r2, VA_HBM + 8, 3, false);
+    ring_kick(&t, &r2);
+    g_usleep(20000);
+    g_assert_cmpuint(qrd(&t, 5, ZK_Q_HEAD), ==, 0);
+    g_assert(qrd(&t, 5, ZK_Q_STATUS) & ZK_QSTAT_HUNG);
+
+    wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_READY);
+    g_assert_cmpuint(rd(&t, ZK_REG_RESET_COUNT), ==, resets + 1);
+    for (unsigned q = 0; q < 8; q++) {
+        g_assert_cmpuint(qrd(&t, q, ZK_Q_CTRL), ==, 0);
+        g_assert_cmpuint(qrd(&t, q, ZK_Q_HEAD), ==, 0);
+        g_assert_cmpuint(qrd(&t, q, ZK_Q_TAIL), ==, 0);
+    }
+    g_assert(WAIT_FOR(!(qrd(&t, 0, ZK_Q_STATUS) & ZK_QSTAT_BUSY)));
+    g_assert_cmpuint(qrd(&t, 5, ZK_Q_STATUS) & ZK_QSTAT_HUNG, ==, 0);
+    /* Satisfying the WAIT now changes nothing: the job was dropped. */
+    hbm_write64(&t, HBM_DATA, 5000);
+    g_usleep(20000);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, 0xdeadbeef);
+    g_assert_cmpuint(qtest_readq(t.qts, wb), ==, 0);
+
+    /* The queue works again after re-enabling (ring restarts at 0). */
+    hbm_write64(&t, HBM_DATA, 0);
+    ring_init(&t, &r, 0, 4096);
+    push_ctx(&t, &r, 1, PT_L0);
+    push_fence(&t, &r, VA_HBM + 16, 11, false);
+    push_wait(&t, &r, VA_HBM + 16, 11);
+    push_job_end(&t, &r, 2, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    g_assert_cmpuint(qtest_readq(t.qts, wb), ==, 2);
+    zk_stop(&t);
+}
+
+static void test_inject(void)
+{
+    uint64_t status;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, NULL);
+    status = alloc_status(&t);
+    wr(&t, ZK_REG_INJECT_ADDR_LO, 0x12345000);
+    wr(&t, ZK_REG_INJECT_ADDR_HI, 0x1);
+    wr(&t, ZK_REG_INJECT, ZK_INJECT_MEM_CE);
+    g_assert_cmpuint(rd(&t, ZK_REG_RAS_CE_COUNT), ==, 1);
+    g_assert_cmpuint(rd(&t, ZK_REG_RAS_UE_COUNT), ==, 0);
+    g_assert_cmphex(rd64(&t, ZK_REG_RAS_ADDR_LO), ==, 0x112345000ull);
+    g_assert(WAIT_FOR(rd(&t, ZK_REG_IRQ_STATUS) & ZK_IRQ_EVENT));
+    g_assert(WAIT_FOR(qpci_msix_pending(t.dev, ZK_MSIX_VEC_EVENT)));
+    wr(&t, ZK_REG_INJECT_ADDR_LO, 0x2000);
+    wr(&t, ZK_REG_INJECT_ADDR_HI, 0);
+    wr(&t, ZK_REG_INJECT, ZK_INJECT_MEM_UE);
+    g_assert_cmpuint(rd(&t, ZK_REG_RAS_UE_COUNT), ==, 1);
+    g_assert_cmphex(rd64(&t, ZK_REG_RAS_ADDR_LO), ==, 0x2000);
+
+    /* Next DMA fails; the one after works. */
+    wr(&t, ZK_REG_INJECT, ZK_INJECT_DMA_FAIL);
+    push_ctx(&t, &r, 3, PT_L0);
+    push_dma(&t, &r, 0, VA_HBM, VA_SYS, 64);
+    push_job_end(&t, &r, 1, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_FAULTED);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_DMA);
+    push_ctx(&t, &r, 3, PT_L0);
+    push_dma(&t, &r, 0, VA_HBM, VA_SYS, 64);
+    push_job_end(&t, &r, 2, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    zk_stop(&t);
+
+    /* The same from the command line. */
+    zk_setup(&t, ",inject-hang-queue=1,inject-dma-fail=on", &r, 0, NULL);
+    status = alloc_status(&t);
+    push_ctx(&t, &r, 3, PT_L0);
+    push_dma(&t, &r, 0, VA_HBM, VA_SYS, 64);
+    push_job_end(&t, &r, 1, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_FAULTED);
+    g_assert(qrd(&t, 1, ZK_Q_STATUS) & ZK_QSTAT_HUNG);
+    qwr(&t, 1, ZK_Q_CTRL, ZK_QCTRL_RESET);
+    g_assert_cmpuint(qrd(&t, 1, ZK_Q_STATUS) & ZK_QSTAT_HUNG, ==, 0);
+    zk_stop(&t);
+}
+
+static void test_power(void)
+{
+    uint32_t max, min_cap, clk = 0, idle;
+    uint64_t e0, e1, e2, b0;
+    bool throttled = false;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, NULL);
+    max = rd(&t, ZK_REG_CLOCK_MAX_MHZ);
+    idle = rd(&t, ZK_REG_POWER_MW);
+    g_assert_cmpuint(idle, >, 0);
+    g_assert_cmpuint(rd(&t, ZK_REG_TEMP_MC), >, 20000);
+    /* The cap is clamped to MIN..MAX. */
+    min_cap = rd(&t, ZK_REG_POWER_CAP_MIN_MW);
+    wr(&t, ZK_REG_POWER_CAP_MW, 1000);
+    g_assert_cmpuint(rd(&t, ZK_REG_POWER_CAP_MW), ==, min_cap);
+    wr(&t, ZK_REG_POWER_CAP_MW, 0xffffffff);
+    g_assert_cmpuint(rd(&t, ZK_REG_POWER_CAP_MW), ==,
+                     rd(&t, ZK_REG_POWER_CAP_MAX_MW));
+    wr(&t, ZK_REG_POWER_CAP_MW, min_cap);
+
+    e0 = rd64(&t, ZK_REG_ENERGY_UJ_LO);
+    b0 = rd64(&t, ZK_REG_BUSY_NS_LO);
+    /* Keep the engine busy: 16 MiB fills, ring nearly full, refilled. */
+    push_ctx(&t, &r, 1, PT_L0);
+    for (int i = 0; i < 60; i++) {
+        push_dma(&t, &r, ZK_DMA_F_FILL, VA_HUGE, i, HUGE_BYTES);
+    }
+    ring_kick(&t, &r);
+    for (int i = 0; i < 8000 && !throttled; i++) {
+        clk = rd(&t, ZK_REG_CLOCK_MHZ);
+        throttled = clk < max && (rd(&t, ZK_REG_THROTTLE) & ZK_THROTTLE_POWER);
+        if (qrd(&t, 0, ZK_Q_HEAD) == r.tail) {
+            /* Ran dry: queue another batch. */
+            for (int k = 0; k < 60; k++) {
+                push_dma(&t, &r, ZK_DMA_F_FILL, VA_HUGE, k, HUGE_BYTES);
+            }
+            ring_kick(&t, &r);
+        }
+        g_usleep(1000);
+    }
+    g_test_message("throttled to %u MHz, util %u, power %u mW avg %u mW",
+                   clk, rd(&t, ZK_REG_UTIL), rd(&t, ZK_REG_POWER_MW),
+                   rd(&t, ZK_REG_POWER_AVG_MW));
+    g_assert(throttled);
+    g_assert_cmpuint(clk, <, max);
+    g_assert_cmpuint(rd(&t, ZK_REG_UTIL), <=, 10000);
+    g_assert(WAIT_FOR(rd(&t, ZK_REG_IRQ_STATUS) & ZK_IRQ_EVENT));
+    g_assert_cmpuint(rd64(&t, ZK_REG_BUSY_NS_LO), >, b0);
+    g_assert_cmpuint(rd64(&t, ZK_QREG(0, ZK_Q_BUSY_NS_LO)), >, 0);
+    e1 = rd64(&t, ZK_REG_ENERGY_UJ_LO);
+    g_assert_cmpuint(e1, >, e0);
+
+    /* Stop the work; with a generous cap the clock recovers. */
+    wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
+    wr(&t, ZK_REG_POWER_CAP_MW, 300000);
+    g_assert(WAIT_FOR(rd(&t, ZK_REG_CLOCK_MHZ) == max));
+    g_assert_cmpuint(rd(&t, ZK_REG_THROTTLE), ==, 0);
+    /* Energy keeps counting, monotonic, idle power included. */
+    for (int i = 0; i < 20; i++) {
+        e2 = rd64(&t, ZK_REG_ENERGY_UJ_LO);
+        g_assert_cmpuint(e2, >=, e1);
+        e1 = e2;
+        g_usleep(2000);
+    }
+    g_assert(WAIT_FOR(rd64(&t, ZK_REG_ENERGY_UJ_LO) > e1));
+    zk_stop(&t);
+}
+
+static void test_flr(void)
+{
+    ZkTest t;
+    uint8_t cap;
+    uint16_t ctl;
+
+    zk_start(&t, NULL);
+    zk_boot_ok(&t);
+    cap = qpci_find_capability(t.dev, PCI_CAP_ID_EXP, 0);
+    g_assert_cmphex(cap, !=, 0);
+    g_assert(qpci_config_readl(t.dev, cap + PCI_EXP_DEVCAP) &
+             PCI_EXP_DEVCAP_FLR);
+    ctl = qpci_config_readw(t.dev, cap + PCI_EXP_DEVCTL);
+    qpci_config_writew(t.dev, cap + PCI_EXP_DEVCTL,
+                       ctl | PCI_EXP_DEVCTL_BCR_FLR);
+    /* FLR clears the command register and BARs: map again. */
+    qpci_device_enable(t.dev);
+    t.bar0 = qpci_iomap(t.dev, ZK_BAR_REGS, NULL);
+    g_assert_cmphex(rd(&t, ZK_REG_ID), ==, ZK_ID_MAGIC);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_RESET);
+    g_assert_cmpuint(rd(&t, ZK_REG_RESET_COUNT), >=, 1);
+    zk_stop(&t);
+}
+
+static void test_big_hbm(void)
+{
+    QTestState *qts;
+    QGuestAllocator alloc;
+    QPCIBus *bus;
+    QPCIDevice *dev;
+    QPCIBar bar0;
+
+    /* 32 GiB of HBM costs nothing until touched (RAM_NORESERVE). */
+    qts = qtest_initf("-M q35 -device zhikai,addr=%02x.0,hbm-size=32G,"
+                      "queues=16", ZK_SLOT);
+    pc_alloc_init(&alloc, qts, ALLOC_NO_FLAGS);
+    bus = qpci_new_pc(qts, &alloc);
+    dev = qpci_device_find(bus, QPCI_DEVFN(ZK_SLOT, 0));
+    g_assert(dev);
+    qpci_device_enable(dev);
+    bar0 = qpci_iomap(dev, ZK_BAR_REGS, NULL);
+    g_assert_cmphex(qpci_io_readl(dev, bar0, ZK_REG_HBM_SIZE_LO), ==, 0);
+    g_assert_cmphex(qpci_io_readl(dev, bar0, ZK_REG_HBM_SIZE_HI), ==, 8);
+    g_assert_cmpuint(qpci_io_readl(dev, bar0, ZK_REG_NUM_QUEUES), ==, 16);
+    g_free(dev);
+    qpci_free_pc(bus);
+    alloc_destroy(&alloc);
+    qtest_quit(qts);
+}
+
+int main(int argc, char **argv)
+{
+    g_test_init(&argc, &argv, NULL);
+    qtest_add_func("/zhikai/ids", test_ids);
+    qtest_add_func("/zhikai/boot/good", test_boot_good);
+    qtest_add_func("/zhikai/boot/bad", test_boot_bad);
+    qtest_add_func("/zhikai/boot/hang", test_boot_hang);
+    qtest_add_func("/zhikai/queue/refused", test_queue_refused);
+    qtest_add_func("/zhikai/dma/roundtrip", test_dma_roundtrip);
+    qtest_add_func("/zhikai/queue/fence-wrap", test_fence_wrap);
+    qtest_add_func("/zhikai/msix", test_msix);
+    qtest_add_func("/zhikai/mmu/fault", test_mmu_fault);
+    qtest_add_func("/zhikai/reset/engine", test_engine_reset);
+    qtest_add_func("/zhikai/inject", test_inject);
+    qtest_add_func("/zhikai/power/throttle", test_power);
+    qtest_add_func("/zhikai/reset/flr", test_flr);
+    qtest_add_func("/zhikai/hbm/32g", test_big_hbm);
+    return g_test_run();
+}

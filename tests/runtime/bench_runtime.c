@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench_runtime.c - runtime overheads on the emulated card:
+ *   - bare ioctl round trip (DRM_IOCTL_ZHIKAI_GET_PARAM)
+ *   - null-kernel launch -> complete latency (one job per launch)
+ *   - jobs/s single vs batched (many launches per job; many streams' jobs
+ *     per SUBMIT)
+ *   - H2D/D2H bandwidth for 64 MiB (pageable via staging, pinned direct)
+ *     vs guest memcpy
+ * Prints one "name value unit" line per result plus ratios, and TAP lines so
+ * run-tap.sh accepts it.  usage: bench_runtime [iterations]
+ */
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zhikai/zhikai.h>
+#include "zhikai_accel.h"
+#include "zk_tap.h"
+#include "zk_test_kernels.h"
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+int main(int argc, char **argv)
+{
+    int iters = argc > 1 ? atoi(argv[1]) : 200, i;
+    zk_device dev;
+    zk_device_properties p;
+    zk_context ctx;
+    zk_module m;
+    zk_function knull;
+    zk_stream s, ss[8];
+    uint32_t grid[3] = {1, 1, 1};
+    size_t len, big = 64u << 20;
+    void *obj;
+    double t, ioctl_us, lat_us, batched_per_s, multi_per_s, single_per_s;
+    double memcpy_gbs, h2d_gbs, d2h_gbs, h2dp_gbs, d2hp_gbs;
+    uint8_t *h1, *h2, *pin;
+    zk_deviceptr d;
+    int fd;
+
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    MUST(zk_init(0));
+    MUST(zk_device_get(&dev, 0));
+    MUST(zk_device_get_properties(dev, &p));
+    MUST(zk_ctx_create(&ctx, 0, dev));
+
+    /* bare ioctl */
+    fd = open(p.node, O_RDWR);
+    if (fd < 0) {
+        perror(p.node);
+        return 1;
+    }
+    t = now_s();
+    for (i = 0; i < iters * 5; i++) {
+        struct drm_zhikai_get_param gp = {.param = DRM_ZHIKAI_PARAM_TIMESTAMP_NS};
+        if (ioctl(fd, DRM_IOCTL_ZHIKAI_GET_PARAM, &gp) != 0) {
+            perror("GET_PARAM");
+            return 1;
+        }
+    }
+    ioctl_us = (now_s() - t) / (iters * 5) * 1e6;
+    close(fd);
+
+    obj = zkt_test_module(&len);
+    MUST(zk_module_load_data(&m, obj, len));
+    free(obj);
+    MUST(zk_module_get_function(&knull, m, "null"));
+    MUST(zk_stream_create(&s, 0));
+
+    /* launch -> complete latency, one job per launch */
+    MUST(zk_launch_kernel(knull, grid, NULL, 0, s));
+    MUST(zk_stream_synchronize(s));
+    t = now_s();
+    for (i = 0; i < iters; i++) {
+        MUST(zk_launch_kernel(knull, grid, NULL, 0, s));
+        MUST(zk_stream_synchronize(s));
+    }
+    lat_us = (now_s() - t) / iters * 1e6;
+    single_per_s = 1e6 / lat_us;
+
+    /* batched: 64 launches per job (one SUBMIT), synchronize every 4 jobs */
+    t = now_s();
+    for (i = 0; i < iters; i++) {
+        int k;
+        for (k = 0; k < 64; k++) {
+            MUST(zk_launch_kernel(knull, grid, NULL, 0, s));
+        }
+        MUST(zk_stream_flush(s));
+        if (i % 4 == 3) {
+            MUST(zk_stream_synchronize(s));
+        }
+    }
+    MUST(zk_stream_synchronize(s));
+    batched_per_s = iters * 64 / (now_s() - t);
+
+    /* many streams: 8 jobs per SUBMIT via zk_ctx_synchronize */
+    for (i = 0; i < 8; i++) {
+        MUST(zk_stream_create(&ss[i], 0));
+    }
+    t = now_s();
+    for (i = 0; i < iters / 4 + 1; i++) {
+        int k;
+        for (k = 0; k < 8; k++) {
+            MUST(zk_launch_kernel(knull, grid, NULL, 0, ss[k]));
+        }
+        MUST(zk_ctx_synchronize());
+    }
+    multi_per_s = (iters / 4 + 1) * 8 / (now_s() - t);
+
+    /* bandwidth */
+    h1 = malloc(big);
+    h2 = malloc(big);
+    memset(h1, 1, big);
+    memset(h2, 2, big);
+    t = now_s();
+    memcpy(h2, h1, big);
+    memcpy_gbs = big / (now_s() - t) / 1e9;
+    MUST(zk_mem_alloc(&d, big));
+    MUST(zk_memcpy_htod(d, h1, big));              /* warm-up: staging pool */
+    t = now_s();
+    MUST(zk_memcpy_htod(d, h1, big));
+    h2d_gbs = big / (now_s() - t) / 1e9;
+    t = now_s();
+    MUST(zk_memcpy_dtoh(h2, d, big));
+    d2h_gbs = big / (now_s() - t) / 1e9;
+    tap_result(memcmp(h1, h2, big) == 0, "64 MiB round trip is intact");
+    MUST(zk_mem_alloc_host((void **)&pin, big));
+    memset(pin, 3, big);
+    t = now_s();
+    MUST(zk_memcpy_htod(d, pin, big));
+    h2dp_gbs = big / (now_s() - t) / 1e9;
+    t = now_s();
+    MUST(zk_memcpy_dtoh(pin, d, big));
+    d2hp_gbs = big / (now_s() - t) / 1e9;
+
+    printf("# runtime benchmark on %s (%u queues)\n", p.name, p.num_queues);
+    printf("bare_ioctl_get_param        %10.1f us\n", ioctl_us);
+    printf("null_launch_to_complete     %10.1f us   (%.1fx a bare ioctl)\n", lat_us,
+           lat_us / ioctl_us);
+    printf("jobs_per_s_single           %10.0f /s\n", single_per_s);
+    printf("launches_per_s_batched_64   %10.0f /s   (%.1fx single)\n", batched_per_s,
+           batched_per_s / single_per_s);
+    printf("jobs_per_s_8_streams_1_submit %8.0f /s   (%.1fx single)\n", multi_per_s,
+           multi_per_s / single_per_s);
+    printf("guest_memcpy_64MiB          %10.2f GB/s\n", memcpy_gbs);
+    printf("h2d_pageable_64MiB          %10.2f GB/s  (%.2fx memcpy)\n", h2d_gbs,
+           h2d_gbs / memcpy_gbs);
+    printf("d2h_pageable_64MiB          %10.2f GB/s  (%.2fx memcpy)\n", d2h_gbs,
+           d2h_gbs / memcpy_gbs);
+    printf("h2d_pinned_64MiB            %10.2f GB/s  (%.2fx memcpy)\n", h2dp_gbs,
+           h2dp_gbs / memcpy_gbs);
+    printf("d2h_pinned_64MiB            %10.2f GB/s  (%.2fx memcpy)\n", d2hp_gbs,
+           d2hp_gbs / memcpy_gbs);
+    tap_result(1, "benchmark completed");
+    MUST(zk_mem_free_host(pin));
+    MUST(zk_mem_free(d));
+    MUST(zk_ctx_destroy(ctx));
+    free(h1);
+    free(h2);
+    return tap_done();
+}

@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: MIT
+/*
+ * zk_mem - buffer objects (create, info, mmap, read-back, accounting,
+ * bad arguments) and isolation between two contexts (open files).
+ */
+#include "zk_vmtest.h"
+
+static bool fill_check(struct tbo *bo, uint32_t seed)
+{
+	uint32_t *p = bo->map;
+	uint64_t i, n = bo->size / 4;
+
+	for (i = 0; i < n; i++)
+		p[i] = seed ^ (uint32_t)(i * 2654435761u);
+	for (i = 0; i < n; i++)
+		if (p[i] != (seed ^ (uint32_t)(i * 2654435761u)))
+			return false;
+	return true;
+}
+
+static void test_bos(int fd)
+{
+	struct drm_zhikai_bo_create c;
+	struct drm_zhikai_bo_info info;
+	struct tbo hbm, host, huge;
+	uint64_t used0, used1, hbm_used0, hbm_used1;
+	int ret;
+
+	used0 = zk_param(fd, DRM_ZHIKAI_PARAM_CTX_MEM_USED);
+	hbm_used0 = zk_param(fd, DRM_ZHIKAI_PARAM_HBM_USED);
+	ret = tbo_new(fd, 10000, DRM_ZHIKAI_BO_HBM, &hbm);
+	ok(!ret, "HBM BO create + mmap (%s)", strerror(-ret));
+	if (ret)
+		return;
+	ok(hbm.size == 12288, "size rounded up to pages (%" PRIu64 ")", hbm.size);
+	ok(hbm.va >= zk_param(fd, DRM_ZHIKAI_PARAM_VA_START) && !(hbm.va & 4095),
+	   "device VA 0x%" PRIx64 " page aligned inside the VA window", hbm.va);
+	ok(hbm.flags == DRM_ZHIKAI_BO_HBM, "BO_INFO flags HBM");
+	ok(((uint32_t *)hbm.map)[0] == 0 && ((uint32_t *)hbm.map)[3071] == 0,
+	   "new HBM BO reads zero");
+	ok(fill_check(&hbm, 0x1234), "HBM BO write/read-back through the BAR");
+
+	ret = tbo_new(fd, 65536, DRM_ZHIKAI_BO_HOST, &host);
+	ok(!ret && host.flags == DRM_ZHIKAI_BO_HOST, "host BO create + mmap");
+	if (!ret)
+		ok(fill_check(&host, 0x5678), "host BO write/read-back");
+
+	used1 = zk_param(fd, DRM_ZHIKAI_PARAM_CTX_MEM_USED);
+	hbm_used1 = zk_param(fd, DRM_ZHIKAI_PARAM_HBM_USED);
+	ok(used1 - used0 == 12288 + 65536, "CTX_MEM_USED grew by %" PRIu64,
+	   used1 - used0);
+	ok(hbm_used1 - hbm_used0 >= 12288, "HBM_USED grew by >= the HBM BO");
+
+	ret = tbo_new(fd, 4 << 20, DRM_ZHIKAI_BO_HBM, &huge);
+	ok(!ret && !(huge.va & ((2 << 20) - 1)),
+	   "4 MiB HBM BO gets a 2 MiB aligned VA (0x%" PRIx64 ")", huge.va);
+	if (!ret) {
+		ok(fill_check(&huge, 0x9abc), "4 MiB HBM BO read-back");
+		tbo_free(fd, &huge);
+	}
+
+	memset(&c, 0, sizeof(c));
+	ok(zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c) == -EINVAL,
+	   "BO_CREATE size 0 -> EINVAL");
+	c.size = 4096;
+	c.flags = 0x80;
+	ok(zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c) == -EINVAL,
+	   "BO_CREATE unknown flag -> EINVAL");
+	c.flags = 0;
+	c.size = 1ull << 60;
+	ok(zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c) == -EINVAL,
+	   "BO_CREATE 2^60 bytes -> EINVAL");
+	c.size = zk_param(fd, DRM_ZHIKAI_PARAM_HBM_SIZE) + 4096;
+	ret = zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c);
+	ok(ret == -ENOSPC, "HBM BO larger than HBM -> ENOSPC (%d)", ret);
+
+	memset(&info, 0, sizeof(info));
+	info.handle = 0xdead;
+	ok(zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_INFO, &info) == -ENOENT,
+	   "BO_INFO unknown handle -> ENOENT");
+
+	tbo_free(fd, &host);
+	tbo_free(fd, &hbm);
+	ok(zk_param(fd, DRM_ZHIKAI_PARAM_CTX_MEM_USED) == used0,
+	   "CTX_MEM_USED back after freeing");
+}
+
+/* B must not reach A's BOs: not by handle, not by VA. */
+static void test_isolation(void)
+{
+	int a = zk_open_or_die(), b = zk_open_or_die();
+	struct tbo pad, abo, bbo, sg;
+	struct tcmds bc;
+	struct drm_zhikai_bo_info info = { 0 };
+	struct zk_dma_sg *e;
+	uint32_t status = ~0u;
+	unsigned int i;
+	bool intact = true;
+	int ret;
+
+	ok(zk_param(a, DRM_ZHIKAI_PARAM_CTX_ID) != zk_param(b, DRM_ZHIKAI_PARAM_CTX_ID),
+	   "two opens get two contexts");
+	/* A's BO lies where B has nothing mapped. */
+	if (tbo_new(a, 8 << 20, DRM_ZHIKAI_BO_HBM, &pad) ||
+	    tbo_new(a, 65536, DRM_ZHIKAI_BO_HBM, &abo) ||
+	    tbo_new(b, 65536, DRM_ZHIKAI_BO_HOST, &bbo) ||
+	    tbo_new(b, 4096, DRM_ZHIKAI_BO_HOST, &sg) || cmds_new(b, &bc)) {
+		ok(false, "isolation setup");
+		return;
+	}
+	memset(abo.map, 0x5a, abo.size);
+
+	info.handle = abo.handle;
+	ret = zk_ioctl(b, DRM_IOCTL_ZHIKAI_BO_INFO, &info);
+	ok(ret == -ENOENT || info.device_va != abo.va,
+	   "B's BO_INFO on A's handle number does not name A's BO");
+
+	/* Direct DMA into A's VA from B: rejected at submit. */
+	cmd_dma(&bc, abo.va, 0xdeadbeef, 4096, ZK_DMA_F_FILL);
+	ret = submit_cmds(b, 0, &bc, NULL);
+	ok(ret == -ERANGE, "B's DMA to A's VA rejected at submit (%d)", ret);
+
+	/* The same through a scatter list: the device MMU faults it. */
+	cmds_reset(&bc);
+	e = sg.map;
+	e[0].src = 0xdeadbeef;
+	e[0].dst = abo.va;
+	e[0].size = 4096;
+	cmd_dma(&bc, 0, sg.va, 1, ZK_DMA_F_FILL | ZK_DMA_F_SGLIST);
+	ret = run_cmds(b, 0, &bc, &status);
+	ok(!ret && status == DRM_ZHIKAI_JOB_FAULTED,
+	   "B's sg-list DMA at A's VA faults (ret %d status %u)", ret, status);
+	for (i = 0; i < abo.size; i++)
+		if (((uint8_t *)abo.map)[i] != 0x5a)
+			intact = false;
+	ok(intact, "A's BO untouched by B");
+
+	tbo_free(b, &sg);
+	tbo_free(b, &bbo);
+	tbo_free(b, &bc.bo);
+	tbo_free(a, &abo);
+	tbo_free(a, &pad);
+	close(b);
+	close(a);
+}
+
+int main(void)
+{
+	int fd = zk_open_or_die();
+
+	test_bos(fd);
+	close(fd);
+	test_isolation();
+	return tap_done();
+}
