@@ -264,7 +264,7 @@ struct zk_cmd_launch {
 	uint64_t args_va;
 	uint32_t args_size;     /* bytes, multiple of 8, <= ZK_MAX_ARGS * 8 */
 	uint32_t reserved2;
-	uint64_t pad[2];
+	uint64_t pad[1];
 };
 
 /* Write value (64-bit) to addr; ZK_FENCE_F_IRQ raises the queue vector. */
@@ -305,6 +305,17 @@ struct zk_cmd_job_end {
 	uint64_t status_bus;    /* bus address of a u32, 0 = none */
 	uint64_t pad[5];
 };
+
+/* Every command is exactly one ring slot. */
+#define ZK_CMD_ASSERT_SIZE(t) \
+	_Static_assert(sizeof(struct t) == ZK_CMD_SIZE, #t " must be 64 bytes")
+ZK_CMD_ASSERT_SIZE(zk_cmd_set_context);
+ZK_CMD_ASSERT_SIZE(zk_cmd_dma);
+ZK_CMD_ASSERT_SIZE(zk_cmd_launch);
+ZK_CMD_ASSERT_SIZE(zk_cmd_fence);
+ZK_CMD_ASSERT_SIZE(zk_cmd_wait);
+ZK_CMD_ASSERT_SIZE(zk_cmd_timestamp);
+ZK_CMD_ASSERT_SIZE(zk_cmd_job_end);
 
 #define ZK_JOB_OK               0
 #define ZK_JOB_FAULTED          1   /* MMU or DMA fault */
@@ -362,5 +373,6 @@ struct zk_fw_header {
 	uint32_t reserved;      /* must be 0 */
 	struct zk_fw_cap caps[ZK_FW_MAX_CAPS];
 };
+_Static_assert(sizeof(struct zk_fw_header) == 96, "firmware header layout");
 
 #endif /* ZHIKAI_HW_H */

@@ -83,9 +83,8 @@ static irqreturn_t zk_irq_event(int irq, void *arg)
 	}
 	if (thr != zdev->throttle_last)
 		dev_info_ratelimited(zdev->drm.dev,
-				     "throttling %s%s%s (clock %u MHz)\n",
-				     thr ? "" : "off",
-				     thr & ZK_THROTTLE_POWER ? "power " : "",
+				     "throttle reasons now 0x%x (%s%s), clock %u MHz\n",
+				     thr, thr & ZK_THROTTLE_POWER ? "power " : "",
 				     thr & ZK_THROTTLE_THERMAL ? "thermal" : "",
 				     zk_rd(zdev, ZK_REG_CLOCK_MHZ));
 	zdev->ras_ce_last = ce;

@@ -126,8 +126,8 @@ static void zk_fence_complete(struct zk_queue *q, struct zk_hw_fence *hw,
 		status = DRM_ZHIKAI_JOB_ERROR;
 	rec->status = status;
 	if (status != DRM_ZHIKAI_JOB_OK)
-		drm_info(&q->zdev->drm, "queue %u hw seqno %llu ctx seqno %llu: status %u guilty %d\n",
-			 q->idx, hw->base.seqno, rec->seqno, status, hw->guilty);
+		drm_dbg(&q->zdev->drm, "queue %u hw seqno %llu (ctx seqno %llu): status %u\n",
+			q->idx, hw->base.seqno, rec->seqno, status);
 	if (status != DRM_ZHIKAI_JOB_OK) {
 		int err = zk_status_errno(status);
 

@@ -102,7 +102,6 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 			quiet = true;	/* it finished after all */
 		else
 			zk_job_mark_guilty(bad);
-		drm_info(&zdev->drm, "bad job quiet=%d\n", quiet);
 	}
 
 	if (!quiet) {

@@ -123,8 +123,10 @@ void zhikai_power_set_cap(ZhikaiState *s, uint32_t mw)
     s->power_cap_mw = MAX(MIN(mw, s->power_cap_max_mw), s->power_cap_min_mw);
 }
 
-/* Device reset: the policy goes back to defaults; physics (energy,
- * temperature, busy time) carries on. */
+/*
+ * Device reset: the policy goes back to defaults; physics (energy,
+ * temperature, busy time) carries on.
+ */
 void zhikai_power_reset(ZhikaiState *s)
 {
     zhikai_power_set_cap(s, s->power_cap_default_mw);

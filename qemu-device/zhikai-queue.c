@@ -10,10 +10,15 @@
  * device MMU (engine/zk_mmu.c); system-memory pages through pci_dma_rw so
  * that they honour the IOMMU and bus-master enable.
  *
- * Resets never wait for a worker: they bump the queue's generation and set
- * its abort flag.  Long-running commands (WAIT, DMA, LAUNCH) poll the flag;
- * whatever a worker was doing when its generation changed is dropped (head,
- * fence, fault registers are not updated any more).
+ * Resets bump the queue's generation and set its abort flag; long-running
+ * commands (WAIT, DMA, LAUNCH) poll the flag.  The reset then waits (bounded
+ * by ZK_RESET_QUIESCE_MS) for the command in flight to stop, so that once
+ * the RESET register write completes the dropped work no longer touches
+ * memory.  Whatever a worker was doing when its generation changed is
+ * dropped (head, fence, fault registers are not updated any more).  The
+ * worker never needs the BQL to stop (interrupts go through a bottom half),
+ * so the wait cannot deadlock except on DMA aimed at MMIO, which the
+ * timeout bounds.
  */
 #include "qemu/osdep.h"
 #include "qemu/log.h"
@@ -28,15 +33,15 @@
 #include "zk_engine.h"
 #include "trace.h"
 
-/* Engine code lands separately; until then a LAUNCH reports ENGINE. */
-#pragma weak zk_engine_launch
-
 /* Results of executing one command besides ZK_FAULT_* (> 0) and 0. */
 #define ZK_EXEC_ABORTED   (-1)  /* dropped by a reset or device exit */
 #define ZK_EXEC_RETRY     (-2)  /* queue disabled: re-run this cmd later */
 
 /* DMA commands are executed in pieces of this size, polling abort. */
 #define ZK_DMA_CHUNK      (1 * MiB)
+
+/* Longest a reset waits for an aborted command to stop. */
+#define ZK_RESET_QUIESCE_MS 2000
 
 static bool queue_aborted(ZhikaiQueue *q)
 {
@@ -205,12 +210,6 @@ static int exec_launch(ZhikaiQueue *q, const struct zk_cmd_launch *c,
         f->type = ZK_FAULT_NO_CONTEXT;
         f->va = l.code_va;
         return ZK_FAULT_NO_CONTEXT;
-    }
-    if (!zk_engine_launch) {
-        qemu_log_mask(LOG_UNIMP, "zhikai: compute engine not built in\n");
-        f->type = ZK_FAULT_ENGINE;
-        f->va = l.code_va;
-        return ZK_FAULT_ENGINE;
     }
     f->type = ZK_FAULT_NONE;
     f->va = 0;
@@ -413,6 +412,7 @@ static void *zhikai_queue_thread(void *opaque)
         }
         qatomic_set(&q->abort, 0);
         q->running = true;
+        q->running_gen = gen;
         qemu_mutex_unlock(&q->lock);
 
         if (pci_dma_read(PCI_DEVICE(s), bus, raw, ZK_CMD_SIZE) != MEMTX_OK) {
@@ -423,6 +423,7 @@ static void *zhikai_queue_thread(void *opaque)
                 q->enabled = false;
             }
             q->running = false;
+            qemu_cond_broadcast(&q->idle_cond);
             qemu_mutex_unlock(&q->lock);
             zhikai_raise_irq(s, ZK_IRQ_FAULT);
             continue;
@@ -452,6 +453,7 @@ static void *zhikai_queue_thread(void *opaque)
             q->busy_since = 0;
         }
         q->running = false;
+        qemu_cond_broadcast(&q->idle_cond);
         if (q->generation != gen || rc == ZK_EXEC_ABORTED ||
             rc == ZK_EXEC_RETRY) {
             /* Dropped by a reset, or to be re-run when re-enabled. */
@@ -484,7 +486,10 @@ static void *zhikai_queue_thread(void *opaque)
 /* Drop the ring and in-flight work (lock held). */
 static void queue_reset_locked(ZhikaiQueue *q, bool device_reset)
 {
-    q->generation++;
+    uint32_t old_gen = q->generation++;
+    int64_t deadline = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
+                       ZK_RESET_QUIESCE_MS;
+
     qatomic_set(&q->abort, 1);
     q->enabled = false;
     q->head = 0;
@@ -508,6 +513,20 @@ static void queue_reset_locked(ZhikaiQueue *q, bool device_reset)
         q->fault_count = 0;
     }
     qemu_cond_broadcast(&q->cond);
+    /*
+     * Let the command in flight see the abort and stop.  The queue is
+     * already disabled and empty, so the worker cannot pick up more work
+     * while the lock is dropped in the wait.
+     */
+    while (q->running && q->running_gen == old_gen && q->thread_started) {
+        int64_t left = deadline - qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
+        if (left <= 0) {
+            qemu_log_mask(LOG_UNIMP, "zhikai: q%u command still running "
+                          "%d ms after reset\n", q->idx, ZK_RESET_QUIESCE_MS);
+            break;
+        }
+        qemu_cond_timedwait(&q->idle_cond, &q->lock, left);
+    }
 }
 
 void zhikai_queue_reset(ZhikaiQueue *q, bool device_reset)
@@ -546,7 +565,8 @@ static uint32_t queue_status(ZhikaiQueue *q)
     if (q->enabled) {
         st |= ZK_QSTAT_ENABLED;
     }
-    if (q->running || (q->enabled && q->head != q->tail)) {
+    if ((q->running && q->running_gen == q->generation) ||
+        (q->enabled && q->head != q->tail)) {
         st |= ZK_QSTAT_BUSY;
     }
     if (q->hung) {
@@ -665,9 +685,9 @@ void zhikai_queue_write(ZhikaiState *s, unsigned qi, hwaddr reg, uint32_t val)
     case ZK_Q_BASE_LO:
     case ZK_Q_BASE_HI:
     case ZK_Q_SIZE:
-        if (q->enabled) {
+        if (q->enabled || (q->running && q->running_gen == q->generation)) {
             qemu_log_mask(LOG_GUEST_ERROR, "zhikai: q%u ring registers "
-                          "written while enabled\n", qi);
+                          "written while enabled or busy\n", qi);
             break;
         }
         if (reg == ZK_Q_SIZE) {
@@ -676,6 +696,9 @@ void zhikai_queue_write(ZhikaiState *s, unsigned qi, hwaddr reg, uint32_t val)
             q->base = deposit64(q->base, reg == ZK_Q_BASE_LO ? 0 : 32, 32,
                                 val);
         }
+        /* A new ring starts empty. */
+        q->head = 0;
+        q->tail = 0;
         break;
     case ZK_Q_DOORBELL:
         trace_zhikai_doorbell(qi, val, q->head);
@@ -741,6 +764,7 @@ void zhikai_queues_realize(ZhikaiState *s)
         q->ms.sys_opaque = q;
         qemu_mutex_init(&q->lock);
         qemu_cond_init(&q->cond);
+        qemu_cond_init(&q->idle_cond);
         snprintf(name, sizeof(name), "zhikai-q%u", i);
         qemu_thread_create(&q->thread, name, zhikai_queue_thread, q,
                            QEMU_THREAD_JOINABLE);
@@ -763,6 +787,7 @@ void zhikai_queues_exit(ZhikaiState *s)
         qemu_mutex_unlock(&q->lock);
         qemu_thread_join(&q->thread);
         qemu_cond_destroy(&q->cond);
+        qemu_cond_destroy(&q->idle_cond);
         qemu_mutex_destroy(&q->lock);
         q->thread_started = false;
     }

@@ -89,12 +89,6 @@ void zhikai_raise_irq(ZhikaiState *s, uint32_t irq_bits)
     qemu_bh_schedule(s->irq_bh);
 }
 
-void zhikai_queue_irq(ZhikaiState *s, unsigned vector, uint32_t irq_bit)
-{
-    (void)vector;   /* the vector follows from the bit */
-    zhikai_raise_irq(s, irq_bit);
-}
-
 /* ------------------------------------------------------------------ */
 /* Resets                                                              */
 /* ------------------------------------------------------------------ */
@@ -120,8 +114,10 @@ static void zhikai_device_reset(ZhikaiState *s)
     s->scratch = 0;
     s->inject_addr = 0;
     zhikai_power_reset(s);
-    /* Fault-injection properties describe a persistently faulty card:
-     * they are re-armed by every device reset. */
+    /*
+     * Fault-injection properties describe a persistently faulty card:
+     * they are re-armed by every device reset.
+     */
     qatomic_set(&s->inject_dma_fail, s->inject_dma_fail_prop);
     if (s->inject_hang_queue >= 0) {
         zhikai_queue_inject_hang(s, s->inject_hang_queue);
@@ -525,9 +521,9 @@ static void zhikai_exit(PCIDevice *pdev)
 {
     ZhikaiState *s = ZHIKAI(pdev);
 
-    zhikai_queues_exit(s);
     zhikai_power_exit(s);
     zhikai_fw_exit(s);
+    zhikai_queues_exit(s);
     if (s->irq_bh) {
         qemu_bh_delete(s->irq_bh);
         s->irq_bh = NULL;

@@ -10,13 +10,14 @@
  *  - The BQL protects the global register state (ZhikaiState fields not
  *    marked otherwise) and is held by MMIO handlers, timers and bottom halves.
  *  - ZhikaiQueue.lock protects the queue's registers and worker state.  The
- *    lock order is BQL -> queue lock; a worker never takes the BQL while it
- *    holds its queue lock.
- *  - Interrupts from the workers are latched in ZhikaiState.irq_pending
- *    (atomic) and delivered by a bottom half under the BQL (msix_notify).
- *  - ZhikaiState.power_lock protects the power model's outputs that the
- *    workers read (clock) and the per-queue busy accounting is read by the
- *    power timer under each queue lock.
+ *    lock order is BQL -> queue lock.  Workers never take the BQL at all
+ *    (except implicitly for DMA that hits MMIO), so resets holding the BQL
+ *    may wait for a worker to finish its command.
+ *  - Interrupts from the workers are latched in ZhikaiState.irq_status and
+ *    irq_pending (atomics) and delivered by a bottom half under the BQL
+ *    (msix_notify).
+ *  - Workers read state, clock_mhz and inject_dma_fail with atomics; the
+ *    power timer reads each queue's busy time under its queue lock.
  */
 #ifndef HW_MISC_ZHIKAI_H
 #define HW_MISC_ZHIKAI_H
@@ -38,7 +39,8 @@ typedef struct ZhikaiQueue {
 
     QemuThread thread;
     QemuMutex lock;
-    QemuCond cond;
+    QemuCond cond;          /* worker waits here for work */
+    QemuCond idle_cond;     /* resets wait here for a command to finish */
     bool thread_started;
     bool stopping;
 
@@ -62,6 +64,7 @@ typedef struct ZhikaiQueue {
     bool skipping;          /* skipping to the next JOB_END after a fault */
     uint32_t job_status;    /* ZK_JOB_* of the job being executed */
     bool running;           /* a command is being executed */
+    uint32_t running_gen;   /* generation the running command belongs to */
     uint32_t generation;    /* bumped by resets: drops in-flight results */
     bool ctx_reset;         /* reset: worker forgets its context */
     uint64_t busy_ns;       /* accumulated busy time of finished stretches */
@@ -157,7 +160,6 @@ struct ZhikaiState {
 
 /* zhikai.c */
 void zhikai_raise_irq(ZhikaiState *s, uint32_t irq_bits);
-void zhikai_queue_irq(ZhikaiState *s, unsigned vector, uint32_t irq_bit);
 int64_t zhikai_host_ns(void);
 
 /* zhikai-queue.c */

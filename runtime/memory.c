@@ -402,22 +402,20 @@ static zk_status d2h_locked(zk_stream s, void *dst, dref src, size_t len, int as
     }
 }
 
+/* ZK_DMA_F_FILL: the command's src field *is* the 32-bit pattern. */
 static zk_status fill_locked(zk_stream s, dref dst, uint32_t pattern, size_t len)
 {
     struct zk_cmd_dma *c;
-    void *data;
-    uint64_t data_va;
-    zk_status st = zk__stream_reserve(s, 1, 4, (void **)&c, &data, &data_va);
+    zk_status st = zk__stream_reserve(s, 1, 0, (void **)&c, NULL, NULL);
     if (st != ZK_SUCCESS) {
         return st;
     }
     if ((st = zk__stream_add_bo(s, dst.handle)) != ZK_SUCCESS) {
         return st;
     }
-    memcpy(data, &pattern, 4);
     c->hdr.opcode = ZK_CMD_DMA;
     c->hdr.flags = ZK_DMA_F_FILL;
-    c->src = data_va;
+    c->src = pattern;
     c->dst = dst.va;
     c->size = len;
     return ZK_SUCCESS;
@@ -698,6 +696,39 @@ static zk_status do_async(const struct op_args *a, zk_stream in)
     return st;
 }
 
+/*
+ * CPU pointer for [va, va+len) of an allocation: pinned host memory, or an
+ * HBM BO mapped on first use.  NULL if not mappable (caller uses DMA).
+ */
+static void *map_dev(zk_context ctx, uint64_t va, size_t len)
+{
+    const zk_range *r;
+    zk_alloc *a;
+    void *p = NULL;
+    if (getenv("ZK_NO_HBM_MMAP")) {
+        return NULL;
+    }
+    pthread_mutex_lock(&ctx->lock);
+    r = zk__rmap_find(&ctx->va_map, va, len);
+    a = r ? r->obj : NULL;
+    if (a && !a->cpu && !a->nomap) {
+        uint64_t off, size = 0;
+        void *m;
+        if (zkio_bo_info(ctx->fd, a->handle, &off, &size) == 0 && size >= a->size &&
+            zkio_bo_mmap(ctx->fd, off, size, &m) == 0) {
+            a->cpu = m;
+            a->bo_size = size;
+        } else {
+            a->nomap = 1;
+        }
+    }
+    if (a && a->cpu) {
+        p = (uint8_t *)a->cpu + (va - a->va);
+    }
+    pthread_mutex_unlock(&ctx->lock);
+    return p;
+}
+
 static zk_status do_sync(const struct op_args *a)
 {
     zk_context ctx = NULL;
@@ -710,6 +741,20 @@ static zk_status do_sync(const struct op_args *a)
     zk__ctx_flush_all(ctx, 1);
     s = ctx->default_stream;
     pthread_mutex_lock(&s->lock);
+    if ((a->op == OP_HTOD || a->op == OP_DTOH) && a->bytes <= ZK_MMAP_COPY_MAX &&
+        s->error == ZK_SUCCESS && (a->op == OP_HTOD ? a->hsrc != NULL : a->hdst != NULL)) {
+        /* Small copies: the card is idle for us, the CPU copies directly. */
+        uint8_t *p = map_dev(ctx, a->op == OP_HTOD ? a->dst : a->src, a->bytes);
+        if (p) {
+            if (a->op == OP_HTOD) {
+                memcpy(p, a->hsrc, a->bytes);
+            } else {
+                memcpy(a->hdst, p, a->bytes);
+            }
+            pthread_mutex_unlock(&s->lock);
+            return ZK_SUCCESS;
+        }
+    }
     st = run_op(s, a, 0);
     if (st == ZK_SUCCESS) {
         st = zk__stream_flush_locked(s, 0, 0, 0, NULL);

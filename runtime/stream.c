@@ -42,6 +42,17 @@ zk_status zk__wait_seqno(zk_context ctx, uint64_t seqno, int block, uint32_t *st
         return zk__fail(ZK_ERROR_TIMEOUT, "waiting for job %llu: no completion after "
                         "ZK_WAIT_TIMEOUT_MS", (unsigned long long)seqno);
     }
+    if (r == -ENOENT) {
+        /* Older than the driver's window of kept job statuses: long finished.
+         * Callers only ask when the job's own fence was not written, so it
+         * did not complete normally. */
+        if (status) {
+            *status = ZKIO_JOB_FAULTED;
+        }
+        zk__fail(ZK_ERROR_LAUNCH_FAILED, "job %llu: status no longer kept by the driver",
+                 (unsigned long long)seqno);
+        return ZK_SUCCESS;
+    }
     if (r != 0) {
         return zk__fail_io(r, "waiting for a job");
     }
@@ -242,13 +253,8 @@ static zk_status next_chunk(zk_stream s)
     zk_status st;
     s->cur->retire_idx = s->next_idx - 1;
     if (c && s->checked_idx < c->retire_idx) {
-        /* Poll: maybe it finished already. */
-        st = zk__stream_reap_locked(s, c->retire_idx, 0);
-        if (st != ZK_SUCCESS && st != ZK_ERROR_NOT_READY && s->checked_idx < c->retire_idx) {
-            if (s->error == ZK_SUCCESS) {
-                return st;
-            }
-        }
+        /* Poll: maybe it finished already (job errors found stay sticky). */
+        zk__stream_reap_locked(s, c->retire_idx, 0);
     }
     if (c && s->checked_idx >= c->retire_idx) {
         s->retired = c->next;
@@ -261,12 +267,10 @@ static zk_status next_chunk(zk_stream s)
             return st;
         }
     } else {
-        zk_status e = s->error;
         st = zk__stream_reap_locked(s, c->retire_idx, 1);
         if (s->checked_idx < c->retire_idx) {
             return st;
         }
-        s->error = e;           /* a job error stays for the caller's next sync */
         s->retired = c->next;
         if (!s->retired) {
             s->retired_tail = NULL;
@@ -345,12 +349,11 @@ zk_status zk__stream_flush_locked(zk_stream s, uint32_t in_syncobj, uint32_t out
     }
     /* The slot of job idx must not still hold an unverified older job. */
     if (idx - s->checked_idx >= ZK_FENCE_SLOTS) {
-        zk_status e = s->error;
+        /* (a job error found here stays sticky for the next synchronize) */
         st = zk__stream_reap_locked(s, idx - ZK_FENCE_SLOTS + 1, 1);
         if (s->checked_idx < idx - ZK_FENCE_SLOTS + 1) {
             return st;
         }
-        s->error = e;
     }
     /* The closing fence (space always reserved by zk__stream_reserve). */
     f = (struct zk_cmd_fence *)((uint8_t *)s->cur->bo->cpu + s->cmd_pos);

@@ -65,7 +65,9 @@ typedef struct zk_alloc {
     uint32_t flags;         /* ZKIO_BO_* */
     int kind;               /* ZK_ALLOC_* */
     void *cpu;              /* mmap, or NULL */
+    int nomap;              /* HBM mmap was tried and failed */
 } zk_alloc;
+#define ZK_MMAP_COPY_MAX   (64u << 10)     /* sync HBM copies done by CPU */
 
 /* A staging buffer for pipelined copies of pageable host memory. */
 typedef struct zk_staging {

@@ -29,3 +29,18 @@ if grep -q '^zhikai ' /proc/modules; then
 else
     echo "not ok - zhikai.ko was not loaded"
 fi
+
+# Debug kernel (CONFIG_DEBUG_KMEMLEAK, see tools/build-debug-kernel.sh): with the
+# driver unloaded, scan for leaks. Two scans, > 5 s apart (kmemleak's minimum
+# object age), so only objects unreferenced in both count.
+KML=/sys/kernel/debug/kmemleak
+if [ -e "$KML" ]; then
+    echo scan > "$KML"; sleep 6; echo scan > "$KML"
+    leaks=$(cat "$KML")
+    if [ -n "$leaks" ]; then
+        echo "not ok - kmemleak: $(echo "$leaks" | grep -c '^unreferenced object') unreferenced object(s)"
+        echo "$leaks" | head -80 | sed 's/^/# /'
+    else
+        echo "ok - kmemleak: no leaks"
+    fi
+fi

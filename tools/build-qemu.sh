@@ -2,6 +2,8 @@
 # Builds qemu-system-x86_64 with the zhikai device, in a build tree kept outside
 # the work tree ($ZK_CACHE). Cold: unpack + configure + ~6 min build; warm: only
 # the device files are relinked and rebuilt by ninja (~30 s).
+# Extra arguments go to ninja: e.g. `tools/build-qemu.sh -j2 tests/qtest/zhikai-test`
+# also builds the device's qtest (run it with qemu-device/tests/run-qtest.sh).
 set -euo pipefail
 REPO=$(realpath "$(dirname "$0")/..")
 CACHE=${ZK_CACHE:-/var/cache/zhikai}

@@ -12,6 +12,8 @@
 #   --no-load         don't insmod zhikai.ko
 #   --mod-args ARGS   zhikai.ko module parameters
 #   --timeout SEC     kill the VM after SEC seconds (default 600)
+#   --debug-kernel    boot the KASAN/lockdep/kmemleak kernel (tools/build-debug-kernel.sh,
+#                     built if needed) with build/kmod-debug/zhikai.ko instead
 #
 # The guest sees the repo's build/ at /zk (PATH, LD_LIBRARY_PATH set), the
 # firmware in /lib/firmware/zhikai, and an unprivileged user 'zkuser' (uid 1000;
@@ -23,9 +25,9 @@ CACHE=${ZK_CACHE:-/var/cache/zhikai}
 QEMU=${ZK_QEMU:-$CACHE/qemu-10.0.2/build/qemu-system-x86_64}
 BUILD=$REPO/build
 
-hbm=1G cards=1 devopt="" mem=2G load=1 modargs="" timeout=600 shell=0 cmd=""
+hbm=1G cards=1 devopt="" mem=2G load=1 modargs="" timeout=600 shell=0 cmd="" debug=0
 qopts=()
-usage() { sed -n '5,17p' "$0" >&2; exit 2; }
+usage() { sed -n '5,19p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --hbm) hbm=$2; shift 2;;
@@ -37,6 +39,7 @@ while [ $# -gt 0 ]; do
     --mod-args) modargs=$2; shift 2;;
     --timeout) timeout=$2; shift 2;;
     --shell) shell=1; shift;;
+    --debug-kernel) debug=1; shift;;
     --) shift; cmd="$*"; break;;
     *) usage;;
     esac
@@ -47,6 +50,14 @@ KREL=$("$REPO/tools/guest-kernel.sh")
 KROOT=$CACHE/guest/$KREL/root
 KERNEL=$KROOT/boot/vmlinuz-$KREL
 [ -f "$CACHE/guest/$KREL/vmlinux" ] && KERNEL=$CACHE/guest/$KREL/vmlinux
+ZKO=$BUILD/kmod/zhikai.ko
+# --- debug kernel (--debug-kernel): its own vmlinux, modules and zhikai.ko ---
+if [ "$debug" = 1 ]; then
+    DKDIR=$("$REPO/tools/build-debug-kernel.sh")
+    KREL=$(cat "$DKDIR/../krel")
+    KERNEL=$DKDIR/vmlinux
+    ZKO=$BUILD/kmod-debug/zhikai.ko
+fi
 
 # --- initramfs: busybox, shared libraries of our binaries, modules, build/ ---
 stage=$(mktemp -d /tmp/zk-vm.XXXXXX)
@@ -61,9 +72,16 @@ chown 1000:1000 "$root/home/zkuser"
 
 # build/ minus what the guest never needs
 if [ -d "$BUILD" ]; then
-    tar -C "$BUILD" --exclude=./host-tests --exclude=./vm --exclude='*.o' -cf - . | tar -C "$root/zk" -xf -
+    tar -C "$BUILD" --exclude=./host-tests --exclude=./vm --exclude='*.o' \
+        --exclude=./kmod-debug/src -cf - . | tar -C "$root/zk" -xf -
 fi
 [ -d "$BUILD/firmware/zhikai" ] && cp -r "$BUILD/firmware/zhikai" "$root/lib/firmware/"
+if [ "$debug" = 1 ]; then
+    # guest-init loads /zk/kmod/zhikai.ko: there, the module built for the debug
+    # kernel (the Debian one would not load; without a debug build, none).
+    rm -f "$root/zk/kmod/zhikai.ko"
+    if [ -f "$ZKO" ]; then mkdir -p "$root/zk/kmod"; cp "$ZKO" "$root/zk/kmod/zhikai.ko"; fi
+fi
 
 # Shared libraries: everything our ELF binaries (and busybox tools) link against.
 { find "$root/zk" -type f -perm -u+x 2>/dev/null; find "$root/zk" -name '*.so*' -type f 2>/dev/null; } |
@@ -79,18 +97,25 @@ mkdir -p "$root/lib64" "$root/lib/x86_64-linux-gnu"
 [ -e "$root/lib64/ld-linux-x86-64.so.2" ] || cp -L /lib64/ld-linux-x86-64.so.2 "$root/lib64/"
 
 # Kernel modules zhikai.ko needs, in load order (dependencies first).
-modtree=$KROOT/lib/modules/$KREL
-find_mod() { find "$modtree/kernel" -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" | head -1; }
+modtree=$KROOT/lib/modules/$KREL/kernel
+[ "$debug" = 1 ] && modtree=$DKDIR
+find_mod() { find "$modtree" -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" | head -1; }
+# Built into the kernel (the debug kernel has drm & co. built in): nothing to load.
+builtin_mod() {
+    [ -f "$modtree/modules.builtin" ] &&
+        sed 's|.*/||; s|\.ko$||; s|-|_|g' "$modtree/modules.builtin" | grep -qx "$(echo "$1" | tr - _)"
+}
 order=()
 add_mod() {
     local name=$1 path dep
     for m in "${order[@]:-}"; do [ "$m" = "$name" ] && return 0; done
+    builtin_mod "$name" && return 0
     path=$(find_mod "$name"); [ -n "$path" ] || { echo "vm-run: module $name not found" >&2; exit 1; }
     for dep in $(modinfo -F depends "$path" | tr , ' '); do add_mod "$dep"; done
     order+=("$name"); cp "$path" "$root/lib/modules/$name.ko"
 }
 base_mods="drm"
-[ -f "$BUILD/kmod/zhikai.ko" ] && base_mods=$(modinfo -F depends "$BUILD/kmod/zhikai.ko" | tr , ' ')
+[ -f "$ZKO" ] && base_mods=$(modinfo -F depends "$ZKO" | tr , ' ')
 for m in $base_mods; do add_mod "$m"; done
 printf '%s\n' "${order[@]}" > "$root/lib/modules/load-order"
 
@@ -111,6 +136,8 @@ args=(-M q35 -nodefaults -m "$mem" -smp 1 -no-reboot -L /usr/share/qemu -L /usr/
       -kernel "${ZK_KERNEL:-$KERNEL}" -initrd "$stage/initrd.gz" -nic none
       "${devs[@]}" "${qopts[@]}")
 append="console=ttyS0 panic=-1 ${ZK_APPEND:-quiet loglevel=4}"
+# Debug kernel: real pointers in KASAN/kmemleak reports.
+[ "$debug" = 1 ] && append="$append no_hash_pointers"
 if [ "$shell" = 1 ]; then
     exec "$QEMU" "${args[@]}" -display none -serial mon:stdio -append "$append"
 fi

@@ -18,6 +18,7 @@
 #include "libqos/malloc-pc.h"
 #include "hw/pci/pci_regs.h"
 #include "hw/misc/zhikai/zhikai_hw.h"
+#include "hw/misc/zhikai/zhikai_isa.h"
 
 #define ZK_SLOT         4
 #define ZK_HBM          (64 * MiB)
@@ -110,7 +111,8 @@ static void hbm_read(ZkTest *t, uint64_t off, void *buf, size_t len)
 static void zk_start(ZkTest *t, const char *extra)
 {
     memset(t, 0, sizeof(*t));
-    t->qts = qtest_initf("-M q35 -device zhikai,addr=%02x.0,hbm-size=64M%s",
+    t->qts = qtest_initf("-M q35 -nic none "
+                         "-device zhikai,addr=%02x.0,hbm-size=64M%s",
                          ZK_SLOT, extra ? extra : "");
     pc_alloc_init(&t->alloc, t->qts, ALLOC_NO_FLAGS);
     t->bus = qpci_new_pc(t->qts, &t->alloc);
@@ -833,7 +835,7 @@ static void test_engine_reset(void)
         g_assert_cmpuint(qrd(&t, q, ZK_Q_HEAD), ==, 0);
         g_assert_cmpuint(qrd(&t, q, ZK_Q_TAIL), ==, 0);
     }
-    g_assert(WAIT_FOR(!(qrd(&t, 0, ZK_Q_STATUS) & ZK_QSTAT_BUSY)));
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_STATUS) & ZK_QSTAT_BUSY, ==, 0);
     g_assert_cmpuint(qrd(&t, 5, ZK_Q_STATUS) & ZK_QSTAT_HUNG, ==, 0);
     /* Satisfying the WAIT now changes nothing: the job was dropped. */
     hbm_write64(&t, HBM_DATA, 5000);
@@ -975,6 +977,159 @@ static void test_power(void)
     zk_stop(&t);
 }
 
+/*
+ * LAUNCH through the compute engine.  struct zk_cmd_launch's fields all lie
+ * in the first 56 bytes of the 64-byte record.
+ */
+static void push_launch(ZkTest *t, ZkRing *r, uint64_t code_va,
+                        uint32_t code_size, uint32_t grid_x, uint64_t args_va,
+                        uint32_t args_size)
+{
+    uint8_t c[ZK_CMD_SIZE] = { ZK_CMD_LAUNCH };
+
+    stq_le_p(c + offsetof(struct zk_cmd_launch, code_va), code_va);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, code_size), code_size);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, entry), 0);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, grid), grid_x);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, grid) + 4, 1);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, grid) + 8, 1);
+    stq_le_p(c + offsetof(struct zk_cmd_launch, args_va), args_va);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, args_size), args_size);
+    ring_push(t, r, c);
+}
+
+static void put_code(ZkTest *t, uint64_t hbm_off, const uint64_t *code,
+                     unsigned n)
+{
+    for (unsigned i = 0; i < n; i++) {
+        hbm_write64(t, hbm_off + 8 * i, code[i]);
+    }
+}
+
+static void test_launch(void)
+{
+    /* out[wg_x] = wg_x + 100 */
+    static const uint64_t kern[] = {
+        ZK_INSN(ZK_OP_ARG, 1, 0, 0, 0),
+        ZK_INSN(ZK_OP_SREG, 2, 0, 0, ZK_SREG_WG_X),
+        ZK_INSN(ZK_OP_SHLI, 3, 2, 0, 3),
+        ZK_INSN(ZK_OP_ADD, 1, 1, 3, 0),
+        ZK_INSN(ZK_OP_ADDI, 4, 2, 0, 100),
+        ZK_INSN(ZK_OP_ST64, 0, 1, 4, 0),
+        ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0),
+    };
+    static const uint64_t spin[] = {
+        ZK_INSN(ZK_OP_ADDI, 1, 1, 0, 1),
+        ZK_INSN(ZK_OP_JMP, 0, 0, 0, -1),
+        ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0),
+    };
+    static const uint64_t bad[] = { ZK_INSN(0xff, 0, 0, 0, 0) };
+    const uint64_t code = VA_HBM + 0x1000, args = VA_HBM + 0x1800;
+    const uint64_t out = VA_HBM + 0x2000;
+    uint64_t status, wb;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, ",insn-budget=100000", &r, 0, &wb);
+    status = alloc_status(&t);
+    put_code(&t, HBM_DATA + 0x1000, kern, ARRAY_SIZE(kern));
+    hbm_write64(&t, HBM_DATA + 0x1800, out);
+    push_ctx(&t, &r, 1, PT_L0);
+    push_launch(&t, &r, code, sizeof(kern), 8, args, 8);
+    push_job_end(&t, &r, 1, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    for (unsigned i = 0; i < 8; i++) {
+        g_assert_cmpuint(hbm_read64(&t, HBM_DATA + 0x2000 + 8 * i), ==,
+                         i + 100);
+    }
+
+    /* A kernel that fails verification: ILLEGAL_INSN, job ERROR. */
+    put_code(&t, HBM_DATA + 0x3000, bad, ARRAY_SIZE(bad));
+    push_ctx(&t, &r, 1, PT_L0);
+    push_launch(&t, &r, VA_HBM + 0x3000, sizeof(bad), 1, 0, 0);
+    push_job_end(&t, &r, 2, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_ERROR);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_ILLEGAL_INSN);
+
+    /* An endless loop runs out of the instruction budget. */
+    put_code(&t, HBM_DATA + 0x4000, spin, ARRAY_SIZE(spin));
+    push_ctx(&t, &r, 1, PT_L0);
+    push_launch(&t, &r, VA_HBM + 0x4000, sizeof(spin), 1, 0, 0);
+    push_job_end(&t, &r, 3, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_ERROR);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_BUDGET);
+
+    /* Code outside any mapping: MMU fault, job FAULTED. */
+    push_ctx(&t, &r, 1, PT_L0);
+    push_launch(&t, &r, VA_HOLE, 64, 1, 0, 0);
+    push_job_end(&t, &r, 4, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_FAULTED);
+    zk_stop(&t);
+
+    /* Without a budget the loop spins until an engine reset aborts it. */
+    zk_setup(&t, NULL, &r, 0, &wb);
+    status = alloc_status(&t);
+    put_code(&t, HBM_DATA + 0x4000, spin, ARRAY_SIZE(spin));
+    push_ctx(&t, &r, 1, PT_L0);
+    push_launch(&t, &r, VA_HBM + 0x4000, sizeof(spin), 1, 0, 0);
+    push_job_end(&t, &r, 1, status, false);
+    ring_kick(&t, &r);
+    g_assert(WAIT_FOR(qrd(&t, 0, ZK_Q_HEAD) == 64));
+    g_usleep(50000);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_HEAD), ==, 64);
+    wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
+    /* The reset waits for the kernel to stop: idle at once. */
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_STATUS) & ZK_QSTAT_BUSY, ==, 0);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, 0xdeadbeef);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_READY);
+    zk_stop(&t);
+}
+
+/* Keep queue 0 busy with 16 MiB fills until cond holds (or time out). */
+#define BUSY_UNTIL(t, r, cond) ({                                       \
+    bool done_ = false;                                                 \
+    push_ctx(t, r, 1, PT_L0);                                           \
+    ring_kick(t, r);                                                    \
+    for (int i_ = 0; i_ < 8000 && !done_; i_++) {                       \
+        done_ = (cond);                                                 \
+        if (qrd(t, (r)->q, ZK_Q_HEAD) == (r)->tail) {                   \
+            for (int k_ = 0; k_ < 60; k_++) {                           \
+                push_dma(t, r, ZK_DMA_F_FILL, VA_HUGE, k_, HUGE_BYTES); \
+            }                                                           \
+            ring_kick(t, r);                                            \
+        }                                                               \
+        g_usleep(1000);                                                 \
+    }                                                                   \
+    done_;                                                              \
+})
+
+static void test_thermal(void)
+{
+    ZkTest t;
+    ZkRing r;
+
+    /* Idle: 35 C + 0.15 C/W * 40 W = 41 C; busy heads for 80 C. */
+    zk_setup(&t, ",temp-limit-mc=50000,thermal-tau-ms=50", &r, 0, NULL);
+    g_assert_cmpuint(rd(&t, ZK_REG_TEMP_MC), <, 50000);
+    g_assert(BUSY_UNTIL(&t, &r,
+                        rd(&t, ZK_REG_THROTTLE) & ZK_THROTTLE_THERMAL));
+    g_test_message("thermal throttle at %u mC, %u MHz",
+                   rd(&t, ZK_REG_TEMP_MC), rd(&t, ZK_REG_CLOCK_MHZ));
+    g_assert_cmpuint(rd(&t, ZK_REG_TEMP_MC), >, 45000);
+    g_assert_cmpuint(rd(&t, ZK_REG_CLOCK_MHZ), <,
+                     rd(&t, ZK_REG_CLOCK_MAX_MHZ));
+    wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
+    /* Cooling down lets the clock recover. */
+    g_assert(WAIT_FOR(rd(&t, ZK_REG_CLOCK_MHZ) ==
+                      rd(&t, ZK_REG_CLOCK_MAX_MHZ)));
+    g_assert_cmpuint(rd(&t, ZK_REG_THROTTLE), ==, 0);
+    zk_stop(&t);
+}
+
 static void test_flr(void)
 {
     ZkTest t;
@@ -1008,7 +1163,7 @@ static void test_big_hbm(void)
     QPCIBar bar0;
 
     /* 32 GiB of HBM costs nothing until touched (RAM_NORESERVE). */
-    qts = qtest_initf("-M q35 -device zhikai,addr=%02x.0,hbm-size=32G,"
+    qts = qtest_initf("-M q35 -nic none -device zhikai,addr=%02x.0,hbm-size=32G,"
                       "queues=16", ZK_SLOT);
     pc_alloc_init(&alloc, qts, ALLOC_NO_FLAGS);
     bus = qpci_new_pc(qts, &alloc);
@@ -1028,19 +1183,21 @@ static void test_big_hbm(void)
 int main(int argc, char **argv)
 {
     g_test_init(&argc, &argv, NULL);
-    qtest_add_func("/zhikai/ids", test_ids);
-    qtest_add_func("/zhikai/boot/good", test_boot_good);
-    qtest_add_func("/zhikai/boot/bad", test_boot_bad);
-    qtest_add_func("/zhikai/boot/hang", test_boot_hang);
-    qtest_add_func("/zhikai/queue/refused", test_queue_refused);
-    qtest_add_func("/zhikai/dma/roundtrip", test_dma_roundtrip);
-    qtest_add_func("/zhikai/queue/fence-wrap", test_fence_wrap);
-    qtest_add_func("/zhikai/msix", test_msix);
-    qtest_add_func("/zhikai/mmu/fault", test_mmu_fault);
-    qtest_add_func("/zhikai/reset/engine", test_engine_reset);
-    qtest_add_func("/zhikai/inject", test_inject);
-    qtest_add_func("/zhikai/power/throttle", test_power);
-    qtest_add_func("/zhikai/reset/flr", test_flr);
-    qtest_add_func("/zhikai/hbm/32g", test_big_hbm);
+    g_test_add_func("/x86_64/zhikai/ids", test_ids);
+    g_test_add_func("/x86_64/zhikai/boot/good", test_boot_good);
+    g_test_add_func("/x86_64/zhikai/boot/bad", test_boot_bad);
+    g_test_add_func("/x86_64/zhikai/boot/hang", test_boot_hang);
+    g_test_add_func("/x86_64/zhikai/queue/refused", test_queue_refused);
+    g_test_add_func("/x86_64/zhikai/dma/roundtrip", test_dma_roundtrip);
+    g_test_add_func("/x86_64/zhikai/queue/fence-wrap", test_fence_wrap);
+    g_test_add_func("/x86_64/zhikai/msix", test_msix);
+    g_test_add_func("/x86_64/zhikai/mmu/fault", test_mmu_fault);
+    g_test_add_func("/x86_64/zhikai/reset/engine", test_engine_reset);
+    g_test_add_func("/x86_64/zhikai/inject", test_inject);
+    g_test_add_func("/x86_64/zhikai/power/throttle", test_power);
+    g_test_add_func("/x86_64/zhikai/power/thermal", test_thermal);
+    g_test_add_func("/x86_64/zhikai/reset/flr", test_flr);
+    g_test_add_func("/x86_64/zhikai/launch", test_launch);
+    g_test_add_func("/x86_64/zhikai/hbm/32g", test_big_hbm);
     return g_test_run();
 }

@@ -322,7 +322,26 @@ static void roundtrip(size_t n)
 
 static void test_memcpy_sizes(void **state)
 {
+    uint64_t sub0 = fake.submits;
     (void)state;
+    roundtrip(100);                     /* small sync copies: CPU through the mmap */
+    assert_int_equal(fake.submits, sub0);
+    setenv("ZK_NO_HBM_MMAP", "1", 1);   /* ... or DMA through the command chunk */
+    roundtrip(100);
+    assert_true(fake.submits > sub0);
+    unsetenv("ZK_NO_HBM_MMAP");
+    {
+        uint8_t a[5000], b[5000];
+        zk_deviceptr d;
+        fill_pattern(a, sizeof(a), 3);
+        OK(zk_mem_alloc(&d, sizeof(a)));
+        OK(zk_memcpy_htod_async(d, a, sizeof(a), NULL));
+        memset(a, 0, sizeof(a));        /* the source may be reused at once */
+        OK(zk_memcpy_dtoh_async(b, d, sizeof(b), NULL));
+        fill_pattern(a, sizeof(a), 3);
+        assert_memory_equal(a, b, sizeof(a));
+        OK(zk_mem_free(d));
+    }
     roundtrip(1);
     roundtrip(4096);
     roundtrip(ZK_INLINE_MAX);           /* inline via the command chunk */

@@ -281,14 +281,14 @@ static void run_job(fjob *j)
             const struct zk_cmd_dma *d = (const void *)c;
             uint8_t *dst = xlate(d->dst, d->size);
             if (h->flags & ZK_DMA_F_FILL) {
-                const uint8_t *pat = xlate(d->src, 4);
+                uint32_t pat = (uint32_t)d->src;     /* src is the pattern */
                 uint64_t k;
-                if (!dst || !pat) {
+                if (!dst) {
                     j->status = ZKIO_JOB_FAULTED;
                     break;
                 }
                 for (k = 0; k < d->size; k++) {
-                    dst[k] = pat[k % 4];
+                    dst[k] = (uint8_t)(pat >> (8 * (k % 4)));
                 }
             } else {
                 const uint8_t *src = xlate(d->src, d->size);

@@ -19,4 +19,7 @@ if command -v runas >/dev/null 2>&1; then
     echo "# --- zk_mem as uid 1000"
     runas "$dir/zk_mem" || rc=1
 fi
+# Last: reloads the module (corrupt firmware, unbind/rebind).
+echo "# --- zk_fw_probe"
+sh "$dir/zk_fw_probe.sh" || rc=1
 exit $rc

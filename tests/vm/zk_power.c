@@ -45,15 +45,16 @@ int main(void)
 	/* Keep every queue busy for a few seconds, sampling the clock. */
 	end = now_ns() + 4000000000ll;
 	while (now_ns() < end) {
-		uint64_t last = 0;
+		uint64_t seq[ZK_MAX_QUEUES] = { 0 };
 
 		for (q = 0; q < nq; q++) {
-			ret = submit_cmds(fd, q, &c, &last);
+			ret = submit_cmds(fd, q, &c, &seq[q]);
 			if (ret)
 				break;
 		}
-		if (last)
-			wait_seqno(fd, last, 10000, NULL);
+		for (q = 0; q < nq; q++)
+			if (seq[q])
+				wait_seqno(fd, seq[q], 20000, NULL);
 		if (read_u64(hw, "freq1_input", &f) && f < fmin_seen)
 			fmin_seen = f;
 	}

@@ -34,6 +34,7 @@ int main(void)
 	uint64_t r0 = 0, r1 = 0, s1, s2;
 	uint32_t st1 = ~0u, st2 = ~0u;
 	int64_t t0;
+	uint32_t q;
 	int ret;
 
 	if (!inject || geteuid() != 0) {
@@ -44,6 +45,12 @@ int main(void)
 		ok(false, "setup");
 		return tap_done();
 	}
+	/* Let earlier work (other processes') drain: queues are FIFO. */
+	cmd_fence(&c, mem.va + 8, 1);
+	for (q = 0; q < zk_param(fd, DRM_ZHIKAI_PARAM_NUM_QUEUES); q++)
+		if (!submit_cmds(fd, q, &c, &s1))
+			wait_seqno(fd, s1, 30000, NULL);
+	cmds_reset(&c);
 	read_u64(pci, "reset_count", &r0);
 	ok(write_file(inject, "hang_queue 0") == 0, "inject a hang into queue 0");
 	cmd_fence(&c, mem.va, 1);

@@ -75,6 +75,8 @@ typedef struct {
 const char *zs_root(void);
 /* root + path into buf; returns buf. */
 char *zs_path(char *buf, size_t len, const char *path);
+/* Copies src into dst (len bytes), truncating; always NUL-terminated. */
+void zs_strlcpy(char *dst, const char *src, size_t len);
 /* Reads a whole small file, trailing newline stripped; -1 on error. */
 int zs_read_str(const char *dir, const char *file, char *out, size_t len);
 zs_i64 zs_read_i64(const char *dir, const char *file);

@@ -81,7 +81,13 @@ int zs_discover(zs_card *cards, int max, char *err, size_t errlen)
         c->device = d->device_id;
         c->pci_class = d->device_class;
         snprintf(c->name, sizeof(c->name), "Zhikai ZK100");
-        snprintf(c->sysdir, sizeof(c->sysdir), "%s/%s", devs, c->bus_id);
+        if (strlen(devs) + strlen(c->bus_id) + 2 > sizeof(c->sysdir)) {
+            n--;
+            continue;
+        }
+        zs_strlcpy(c->sysdir, devs, sizeof(c->sysdir));
+        strcat(c->sysdir, "/");
+        strcat(c->sysdir, c->bus_id);
     }
     pci_cleanup(pacc);
     qsort(cards, n, sizeof(*cards), cmp_card);

@@ -22,6 +22,20 @@ const char *zs_root(void)
     return r ? r : "";
 }
 
+void zs_strlcpy(char *dst, const char *src, size_t len)
+{
+    size_t n = strlen(src);
+
+    if (len == 0) {
+        return;
+    }
+    if (n >= len) {
+        n = len - 1;
+    }
+    memcpy(dst, src, n);
+    dst[n] = 0;
+}
+
 char *zs_path(char *buf, size_t len, const char *path)
 {
     snprintf(buf, len, "%s%s", zs_root(), path);
@@ -129,7 +143,7 @@ int zs_write_str(const char *dir, const char *file, const char *val)
     int fd;
 
     snprintf(p, sizeof(p), "%s/%s", dir, file);
-    fd = open(p, O_WRONLY | O_CLOEXEC);
+    fd = open(p, O_WRONLY | O_TRUNC | O_CLOEXEC);   /* like the shell's echo > */
     if (fd < 0) {
         return -errno;
     }
@@ -168,7 +182,7 @@ static bool find_entry(const char *dir, const char *prefix, char *out, size_t le
         }
         if (best < 0 || n < best) {
             best = n;
-            snprintf(out, len, "%s", de->d_name);
+            zs_strlcpy(out, de->d_name, len);
         }
     }
     closedir(d);
@@ -204,7 +218,7 @@ static void find_hwmon(zs_card *c)
 
 static void find_nodes(zs_card *c)
 {
-    char dir[PATH_MAX + 16], ent[64], p[PATH_MAX];
+    char dir[PATH_MAX + 16], ent[48], p[PATH_MAX];
     long minor = -1;
     const char *dbg = NULL;
 
@@ -251,7 +265,7 @@ void zs_card_read_sysfs(zs_card *c)
         const char *base;
         target[n] = 0;
         base = strrchr(target, '/');
-        snprintf(c->driver, sizeof(c->driver), "%s", base ? base + 1 : target);
+        zs_strlcpy(c->driver, base ? base + 1 : target, sizeof(c->driver));
         c->driver_bound = strcmp(c->driver, "zhikai") == 0;
     }
     if (!c->revision) {
@@ -265,11 +279,11 @@ void zs_card_read_sysfs(zs_card *c)
         return;
     }
     if (zs_read_str(c->sysdir, "fw_version", buf, sizeof(buf)) == 0) {
-        snprintf(c->fw_version, sizeof(c->fw_version), "%s", buf);
+        zs_strlcpy(c->fw_version, buf, sizeof(c->fw_version));
     }
     if (!c->driver_version[0] &&
         zs_read_str(zs_path(mod, sizeof(mod), "/sys/module/zhikai"), "version", buf, sizeof(buf)) == 0) {
-        snprintf(c->driver_version, sizeof(c->driver_version), "%s", buf);
+        zs_strlcpy(c->driver_version, buf, sizeof(c->driver_version));
     }
     c->hbm_total = zs_read_i64(c->sysdir, "hbm_total_bytes");
     c->hbm_used = zs_read_i64(c->sysdir, "hbm_used_bytes");

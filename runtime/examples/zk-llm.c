@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zk-llm - generate text with a llama2.c model on the zhikai card.
+ *
+ *   zk-llm MODEL -t TOKENIZER [-n STEPS] [-i PROMPT] [-b PROMPTS_FILE]
+ *          [--int8] [--seed S] [--temp T] [--kv-blocks N] [--host-blocks N]
+ *          [--max-batch N] [--prefix-cache] [--check]
+ *
+ * Every decode step of the batch is one command buffer on the card (see
+ * runtime/llm/engine.c); the CPU schedules and samples.  Prints the text and
+ * per-request / per-token stats: time to first token, decode tokens/s, KV
+ * blocks in use, modelled card time and energy per token when the card
+ * provides them.  --check also runs the CPU reference (llama2.c forward
+ * pass) teacher-forced on the card's tokens and reports the largest logit
+ * difference and whether greedy tokens agree.
+ */
+#include <dirent.h>
+#include <math.h>
+
+#include "example_util.h"
+#include "../llm/llm.h"
+
+#define MAXP 64
+
+/* Card energy counter (hwmon "zhikai" energy1_input, microjoule); -1 if none. */
+static double energy_uj(void)
+{
+    DIR *d = opendir("/sys/class/hwmon");
+    struct dirent *de;
+    double v = -1;
+    if (!d) {
+        return -1;
+    }
+    while ((de = readdir(d)) && v < 0) {
+        char p[512], name[64] = "";
+        FILE *f;
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(p, sizeof(p), "/sys/class/hwmon/%s/name", de->d_name);
+        if (!(f = fopen(p, "r"))) {
+            continue;
+        }
+        if (!fgets(name, sizeof(name), f)) {
+            name[0] = 0;
+        }
+        fclose(f);
+        if (strncmp(name, "zhikai", 6)) {
+            continue;
+        }
+        snprintf(p, sizeof(p), "/sys/class/hwmon/%s/energy1_input", de->d_name);
+        if ((f = fopen(p, "r"))) {
+            unsigned long long e;
+            if (fscanf(f, "%llu", &e) == 1) {
+                v = (double)e;
+            }
+            fclose(f);
+        }
+    }
+    closedir(d);
+    return v;
+}
+
+static const char *kernel_dir(void)
+{
+    static char dir[PATH_MAX];
+    const char *p = kernel_path("gemm.zko");
+    snprintf(dir, sizeof(dir), "%s", p);
+    char *slash = strrchr(dir, '/');
+    if (slash) {
+        *slash = 0;
+    }
+    return dir;
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: zk-llm MODEL -t TOKENIZER [-n STEPS] [-i PROMPT] [-b PROMPTS_FILE]\n"
+            "              [--int8] [--seed S] [--temp T] [--kv-blocks N] [--host-blocks N]\n"
+            "              [--max-batch N] [--prefix-cache] [--check]\n");
+    exit(2);
+}
+
+int main(int argc, char **argv)
+{
+    const char *model_path = NULL, *tok_path = NULL, *prompt = "Once upon a time";
+    const char *batch_file = NULL;
+    int steps = 32, int8 = 0, check = 0, prefix = 0;
+    unsigned long long seed = 0;
+    float temp = 0.0f;
+    zk_llm_engine_config ec = { 0 };
+    char err[512];
+    zk_llm_model m;
+    zk_llm_tokenizer tk;
+    zk_llm_engine *eng;
+    zk_llm_request req[MAXP];
+    int32_t *ptoks[MAXP];
+    char *texts[MAXP];
+    int np = 0;
+
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "--int8")) {
+            int8 = 1;
+        } else if (!strcmp(a, "--check")) {
+            check = 1;
+        } else if (!strcmp(a, "--prefix-cache")) {
+            prefix = 1;
+        } else if (a[0] == '-' && v) {
+            i++;
+            if (!strcmp(a, "-t")) tok_path = v;
+            else if (!strcmp(a, "-n")) steps = atoi(v);
+            else if (!strcmp(a, "-i")) prompt = v;
+            else if (!strcmp(a, "-b")) batch_file = v;
+            else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 0);
+            else if (!strcmp(a, "--temp")) temp = strtof(v, NULL);
+            else if (!strcmp(a, "--kv-blocks")) ec.kv_blocks = (uint32_t)atoi(v);
+            else if (!strcmp(a, "--host-blocks")) ec.host_blocks = (uint32_t)atoi(v);
+            else if (!strcmp(a, "--max-batch")) ec.max_seqs = (uint32_t)atoi(v);
+            else usage();
+        } else if (a[0] != '-' && !model_path) {
+            model_path = a;
+        } else {
+            usage();
+        }
+    }
+    if (!model_path || !tok_path || steps < 1) {
+        usage();
+    }
+    if (seed && temp == 0.0f) {
+        temp = 1.0f;        /* a seed asks for sampling */
+    }
+    if (zk_llm_model_load(&m, model_path, int8, err, sizeof(err)) ||
+        zk_tok_load(&tk, tok_path, m.c.vocab_size, err, sizeof(err))) {
+        fprintf(stderr, "zk-llm: %s\n", err);
+        return 1;
+    }
+    if (batch_file) {
+        FILE *f = fopen(batch_file, "r");
+        char line[4096];
+        if (!f) {
+            perror(batch_file);
+            return 1;
+        }
+        while (np < MAXP && fgets(line, sizeof(line), f)) {
+            line[strcspn(line, "\r\n")] = 0;
+            if (line[0]) {
+                texts[np++] = strdup(line);
+            }
+        }
+        fclose(f);
+    } else {
+        texts[np++] = strdup(prompt);
+    }
+    if (!ec.max_seqs) {
+        ec.max_seqs = np < 8 ? 8 : (uint32_t)np;
+    }
+    ec.prefix_caching = prefix;
+    ec.kernel_dir = kernel_dir();
+
+    zk_context ctx = example_init();
+    zk_device dev;
+    zk_device_properties props;
+    CHECK(zk_ctx_get_device(&dev));
+    CHECK(zk_device_get_properties(dev, &props));
+    CHECK(zk_llm_engine_create(&eng, &m, &ec));
+    printf("zk-llm: %s: dim %d, hidden %d, %d layers, %d/%d heads, vocab %d, seq_len %d, "
+           "%s weights (%.2f MB read per token) on %s\n", model_path, m.c.dim, m.c.hidden_dim,
+           m.c.n_layers, m.c.n_heads, m.c.n_kv_heads, m.c.vocab_size, m.c.seq_len,
+           int8 ? "int8" : "f32", zk_llm_model_weight_bytes(&m) / 1e6, props.name);
+    printf("zk-llm: KV cache %u blocks x %u tokens, batch up to %u, %s\n",
+           zk_kv_num_blocks(zk_llm_engine_kv(eng)), zk_kv_block_size(zk_llm_engine_kv(eng)),
+           ec.max_seqs, temp > 0 ? "sampling" : "greedy");
+
+    for (int i = 0; i < np; i++) {
+        ptoks[i] = malloc((strlen(texts[i]) + 3) * sizeof(int32_t));
+        memset(&req[i], 0, sizeof(req[i]));
+        req[i].prompt = ptoks[i];
+        req[i].n_prompt = (uint32_t)zk_tok_encode(&tk, texts[i], 1, 0, ptoks[i]);
+        req[i].max_new = (uint32_t)steps;
+        req[i].temperature = temp;
+        req[i].seed = seed + (uint64_t)i;
+        req[i].keep_logits = check;
+        CHECK(zk_llm_engine_submit(eng, &req[i]));
+    }
+
+    double e0 = energy_uj(), t0 = zk_llm_now();
+    uint32_t pending = 1, shown = 0, max_used = 0;
+    if (np == 1) {
+        printf("\n%s", texts[0]);
+        fflush(stdout);
+    }
+    while (pending) {
+        zk_kv_stats ks;
+        CHECK(zk_llm_engine_step(eng, &pending));
+        zk_kv_get_stats(zk_llm_engine_kv(eng), &ks);
+        max_used = ks.blocks_used > max_used ? ks.blocks_used : max_used;
+        if (np == 1) {  /* stream the single request's text */
+            for (; shown < req[0].n_generated; shown++) {
+                uint32_t k = req[0].n_prompt + shown;
+                printf("%s", zk_tok_decode(&tk, req[0].tokens[k - 1], req[0].tokens[k]));
+            }
+            fflush(stdout);
+        }
+    }
+    double t1 = zk_llm_now(), e1 = energy_uj();
+    if (np == 1) {
+        printf("\n\n");
+    }
+
+    uint64_t total_gen = 0;
+    for (int i = 0; i < np; i++) {
+        zk_llm_request *r = &req[i];
+        double tpot = r->n_generated > 1 ? (r->t_done - r->t_first) / (r->n_generated - 1) : 0;
+        if (np > 1) {
+            printf("[%d] %s", i, texts[i]);
+            for (uint32_t k = r->n_prompt; k < r->n_tokens; k++) {
+                printf("%s", zk_tok_decode(&tk, r->tokens[k - 1], r->tokens[k]));
+            }
+            printf("\n");
+        }
+        printf("[%d] %u prompt tokens%s, %u generated: time to first token %.1f ms, "
+               "%.1f ms/token, %.1f tokens/s%s%s\n", i, r->n_prompt,
+               r->cached_prompt_tokens ? " (some cached)" : "", r->n_generated,
+               (r->t_first - r->t_submit) * 1e3, tpot * 1e3, tpot > 0 ? 1.0 / tpot : 0.0,
+               r->preemptions ? ", preempted" : "", r->error ? ", FAILED: too long" : "");
+        total_gen += r->n_generated;
+    }
+    zk_llm_engine_stats es;
+    zk_kv_stats ks;
+    zk_llm_engine_get_stats(eng, &es);
+    zk_kv_get_stats(zk_llm_engine_kv(eng), &ks);
+    printf("total: %llu tokens in %.3f s = %.1f tokens/s; %llu steps (one command buffer "
+           "each, %.1f launches/step), %llu prefill + %llu decode tokens\n",
+           (unsigned long long)total_gen, t1 - t0, total_gen / (t1 - t0),
+           (unsigned long long)es.steps, es.steps ? (double)es.launches / es.steps : 0.0,
+           (unsigned long long)es.prefill_tokens, (unsigned long long)es.decode_tokens);
+    printf("KV blocks in use: peak %u of %u (%.1f%% of the pool); preemptions: %llu swap, "
+           "%llu recompute; prefix-cache hits %llu blocks; %llu CoW copies\n",
+           max_used, ks.num_blocks, 100.0 * max_used / ks.num_blocks,
+           (unsigned long long)es.preempt_swap, (unsigned long long)es.preempt_recompute,
+           (unsigned long long)ks.prefix_hit_blocks, (unsigned long long)ks.cow_copies);
+    if (es.card_ms >= 0 && total_gen) {
+        printf("modelled card time: %.3f ms total, %.4f ms/token, %.0f tokens/s on a real card\n",
+               es.card_ms, es.card_ms / total_gen, total_gen / (es.card_ms / 1e3));
+    }
+    if (e0 >= 0 && e1 >= e0 && total_gen) {
+        printf("energy: %.3f J total, %.4f J/token (card energy counter)\n", (e1 - e0) / 1e6,
+               (e1 - e0) / 1e6 / total_gen);
+    }
+    int rc = 0;
+    if (check) {
+        zk_llm_ref ref;
+        double maxd = 0;
+        int mism = 0;
+        if (zk_llm_ref_init(&ref, &m)) {
+            fprintf(stderr, "zk-llm: out of memory\n");
+            return 1;
+        }
+        for (int i = 0; i < np; i++) {
+            zk_llm_request *r = &req[i];
+            for (uint32_t p = 0; p + 1 < r->n_tokens; p++) {
+                float *lg = zk_llm_ref_forward(&ref, r->tokens[p], (int)p);
+                if (p + 1 >= r->n_prompt) {
+                    const float *cl = r->logits + (size_t)(p + 1 - r->n_prompt) * m.c.vocab_size;
+                    for (int v = 0; v < m.c.vocab_size; v++) {
+                        double dd = fabs((double)lg[v] - cl[v]);
+                        maxd = dd > maxd ? dd : maxd;
+                    }
+                    if (temp <= 0 && zk_llm_argmax(lg, m.c.vocab_size) != r->tokens[p + 1]) {
+                        mism++;
+                    }
+                }
+            }
+        }
+        printf("check vs CPU reference: max |logit difference| %.2e, %d greedy token "
+               "mismatches -> %s\n", maxd, mism, maxd < 1e-2 && !mism ? "PASSED" : "FAILED");
+        rc = maxd < 1e-2 && !mism ? 0 : 1;
+        zk_llm_ref_free(&ref);
+    }
+    for (int i = 0; i < np; i++) {
+        free(req[i].tokens);
+        free(req[i].logits);
+        free(ptoks[i]);
+        free(texts[i]);
+    }
+    zk_llm_engine_destroy(eng);
+    CHECK(zk_ctx_destroy(ctx));
+    zk_tok_free(&tk);
+    zk_llm_model_free(&m);
+    return rc;
+}

@@ -1,0 +1,726 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * engine.c - LLM serving engine on the zhikai card.
+ *
+ * Requests are served first-come-first-served with continuous batching:
+ * between two steps new requests join (prefill, in chunks of at most
+ * max_step_tokens rows) and finished ones leave.  A step is a flat batch of
+ * token rows - the prefill chunk of a joining request and the one decode
+ * token of every running request - and runs as ONE command buffer on one
+ * stream: the KV block copies the block manager queued (copy-on-write, swap
+ * in/out), one upload of the step's token ids / block tables / row map, the
+ * embedding, per layer rmsnorm + QKV gemms + llm_attn_batch (RoPE, KV write
+ * into the paged cache, paged attention for every sequence in one launch)
+ * + output projection + SwiGLU FFN, the final norm and classifier for the
+ * last row of each sequence, argmax, and the logits read back into pinned
+ * memory - then one flush (an event record) and one wait.  The CPU only
+ * schedules and samples.
+ *
+ * When the KV pool runs out, the latest-arrived running request is
+ * preempted: swapped to host memory if there is swap space, else freed and
+ * recomputed later (its prompt and generated tokens are prefilled again,
+ * reusing any cached prefix blocks).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "llm.h"
+
+enum { R_WAITING = 0, R_RUNNING, R_SWAPPED, R_DONE };
+
+typedef struct wmat {
+    zk_deviceptr f, q, s;       /* f32 [out][in]; int8 copy and its scales */
+} wmat;
+
+typedef struct batch_ent {
+    zk_llm_request *r;
+    uint32_t n;                 /* rows this step */
+} batch_ent;
+
+struct zk_llm_engine {
+    const zk_llm_model *m;
+    zk_llm_engine_config cfg;
+    int L, dim, hid, kvd, hd, vocab;
+    uint32_t max_blocks;        /* block table width */
+    zk_kv_manager *kv;
+    zk_kv_device *kvdev;
+    zk_stream stream;
+    zk_module mods[4];
+    zk_function f_gemm, f_gemm8, f_quant, f_rms, f_add, f_swiglu, f_embed, f_argmax, f_attn;
+    zk_deviceptr wblob, qblob, sblob;
+    wmat *wq, *wk, *wv, *wo, *w1, *w2, *w3, wcls;
+    zk_deviceptr emb, rms_att, rms_ffn, rms_final;
+    zk_deviceptr x, xb, xb2, q, k, v, att, hb, hb2, aq, as, xl, logits, am, stepbuf;
+    float *h_logits;            /* pinned */
+    int32_t *h_am;
+    int32_t *h_step;
+    size_t step_ints, off_meta, off_tab, off_last;
+    zk_event ev[2];
+    int ev_cur, card_time;
+    zk_llm_request **reqs;      /* unfinished, in arrival order */
+    uint32_t nreqs, reqs_cap;
+    uint64_t order;
+    batch_ent *batch;
+    zk_llm_engine_stats st;
+};
+
+static zk_status launch(zk_llm_engine *e, zk_function f, uint32_t gx, const uint64_t *a,
+                        unsigned n)
+{
+    uint32_t grid[3] = { gx ? gx : 1, 1, 1 };
+    e->st.launches++;
+    return zk_launch_kernel(f, grid, a, n, e->stream);
+}
+
+/* c[m][n] = a[m][k] x W[n][k]^T */
+static zk_status mm(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_deviceptr c,
+                    uint64_t m, uint64_t n, uint64_t k)
+{
+    if (e->m->int8) {
+        uint64_t qa[5] = { a, e->aq, e->as, m, k };
+        uint64_t ga[8] = { e->aq, w->q, c, e->as, w->s, m, n, k };
+        zk_status st = launch(e, e->f_quant, 1, qa, 5);
+        return st ? st : launch(e, e->f_gemm8, 1, ga, 8);
+    }
+    uint64_t ga[6] = { a, w->f, c, m, n, k };
+    return launch(e, e->f_gemm, 1, ga, 6);
+}
+
+zk_kv_manager *zk_llm_engine_kv(const zk_llm_engine *e)
+{
+    return e->kv;
+}
+
+void zk_llm_engine_get_stats(const zk_llm_engine *e, zk_llm_engine_stats *st)
+{
+    *st = e->st;
+}
+
+void zk_llm_engine_destroy(zk_llm_engine *e)
+{
+    if (!e) {
+        return;
+    }
+    zk_deviceptr bufs[] = { e->wblob, e->qblob, e->sblob, e->x, e->xb, e->xb2, e->q, e->k,
+                            e->v, e->att, e->hb, e->hb2, e->aq, e->as, e->xl, e->logits,
+                            e->am, e->stepbuf };
+    if (e->stream) {
+        zk_stream_synchronize(e->stream);
+    }
+    for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
+        if (bufs[i]) {
+            zk_mem_free(bufs[i]);
+        }
+    }
+    if (e->h_logits) {
+        zk_mem_free_host(e->h_logits);
+    }
+    if (e->h_am) {
+        zk_mem_free_host(e->h_am);
+    }
+    for (int i = 0; i < 2; i++) {
+        if (e->ev[i]) {
+            zk_event_destroy(e->ev[i]);
+        }
+    }
+    for (int i = 0; i < 4; i++) {
+        if (e->mods[i]) {
+            zk_module_unload(e->mods[i]);
+        }
+    }
+    zk_kv_device_destroy(e->kvdev);
+    zk_kv_destroy(e->kv);
+    if (e->stream) {
+        zk_stream_destroy(e->stream);
+    }
+    free(e->wq);
+    free(e->wk);
+    free(e->wv);
+    free(e->wo);
+    free(e->w1);
+    free(e->w2);
+    free(e->w3);
+    free(e->h_step);
+    free(e->reqs);
+    free(e->batch);
+    free(e);
+}
+
+#define TRY(x) do { st = (x); if (st) goto fail; } while (0)
+
+static zk_status load_mod(zk_llm_engine *e, int i, const char *file)
+{
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/%s", e->cfg.kernel_dir ? e->cfg.kernel_dir : "/zk/kernels",
+             file);
+    return zk_module_load(&e->mods[i], path);
+}
+
+/* Upload the int8 copies: one blob of int8 matrices, one of scales. */
+static zk_status upload_int8(zk_llm_engine *e)
+{
+    const zk_llm_model *m = e->m;
+    int L = e->L, d = e->dim, h = e->hid, kv = e->kvd;
+    size_t qbytes = (size_t)L * (2 * d * d + 2 * kv * d + 3 * h * d) + (size_t)e->vocab * d;
+    size_t nscale = (size_t)L * (2 * d + 2 * kv + 2 * h + d) + (size_t)e->vocab;
+    size_t qo = 0, so = 0;
+    zk_status st;
+    TRY(zk_mem_alloc(&e->qblob, qbytes));
+    TRY(zk_mem_alloc(&e->sblob, nscale * sizeof(float)));
+    for (int l = 0; l <= L; l++) {
+        struct { wmat *w; const zk_llm_qmat *q; int rows, cols; } mats[7] = {
+            { &e->wq[l], &m->qwq[l], d, d }, { &e->wk[l], &m->qwk[l], kv, d },
+            { &e->wv[l], &m->qwv[l], kv, d }, { &e->wo[l], &m->qwo[l], d, d },
+            { &e->w1[l], &m->qw1[l], h, d }, { &e->w2[l], &m->qw2[l], d, h },
+            { &e->w3[l], &m->qw3[l], h, d } };
+        int nm = 7;
+        if (l == L) {
+            mats[0].w = &e->wcls;
+            mats[0].q = &m->qwcls;
+            mats[0].rows = e->vocab;
+            mats[0].cols = d;
+            nm = 1;
+        }
+        for (int i = 0; i < nm; i++) {
+            size_t qb = (size_t)mats[i].rows * mats[i].cols;
+            mats[i].w->q = e->qblob + qo;
+            mats[i].w->s = e->sblob + so * sizeof(float);
+            TRY(zk_memcpy_htod(mats[i].w->q, mats[i].q->q, qb));
+            TRY(zk_memcpy_htod(mats[i].w->s, mats[i].q->s, (size_t)mats[i].rows * sizeof(float)));
+            qo += qb;
+            so += (size_t)mats[i].rows;
+        }
+    }
+    return ZK_SUCCESS;
+fail:
+    return st;
+}
+
+zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
+                               const zk_llm_engine_config *cfg)
+{
+    zk_llm_engine *e = calloc(1, sizeof(*e));
+    zk_status st = ZK_ERROR_OUT_OF_MEMORY;
+    zk_kv_config kc = { 0 };
+    uint32_t R, S;
+    size_t d, h, kv;
+
+    if (!e) {
+        return ZK_ERROR_OUT_OF_MEMORY;
+    }
+    e->m = m;
+    e->cfg = *cfg;
+    if (!e->cfg.max_seqs) {
+        e->cfg.max_seqs = 8;
+    }
+    if (!e->cfg.max_step_tokens) {
+        e->cfg.max_step_tokens = 256;
+    }
+    if (e->cfg.max_step_tokens < e->cfg.max_seqs) {
+        e->cfg.max_step_tokens = e->cfg.max_seqs;
+    }
+    if (!e->cfg.block_size) {
+        e->cfg.block_size = ZK_KV_DEFAULT_BLOCK_SIZE;
+    }
+    e->L = m->c.n_layers;
+    e->dim = m->c.dim;
+    e->hid = m->c.hidden_dim;
+    e->kvd = zk_llm_kv_dim(&m->c);
+    e->hd = zk_llm_head_dim(&m->c);
+    e->vocab = m->c.vocab_size;
+    e->max_blocks = ((uint32_t)m->c.seq_len + e->cfg.block_size - 1) / e->cfg.block_size;
+    if (!e->cfg.kv_blocks) {
+        e->cfg.kv_blocks = e->cfg.max_seqs * e->max_blocks;
+    }
+    R = e->cfg.max_step_tokens;
+    S = e->cfg.max_seqs;
+    d = (size_t)e->dim;
+    h = (size_t)e->hid;
+    kv = (size_t)e->kvd;
+
+    kc.num_blocks = e->cfg.kv_blocks;
+    kc.block_size = e->cfg.block_size;
+    kc.num_host_blocks = e->cfg.host_blocks;
+    kc.max_seqs = S * 2 + 16;
+    kc.prefix_caching = e->cfg.prefix_caching;
+    e->wq = calloc((size_t)e->L + 1, sizeof(wmat));
+    e->wk = calloc((size_t)e->L + 1, sizeof(wmat));
+    e->wv = calloc((size_t)e->L + 1, sizeof(wmat));
+    e->wo = calloc((size_t)e->L + 1, sizeof(wmat));
+    e->w1 = calloc((size_t)e->L + 1, sizeof(wmat));
+    e->w2 = calloc((size_t)e->L + 1, sizeof(wmat));
+    e->w3 = calloc((size_t)e->L + 1, sizeof(wmat));
+    e->batch = calloc(S, sizeof(batch_ent));
+    e->off_meta = R;
+    e->off_tab = e->off_meta + 4 * (size_t)S;
+    e->off_last = e->off_tab + (size_t)S * e->max_blocks;
+    e->step_ints = e->off_last + S;
+    e->h_step = calloc(e->step_ints, sizeof(int32_t));
+    if (!e->wq || !e->wk || !e->wv || !e->wo || !e->w1 || !e->w2 || !e->w3 || !e->batch ||
+        !e->h_step) {
+        goto fail;
+    }
+    TRY(zk_kv_create(&e->kv, &kc));
+    TRY(zk_stream_create(&e->stream, 0));
+    TRY(zk_kv_device_create(&e->kvdev, e->kv, (uint32_t)e->L, (uint32_t)kv, sizeof(float)));
+    TRY(load_mod(e, 0, "gemm.zko"));
+    TRY(load_mod(e, 1, "rowops.zko"));
+    TRY(load_mod(e, 2, "elementwise.zko"));
+    TRY(load_mod(e, 3, "llm_batch.zko"));
+    TRY(zk_module_get_function(&e->f_gemm, e->mods[0], "gemm_f32_bt"));
+    TRY(zk_module_get_function(&e->f_gemm8, e->mods[0], "gemm_i8_deq_bt"));
+    TRY(zk_module_get_function(&e->f_quant, e->mods[1], "quantize_i8"));
+    TRY(zk_module_get_function(&e->f_rms, e->mods[1], "rmsnorm_f32"));
+    TRY(zk_module_get_function(&e->f_embed, e->mods[1], "embedding_f32"));
+    TRY(zk_module_get_function(&e->f_argmax, e->mods[1], "argmax_f32"));
+    TRY(zk_module_get_function(&e->f_add, e->mods[2], "add_f32"));
+    TRY(zk_module_get_function(&e->f_swiglu, e->mods[2], "swiglu_f32"));
+    TRY(zk_module_get_function(&e->f_attn, e->mods[3], "llm_attn_batch"));
+
+    /* Weights: the checkpoint's float blob as is; matrices by offset. */
+    TRY(zk_mem_alloc(&e->wblob, m->n_floats * sizeof(float)));
+    TRY(zk_memcpy_htod(e->wblob, m->data, m->n_floats * sizeof(float)));
+#define DEV(p) (e->wblob + (zk_deviceptr)((const float *)(p) - m->data) * sizeof(float))
+    e->emb = DEV(m->tok_emb);
+    e->rms_att = DEV(m->rms_att);
+    e->rms_ffn = DEV(m->rms_ffn);
+    e->rms_final = DEV(m->rms_final);
+    for (int l = 0; l < e->L; l++) {
+        e->wq[l].f = DEV(m->wq + (size_t)l * d * d);
+        e->wk[l].f = DEV(m->wk + (size_t)l * kv * d);
+        e->wv[l].f = DEV(m->wv + (size_t)l * kv * d);
+        e->wo[l].f = DEV(m->wo + (size_t)l * d * d);
+        e->w1[l].f = DEV(m->w1 + (size_t)l * h * d);
+        e->w2[l].f = DEV(m->w2 + (size_t)l * d * h);
+        e->w3[l].f = DEV(m->w3 + (size_t)l * h * d);
+    }
+    e->wcls.f = DEV(m->wcls);
+#undef DEV
+    if (m->int8) {
+        TRY(upload_int8(e));
+    }
+    TRY(zk_mem_alloc(&e->x, R * d * 4));
+    TRY(zk_mem_alloc(&e->xb, R * d * 4));
+    TRY(zk_mem_alloc(&e->xb2, R * d * 4));
+    TRY(zk_mem_alloc(&e->q, R * d * 4));
+    TRY(zk_mem_alloc(&e->att, R * d * 4));
+    TRY(zk_mem_alloc(&e->k, R * kv * 4));
+    TRY(zk_mem_alloc(&e->v, R * kv * 4));
+    TRY(zk_mem_alloc(&e->hb, R * h * 4));
+    TRY(zk_mem_alloc(&e->hb2, R * h * 4));
+    TRY(zk_mem_alloc(&e->aq, R * (h > d ? h : d) + (size_t)S * d));
+    TRY(zk_mem_alloc(&e->as, (R + S) * 4));
+    TRY(zk_mem_alloc(&e->xl, S * d * 4));
+    TRY(zk_mem_alloc(&e->logits, (size_t)S * e->vocab * 4));
+    TRY(zk_mem_alloc(&e->am, S * 4));
+    TRY(zk_mem_alloc(&e->stepbuf, e->step_ints * 4));
+    {
+        void *p;
+        TRY(zk_mem_alloc_host(&p, (size_t)S * e->vocab * 4));
+        e->h_logits = p;
+        TRY(zk_mem_alloc_host(&p, S * 4));
+        e->h_am = p;
+    }
+    TRY(zk_event_create(&e->ev[0], 0));
+    TRY(zk_event_create(&e->ev[1], 0));
+    TRY(zk_event_record(e->ev[0], e->stream));
+    TRY(zk_stream_synchronize(e->stream));
+    {
+        float ms;
+        e->card_time = zk_event_elapsed_card_time(&ms, e->ev[0], e->ev[0]) == ZK_SUCCESS;
+    }
+    e->st.card_ms = e->card_time ? 0 : -1;
+    *out = e;
+    return ZK_SUCCESS;
+fail:
+    zk_llm_engine_destroy(e);
+    return st;
+}
+
+zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r)
+{
+    uint32_t cap, bs = e->cfg.block_size;
+    if (!r || !r->prompt || r->n_prompt == 0) {
+        return ZK_ERROR_INVALID_VALUE;
+    }
+    for (uint32_t i = 0; i < r->n_prompt; i++) {
+        if (r->prompt[i] < 0 || r->prompt[i] >= e->vocab) {
+            return ZK_ERROR_INVALID_VALUE;
+        }
+    }
+    r->done = 0;
+    r->error = 0;
+    r->n_generated = 0;
+    r->preemptions = 0;
+    r->cached_prompt_tokens = 0;
+    r->t_submit = zk_llm_now();
+    r->t_first = r->t_done = 0;
+    r->state = R_WAITING;
+    r->seq = -1;
+    r->n_computed = 0;
+    r->rng = r->seed ? r->seed : 0x853c49e6748fea9bull;
+    r->order = e->order++;
+    r->logits = NULL;
+    cap = r->n_prompt + r->max_new;
+    if (cap > (uint32_t)e->m->c.seq_len) {
+        cap = (uint32_t)e->m->c.seq_len;
+    }
+    r->tokens = malloc((size_t)(cap > r->n_prompt ? cap : r->n_prompt) * sizeof(int32_t));
+    if (!r->tokens) {
+        return ZK_ERROR_OUT_OF_MEMORY;
+    }
+    memcpy(r->tokens, r->prompt, r->n_prompt * sizeof(int32_t));
+    r->n_tokens = r->n_prompt;
+    if (r->n_prompt >= (uint32_t)e->m->c.seq_len ||
+        (cap + bs - 1) / bs > zk_kv_num_blocks(e->kv)) {
+        /* Can never fit: fail the request, not the engine. */
+        r->error = 1;
+        r->done = 1;
+        r->state = R_DONE;
+        r->t_done = zk_llm_now();
+        return ZK_SUCCESS;
+    }
+    r->max_new = cap - r->n_prompt;
+    if (e->nreqs == e->reqs_cap) {
+        uint32_t nc = e->reqs_cap ? 2 * e->reqs_cap : 16;
+        zk_llm_request **p = realloc(e->reqs, nc * sizeof(*p));
+        if (!p) {
+            return ZK_ERROR_OUT_OF_MEMORY;
+        }
+        e->reqs = p;
+        e->reqs_cap = nc;
+    }
+    e->reqs[e->nreqs++] = r;
+    if (r->max_new == 0) {
+        r->done = 1;
+        r->state = R_DONE;
+    }
+    return ZK_SUCCESS;
+}
+
+static void finish(zk_llm_engine *e, zk_llm_request *r)
+{
+    if (r->seq >= 0) {
+        zk_kv_seq_free(e->kv, r->seq);
+        r->seq = -1;
+    }
+    r->state = R_DONE;
+    r->done = 1;
+    r->t_done = zk_llm_now();
+}
+
+/* Preempt @r: swap it out if there is room on the host, else recompute. */
+static void preempt(zk_llm_engine *e, zk_llm_request *r)
+{
+    r->preemptions++;
+    if (e->cfg.host_blocks && zk_kv_seq_swap_out(e->kv, r->seq) == ZK_SUCCESS) {
+        r->state = R_SWAPPED;
+        e->st.preempt_swap++;
+        return;
+    }
+    zk_kv_seq_free(e->kv, r->seq);
+    r->seq = -1;
+    r->n_computed = 0;
+    r->state = R_WAITING;
+    e->st.preempt_recompute++;
+}
+
+/* Build the step's batch.  Returns the number of entries. */
+static uint32_t schedule(zk_llm_engine *e)
+{
+    uint32_t nb = 0, budget = e->cfg.max_step_tokens, S = e->cfg.max_seqs;
+    uint32_t nrun = 0;
+    int blocked = 0;
+
+    /* 1. Running requests, oldest first; preempt the newest on exhaustion. */
+    for (uint32_t i = 0; i < e->nreqs; i++) {
+        zk_llm_request *r = e->reqs[i];
+        uint32_t n;
+        if (r->state != R_RUNNING) {
+            continue;
+        }
+        if (nb == S || budget == 0) {
+            nrun++;
+            continue;
+        }
+        n = r->n_tokens - r->n_computed;
+        n = n < budget ? n : budget;
+        while (zk_kv_seq_append(e->kv, r->seq, r->tokens + r->n_computed, n) != ZK_SUCCESS) {
+            zk_llm_request *victim = NULL;
+            for (uint32_t j = e->nreqs; j-- > i + 1;) {
+                if (e->reqs[j]->state == R_RUNNING) {
+                    victim = e->reqs[j];
+                    break;
+                }
+            }
+            if (!victim) {
+                victim = r;
+            }
+            preempt(e, victim);
+            blocked = 1;
+            if (victim == r) {
+                break;
+            }
+        }
+        if (r->state != R_RUNNING) {
+            continue;
+        }
+        e->batch[nb].r = r;
+        e->batch[nb++].n = n;
+        budget -= n;
+        nrun++;
+    }
+    /* 2. Swapped requests come back first (FCFS), if nothing was preempted. */
+    for (uint32_t i = 0; i < e->nreqs && !blocked; i++) {
+        zk_llm_request *r = e->reqs[i];
+        uint32_t n, nbl;
+        if (r->state != R_SWAPPED) {
+            continue;
+        }
+        if (nb == S || nrun >= S || budget == 0) {
+            blocked = 1;
+            break;
+        }
+        nbl = (zk_kv_seq_len(e->kv, r->seq) + e->cfg.block_size - 1) / e->cfg.block_size;
+        if (nbl + 1 > zk_kv_num_free_blocks(e->kv) ||
+            zk_kv_seq_swap_in(e->kv, r->seq) != ZK_SUCCESS) {
+            blocked = 1;
+            break;
+        }
+        r->state = R_RUNNING;
+        n = r->n_tokens - r->n_computed;
+        n = n < budget ? n : budget;
+        if (zk_kv_seq_append(e->kv, r->seq, r->tokens + r->n_computed, n) != ZK_SUCCESS) {
+            zk_kv_seq_swap_out(e->kv, r->seq);
+            r->state = R_SWAPPED;
+            blocked = 1;
+            break;
+        }
+        e->batch[nb].r = r;
+        e->batch[nb++].n = n;
+        budget -= n;
+        nrun++;
+    }
+    /* 3. Waiting requests join, FCFS, while seats, rows and blocks last. */
+    for (uint32_t i = 0; i < e->nreqs && !blocked; i++) {
+        zk_llm_request *r = e->reqs[i];
+        uint32_t n, cached;
+        if (r->state != R_WAITING) {
+            continue;
+        }
+        if (nb == S || nrun >= S || budget == 0) {
+            break;
+        }
+        if (zk_kv_seq_create_prefix(e->kv, &r->seq, r->tokens, r->n_tokens, &cached)) {
+            break;
+        }
+        n = r->n_tokens - cached;
+        n = n < budget ? n : budget;
+        if (zk_kv_seq_append(e->kv, r->seq, r->tokens + cached, n) != ZK_SUCCESS) {
+            zk_kv_seq_free(e->kv, r->seq);
+            r->seq = -1;
+            break;
+        }
+        if (r->n_generated == 0) {
+            r->cached_prompt_tokens = cached;
+        }
+        r->n_computed = cached;
+        r->state = R_RUNNING;
+        e->batch[nb].r = r;
+        e->batch[nb++].n = n;
+        budget -= n;
+        nrun++;
+    }
+    return nb;
+}
+
+static zk_status run_batch(zk_llm_engine *e, uint32_t S)
+{
+    int32_t *ids = e->h_step, *meta = e->h_step + e->off_meta;
+    int32_t *tab = e->h_step + e->off_tab, *last = e->h_step + e->off_last;
+    uint32_t R = 0, copies = 0;
+    uint64_t d = (uint64_t)e->dim, h = (uint64_t)e->hid, kv = (uint64_t)e->kvd;
+    uint64_t eps = zk_arg_f32(ZK_LLM_RMS_EPS);
+    zk_status st;
+
+    for (uint32_t i = 0; i < S; i++) {
+        zk_llm_request *r = e->batch[i].r;
+        uint32_t n = e->batch[i].n, nbl;
+        const int32_t *bt = zk_kv_seq_block_table(e->kv, r->seq, &nbl);
+        memcpy(ids + R, r->tokens + r->n_computed, n * sizeof(int32_t));
+        meta[4 * i] = (int32_t)R;
+        meta[4 * i + 1] = (int32_t)n;
+        meta[4 * i + 2] = (int32_t)r->n_computed;
+        meta[4 * i + 3] = 0;
+        memcpy(tab + (size_t)i * e->max_blocks, bt, nbl * sizeof(int32_t));
+        last[i] = (int32_t)(R + n - 1);
+        R += n;
+    }
+    /* KV block copies first, then the step's metadata, then the model. */
+    st = zk_kv_device_apply_ops(e->kvdev, e->stream, &copies);
+    e->st.copies += copies;
+    if (st) {
+        return st;
+    }
+    st = zk_memcpy_htod_async(e->stepbuf, e->h_step, e->step_ints * 4, e->stream);
+    if (st) {
+        return st;
+    }
+    {
+        zk_deviceptr d_ids = e->stepbuf, d_meta = e->stepbuf + e->off_meta * 4;
+        zk_deviceptr d_tab = e->stepbuf + e->off_tab * 4, d_last = e->stepbuf + e->off_last * 4;
+        uint64_t a_emb[6] = { e->emb, d_ids, e->x, R, d, (uint64_t)e->vocab };
+        if ((st = launch(e, e->f_embed, 1, a_emb, 6))) {
+            return st;
+        }
+        for (int l = 0; l < e->L; l++) {
+            zk_deviceptr kc = zk_kv_device_k(e->kvdev, (uint32_t)l);
+            zk_deviceptr vc = zk_kv_device_v(e->kvdev, (uint32_t)l);
+            uint64_t a_rms1[6] = { e->x, e->rms_att + (uint64_t)l * d * 4, e->xb, R, d, eps };
+            uint64_t a_attn[14] = { e->q, e->k, e->v, e->att, kc, vc, d_tab, d_meta,
+                                    (uint64_t)e->m->c.n_heads, (uint64_t)e->m->c.n_kv_heads,
+                                    (uint64_t)e->hd, e->cfg.block_size, e->cfg.kv_blocks,
+                                    e->max_blocks };
+            uint64_t a_add[5] = { e->x, e->xb2, e->x, R, d };
+            uint64_t a_rms2[6] = { e->x, e->rms_ffn + (uint64_t)l * d * 4, e->xb, R, d, eps };
+            uint64_t a_sw[5] = { e->hb, e->hb2, e->hb, R, h };
+            if ((st = launch(e, e->f_rms, 1, a_rms1, 6)) ||
+                (st = mm(e, e->xb, &e->wq[l], e->q, R, d, d)) ||
+                (st = mm(e, e->xb, &e->wk[l], e->k, R, kv, d)) ||
+                (st = mm(e, e->xb, &e->wv[l], e->v, R, kv, d)) ||
+                (st = launch(e, e->f_attn, S, a_attn, 14)) ||
+                (st = mm(e, e->att, &e->wo[l], e->xb2, R, d, d)) ||
+                (st = launch(e, e->f_add, 1, a_add, 5)) ||
+                (st = launch(e, e->f_rms, 1, a_rms2, 6)) ||
+                (st = mm(e, e->xb, &e->w1[l], e->hb, R, h, d)) ||
+                (st = mm(e, e->xb, &e->w3[l], e->hb2, R, h, d)) ||
+                (st = launch(e, e->f_swiglu, 1, a_sw, 5)) ||
+                (st = mm(e, e->hb, &e->w2[l], e->xb2, R, d, h)) ||
+                (st = launch(e, e->f_add, 1, a_add, 5))) {
+                return st;
+            }
+        }
+        /* Last row of every sequence -> final norm -> classifier -> argmax. */
+        uint64_t a_gat[6] = { e->x, d_last, e->xl, S, d, R };
+        uint64_t a_rmsf[6] = { e->xl, e->rms_final, e->xl, S, d, eps };
+        uint64_t a_am[4] = { e->logits, e->am, S, (uint64_t)e->vocab };
+        if ((st = launch(e, e->f_embed, 1, a_gat, 6)) ||
+            (st = launch(e, e->f_rms, 1, a_rmsf, 6)) ||
+            (st = mm(e, e->xl, &e->wcls, e->logits, S, (uint64_t)e->vocab, d)) ||
+            (st = launch(e, e->f_argmax, 1, a_am, 4)) ||
+            (st = zk_memcpy_dtoh_async(e->h_logits, e->logits, (size_t)S * e->vocab * 4,
+                                       e->stream)) ||
+            (st = zk_memcpy_dtoh_async(e->h_am, e->am, S * 4, e->stream))) {
+            return st;
+        }
+    }
+    /* One flush (the event record) and one wait for the whole step. */
+    {
+        int cur = e->ev_cur ^ 1;
+        float ms;
+        if ((st = zk_event_record(e->ev[cur], e->stream)) ||
+            (st = zk_stream_synchronize(e->stream))) {
+            return st;
+        }
+        if (zk_event_elapsed_time(&ms, e->ev[e->ev_cur], e->ev[cur]) == ZK_SUCCESS) {
+            e->st.device_ms += ms;
+        }
+        if (e->card_time && zk_event_elapsed_card_time(&ms, e->ev[e->ev_cur], e->ev[cur]) ==
+            ZK_SUCCESS) {
+            e->st.card_ms += ms;
+        }
+        e->ev_cur = cur;
+    }
+    return ZK_SUCCESS;
+}
+
+zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
+{
+    double t0 = zk_llm_now();
+    uint32_t S, left = 0;
+    zk_status st = ZK_SUCCESS;
+
+    S = schedule(e);
+    if (S) {
+        zk_kv_stats ks;
+        zk_kv_get_stats(e->kv, &ks);
+        if (ks.blocks_used > e->st.max_blocks_used) {
+            e->st.max_blocks_used = ks.blocks_used;
+        }
+        st = run_batch(e, S);
+        if (st) {
+            return st;
+        }
+        e->st.steps++;
+        for (uint32_t i = 0; i < S; i++) {
+            zk_llm_request *r = e->batch[i].r;
+            uint32_t n = e->batch[i].n;
+            if (r->n_computed + n > r->n_prompt) {
+                uint32_t pre = r->n_computed < r->n_prompt ? r->n_prompt - r->n_computed : 0;
+                e->st.decode_tokens += n - pre;
+                e->st.prefill_tokens += pre;
+            } else {
+                e->st.prefill_tokens += n;
+            }
+            r->n_computed += n;
+            zk_kv_seq_commit(e->kv, r->seq);
+            if (r->n_computed < r->n_tokens) {
+                continue;               /* prefill continues next step */
+            }
+            float *row = e->h_logits + (size_t)i * e->vocab;
+            int32_t tok;
+            if (r->keep_logits) {
+                float *p = realloc(r->logits, (size_t)(r->n_generated + 1) * e->vocab *
+                                   sizeof(float));
+                if (!p) {
+                    return ZK_ERROR_OUT_OF_MEMORY;
+                }
+                r->logits = p;
+                memcpy(p + (size_t)r->n_generated * e->vocab, row, (size_t)e->vocab * 4);
+            }
+            if (r->temperature <= 0.0f) {
+                tok = e->h_am[i];
+            } else {
+                tok = zk_llm_sample(row, e->vocab, r->temperature, &r->rng);
+            }
+            r->tokens[r->n_tokens++] = tok;
+            if (r->n_generated++ == 0) {
+                r->t_first = zk_llm_now();
+            }
+            if (r->n_generated >= r->max_new || (r->stop_at_eos && tok == ZK_LLM_EOS)) {
+                finish(e, r);
+            }
+        }
+    } else {
+        for (uint32_t i = 0; i < e->nreqs; i++) {
+            if (e->reqs[i]->state != R_DONE) {
+                e->st.host_seconds += zk_llm_now() - t0;
+                return ZK_ERROR_OUT_OF_MEMORY;      /* nothing fits: cannot progress */
+            }
+        }
+    }
+    /* Drop finished requests from the queue, keeping arrival order. */
+    for (uint32_t i = 0; i < e->nreqs; i++) {
+        if (e->reqs[i]->state != R_DONE) {
+            e->reqs[left++] = e->reqs[i];
+        }
+    }
+    e->nreqs = left;
+    if (pending) {
+        *pending = left;
+    }
+    e->st.host_seconds += zk_llm_now() - t0;
+    return st;
+}
+
+zk_status zk_llm_engine_run(zk_llm_engine *e)
+{
+    uint32_t pending = 1;
+    zk_status st = ZK_SUCCESS;
+    while (pending && !st) {
+        st = zk_llm_engine_step(e, &pending);
+    }
+    return st;
+}
