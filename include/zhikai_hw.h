@@ -375,4 +375,61 @@ struct zk_fw_header {
 };
 _Static_assert(sizeof(struct zk_fw_header) == 96, "firmware header layout");
 
+/* ------------------------------------------------------------------ */
+/* Card performance model (appended; see docs/perf-model.md)            */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Modelled card time (ZK_REG_CARD_TIME, TIMESTAMP with ZK_TS_F_CARD_TIME)
+ * advances by the roofline duration of every DMA and LAUNCH the card runs,
+ * not by host time; it stays put while the card is idle.
+ * ZK_TS_F_CARD_ENERGY: TIMESTAMP writes the modelled card energy in nJ
+ * (ZK_REG_CARD_ENERGY_UJ, finer) instead of a time; it wins over
+ * ZK_TS_F_CARD_TIME if both are set.
+ */
+#define ZK_TS_F_CARD_ENERGY     (1u << 1)
+
+#define ZK_CAP_PERF_MODEL       (1u << 8)   /* the registers below exist */
+
+#define ZK_PROFILE_CUSTOM       0           /* never reported; reserved */
+#define ZK_PROFILE_ZK100        1           /* 32 GB, 96 TFLOPS fp16, 300 W */
+#define ZK_PROFILE_ZK50         2           /* 16 GB, 64 TFLOPS fp16, 150 W */
+
+/* Model parameters (RO; rates at the max clock). */
+#define ZK_REG_PERF_PROFILE         0x300   /* ZK_PROFILE_* the card was made as */
+#define ZK_REG_PERF_HBM_BW_MBS      0x304   /* HBM bandwidth, 1e6 bytes/s */
+#define ZK_REG_PERF_PCIE_BW_MBS     0x308   /* host <-> HBM DMA bandwidth */
+#define ZK_REG_PERF_COPY_BW_MBS     0x30c   /* HBM -> HBM DMA, bytes copied/s */
+#define ZK_REG_PERF_FP32_GFLOPS     0x310   /* peak dense fp32 */
+#define ZK_REG_PERF_FP16_GFLOPS     0x314   /* peak dense fp16 */
+#define ZK_REG_PERF_BF16_GFLOPS     0x318   /* peak dense bf16 */
+#define ZK_REG_PERF_INT8_GOPS       0x31c   /* peak dense int8 */
+#define ZK_REG_PERF_LAUNCH_NS       0x320   /* LAUNCH overhead at max clock */
+#define ZK_REG_PERF_DMA_SETUP_NS    0x324   /* DMA overhead */
+#define ZK_REG_PERF_TDP_MW          0x328   /* board power, fully busy */
+#define ZK_REG_PERF_IDLE_MW         0x32c   /* board power, idle */
+
+/* Model state (RO).  64-bit values: read LO first, it latches HI. */
+#define ZK_REG_CARD_CLOCK_MHZ       0x330   /* clock the last command ran at */
+#define ZK_REG_CARD_POWER_MW        0x334   /* avg power of the last command */
+#define ZK_REG_CARD_ENERGY_UJ_LO    0x338   /* modelled energy, uJ */
+#define ZK_REG_CARD_ENERGY_UJ_HI    0x33c
+#define ZK_REG_CARD_COMPUTE_NS_LO   0x340   /* card time in compute-bound bodies */
+#define ZK_REG_CARD_COMPUTE_NS_HI   0x344
+#define ZK_REG_CARD_MEMORY_NS_LO    0x348   /* card time in memory-bound bodies */
+#define ZK_REG_CARD_MEMORY_NS_HI    0x34c
+#define ZK_REG_CARD_OVERHEAD_NS_LO  0x350   /* card time in launch/DMA overheads */
+#define ZK_REG_CARD_OVERHEAD_NS_HI  0x354
+#define ZK_REG_CARD_LAUNCHES_LO     0x358   /* modelled LAUNCH commands */
+#define ZK_REG_CARD_LAUNCHES_HI     0x35c
+#define ZK_REG_CARD_DMAS_LO         0x360   /* modelled DMA commands */
+#define ZK_REG_CARD_DMAS_HI         0x364
+#define ZK_REG_CARD_HBM_BYTES_LO    0x368   /* bytes read + written in HBM */
+#define ZK_REG_CARD_HBM_BYTES_HI    0x36c
+#define ZK_REG_CARD_PCIE_BYTES_LO   0x370   /* bytes moved over PCIe */
+#define ZK_REG_CARD_PCIE_BYTES_HI   0x374
+/* FLOPs (int8: ops) by the dtype of the math, dt = ZK_DT_F32..ZK_DT_I8. */
+#define ZK_REG_CARD_FLOPS_LO(dt)    (0x380 + (dt) * 8)
+#define ZK_REG_CARD_FLOPS_HI(dt)    (0x384 + (dt) * 8)
+
 #endif /* ZHIKAI_HW_H */

@@ -299,6 +299,10 @@ static int zk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	drm = &zdev->drm;
 	zdev->pdev = pdev;
 	pci_set_drvdata(pdev, drm);
+	for (i = 0; i < ZK_MAX_QUEUES; i++) {
+		zdev->queues[i].zdev = zdev;	/* zk_hw_quiesce() on failure */
+		zdev->queues[i].idx = i;
+	}
 	xa_init_flags(&zdev->ctx_xa, XA_FLAGS_ALLOC1);
 	atomic_set(&zdev->reset_count, 0);
 

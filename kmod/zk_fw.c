@@ -81,9 +81,9 @@ static int zk_fw_validate(struct zk_device *zdev, const struct firmware *fw)
 		u32 id = get_unaligned_le32(&h->caps[i].id);
 		u32 val = get_unaligned_le32(&h->caps[i].value);
 
-		if (id == ZK_FW_CAP_HEARTBEAT_MS)
+		if (id == ZK_FW_CAP_HEARTBEAT_MS) {
 			zdev->fw_heartbeat_ms = val;
-		else if (id == ZK_FW_CAP_QUEUES && val &&
+		} else if (id == ZK_FW_CAP_QUEUES && val &&
 			 val < zdev->num_queues) {
 			/* The device refuses to enable the others. */
 			drm_info(drm, "firmware drives %u of %u queues\n",

@@ -144,7 +144,8 @@ static int dma_one(ZhikaiQueue *q, uint64_t dst, uint64_t src, uint64_t size,
     return 0;
 }
 
-static int exec_dma(ZhikaiQueue *q, const struct zk_cmd_dma *c, ZkFault *f)
+static int exec_dma_work(ZhikaiQueue *q, const struct zk_cmd_dma *c,
+                         ZkFault *f)
 {
     uint64_t src = le64_to_cpu(c->src), dst = le64_to_cpu(c->dst);
     uint64_t size = le64_to_cpu(c->size);
@@ -185,10 +186,28 @@ static int exec_dma(ZhikaiQueue *q, const struct zk_cmd_dma *c, ZkFault *f)
     return 0;
 }
 
+/*
+ * DMA plus its modelled cost: whatever the copy moved (all of it, or the
+ * part before a fault) costs card time; a reset-aborted copy does not.
+ */
+static int exec_dma(ZhikaiQueue *q, const struct zk_cmd_dma *c, ZkFault *f)
+{
+    ZhikaiPerfMark m;
+    int r;
+
+    zhikai_perf_mark(q, &m);
+    r = exec_dma_work(q, c, f);
+    if (r != ZK_EXEC_ABORTED) {
+        zhikai_perf_dma(q, &m);
+    }
+    return r;
+}
+
 static int exec_launch(ZhikaiQueue *q, const struct zk_cmd_launch *c,
                        ZkFault *f)
 {
     ZkEngineStats stats = { 0 };
+    ZhikaiPerfMark m;
     ZkLaunch l = {
         .code_va = le64_to_cpu(c->code_va),
         .code_size = le32_to_cpu(c->code_size),
@@ -213,10 +232,13 @@ static int exec_launch(ZhikaiQueue *q, const struct zk_cmd_launch *c,
     }
     f->type = ZK_FAULT_NONE;
     f->va = 0;
+    zhikai_perf_mark(q, &m);
     r = zk_engine_launch(&q->ms, &l, &stats, f, &q->abort);
     if (r && queue_aborted(q)) {
         return ZK_EXEC_ABORTED;
     }
+    /* The work done (up to a fault, if any) costs card time and energy. */
+    zhikai_perf_launch(q, &m, &stats);
     if (r) {
         f->type = r;
     }
@@ -348,8 +370,10 @@ static int exec_cmd(ZhikaiQueue *q, const uint8_t *raw, uint32_t off,
         return exec_wait(q, (const void *)raw, f);
     case ZK_CMD_TIMESTAMP: {
         const struct zk_cmd_timestamp *c = (const void *)raw;
-        if (h->flags & ZK_TS_F_CARD_TIME) {
-            v = zhikai_host_ns() - s->card_time_base;
+        if (h->flags & ZK_TS_F_CARD_ENERGY) {
+            v = zhikai_perf_energy_nj(s);
+        } else if (h->flags & ZK_TS_F_CARD_TIME) {
+            v = zhikai_perf_card_ns(s);
         } else {
             v = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
         }

@@ -188,7 +188,7 @@ static uint64_t zhikai_global_read(ZhikaiState *s, hwaddr addr)
     case ZK_REG_CAPS:
         return ZK_CAP_MMU | ZK_CAP_DMA_SGLIST | ZK_CAP_FP16 | ZK_CAP_BF16 |
                ZK_CAP_INT8 | ZK_CAP_POWER_CAP | ZK_CAP_FAULT_INJECT |
-               ZK_CAP_CARD_TIME;
+               ZK_CAP_CARD_TIME | ZK_CAP_PERF_MODEL;
     case ZK_REG_SCRATCH:
         return s->scratch;
     case ZK_REG_HBM_SIZE_LO:
@@ -265,7 +265,7 @@ static uint64_t zhikai_global_read(ZhikaiState *s, hwaddr addr)
     case ZK_REG_TIMESTAMP_HI:
         return s->ts_hi_latch;
     case ZK_REG_CARD_TIME_LO:
-        v = zhikai_host_ns() - s->card_time_base;
+        v = zhikai_perf_card_ns(s);
         s->card_hi_latch = v >> 32;
         return (uint32_t)v;
     case ZK_REG_CARD_TIME_HI:
@@ -288,6 +288,9 @@ static uint64_t zhikai_global_read(ZhikaiState *s, hwaddr addr)
     case ZK_REG_INJECT:
         return 0;   /* write-only */
     default:
+        if (zhikai_perf_read(s, addr, &v)) {
+            return v;
+        }
         qemu_log_mask(LOG_GUEST_ERROR, "zhikai: read of unknown register "
                       "0x%" HWADDR_PRIx "\n", addr);
         return 0;
@@ -442,6 +445,10 @@ static void zhikai_realize(PCIDevice *pdev, Error **errp)
                    "hbm-size");
         return;
     }
+    /* Profile and model parameters; fills in tdp/idle/cap left at 0. */
+    if (!zhikai_perf_realize(s, errp)) {
+        return;
+    }
     if (s->clock_min_mhz < 1 || s->clock_min_mhz > s->clock_max_mhz ||
         s->clock_step_mhz < 1) {
         error_setg(errp, "zhikai: need 1 <= clock-min-mhz <= clock-max-mhz "
@@ -524,6 +531,7 @@ static void zhikai_exit(PCIDevice *pdev)
     zhikai_power_exit(s);
     zhikai_fw_exit(s);
     zhikai_queues_exit(s);
+    zhikai_perf_exit(s);
     if (s->irq_bh) {
         qemu_bh_delete(s->irq_bh);
         s->irq_bh = NULL;
@@ -549,14 +557,15 @@ static const Property zhikai_properties[] = {
     DEFINE_PROP_SIZE("hbm-size", ZhikaiState, hbm_size, 1 * GiB),
     DEFINE_PROP_UINT32("hbm-stacks", ZhikaiState, hbm_stacks, 4),
     DEFINE_PROP_UINT32("queues", ZhikaiState, num_queues, 8),
-    DEFINE_PROP_UINT32("power-cap-mw", ZhikaiState, power_cap_default_mw,
-                       300000),
+    /* 0: the profile's TDP (300 W for zk100). */
+    DEFINE_PROP_UINT32("power-cap-mw", ZhikaiState, power_cap_default_mw, 0),
     DEFINE_PROP_UINT32("power-cap-min-mw", ZhikaiState, power_cap_min_mw,
                        100000),
     DEFINE_PROP_UINT32("power-cap-max-mw", ZhikaiState, power_cap_max_mw,
                        400000),
-    DEFINE_PROP_UINT32("tdp-mw", ZhikaiState, tdp_mw, 300000),
-    DEFINE_PROP_UINT32("idle-mw", ZhikaiState, idle_mw, 40000),
+    /* 0: the profile's figures (zk100: 300 W, 40 W). */
+    DEFINE_PROP_UINT32("tdp-mw", ZhikaiState, tdp_mw, 0),
+    DEFINE_PROP_UINT32("idle-mw", ZhikaiState, idle_mw, 0),
     DEFINE_PROP_UINT32("clock-max-mhz", ZhikaiState, clock_max_mhz, 1500),
     DEFINE_PROP_UINT32("clock-min-mhz", ZhikaiState, clock_min_mhz, 300),
     DEFINE_PROP_UINT32("clock-step-mhz", ZhikaiState, clock_step_mhz, 50),
@@ -575,6 +584,18 @@ static const Property zhikai_properties[] = {
     DEFINE_PROP_INT32("inject-hang-queue", ZhikaiState, inject_hang_queue, -1),
     DEFINE_PROP_BOOL("inject-dma-fail", ZhikaiState, inject_dma_fail_prop,
                      false),
+    /* Card performance model (zhikai-perf.c, docs/perf-model.md). */
+    DEFINE_PROP_STRING("profile", ZhikaiState, perf_profile_name),
+    DEFINE_PROP_UINT64("hbm-bw-mbs", ZhikaiState, perf_hbm_bw_mbs, 0),
+    DEFINE_PROP_UINT64("pcie-bw-mbs", ZhikaiState, perf_pcie_bw_mbs, 0),
+    DEFINE_PROP_UINT64("copy-bw-mbs", ZhikaiState, perf_copy_bw_mbs, 0),
+    DEFINE_PROP_UINT64("fp32-gflops", ZhikaiState, perf_peak_gops[0], 0),
+    DEFINE_PROP_UINT64("fp16-gflops", ZhikaiState, perf_peak_gops[1], 0),
+    DEFINE_PROP_UINT64("bf16-gflops", ZhikaiState, perf_peak_gops[2], 0),
+    DEFINE_PROP_UINT64("int8-gops", ZhikaiState, perf_peak_gops[3], 0),
+    DEFINE_PROP_INT32("launch-ns", ZhikaiState, perf_launch_ns, -1),
+    DEFINE_PROP_INT32("dma-setup-ns", ZhikaiState, perf_dma_setup_ns, -1),
+    DEFINE_PROP_INT32("core-power-pct", ZhikaiState, perf_core_power_pct, -1),
 };
 
 static void zhikai_class_init(ObjectClass *klass, void *data)

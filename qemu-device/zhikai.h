@@ -29,6 +29,8 @@
 
 #include "zhikai_hw.h"
 #include "zk_mmu.h"
+#include "zk_engine.h"
+#include "zk_perf.h"
 
 #define TYPE_ZHIKAI "zhikai"
 OBJECT_DECLARE_SIMPLE_TYPE(ZhikaiState, ZHIKAI)
@@ -110,6 +112,14 @@ struct ZhikaiState {
     int32_t inject_hang_queue;
     bool inject_dma_fail_prop;
     bool throttle_slowdown;
+    char *perf_profile_name;        /* "profile": zk100, zk50 */
+    uint64_t perf_hbm_bw_mbs;       /* 0 = the profile's (also below) */
+    uint64_t perf_pcie_bw_mbs;
+    uint64_t perf_copy_bw_mbs;
+    uint64_t perf_peak_gops[4];     /* fp32, fp16, bf16, int8 */
+    int32_t perf_launch_ns;         /* -1 = the profile's (also below) */
+    int32_t perf_dma_setup_ns;
+    int32_t perf_core_power_pct;
 
     /* Global registers (BQL). */
     uint32_t scratch;
@@ -155,8 +165,21 @@ struct ZhikaiState {
     uint32_t throttle;
     uint32_t util;
 
+    /* Card performance model (zhikai-perf.c). */
+    ZkPerfParams perf;      /* resolved parameters, const after realize */
+    bool perf_ready;
+    QemuMutex perf_lock;    /* leaf lock: protects perf_tot */
+    ZkPerfTotals perf_tot;  /* card time, energy, counters since power-on */
+    uint32_t perf_hi_latch; /* BQL */
+
     ZhikaiQueue queues[ZK_MAX_QUEUES];
 };
+
+/* Counters of a queue's address space before a command (zhikai-perf.c). */
+typedef struct ZhikaiPerfMark {
+    uint64_t hbm;
+    uint64_t sys;
+} ZhikaiPerfMark;
 
 /* zhikai.c */
 void zhikai_raise_irq(ZhikaiState *s, uint32_t irq_bits);
@@ -184,5 +207,16 @@ void zhikai_power_reset(ZhikaiState *s);
 void zhikai_power_set_cap(ZhikaiState *s, uint32_t mw);
 uint64_t zhikai_power_energy_uj(ZhikaiState *s);
 uint64_t zhikai_power_busy_ns(ZhikaiState *s);
+
+/* zhikai-perf.c */
+bool zhikai_perf_realize(ZhikaiState *s, Error **errp);
+void zhikai_perf_exit(ZhikaiState *s);
+void zhikai_perf_mark(ZhikaiQueue *q, ZhikaiPerfMark *m);
+void zhikai_perf_dma(ZhikaiQueue *q, const ZhikaiPerfMark *m);
+void zhikai_perf_launch(ZhikaiQueue *q, const ZhikaiPerfMark *m,
+                        const ZkEngineStats *st);
+uint64_t zhikai_perf_card_ns(ZhikaiState *s);
+uint64_t zhikai_perf_energy_nj(ZhikaiState *s);
+bool zhikai_perf_read(ZhikaiState *s, hwaddr addr, uint64_t *v);
 
 #endif /* HW_MISC_ZHIKAI_H */

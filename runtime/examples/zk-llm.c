@@ -61,6 +61,15 @@ static double energy_uj(void)
     return v;
 }
 
+/* llama2.c's safe_printf: skip lone non-printable bytes of byte tokens. */
+static void put_piece(const char *p)
+{
+    if (p[0] && !p[1] && !(p[0] == '\n' || p[0] == ' ' || (p[0] > 32 && p[0] < 127))) {
+        return;
+    }
+    fputs(p, stdout);
+}
+
 static const char *kernel_dir(void)
 {
     static char dir[PATH_MAX];
@@ -199,7 +208,7 @@ int main(int argc, char **argv)
         if (np == 1) {  /* stream the single request's text */
             for (; shown < req[0].n_generated; shown++) {
                 uint32_t k = req[0].n_prompt + shown;
-                printf("%s", zk_tok_decode(&tk, req[0].tokens[k - 1], req[0].tokens[k]));
+                put_piece(zk_tok_decode(&tk, req[0].tokens[k - 1], req[0].tokens[k]));
             }
             fflush(stdout);
         }
@@ -216,7 +225,7 @@ int main(int argc, char **argv)
         if (np > 1) {
             printf("[%d] %s", i, texts[i]);
             for (uint32_t k = r->n_prompt; k < r->n_tokens; k++) {
-                printf("%s", zk_tok_decode(&tk, r->tokens[k - 1], r->tokens[k]));
+                put_piece(zk_tok_decode(&tk, r->tokens[k - 1], r->tokens[k]));
             }
             printf("\n");
         }

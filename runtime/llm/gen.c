@@ -92,7 +92,11 @@ int zk_llm_gen_model(const char *path, const zk_llm_config *c, uint64_t seed, in
         }
     }
     if (!shared) {
-        bad |= put(f, &rng, (size_t)c->vocab_size * d, 1.0f, 0.0f);
+        /* Classifier rows of the specials and byte tokens get a smaller
+         * scale so a random model prefers printable text tokens. */
+        size_t low = c->vocab_size > 259 ? 259 : (size_t)c->vocab_size;
+        bad |= put(f, &rng, low * d, 0.3f, 0.0f);
+        bad |= put(f, &rng, ((size_t)c->vocab_size - low) * d, 1.0f, 0.0f);
     }
     if (fclose(f) || bad) {
         if (!errno) {

@@ -654,6 +654,44 @@ static int gen(G *g, Expr *e, Type ctx, bool *tmp)
     return r;
 }
 
+/* Tree depth: evaluating the deeper operand first needs fewer registers. */
+static int depth(const Expr *e)
+{
+    int d = 0;
+    switch (e->k) {
+    case E_BIN:
+    case E_INDEX: {
+        int x = depth(e->a), y = depth(e->b);
+        d = x > y ? x : y;
+        break;
+    }
+    case E_UN:
+        d = depth(e->a);
+        break;
+    case E_CALL:
+        for (int i = 0; i < e->nargs; i++) {
+            int x = depth(e->args[i]);
+            d = x > d ? x : d;
+        }
+        break;
+    default:
+        break;
+    }
+    return d + 1;
+}
+
+/* Both operands of a binary operation into registers. */
+static void gen2(G *g, Expr *l, Expr *r, Type t, int *a, bool *ta, int *b, bool *tb)
+{
+    if (depth(r) > depth(l)) {
+        *b = gen(g, r, t, tb);
+        *a = gen(g, l, t, ta);
+    } else {
+        *a = gen(g, l, t, ta);
+        *b = gen(g, r, t, tb);
+    }
+}
+
 /* Address of a load/store: base register + constant byte offset. */
 static int gen_addr(G *g, Expr *e, int32_t *off, bool *tmp)
 {
@@ -736,7 +774,8 @@ static void gen_cmp_value(G *g, Expr *e, int dst)
     Type ta = tyof(g, e->a), tb = tyof(g, e->b);
     Type t = ta.k == TY_INT ? tb : ta;
     bool t1, t2;
-    int a = gen(g, e->a, t, &t1), b = gen(g, e->b, t, &t2);
+    int a, b;
+    gen2(g, e->a, e->b, t, &a, &t1, &b, &t2);
     Op op = e->op;
     if (t.k == TY_F32) {
         static const char *const fop[] = { [OP_LT] = "flt", [OP_LE] = "fle", [OP_GT] = "flt",
@@ -796,7 +835,8 @@ static void gen_arith(G *g, Expr *e, Type t, int dst)
     if (t.k == TY_F32) {
         static const char *const fop[] = { [OP_ADD] = "fadd", [OP_SUB] = "fsub",
                                            [OP_MUL] = "fmul", [OP_DIV] = "fdiv" };
-        int a = gen(g, e->a, t, &t1), b = gen(g, e->b, t, &t2);
+        int a, b;
+    gen2(g, e->a, e->b, t, &a, &t1, &b, &t2);
         ins(g, "%s r%d, r%d, r%d", fop[op], dst, a, b);
         rfree_if(g, a, t1);
         rfree_if(g, b, t2);
@@ -847,7 +887,8 @@ static void gen_arith(G *g, Expr *e, Type t, int dst)
             return;
         }
     }
-    int a = gen(g, l, t, &t1), b = gen(g, r, t, &t2);
+    int a, b;
+    gen2(g, l, r, t, &a, &t1, &b, &t2);
     ins(g, "%s r%d, r%d, r%d", op == OP_SHR ? shr : rrr[op], dst, a, b);
     rfree_if(g, a, t1);
     rfree_if(g, b, t2);
@@ -859,7 +900,8 @@ static void gen_call_into(G *g, Expr *e, int dst)
     bool t1, t2;
     Type t = tyof(g, e);
     if (!strcmp(f, "min") || !strcmp(f, "max")) {
-        int a = gen(g, e->args[0], t, &t1), b = gen(g, e->args[1], t, &t2);
+        int a, b;
+    gen2(g, e->args[0], e->args[1], t, &a, &t1, &b, &t2);
         ins(g, "%s%s r%d, r%d, r%d", t.k == TY_F32 ? "f" : "", f, dst, a, b);
         rfree_if(g, a, t1);
         rfree_if(g, b, t2);
@@ -1034,7 +1076,8 @@ static void gen_cond(G *g, Expr *e, bool jump_if, int label)
         Type ct = ta.k == TY_INT ? tb : ta;
         if (ct.k != TY_F32) {
             Op op = jump_if ? e->op : negate(e->op);
-            int a = gen(g, e->a, ct, &t1), b = gen(g, e->b, ct, &t2);
+            int a, b;
+            gen2(g, e->a, e->b, ct, &a, &t1, &b, &t2);
             bool swap = op == OP_GT || op == OP_LE;
             const char *mn = op == OP_EQ ? "beq" : op == OP_NE ? "bne"
                            : op == OP_LT || op == OP_GT ? "blt" : "bge";
