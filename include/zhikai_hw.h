@@ -307,15 +307,15 @@ struct zk_cmd_job_end {
 };
 
 /* Every command is exactly one ring slot. */
-#define ZK_CMD_ASSERT_SIZE(t) \
+#define ZK_ASSERT_CMD_SIZE(t) \
 	_Static_assert(sizeof(struct t) == ZK_CMD_SIZE, #t " must be 64 bytes")
-ZK_CMD_ASSERT_SIZE(zk_cmd_set_context);
-ZK_CMD_ASSERT_SIZE(zk_cmd_dma);
-ZK_CMD_ASSERT_SIZE(zk_cmd_launch);
-ZK_CMD_ASSERT_SIZE(zk_cmd_fence);
-ZK_CMD_ASSERT_SIZE(zk_cmd_wait);
-ZK_CMD_ASSERT_SIZE(zk_cmd_timestamp);
-ZK_CMD_ASSERT_SIZE(zk_cmd_job_end);
+ZK_ASSERT_CMD_SIZE(zk_cmd_set_context);
+ZK_ASSERT_CMD_SIZE(zk_cmd_dma);
+ZK_ASSERT_CMD_SIZE(zk_cmd_launch);
+ZK_ASSERT_CMD_SIZE(zk_cmd_fence);
+ZK_ASSERT_CMD_SIZE(zk_cmd_wait);
+ZK_ASSERT_CMD_SIZE(zk_cmd_timestamp);
+ZK_ASSERT_CMD_SIZE(zk_cmd_job_end);
 
 #define ZK_JOB_OK               0
 #define ZK_JOB_FAULTED          1   /* MMU or DMA fault */

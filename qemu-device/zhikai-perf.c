@@ -25,6 +25,7 @@
 #include "qapi/error.h"
 
 #include "zhikai.h"
+#include "zhikai_isa.h"
 #include "zk_engine.h"
 #include "zk_perf.h"
 #include "trace.h"

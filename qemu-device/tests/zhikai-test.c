@@ -1154,6 +1154,187 @@ static void test_flr(void)
     zk_stop(&t);
 }
 
+/* ------------------------------------------------------------------ */
+/* Card performance model (zhikai-perf.c, docs/perf-model.md)          */
+/* ------------------------------------------------------------------ */
+
+static void push_ts(ZkTest *t, ZkRing *r, uint8_t flags, uint64_t va)
+{
+    ZkCmd c = { .ts = {
+        .hdr.opcode = ZK_CMD_TIMESTAMP,
+        .hdr.flags = flags,
+        .addr = cpu_to_le64(va),
+    } };
+    ring_push(t, r, &c);
+}
+
+/* |got - want| <= tol (card time is summed in double, read truncated). */
+#define ASSERT_NEAR(got, want, tol) do {                                \
+    double g_ = (double)(got), w_ = (double)(want);                     \
+    if (g_ < w_ - (tol) || g_ > w_ + (tol)) {                           \
+        g_test_message("%s = %.3f, want %.3f +- %g", #got, g_, w_,      \
+                       (double)(tol));                                  \
+        g_assert_not_reached();                                         \
+    }                                                                   \
+} while (0)
+
+static void test_perf_params(void)
+{
+    ZkTest t;
+
+    zk_start(&t, NULL);
+    g_assert_cmphex(rd(&t, ZK_REG_CAPS) & ZK_CAP_PERF_MODEL, ==,
+                    ZK_CAP_PERF_MODEL);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_PROFILE), ==, ZK_PROFILE_ZK100);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_HBM_BW_MBS), ==, 1600000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_PCIE_BW_MBS), ==, 25000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_COPY_BW_MBS), ==, 800000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_FP32_GFLOPS), ==, 24000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_FP16_GFLOPS), ==, 96000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_BF16_GFLOPS), ==, 96000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_INT8_GOPS), ==, 192000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_LAUNCH_NS), ==, 2000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_DMA_SETUP_NS), ==, 1000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_TDP_MW), ==, 300000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_IDLE_MW), ==, 40000);
+    g_assert_cmpuint(rd(&t, ZK_REG_POWER_CAP_MW), ==, 300000);
+    /* Nothing ran: card time has not moved (it does not follow the host). */
+    g_usleep(20000);
+    g_assert_cmpuint(rd64(&t, ZK_REG_CARD_TIME_LO), ==, 0);
+    g_assert_cmpuint(rd(&t, ZK_REG_CARD_CLOCK_MHZ), ==, 1500);
+    zk_stop(&t);
+
+    /* The smaller part, with one parameter overridden. */
+    zk_start(&t, ",profile=zk50,launch-ns=500");
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_PROFILE), ==, ZK_PROFILE_ZK50);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_HBM_BW_MBS), ==, 800000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_FP16_GFLOPS), ==, 64000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_INT8_GOPS), ==, 128000);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_LAUNCH_NS), ==, 500);
+    g_assert_cmpuint(rd(&t, ZK_REG_PERF_TDP_MW), ==, 150000);
+    g_assert_cmpuint(rd(&t, ZK_REG_POWER_CAP_MW), ==, 150000);
+    zk_stop(&t);
+}
+
+/* Card time of a DMA = setup + max(PCIe time, HBM time), exactly. */
+static void test_perf_dma(void)
+{
+    const uint64_t ts = VA_HBM + 0x5000;
+    const uint64_t n = 4 * 4096;
+    uint64_t c0, c1, e0, e1, d0;
+    double pcie_ns, hbm_ns;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, NULL);
+    c0 = rd64(&t, ZK_REG_CARD_TIME_LO);
+    d0 = rd64(&t, ZK_REG_CARD_DMAS_LO);
+    push_ctx(&t, &r, 1, PT_L0);
+    push_ts(&t, &r, ZK_TS_F_CARD_TIME, ts);
+    push_ts(&t, &r, ZK_TS_F_CARD_ENERGY, ts + 8);
+    push_dma(&t, &r, 0, VA_HBM, VA_SYS, n);             /* host -> HBM */
+    push_ts(&t, &r, ZK_TS_F_CARD_TIME, ts + 16);
+    push_ts(&t, &r, ZK_TS_F_CARD_ENERGY, ts + 24);
+    ring_run(&t, &r);
+    /* 16 KiB over PCIe at 25000 MB/s; the HBM side (1.6 TB/s) hides. */
+    pcie_ns = n * 1e3 / 25000;
+    hbm_ns = n * 1e3 / 1600000;
+    g_test_message("host->HBM %" PRIu64 " B: card %" PRIu64 " ns",
+                   n, hbm_read64(&t, HBM_DATA + 0x5010) -
+                      hbm_read64(&t, HBM_DATA + 0x5000));
+    ASSERT_NEAR(hbm_read64(&t, HBM_DATA + 0x5010) -
+                hbm_read64(&t, HBM_DATA + 0x5000), 1000 + pcie_ns, 1);
+    c1 = rd64(&t, ZK_REG_CARD_TIME_LO);
+    ASSERT_NEAR(c1 - c0, 1000 + pcie_ns, 1);
+    g_assert_cmpuint(rd64(&t, ZK_REG_CARD_DMAS_LO) - d0, ==, 1);
+    g_assert_cmpuint(rd64(&t, ZK_REG_CARD_PCIE_BYTES_LO), ==, n);
+    /* Energy: idle 40 W over the whole DMA + 30% of 260 W for the HBM. */
+    e0 = hbm_read64(&t, HBM_DATA + 0x5008);
+    e1 = hbm_read64(&t, HBM_DATA + 0x5018);
+    ASSERT_NEAR(e1 - e0, (40000 * (1000 + pcie_ns) + 78000 * hbm_ns) * 1e-3,
+                1);
+
+    /* HBM -> HBM, 8 MiB: memory-bound at copy bandwidth (800 GB/s). */
+    c0 = rd64(&t, ZK_REG_CARD_TIME_LO);
+    push_dma(&t, &r, 0, VA_HUGE + 8 * MiB, VA_HUGE, 8 * MiB);
+    ring_run(&t, &r);
+    c1 = rd64(&t, ZK_REG_CARD_TIME_LO);
+    ASSERT_NEAR(c1 - c0, 1000 + 8.0 * MiB * 1e3 / 800000, 1);
+    g_assert_cmpuint(rd64(&t, ZK_REG_CARD_MEMORY_NS_LO), >, 10000);
+    g_assert_cmpuint(rd64(&t, ZK_REG_CARD_COMPUTE_NS_LO), ==, 0);
+    /* Card time survives resets and does not move while idle. */
+    wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
+    g_usleep(20000);
+    g_assert_cmpuint(rd64(&t, ZK_REG_CARD_TIME_LO), ==, c1);
+    zk_stop(&t);
+}
+
+/*
+ * C = A x B, fp32, 512 x 512 x 512, one workgroup: compute-bound
+ * (2*512^3 flops at 24 TFLOPS = 11.2 us vs 3 MiB at 1.6 TB/s = 2 us).
+ */
+static uint64_t run_gemm(ZkTest *t, ZkRing *r)
+{
+    enum { D = 512 };
+    static const uint64_t kern[] = {
+        ZK_INSN(ZK_OP_MOVI, 2, 0, 0, D),
+        ZK_INSN(ZK_OP_MOVI, 3, 0, 0, D),
+        ZK_INSN(ZK_OP_MOVI, 4, 0, 0, 0),
+        ZK_INSN(ZK_OP_ARG, 1, 0, 0, 0),
+        ZK_INSN(ZK_OP_TSET, 0, 1, 0, ZK_DT_F32),
+        ZK_INSN(ZK_OP_ARG, 1, 0, 0, 1),
+        ZK_INSN(ZK_OP_TSET, 1, 1, 0, ZK_DT_F32),
+        ZK_INSN(ZK_OP_ARG, 1, 0, 0, 2),
+        ZK_INSN(ZK_OP_TSET, 2, 1, 0, ZK_DT_F32),
+        ZK_INSN(ZK_OP_MATMUL, 2, 0, 1, 0),
+        ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0),
+    };
+    uint64_t c0 = rd64(t, ZK_REG_CARD_TIME_LO);
+
+    put_code(t, HBM_DATA + 0x1000, kern, ARRAY_SIZE(kern));
+    hbm_write64(t, HBM_DATA + 0x1800, VA_HUGE);
+    hbm_write64(t, HBM_DATA + 0x1808, VA_HUGE + 1 * MiB);
+    hbm_write64(t, HBM_DATA + 0x1810, VA_HUGE + 2 * MiB);
+    push_ctx(t, r, 1, PT_L0);
+    push_launch(t, r, VA_HBM + 0x1000, sizeof(kern), 1, VA_HBM + 0x1800, 24);
+    ring_run(t, r);
+    g_assert_cmpuint(qrd(t, r->q, ZK_Q_FAULT_COUNT), ==, 0);
+    return rd64(t, ZK_REG_CARD_TIME_LO) - c0;
+}
+
+static void test_perf_cap(void)
+{
+    const double flops = 2.0 * 512 * 512 * 512;
+    uint64_t f0, d1, d2;
+    uint32_t clk;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, NULL);
+    f0 = rd64(&t, ZK_REG_CARD_FLOPS_LO(ZK_DT_F32));
+    d1 = run_gemm(&t, &r);
+    /* Uncapped (300 W): launch overhead + flops / 24 TFLOPS. */
+    g_assert_cmpuint(rd(&t, ZK_REG_CARD_CLOCK_MHZ), ==, 1500);
+    ASSERT_NEAR(d1, 2000 + flops / 24000, 1);
+    g_assert_cmpuint(rd64(&t, ZK_REG_CARD_FLOPS_LO(ZK_DT_F32)) - f0, ==,
+                     (uint64_t)flops);
+    g_assert_cmpuint(rd64(&t, ZK_REG_CARD_COMPUTE_NS_LO), >, 11000);
+    g_assert_cmpuint(rd(&t, ZK_REG_CARD_POWER_MW), <=, 300000);
+
+    /* A 100 W cap: the governor lowers the clock, the launch takes longer. */
+    wr(&t, ZK_REG_POWER_CAP_MW, 100000);
+    d2 = run_gemm(&t, &r);
+    clk = rd(&t, ZK_REG_CARD_CLOCK_MHZ);
+    g_test_message("gemm 512^3 f32: %" PRIu64 " ns at 1500 MHz, %" PRIu64
+                   " ns at %u MHz under 100 W (%u mW)", d1, d2, clk,
+                   rd(&t, ZK_REG_CARD_POWER_MW));
+    g_assert_cmpuint(clk, <, 1500);
+    g_assert_cmpuint(rd(&t, ZK_REG_CARD_POWER_MW), <=, 100000);
+    g_assert_cmpuint(d2, >, d1 * 13 / 10);
+    ASSERT_NEAR(d2, (2000 + flops / 24000) * 1500.0 / clk, 2);
+    zk_stop(&t);
+}
+
 static void test_big_hbm(void)
 {
     QTestState *qts;
@@ -1199,5 +1380,8 @@ int main(int argc, char **argv)
     g_test_add_func("/x86_64/zhikai/reset/flr", test_flr);
     g_test_add_func("/x86_64/zhikai/launch", test_launch);
     g_test_add_func("/x86_64/zhikai/hbm/32g", test_big_hbm);
+    g_test_add_func("/x86_64/zhikai/perf/params", test_perf_params);
+    g_test_add_func("/x86_64/zhikai/perf/dma", test_perf_dma);
+    g_test_add_func("/x86_64/zhikai/perf/cap", test_perf_cap);
     return g_test_run();
 }

@@ -27,6 +27,7 @@ for d in runtime tools firmware-stub kmod; do
     fi
     if make -s -C "$REPO/$d" install DESTDIR="$D" PREFIX=$PREFIX >"$T/$d.log" 2>&1; then
         ok "make -C $d install DESTDIR=... PREFIX=$PREFIX"
+        [ "$d" = kmod ] && kmod_installed=1
     else
         nok "make -C $d install DESTDIR=... PREFIX=$PREFIX"; sed 's/^/# /' "$T/$d.log" | tail -15
     fi
@@ -42,7 +43,7 @@ done
 check "libzhikai.so -> libzhikai.so.1" test "$(readlink "$L/libzhikai.so")" = libzhikai.so.1
 check "libzhikai.so.1 has SONAME libzhikai.so.1" sh -c "objdump -p '$L/libzhikai.so.1' | grep -q 'SONAME *libzhikai.so.1'"
 check "installed firmware = build/firmware/zhikai/zk100.bin" cmp "$D/lib/firmware/zhikai/zk100.bin" "$REPO/build/firmware/zhikai/zk100.bin"
-if [ -f "$REPO/build/kmod/zhikai.ko" ] && make -s -q -C "$REPO/kmod" all >/dev/null 2>&1; then
+if [ "${kmod_installed:-0}" = 1 ]; then
     ko=$(find "$D/lib/modules" -name zhikai.ko 2>/dev/null | head -1)
     check "installed /lib/modules/<release>/{updates,extra}/zhikai.ko (${ko#$D})" sh -c "echo '$ko' | grep -qE '/lib/modules/[^/]+/(updates|extra)(/dkms)?/zhikai.ko$'"
 fi
@@ -54,6 +55,9 @@ for h in $(grep -ho '#include <zhikai/[^>]*>' "$REPO"/runtime/include/zhikai/*.h
 done
 if [ -z "$missing" ]; then ok "every public header installed"; else nok "every public header installed (missing:$missing)"; fi
 check "zhikai.pc: prefix=$PREFIX" grep -qx "prefix=$PREFIX" "$L/pkgconfig/zhikai.pc"
+# The .pc must follow the PREFIX of *this* install, not of an earlier build.
+make -s -C "$REPO/runtime" install DESTDIR="$T/alt" PREFIX=/opt/zk >/dev/null 2>&1
+check "zhikai.pc follows PREFIX of the install (PREFIX=/opt/zk after PREFIX=$PREFIX)" grep -qx "prefix=/opt/zk" "$T/alt/opt/zk/lib/pkgconfig/zhikai.pc"
 
 # --- out-of-tree build with pkg-config against DESTDIR --------------------------------------------
 export PKG_CONFIG_SYSROOT_DIR="$D" PKG_CONFIG_PATH="$L/pkgconfig"
