@@ -18,6 +18,9 @@
  *    (msix_notify).
  *  - Workers read state, clock_mhz and inject_dma_fail with atomics; the
  *    power timer reads each queue's busy time under its queue lock.
+ *  - perf_lock (zhikai-perf.c) is a leaf lock protecting perf_tot (card
+ *    time, modelled energy, counters); workers take it after each DMA or
+ *    LAUNCH, MMIO reads under the BQL; nothing is taken while holding it.
  */
 #ifndef HW_MISC_ZHIKAI_H
 #define HW_MISC_ZHIKAI_H

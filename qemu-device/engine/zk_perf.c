@@ -111,8 +111,13 @@ void zk_perf_cost(const ZkPerfParams *p, const ZkPerfWork *w,
     core_dyn = dyn * p->core_power_pct / 100.0;
     mem_dyn = dyn - core_dyn;
     /* mW * ns = pJ = 1e-3 nJ */
+    /*
+     * The core burns its dynamic power while computing and, for a LAUNCH,
+     * while the command processor on the engine clock sets it up.
+     */
     c->energy_nj = ((double)p->idle_mw * c->duration_ns +
-                    core_dyn * pow(f, 2.5) * c->compute_ns +
+                    core_dyn * pow(f, 2.5) *
+                    (c->compute_ns + (w->dma ? 0 : c->overhead_ns)) +
                     mem_dyn * c->hbm_ns) * 1e-3;
     c->power_mw = c->duration_ns > 0 ? c->energy_nj * 1e3 / c->duration_ns
                                      : p->idle_mw;

@@ -10,8 +10,9 @@
  *   compute  = sum over dtypes of flops[dt] / (peak[dt] * clock / clock_max)
  *   memory   = hbm_bytes / hbm_bw + pcie_bytes / pcie_bw      (LAUNCH)
  *            = max(hbm_bytes / (2 * copy_bw), pcie_bytes / pcie_bw)  (DMA)
- *   energy   = idle * duration + core_dyn * (clock/max)^2.5 * compute
+ *   energy   = idle * duration + core_dyn * (clock/max)^2.5 * core_time
  *                              + mem_dyn * hbm_time
+ *   core_time = compute (+ overhead for a LAUNCH)
  *
  * and an ideal per-command DVFS governor: the highest clock step whose
  * average power over the command stays within the power cap.  The model

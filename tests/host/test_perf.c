@@ -197,7 +197,8 @@ static void test_energy(void **s)
 
     w.flops[ZK_DT_F16] = 1ull << 36;
     zk_perf_cost(&p, &w, 1500, &c);
-    near(c.energy_nj, (40000 * c.duration_ns + 182000 * c.compute_ns +
+    near(c.energy_nj, (40000 * c.duration_ns +
+                       182000 * (c.compute_ns + c.overhead_ns) +
                        78000 * c.hbm_ns) * 1e-3);
     near(c.power_mw, c.energy_nj * 1e3 / c.duration_ns);
     assert_true(c.power_mw <= p.tdp_mw);
@@ -205,9 +206,20 @@ static void test_energy(void **s)
     zk_perf_cost(&p, &w, 750, &h);
     assert_true(h.power_mw < c.power_mw);
     near(h.energy_nj, (40000 * h.duration_ns +
-                       182000 * pow(0.5, 2.5) * h.compute_ns +
+                       182000 * pow(0.5, 2.5) * (h.compute_ns + h.overhead_ns) +
                        78000 * h.hbm_ns) * 1e-3);
     assert_true(h.energy_nj < c.energy_nj);
+    /* An empty launch is all overhead: idle + core power, and a cap below
+     * that lowers the clock and stretches it. */
+    ZkPerfWork empty = { .dma = false };
+    zk_perf_cost(&p, &empty, 1500, &c);
+    near(c.power_mw, 40000 + 182000);
+    assert_true(zk_perf_govern(&p, &empty, 100000, &h) < 1500);
+    assert_true(h.duration_ns > c.duration_ns);
+    /* DMA setup does not burn core power. */
+    ZkPerfWork nodma = { .dma = true };
+    zk_perf_cost(&p, &nodma, 1500, &c);
+    near(c.power_mw, 40000);
     /* Saturating compute and HBM at once draws exactly TDP. */
     ZkPerfWork both = { .hbm_bytes = 1600000ull * 1000 };
     both.flops[ZK_DT_F16] = 96000ull * 1000000;

@@ -7,8 +7,9 @@
  *     per SUBMIT)
  *   - H2D/D2H bandwidth for 64 MiB (pageable via staging, pinned direct)
  *     vs guest memcpy
- * Prints one "name value unit" line per result plus ratios, and TAP lines so
- * run-tap.sh accepts it.  usage: bench_runtime [iterations]
+ * Prints a readable table with ratios, one "BENCH {json}" line per result
+ * (tools/bench.sh collects them into build/bench.json) and TAP lines.
+ * Built into build/bench/.  usage: bench_runtime [iterations]
  */
 #include <fcntl.h>
 #include <stdint.h>
@@ -23,6 +24,15 @@
 #include "zhikai_accel.h"
 #include "zk_tap.h"
 #include "zk_test_kernels.h"
+
+static void bench_json(const char *metric, double value, const char *unit, double baseline,
+                       const char *baseline_name, const char *target)
+{
+    printf("BENCH {\"bench\": \"runtime\", \"metric\": \"%s\", \"value\": %.6g, "
+           "\"unit\": \"%s\", \"baseline\": %.6g, \"baseline_name\": \"%s\", "
+           "\"ratio\": %.4g, \"target\": \"%s\"}\n", metric, value, unit, baseline,
+           baseline_name, baseline ? value / baseline : 0.0, target);
+}
 
 static double now_s(void)
 {
@@ -162,6 +172,42 @@ int main(int argc, char **argv)
            h2dp_gbs / memcpy_gbs);
     printf("d2h_pinned_64MiB            %10.2f GB/s  (%.2fx memcpy)\n", d2hp_gbs,
            d2hp_gbs / memcpy_gbs);
+    bench_json("null_launch_to_complete", lat_us, "us", ioctl_us, "bare GET_PARAM ioctl",
+               "lower");
+    bench_json("jobs_per_s_single", single_per_s, "1/s", 1e6 / ioctl_us, "bare ioctls/s", "higher");
+    bench_json("launches_per_s_batched_64", batched_per_s, "1/s", single_per_s,
+               "one job per launch", "higher");
+    bench_json("jobs_per_s_8_streams_1_submit", multi_per_s, "1/s", single_per_s,
+               "one job per submit", "higher");
+    bench_json("h2d_pageable_64MiB", h2d_gbs, "GB/s", memcpy_gbs, "guest memcpy", "higher");
+    bench_json("d2h_pageable_64MiB", d2h_gbs, "GB/s", memcpy_gbs, "guest memcpy", "higher");
+    bench_json("h2d_pinned_64MiB", h2dp_gbs, "GB/s", memcpy_gbs, "guest memcpy", "higher");
+    bench_json("d2h_pinned_64MiB", d2hp_gbs, "GB/s", memcpy_gbs, "guest memcpy", "higher");
+    /* The same results as "BENCH {json}" records for tools/bench.sh (make bench). */
+    printf("BENCH {\"bench\": \"runtime\", \"metric\": \"null job round trip\", \"value\": %.3f, "
+           "\"unit\": \"us\", \"baseline\": %.3f, \"baseline_name\": \"bare ioctl\", "
+           "\"ratio\": %.4g, \"target\": \"<= 2.0\"}\n", lat_us, ioctl_us, lat_us / ioctl_us);
+    printf("BENCH {\"bench\": \"runtime\", \"metric\": \"jobs/s single\", \"value\": %.0f, "
+           "\"unit\": \"/s\"}\n", single_per_s);
+    printf("BENCH {\"bench\": \"runtime\", \"metric\": \"launches/s batched 64/job\", "
+           "\"value\": %.0f, \"unit\": \"/s\", \"baseline\": %.0f, \"baseline_name\": "
+           "\"one job per launch\", \"ratio\": %.4g}\n", batched_per_s, single_per_s,
+           batched_per_s / single_per_s);
+    printf("BENCH {\"bench\": \"runtime\", \"metric\": \"jobs/s 8 streams 1 submit\", "
+           "\"value\": %.0f, \"unit\": \"/s\", \"baseline\": %.0f, \"baseline_name\": "
+           "\"one job per launch\", \"ratio\": %.4g}\n", multi_per_s, single_per_s,
+           multi_per_s / single_per_s);
+    {
+        static const char *const names[4] = { "H2D pageable 64 MiB", "D2H pageable 64 MiB",
+                                               "H2D pinned 64 MiB", "D2H pinned 64 MiB" };
+        double v[4] = { h2d_gbs, d2h_gbs, h2dp_gbs, d2hp_gbs };
+        for (i = 0; i < 4; i++) {
+            printf("BENCH {\"bench\": \"runtime\", \"metric\": \"%s\", \"value\": %.3f, "
+                   "\"unit\": \"GB/s\", \"baseline\": %.3f, \"baseline_name\": "
+                   "\"guest memcpy\", \"ratio\": %.4g, \"target\": \">= 0.5 (host memcpy)\"}\n",
+                   names[i], v[i], memcpy_gbs, v[i] / memcpy_gbs);
+        }
+    }
     tap_result(1, "benchmark completed");
     MUST(zk_mem_free_host(pin));
     MUST(zk_mem_free(d));

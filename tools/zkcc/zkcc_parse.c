@@ -14,7 +14,17 @@ typedef struct P {
     Ctx *c;
     Tok *t;
     int pos, n;
+    int nest;                   /* expression/block nesting, bounded */
 } P;
+
+#define MAX_NEST 200
+
+static void enter(P *p)
+{
+    if (++p->nest > MAX_NEST) {
+        zc_error(p->c, p->t[p->pos].line, p->t[p->pos].col, "nesting too deep");
+    }
+}
 
 const char *const zc_memty_names[MT_COUNT] = {
     "u8", "u16", "u32", "u64", "i8", "i16", "i32", "i64", "f32",
@@ -281,7 +291,9 @@ static Expr *unary(P *p)
         return postfix(p);
     }
     p->pos++;
+    enter(p);
     Expr *a = unary(p);
+    p->nest--;
     /* Fold negative literals right here: -1, -0.5 */
     if (op == OP_NEG && a->k == E_FLOAT) {
         a->fval = -a->fval;
@@ -339,7 +351,10 @@ static Expr *binary(P *p, int prec)
 
 static Expr *expr(P *p)
 {
-    return binary(p, 1);
+    enter(p);
+    Expr *e = binary(p, 1);
+    p->nest--;
+    return e;
 }
 
 /* ---------------------------------------------------------------- */
@@ -360,6 +375,7 @@ static Stmt *block(P *p)
 {
     Tok *t = peek(p);
     expect(p, "{");
+    enter(p);
     Stmt *s = snode(p, S_BLOCK, t);
     int cap = 8;
     s->list = zc_alloc(p->c, sizeof(Stmt *) * (size_t)cap);
@@ -375,6 +391,7 @@ static Stmt *block(P *p)
         }
         s->list[s->n++] = stmt(p);
     }
+    p->nest--;
     return s;
 }
 
@@ -399,7 +416,9 @@ static Stmt *if_stmt(P *p, Tok *t)
     if (accept(p, "else")) {
         Tok *t2 = peek(p);
         if (accept(p, "if")) {
+            enter(p);
             s->els = if_stmt(p, t2);
+            p->nest--;
         } else {
             s->els = block(p);
         }
