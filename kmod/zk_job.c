@@ -529,7 +529,7 @@ static int zk_validate_cmd(struct zk_job *job, u32 n, const void *raw)
 	case ZK_CMD_TIMESTAMP: {
 		const struct zk_cmd_timestamp *c = raw;
 
-		if ((hdr->flags & ~ZK_TS_F_CARD_TIME) || !ZK_PAD_ZERO(c) ||
+		if ((hdr->flags & ~(ZK_TS_F_CARD_TIME | ZK_TS_F_CARD_ENERGY)) || !ZK_PAD_ZERO(c) ||
 		    c->addr % 8)
 			goto bad;
 		return zk_check_range(job, n, c->addr, 8, "TIMESTAMP addr");

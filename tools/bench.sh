@@ -51,7 +51,7 @@ if [ -s "$B/bench-llm-host.json" ]; then
           {bench: "llm", metric: "decode tok/s b1 vs native CPU ref", value: $v, unit: "tok/s",
            baseline: $ref.value, baseline_name: "CPU ref native 1T", ratio: ($v / $ref.value),
            target: ">= 1.0"},
-          ($mc.bytes_per_s / $l["decode tok/s b1 (card)"].weight_bytes) as $roof |
+          ($mc.bytes_per_s / $l["decode tok/s b1 (card)"].weight_bytes * 1000 | round / 1000) as $roof |
           {bench: "llm", metric: "decode tok/s b1 vs host roofline", value: $v, unit: "tok/s",
            baseline: $roof, baseline_name: "host memcpy roofline", ratio: ($v / $roof),
            target: ">= 0.5"}

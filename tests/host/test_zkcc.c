@@ -266,18 +266,39 @@ static void test_errors(void **s)
 static void test_register_pressure(void **s)
 {
     (void)s;
-    char src[4096], err[512], *text;
-    int n = snprintf(src, sizeof(src), "kernel k(n: u64) {\n  let a = ");
+    char src[8192], err[512], *text;
+    /* 31 live variables fill r1..r31: the 32nd does not fit */
+    int n = snprintf(src, sizeof(src), "kernel k(n: u64) {\n");
+    for (int i = 0; i < 32; i++) {
+        n += snprintf(src + n, sizeof(src) - (size_t)n, "  let v%d = n + %d;\n", i, i);
+    }
+    snprintf(src + n, sizeof(src) - (size_t)n, "}\n");
+    assert_int_equal(zkcc_compile(src, "t.zkc", &text, err, sizeof(err)), -1);
+    assert_string_equal(err, "t.zkc:33:15: error: expression too complex: out of scalar registers");
+    /* A deep expression needs few registers (the deeper operand goes first,
+     * into the destination): 40 levels in both directions compile. */
+    n = snprintf(src, sizeof(src), "kernel k(n: u64, o: ptr<i32> out) {\n  o[0] = ");
     for (int i = 0; i < 40; i++) n += snprintf(src + n, sizeof(src) - (size_t)n, "n * (");
     n += snprintf(src + n, sizeof(src) - (size_t)n, "n");
-    for (int i = 0; i < 40; i++) n += snprintf(src + n, sizeof(src) - (size_t)n, ")");
+    for (int i = 0; i < 40; i++) n += snprintf(src + n, sizeof(src) - (size_t)n, " - 1)");
+    n += snprintf(src + n, sizeof(src) - (size_t)n, ";\n  o[1] = n");
+    for (int i = 0; i < 40; i++) n += snprintf(src + n, sizeof(src) - (size_t)n, " + n * %d", i);
     snprintf(src + n, sizeof(src) - (size_t)n, ";\n}\n");
-    assert_int_equal(zkcc_compile(src, "t.zkc", &text, err, sizeof(err)), -1);
-    assert_non_null(strstr(err, "error: expression too complex: out of scalar registers"));
-    assert_int_equal(strncmp(err, "t.zkc:2:", 8), 0);
-    /* 10 levels fit, and registers come back at the end of each block */
+    size_t len;
+    uint8_t *obj = compile(src, &len);
+    uint64_t vo = zkt_alloc(&T, 8);
+    uint64_t args[] = { 2, vo };
+    assert_int_equal(run(obj, len, "k", args, 2, 1, NULL), 0);
+    int32_t o2[2];
+    zkt_get(&T, vo, o2, sizeof(o2));
+    uint64_t want = 2;
+    for (int i = 0; i < 40; i++) want = 2 * (want - 1);
+    assert_int_equal(o2[0], (int32_t)(uint32_t)want);
+    assert_int_equal(o2[1], 2 + 2 * (39 * 40 / 2));
+    free(obj);
+    /* Registers come back at the end of each block: 40 variables in turn */
     n = snprintf(src, sizeof(src), "kernel k(n: u64, o: ptr<i32> out) {\n");
-    for (int l = 0; l < 20; l++) {
+    for (int l = 0; l < 40; l++) {
         n += snprintf(src + n, sizeof(src) - (size_t)n, "  {\n    let a%d = ", l);
         for (int i = 0; i < 10; i++) n += snprintf(src + n, sizeof(src) - (size_t)n, "n + (");
         n += snprintf(src + n, sizeof(src) - (size_t)n, "%d", l);
@@ -285,14 +306,13 @@ static void test_register_pressure(void **s)
         n += snprintf(src + n, sizeof(src) - (size_t)n, ";\n    o[%d] = a%d;\n  }\n", l, l);
     }
     snprintf(src + n, sizeof(src) - (size_t)n, "}\n");
-    size_t len;
-    uint8_t *obj = compile(src, &len);
-    uint64_t vo = zkt_alloc(&T, 20 * 4);
-    uint64_t args[] = { 3, vo };
-    assert_int_equal(run(obj, len, "k", args, 2, 1, NULL), 0);
-    int32_t got[20];
+    obj = compile(src, &len);
+    vo = zkt_alloc(&T, 40 * 4);
+    uint64_t args2[] = { 3, vo };
+    assert_int_equal(run(obj, len, "k", args2, 2, 1, NULL), 0);
+    int32_t got[40];
     zkt_get(&T, vo, got, sizeof(got));
-    for (int l = 0; l < 20; l++) assert_int_equal(got[l], 30 + l);
+    for (int l = 0; l < 40; l++) assert_int_equal(got[l], 30 + l);
     free(obj);
 }
 

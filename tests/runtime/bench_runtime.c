@@ -25,15 +25,6 @@
 #include "zk_tap.h"
 #include "zk_test_kernels.h"
 
-static void bench_json(const char *metric, double value, const char *unit, double baseline,
-                       const char *baseline_name, const char *target)
-{
-    printf("BENCH {\"bench\": \"runtime\", \"metric\": \"%s\", \"value\": %.6g, "
-           "\"unit\": \"%s\", \"baseline\": %.6g, \"baseline_name\": \"%s\", "
-           "\"ratio\": %.4g, \"target\": \"%s\"}\n", metric, value, unit, baseline,
-           baseline_name, baseline ? value / baseline : 0.0, target);
-}
-
 static double now_s(void)
 {
     struct timespec ts;
@@ -53,7 +44,7 @@ int main(int argc, char **argv)
     uint32_t grid[3] = {1, 1, 1};
     size_t len, big = 64u << 20;
     void *obj;
-    double t, ioctl_us, lat_us, batched_per_s, multi_per_s, single_per_s;
+    double t, ioctl_us, lat_us, submit_us = 0, wait_us = 0, batched_per_s, multi_per_s, single_per_s;
     double memcpy_gbs, h2d_gbs, d2h_gbs, h2dp_gbs, d2hp_gbs;
     uint8_t *h1, *h2, *pin;
     zk_deviceptr d;
@@ -98,6 +89,21 @@ int main(int argc, char **argv)
     }
     lat_us = (now_s() - t) / iters * 1e6;
     single_per_s = 1e6 / lat_us;
+    /* where the time goes: SUBMIT ioctl vs waiting for completion */
+    {
+        double ts = 0, tw = 0, t1;
+        for (i = 0; i < iters; i++) {
+            MUST(zk_launch_kernel(knull, grid, NULL, 0, s));
+            t = now_s();
+            MUST(zk_stream_flush(s));
+            t1 = now_s();
+            MUST(zk_stream_synchronize(s));
+            ts += t1 - t;
+            tw += now_s() - t1;
+        }
+        submit_us = ts / iters * 1e6;
+        wait_us = tw / iters * 1e6;
+    }
 
     /* batched: 64 launches per job (one SUBMIT), synchronize every 4 jobs */
     t = now_s();
@@ -158,6 +164,8 @@ int main(int argc, char **argv)
     printf("bare_ioctl_get_param        %10.1f us\n", ioctl_us);
     printf("null_launch_to_complete     %10.1f us   (%.1fx a bare ioctl)\n", lat_us,
            lat_us / ioctl_us);
+    printf("  of which SUBMIT ioctl     %10.1f us, wait for completion %.1f us\n", submit_us,
+           wait_us);
     printf("jobs_per_s_single           %10.0f /s\n", single_per_s);
     printf("launches_per_s_batched_64   %10.0f /s   (%.1fx single)\n", batched_per_s,
            batched_per_s / single_per_s);
@@ -172,17 +180,6 @@ int main(int argc, char **argv)
            h2dp_gbs / memcpy_gbs);
     printf("d2h_pinned_64MiB            %10.2f GB/s  (%.2fx memcpy)\n", d2hp_gbs,
            d2hp_gbs / memcpy_gbs);
-    bench_json("null_launch_to_complete", lat_us, "us", ioctl_us, "bare GET_PARAM ioctl",
-               "lower");
-    bench_json("jobs_per_s_single", single_per_s, "1/s", 1e6 / ioctl_us, "bare ioctls/s", "higher");
-    bench_json("launches_per_s_batched_64", batched_per_s, "1/s", single_per_s,
-               "one job per launch", "higher");
-    bench_json("jobs_per_s_8_streams_1_submit", multi_per_s, "1/s", single_per_s,
-               "one job per submit", "higher");
-    bench_json("h2d_pageable_64MiB", h2d_gbs, "GB/s", memcpy_gbs, "guest memcpy", "higher");
-    bench_json("d2h_pageable_64MiB", d2h_gbs, "GB/s", memcpy_gbs, "guest memcpy", "higher");
-    bench_json("h2d_pinned_64MiB", h2dp_gbs, "GB/s", memcpy_gbs, "guest memcpy", "higher");
-    bench_json("d2h_pinned_64MiB", d2hp_gbs, "GB/s", memcpy_gbs, "guest memcpy", "higher");
     /* The same results as "BENCH {json}" records for tools/bench.sh (make bench). */
     printf("BENCH {\"bench\": \"runtime\", \"metric\": \"null job round trip\", \"value\": %.3f, "
            "\"unit\": \"us\", \"baseline\": %.3f, \"baseline_name\": \"bare ioctl\", "

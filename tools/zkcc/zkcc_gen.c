@@ -680,16 +680,47 @@ static int depth(const Expr *e)
     return d + 1;
 }
 
-/* Both operands of a binary operation into registers. */
-static void gen2(G *g, Expr *l, Expr *r, Type t, int *a, bool *ta, int *b, bool *tb)
+static bool is_var_reg(G *g, int r);
+
+/* gen(), but into dst if that is a free temporary (see gen2). */
+static int gen_to(G *g, Expr *e, Type t, int dst, bool *tmp)
 {
-    if (depth(r) > depth(l)) {
-        *b = gen(g, r, t, tb);
-        *a = gen(g, l, t, ta);
-    } else {
-        *a = gen(g, l, t, ta);
-        *b = gen(g, r, t, tb);
+    uint64_t c;
+    Var *v = e->k == E_NAME ? var_of(g, e) : NULL;
+    bool in_place = v && !v->is_const && v->argi < 0;     /* gen() needs no temp */
+    if (dst > 0 && !is_var_reg(g, dst) && !const_int(g, e, &c) && !in_place) {
+        gen_into(g, e, t, dst);
+        *tmp = false;
+        return dst;
     }
+    return gen(g, e, t, tmp);
+}
+
+static bool is_var_reg(G *g, int r)
+{
+    for (int i = 0; i < g->nvars; i++) {
+        if (g->vars[i].reg == r && g->vars[i].argi < 0 && !g->vars[i].is_const &&
+            g->vars[i].ty.k != TY_TENSOR) {
+            return true;
+        }
+    }
+    return false;
+}
+
+/*
+ * Both operands of a binary operation into registers.  If dst (>= 0) is a
+ * temporary (no variable lives there) the first operand is computed right
+ * into it: a left-deep chain like a + b + c + ... then needs two registers.
+ */
+static void gen2(G *g, Expr *l, Expr *r, Type t, int dst, int *a, bool *ta, int *b,
+                 bool *tb)
+{
+    bool right_first = depth(r) > depth(l);
+    Expr *first = right_first ? r : l, *second = right_first ? l : r;
+    int *f = right_first ? b : a, *s = right_first ? a : b;
+    bool *tf = right_first ? tb : ta, *ts = right_first ? ta : tb;
+    *f = gen_to(g, first, t, dst, tf);
+    *s = gen(g, second, t, ts);
 }
 
 /* Address of a load/store: base register + constant byte offset. */
@@ -775,7 +806,7 @@ static void gen_cmp_value(G *g, Expr *e, int dst)
     Type t = ta.k == TY_INT ? tb : ta;
     bool t1, t2;
     int a, b;
-    gen2(g, e->a, e->b, t, &a, &t1, &b, &t2);
+    gen2(g, e->a, e->b, t, dst, &a, &t1, &b, &t2);
     Op op = e->op;
     if (t.k == TY_F32) {
         static const char *const fop[] = { [OP_LT] = "flt", [OP_LE] = "fle", [OP_GT] = "flt",
@@ -836,7 +867,7 @@ static void gen_arith(G *g, Expr *e, Type t, int dst)
         static const char *const fop[] = { [OP_ADD] = "fadd", [OP_SUB] = "fsub",
                                            [OP_MUL] = "fmul", [OP_DIV] = "fdiv" };
         int a, b;
-    gen2(g, e->a, e->b, t, &a, &t1, &b, &t2);
+    gen2(g, e->a, e->b, t, dst, &a, &t1, &b, &t2);
         ins(g, "%s r%d, r%d, r%d", fop[op], dst, a, b);
         rfree_if(g, a, t1);
         rfree_if(g, b, t2);
@@ -881,14 +912,14 @@ static void gen_arith(G *g, Expr *e, Type t, int dst)
             mn = rri[op];
         }
         if (mn) {
-            int a = gen(g, l, t, &t1);
+            int a = gen_to(g, l, t, dst, &t1);
             ins(g, "%s r%d, r%d, %lld", mn, dst, a, (long long)imm);
             rfree_if(g, a, t1);
             return;
         }
     }
     int a, b;
-    gen2(g, l, r, t, &a, &t1, &b, &t2);
+    gen2(g, l, r, t, dst, &a, &t1, &b, &t2);
     ins(g, "%s r%d, r%d, r%d", op == OP_SHR ? shr : rrr[op], dst, a, b);
     rfree_if(g, a, t1);
     rfree_if(g, b, t2);
@@ -901,7 +932,7 @@ static void gen_call_into(G *g, Expr *e, int dst)
     Type t = tyof(g, e);
     if (!strcmp(f, "min") || !strcmp(f, "max")) {
         int a, b;
-    gen2(g, e->args[0], e->args[1], t, &a, &t1, &b, &t2);
+    gen2(g, e->args[0], e->args[1], t, dst, &a, &t1, &b, &t2);
         ins(g, "%s%s r%d, r%d, r%d", t.k == TY_F32 ? "f" : "", f, dst, a, b);
         rfree_if(g, a, t1);
         rfree_if(g, b, t2);
@@ -1077,7 +1108,7 @@ static void gen_cond(G *g, Expr *e, bool jump_if, int label)
         if (ct.k != TY_F32) {
             Op op = jump_if ? e->op : negate(e->op);
             int a, b;
-            gen2(g, e->a, e->b, ct, &a, &t1, &b, &t2);
+            gen2(g, e->a, e->b, ct, -1, &a, &t1, &b, &t2);
             bool swap = op == OP_GT || op == OP_LE;
             const char *mn = op == OP_EQ ? "beq" : op == OP_NE ? "bne"
                            : op == OP_LT || op == OP_GT ? "blt" : "bge";

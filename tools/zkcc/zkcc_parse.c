@@ -17,7 +17,7 @@ typedef struct P {
     int nest;                   /* expression/block nesting, bounded */
 } P;
 
-#define MAX_NEST 200
+#define MAX_NEST 256
 
 static void enter(P *p)
 {
@@ -324,6 +324,7 @@ static Expr *binary(P *p, int prec)
         return unary(p);
     }
     Expr *l = binary(p, prec + 1);
+    int chained = 0;            /* a chain is a left-deep tree: bound it too */
     for (;;) {
         Tok *t = peek(p);
         int found = -1;
@@ -333,8 +334,11 @@ static Expr *binary(P *p, int prec)
             }
         }
         if (found < 0) {
+            p->nest -= chained;
             return l;
         }
+        enter(p);
+        chained++;
         p->pos++;
         Expr *r = binary(p, prec + 1);
         if (prec == 3 && l->k == E_BIN && l->op >= OP_LT && l->op <= OP_NE) {
