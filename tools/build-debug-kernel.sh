@@ -20,7 +20,7 @@ FRAG=$REPO/tools/debug-kernel.config
 JOBS=${JOBS:--j2}
 TARBALL=/usr/src/linux-source-6.1.tar.xz
 # Bump when the way the tree is patched/configured changes (forces a reconfig).
-RECIPE=1
+RECIPE=2
 log() { echo "build-debug-kernel: $*" >&2; }
 
 mkdir -p "$D"
@@ -43,18 +43,24 @@ if [ -f "$OUT/vmlinux" ] && [ "$(cat "$D/.done" 2>/dev/null)" = "$key" ]; then
 fi
 
 start=$(date +%s)
-if [ "$(cat "$SRC/.unpacked" 2>/dev/null)" != "$SRCVER $RECIPE" ]; then
+if [ "$(cat "$SRC/.unpacked" 2>/dev/null)" != "$SRCVER" ]; then
     log "unpacking linux-source-6.1 $SRCVER"
     rm -rf "$SRC" "$OUT"; mkdir -p "$SRC"
     nice -n 10 tar -C "$SRC" -xJf "$TARBALL" --strip-components=1
-    # 6.1's drm_sched, drm_gem_shmem_helper and drm_buddy have no prompt (only
-    # drivers select them): give them one so the fragment can build them in.
+    echo "$SRCVER" > "$SRC/.unpacked"
+fi
+# Our changes to the tree (idempotent; a kept build tree rebuilds only what they touch):
+# 1. 6.1's drm_sched, drm_gem_shmem_helper and drm_buddy have no prompt (only
+#    drivers select them): give them one so the fragment can build them in.
+grep -q '"(zhikai debug kernel)"' "$SRC/drivers/gpu/drm/Kconfig" ||
     sed -i -E '/^config (DRM_SCHED|DRM_GEM_SHMEM_HELPER|DRM_BUDDY)$/{n;s/^\ttristate$/\ttristate "(zhikai debug kernel)"/}' \
         "$SRC/drivers/gpu/drm/Kconfig"
-    [ "$(grep -c '^	tristate "(zhikai debug kernel)"$' "$SRC/drivers/gpu/drm/Kconfig")" = 3 ] ||
-        { log "could not patch drivers/gpu/drm/Kconfig"; exit 1; }
-    echo "$SRCVER $RECIPE" > "$SRC/.unpacked"
-fi
+[ "$(grep -c '^	tristate "(zhikai debug kernel)"$' "$SRC/drivers/gpu/drm/Kconfig")" = 3 ] ||
+    { log "could not patch drivers/gpu/drm/Kconfig"; exit 1; }
+# 2. PVH entry + KASAN: xen_prepare_pvh() runs before kasan_early_init() (like
+#    head64.c, which is already exempt), so instrumenting it triple-faults at boot.
+grep -q '^KASAN_SANITIZE_enlighten.o' "$SRC/arch/x86/platform/pvh/Makefile" ||
+    echo 'KASAN_SANITIZE_enlighten.o := n' >> "$SRC/arch/x86/platform/pvh/Makefile"
 
 # --- config: allnoconfig + the fragment, then check every fragment line held ----
 mkdir -p "$OUT"
