@@ -229,7 +229,8 @@ struct zk_cmd_set_context {
 /*
  * Copy size bytes from src to dst (device VAs of the current context;
  * system-memory pages are reached by bus-master DMA through the MMU).
- * ZK_DMA_F_FILL: src holds a 32-bit pattern, dst is filled with it.
+ * ZK_DMA_F_FILL: src is the 32-bit pattern itself (low bits, not an address);
+ * dst is filled with it.
  * ZK_DMA_F_SGLIST: src is the VA of `size` struct zk_dma_sg entries.
  */
 #define ZK_DMA_F_FILL           (1u << 0)

@@ -76,6 +76,20 @@ static int gemm_float(const ZkTile *c, const ZkTile *a, const ZkTile *b,
         }
     }
     blas_single_thread();
+    if (m == 1) {
+        /*
+         * One row (a decode step at batch 1): sgemv streams B once at memory
+         * speed, where sgemm would repack all of B on every call (~3x slower).
+         * c[1 x n] = a[1 x k] . B, with B n x k (bt) or k x n.
+         */
+        cblas_sgemv(CblasRowMajor, bt ? CblasNoTrans : CblasTrans,
+                    bt ? (int)n : (int)k, bt ? (int)k : (int)n, 1.0f,
+                    pb, ldb, pa, 1, (flags & ZK_MM_ACC) ? 1.0f : 0.0f,
+                    (float *)c->p, 1);
+        free(wa);
+        free(wb);
+        return 0;
+    }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans,
                 (int)m, (int)n, (int)k, 1.0f, pa, lda, pb, ldb,
                 (flags & ZK_MM_ACC) ? 1.0f : 0.0f, (float *)c->p, ld(c));

@@ -171,6 +171,12 @@ static void test_gemm_kernels(void **s)
                 }
             }
             close_all(got, want, M * N, 1e-5f * K);
+            /* Grid M: one row per workgroup, the engine's single-row (gemv) path. */
+            memset(got, 0, sizeof(got));
+            zkt_put(&T, vc, got, sizeof(got));
+            assert_int_equal(launch("gemm", name, args, 6, M), 0);
+            zkt_get(&T, vc, got, sizeof(got));
+            close_all(got, want, M * N, 1e-5f * K);
         }
     }
     /* int8 with dequantisation scales */
