@@ -15,15 +15,17 @@ Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SRC
 fi
-apt-get update -q
-apt-get install -y -q --no-install-recommends \
+# Wait for another apt (e.g. unattended-upgrades) instead of failing.
+APT="apt-get -o DPkg::Lock::Timeout=600"
+$APT update -q
+$APT install -y -q --no-install-recommends \
     build-essential pkg-config git xz-utils bzip2 cpio gzip ca-certificates \
     ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison \
     python3 python3-venv python3-setuptools seabios busybox-static \
     linux-headers-amd64 kmod \
     libdrm-dev libpci-dev pciutils libelf-dev libcmocka-dev libopenblas-dev \
     sparse dwarves jq file
-apt-get install -y -q --no-install-recommends -t bookworm-backports \
+$APT install -y -q --no-install-recommends -t bookworm-backports \
     meson python3-pycotap qemu-system-data
 mkdir -p "$(dirname "$STAMP")"
 touch "$STAMP"
