@@ -24,8 +24,8 @@ VM       := $(REPO)/tools/vm-run.sh
 TEST_HBM ?= 2G
 
 SUBDIRS  := firmware-stub qemu-device tools runtime tests/vm
-.PHONY: all deps qemu qtest kernel kmod userspace run test test-host test-qtest test-vm \
-        shell bench fuzz install clean distclean
+.PHONY: all deps qemu qtest kernel kmod kmod-6.12 userspace run test test-host test-qtest test-vm \
+        check-kernel shell bench fuzz install clean distclean
 
 all: deps qemu kernel kmod userspace
 
@@ -43,6 +43,10 @@ kernel: deps
 
 kmod: deps
 	$(MAKE) -C kmod KDIR=$(KDIR) all
+
+# zhikai.ko for Debian's 6.12 kernel (DRM accel node) -> build/kmod-6.12/zhikai.ko
+kmod-6.12: deps
+	$(MAKE) -C kmod k612
 
 # Userspace parts, in dependency order (tools build the kernel library the
 # runtime's examples load).
@@ -62,7 +66,8 @@ shell: all
 
 # Every test, one summary line.
 test: all qtest
-	@set -o pipefail; { $(MAKE) -s test-host; $(MAKE) -s test-qtest; $(MAKE) -s test-vm; } 2>&1 | tools/tap-summary
+	@set -o pipefail; { $(MAKE) -s test-host; $(MAKE) -s check-kernel; $(MAKE) -s test-qtest; \
+	    $(MAKE) -s test-vm; } 2>&1 | tools/tap-summary
 
 test-host:
 	@tools/check-hw-doc.sh || echo "not ok - register map doc check failed"
@@ -72,11 +77,20 @@ test-host:
 	    fi; \
 	done
 
+# Kernel hygiene on both kernels (6.1 and 6.12): W=1 build, sparse, checkpatch
+# --strict, uapi struct layout (pahole).  TAP; see tools/check-kernel.sh.
+check-kernel: deps
+	@tools/check-kernel.sh || true
+
 test-qtest:
 	@ZK_NO_BUILD=1 qemu-device/tests/run-qtest.sh || echo "not ok - qtest zhikai-test exited $$?"
 
+# Two VM boots: the single-card group, then two cards (tests/vm/multicard.sh).
 test-vm:
 	@$(VM) --hbm $(TEST_HBM) -- 'sh /zk/share/run-vm-tests.sh $(TEST_HBM)' || echo "not ok - in-VM test group exited $$?"
+	@$(VM) --cards 2 -- 'sh /zk/vm-tests/multicard/multicard.sh 2' || echo "not ok - multi-card VM exited $$?"
+	@# Card model without launch/DMA overheads: decode tok/s vs the pure HBM roofline (issue 10).
+	@$(VM) --hbm $(TEST_HBM) --dev-opt ,launch-ns=0,dma-setup-ns=0 -- '/zk/vm-tests/test_llm_perf' || echo "not ok - test_llm_perf (launch-ns=0) exited $$?"
 
 bench: all
 	@tools/bench.sh

@@ -40,8 +40,33 @@ static inline void zk_vm_flags_set(struct vm_area_struct *vma,
 #define ZK_SCHED_OPS_PREPARE(fn)	.dependency = (fn)
 #endif
 
-/* 6.7 added job credits. */
+/*
+ * drm_sched: Kbuild detects the forms in the headers built against
+ * (ZK_SCHED_DETECTED + ZK_SCHED_*); without them, upstream versions decide.
+ */
+#ifndef ZK_SCHED_DETECTED
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#define ZK_HAVE_SCHED_INIT_ARGS
+#define ZK_SCHED_INIT_ARGS_NUM_RQS
+#endif
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 7, 0)
+#define ZK_SCHED_JOB_CREDITS
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 16, 0)
+#define ZK_SCHED_JOB_CLIENT_ID
+#endif
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 13, 0)
+#define ZK_SCHED_START_ERRNO
+#else
+#define ZK_SCHED_START_FULL_RECOVERY
+#endif
+#endif /* ZK_SCHED_DETECTED */
+
+/* 6.7 added job credits, 6.16 the fdinfo client id. */
+#if defined(ZK_SCHED_JOB_CLIENT_ID)
+#define zk_sched_job_init(job, entity, owner) \
+	drm_sched_job_init(job, entity, 1, owner, 0)
+#elif defined(ZK_SCHED_JOB_CREDITS)
 #define zk_sched_job_init(job, entity, owner) \
 	drm_sched_job_init(job, entity, 1, owner)
 #else
@@ -49,11 +74,16 @@ static inline void zk_vm_flags_set(struct vm_area_struct *vma,
 	drm_sched_job_init(job, entity, owner)
 #endif
 
-/* 6.12 replaced drm_sched_start()'s full_recovery with an errno. */
-#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
+/*
+ * drm_sched_start(): (sched, bool full_recovery) up to 6.12, (sched, int
+ * errno) from 6.13; some 6.12 builds have the bare (sched) in between.
+ */
+#if defined(ZK_SCHED_START_ERRNO)
 #define zk_sched_start(sched)	drm_sched_start(sched, 0)
-#else
+#elif defined(ZK_SCHED_START_FULL_RECOVERY)
 #define zk_sched_start(sched)	drm_sched_start(sched, true)
+#else
+#define zk_sched_start(sched)	drm_sched_start(sched)
 #endif
 
 static inline int zk_sched_init(struct drm_gpu_scheduler *sched,
@@ -61,10 +91,12 @@ static inline int zk_sched_init(struct drm_gpu_scheduler *sched,
 				u32 limit, long timeout, const char *name,
 				struct device *dev)
 {
-#if defined(ZK_HAVE_SCHED_INIT_ARGS) || \
-	LINUX_VERSION_CODE >= KERNEL_VERSION(6, 15, 0)
+#if defined(ZK_HAVE_SCHED_INIT_ARGS)
 	const struct drm_sched_init_args args = {
 		.ops = ops,
+#if defined(ZK_SCHED_INIT_ARGS_NUM_RQS)
+		.num_rqs = DRM_SCHED_PRIORITY_COUNT,
+#endif
 		.credit_limit = limit,
 		.timeout = timeout,
 		.name = name,

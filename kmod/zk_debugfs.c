@@ -220,4 +220,5 @@ void zk_debugfs_init(struct drm_minor *minor)
 	debugfs_create_file("heartbeat", 0444, root, zdev, &heartbeat_fops);
 	debugfs_create_file("inject", 0200, root, zdev, &inject_fops);
 	debugfs_create_file("reset", 0200, root, zdev, &reset_fops);
+	zk_job_debugfs_init(zdev, root);
 }

@@ -7,6 +7,7 @@
  * elsewhere a render node.  uapi: include/uapi/drm/zhikai_accel.h.
  */
 #include <linux/dma-mapping.h>
+#include <linux/compat.h>
 #include <linux/firmware.h>
 #include <linux/module.h>
 #include <linux/pci.h>
@@ -16,6 +17,7 @@
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
 #include <drm/drm_managed.h>
+#include <drm/drm_syncobj.h>
 
 #include "zk_drv.h"
 
@@ -56,6 +58,10 @@ MODULE_PARM_DESC(cmd_addr_check, "Reject commands addressing memory outside the 
 bool zk_zero_hbm = true;
 module_param_named(zero_hbm, zk_zero_hbm, bool, 0644);
 MODULE_PARM_DESC(zero_hbm, "Clear new HBM BOs (default on)");
+
+unsigned int zk_hang_ban_limit = 3;
+module_param_named(hang_ban_limit, zk_hang_ban_limit, uint, 0644);
+MODULE_PARM_DESC(hang_ban_limit, "Ban a context (SUBMIT fails with -EIO) after it caused this many job timeouts (0 = never; default 3)");
 
 /* ---------------------------------------------------------------- */
 
@@ -181,14 +187,79 @@ static const struct drm_ioctl_desc zk_ioctls[] = {
 };
 
 #if ZK_HAVE_ACCEL
-DEFINE_DRM_ACCEL_FOPS(zk_fops);
+DEFINE_DRM_ACCEL_FOPS(zk_drm_fops);
 #define ZK_DRIVER_FEATURES	(DRIVER_GEM | DRIVER_COMPUTE_ACCEL | \
 				 DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE)
 #else
-DEFINE_DRM_GEM_FOPS(zk_fops);
+DEFINE_DRM_GEM_FOPS(zk_drm_fops);
 #define ZK_DRIVER_FEATURES	(DRIVER_GEM | DRIVER_RENDER | \
 				 DRIVER_SYNCOBJ | DRIVER_SYNCOBJ_TIMELINE)
 #endif
+
+/*
+ * The DRM core's syncobj array ioctls (6.1) kmalloc count_handles entries
+ * without __GFP_NOWARN: any client could trigger a page-allocator WARN
+ * (fatal with panic_on_warn) with a huge count.  Refuse such counts before
+ * the core sees them (found by tests/fuzz/zk_ioctl_fuzz.c).  A racing thread
+ * can still change the count after this check; the real fix belongs in
+ * drm_syncobj.c.
+ */
+#define ZK_SYNCOBJ_MAX_HANDLES	(1u << 16)
+
+static int zk_syncobj_count_ok(unsigned int cmd, unsigned long arg)
+{
+	size_t off;
+	u32 count;
+
+	/* drm_ioctl() dispatches on the number alone, whatever the size. */
+	if (_IOC_TYPE(cmd) != DRM_IOCTL_BASE)
+		return 0;
+	switch (_IOC_NR(cmd)) {
+	case _IOC_NR(DRM_IOCTL_SYNCOBJ_WAIT):
+		off = offsetof(struct drm_syncobj_wait, count_handles);
+		break;
+	case _IOC_NR(DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT):
+		off = offsetof(struct drm_syncobj_timeline_wait, count_handles);
+		break;
+	case _IOC_NR(DRM_IOCTL_SYNCOBJ_RESET):
+	case _IOC_NR(DRM_IOCTL_SYNCOBJ_SIGNAL):
+		off = offsetof(struct drm_syncobj_array, count_handles);
+		break;
+	case _IOC_NR(DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL):
+	case _IOC_NR(DRM_IOCTL_SYNCOBJ_QUERY):
+		off = offsetof(struct drm_syncobj_timeline_array, count_handles);
+		break;
+	default:
+		return 0;
+	}
+	/* Bytes the caller does not pass in are zero-filled by drm_ioctl(). */
+	if (!(_IOC_DIR(cmd) & _IOC_WRITE) || _IOC_SIZE(cmd) < off + sizeof(count))
+		return 0;
+	if (get_user(count, (u32 __user *)(arg + off)))
+		return -EFAULT;
+	return count > ZK_SYNCOBJ_MAX_HANDLES ? -EINVAL : 0;
+}
+
+static long zk_unlocked_ioctl(struct file *filp, unsigned int cmd,
+			      unsigned long arg)
+{
+	int ret = zk_syncobj_count_ok(cmd, arg);
+
+	return ret ? ret : drm_ioctl(filp, cmd, arg);
+}
+
+#ifdef CONFIG_COMPAT
+static long zk_compat_ioctl(struct file *filp, unsigned int cmd,
+			    unsigned long arg)
+{
+	int ret = zk_syncobj_count_ok(cmd, (unsigned long)compat_ptr(arg));
+
+	return ret ? ret : drm_compat_ioctl(filp, cmd, arg);
+}
+#endif
+
+/* zk_drm_fops with the ioctl entry points above; filled in at module init. */
+static struct file_operations zk_fops __ro_after_init;
 
 static const struct drm_driver zk_driver = {
 	.driver_features = ZK_DRIVER_FEATURES,
@@ -411,7 +482,22 @@ static struct pci_driver zk_pci_driver = {
 	.remove = zk_remove,
 	.dev_groups = zk_dev_groups,
 };
-module_pci_driver(zk_pci_driver);
+static int __init zk_init(void)
+{
+	zk_fops = zk_drm_fops;
+	zk_fops.unlocked_ioctl = zk_unlocked_ioctl;
+#ifdef CONFIG_COMPAT
+	zk_fops.compat_ioctl = zk_compat_ioctl;
+#endif
+	return pci_register_driver(&zk_pci_driver);
+}
+module_init(zk_init);
+
+static void __exit zk_exit(void)
+{
+	pci_unregister_driver(&zk_pci_driver);
+}
+module_exit(zk_exit);
 
 MODULE_FIRMWARE(ZK_DEFAULT_FW);
 MODULE_AUTHOR("zhikai project");

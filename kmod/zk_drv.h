@@ -47,6 +47,7 @@ extern unsigned int zk_pt_pool_mb;
 extern unsigned int zk_heartbeat_timeout_ms;
 extern bool zk_cmd_addr_check;
 extern bool zk_zero_hbm;
+extern unsigned int zk_hang_ban_limit;
 
 struct zk_device;
 
@@ -149,6 +150,10 @@ struct zk_device {
 	u32 throttle_last;
 
 	struct device *hwmon;
+
+	/* debugfs "ping" (zk_job.c): last doorbell+IRQ round trip run. */
+	u32 ping_count;
+	u64 ping_ns;
 };
 
 #define to_zk_device(d) container_of(d, struct zk_device, drm)
@@ -178,6 +183,19 @@ struct zk_ctx {
 	struct xarray jobs;		/* seqno -> zk_job_rec */
 	struct drm_sched_entity entity[ZK_MAX_QUEUES];
 	u32 num_entities;
+	/*
+	 * Per queue, under that queue's lock: jobs pushed to the entity and
+	 * jobs already on the ring (or dropped).  Equal = nothing of this
+	 * context is waiting in drm_sched, so a new job may go straight to
+	 * the ring without overtaking one (zk_job.c, early emission).
+	 */
+	u64 q_pushed[ZK_MAX_QUEUES];
+	u64 q_settled[ZK_MAX_QUEUES];
+
+	/* Hang accounting: banned after zk_hang_ban_limit guilty timeouts. */
+	atomic_t hangs;
+	bool banned;
+	atomic_t ras_ue;		/* uncorrected errors in its HBM BOs */
 };
 
 struct zk_bo {
@@ -190,6 +208,7 @@ struct zk_bo {
 	u64 va;
 	u64 size;
 	bool mapped;
+	bool poisoned;			/* uncorrected memory error seen */
 	spinlock_t last_lock;		/* last[] */
 	struct zk_job_rec *last[ZK_MAX_QUEUES];
 };
@@ -245,6 +264,7 @@ void zk_hbm_fini(struct zk_device *zdev);
 u64 zk_hbm_used(struct zk_device *zdev);
 int zk_bo_read(struct zk_bo *bo, u64 offset, void *dst, size_t len);
 bool zk_bo_is_hbm(struct zk_bo *bo);
+u32 zk_hbm_poison(struct zk_device *zdev, u64 hbm_off);
 
 /* zk_mmu.c */
 struct zk_ctx *zk_ctx_create(struct zk_device *zdev);
@@ -270,6 +290,7 @@ void zk_queue_process(struct zk_queue *q);
 void zk_queue_abort(struct zk_queue *q, u32 status);
 bool zk_job_hw_signaled(struct drm_sched_job *sjob);
 void zk_job_mark_guilty(struct drm_sched_job *sjob);
+void zk_job_debugfs_init(struct zk_device *zdev, struct dentry *root);
 
 /* zk_irq.c */
 int zk_irq_init(struct zk_device *zdev);
@@ -281,6 +302,7 @@ void zk_reset_init(struct zk_device *zdev);
 void zk_reset_fini(struct zk_device *zdev);
 void zk_reset_schedule(struct zk_device *zdev);
 void zk_reset_uevent(struct zk_device *zdev, const char *kind);
+void zk_ras_uevent(struct zk_device *zdev, u64 addr, u32 ctx_id);
 
 /* zk_hwmon.c */
 int zk_hwmon_init(struct zk_device *zdev);

@@ -266,7 +266,7 @@ int zk_bo_create_ioctl(struct drm_device *dev, void *data,
 	struct zk_bo *bo;
 	u64 size;
 	u32 handle;
-	int ret;
+	int ret, idx;
 
 	if (args->flags & ~DRM_ZHIKAI_BO_FLAGS)
 		return -EINVAL;
@@ -277,17 +277,26 @@ int zk_bo_create_ioctl(struct drm_device *dev, void *data,
 	    size > zdev->hbm_size - zdev->pt_pool_size)
 		return -ENOSPC;
 
+	/* Clearing HBM and writing page tables go through the BAR. */
+	if (!drm_dev_enter(dev, &idx))
+		return -ENODEV;
 	if (args->flags & DRM_ZHIKAI_BO_HOST) {
-		if (size > (u64)totalram_pages() << PAGE_SHIFT)
-			return -ENOMEM;
+		if (size > (u64)totalram_pages() << PAGE_SHIFT) {
+			ret = -ENOMEM;
+			goto out_exit;
+		}
 		shmem = drm_gem_shmem_create(dev, size);
-		if (IS_ERR(shmem))
-			return PTR_ERR(shmem);
+		if (IS_ERR(shmem)) {
+			ret = PTR_ERR(shmem);
+			goto out_exit;
+		}
 		bo = to_zk_bo(&shmem->base);
 	} else {
 		bo = zk_hbm_bo_alloc(zdev, size);
-		if (IS_ERR(bo))
-			return PTR_ERR(bo);
+		if (IS_ERR(bo)) {
+			ret = PTR_ERR(bo);
+			goto out_exit;
+		}
 	}
 
 	ret = drm_gem_create_mmap_offset(&bo->shmem.base);
@@ -300,6 +309,8 @@ int zk_bo_create_ioctl(struct drm_device *dev, void *data,
 		args->device_va = bo->va;
 	}
 	drm_gem_object_put(&bo->shmem.base);
+out_exit:
+	drm_dev_exit(idx);
 	return ret;
 }
 
@@ -333,11 +344,39 @@ int zk_bo_info_ioctl(struct drm_device *dev, void *data,
 	if (!bo)
 		return -ENOENT;
 	args->flags = bo->flags;
+	if (READ_ONCE(bo->poisoned))
+		args->flags |= DRM_ZHIKAI_BO_POISONED;
 	args->mmap_offset = drm_vma_node_offset_addr(&bo->shmem.base.vma_node);
 	args->device_va = bo->va;
 	args->size = bo->size;
 	drm_gem_object_put(&bo->shmem.base);
 	return 0;
+}
+
+/*
+ * An uncorrectable memory error was reported at HBM offset @hbm_off: mark
+ * the BO holding it (BO_INFO reports DRM_ZHIKAI_BO_POISONED to its owner)
+ * and return the owning context's id, 0 if the offset is in no BO.
+ */
+u32 zk_hbm_poison(struct zk_device *zdev, u64 hbm_off)
+{
+	struct drm_mm_node *node;
+	u32 ctx_id = 0;
+
+	mutex_lock(&zdev->hbm_lock);
+	drm_mm_for_each_node_in_range(node, &zdev->hbm_mm, hbm_off, hbm_off + 1) {
+		struct zk_bo *bo = container_of(node, struct zk_bo, hbm_node);
+
+		WRITE_ONCE(bo->poisoned, true);
+		/* bo->ctx stays valid while the node is in hbm_mm. */
+		if (bo->ctx) {
+			ctx_id = bo->ctx->id;
+			atomic_inc(&bo->ctx->ras_ue);
+		}
+		break;
+	}
+	mutex_unlock(&zdev->hbm_lock);
+	return ctx_id;
 }
 
 /* Copy BO contents for the kernel (command validation). */

@@ -76,10 +76,14 @@ static irqreturn_t zk_irq_event(int irq, void *arg)
 				     "corrected HBM error at 0x%llx (%u total)\n",
 				     zk_rd64(zdev, ZK_REG_RAS_ADDR_LO), ce);
 	if (ue != zdev->ras_ue_last) {
+		u64 addr = zk_rd64(zdev, ZK_REG_RAS_ADDR_LO);
+		u32 ctx_id = zk_hbm_poison(zdev, addr);
+
 		dev_err_ratelimited(zdev->drm.dev,
-				    "UNCORRECTED HBM error at 0x%llx (%u total)\n",
-				    zk_rd64(zdev, ZK_REG_RAS_ADDR_LO), ue);
-		zk_reset_uevent(zdev, "ras-ue");
+				    "UNCORRECTED HBM error at 0x%llx (%u total), %s %u\n",
+				    addr, ue, ctx_id ? "BO of context" : "in no BO,",
+				    ctx_id);
+		zk_ras_uevent(zdev, addr, ctx_id);
 	}
 	if (thr != zdev->throttle_last)
 		dev_info_ratelimited(zdev->drm.dev,

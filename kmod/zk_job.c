@@ -8,9 +8,11 @@
  * hardware ring as SET_CONTEXT + user commands + JOB_END.  One drm_sched
  * scheduler per hardware queue, one entity per (context, queue).
  */
+#include <linux/debugfs.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
 #include <linux/ktime.h>
+#include <linux/moduleparam.h>
 #include <linux/slab.h>
 #include <linux/string.h>
 #include <linux/uaccess.h>
@@ -36,9 +38,15 @@ struct zk_job {
 	struct drm_syncobj *out_sync;
 	struct dma_fence_chain *chain;
 	u64 out_point;
+	bool has_deps;			/* in_syncobj given */
+	bool settled;			/* counted in ctx->q_settled */
 };
 
 #define to_zk_job(j) container_of(j, struct zk_job, base)
+
+static bool zk_early_submit = true;
+module_param_named(early_submit, zk_early_submit, bool, 0644);
+MODULE_PARM_DESC(early_submit, "SUBMIT puts a job without dependencies on the ring itself when nothing of its context waits in the scheduler (default on)");
 
 /* ---------------------------------------------------------------- */
 /* Job records and hardware fences                                  */
@@ -190,12 +198,26 @@ bool zk_job_hw_signaled(struct drm_sched_job *sjob)
 	return !job->hw_inited || dma_fence_is_signaled(&job->hw->base);
 }
 
+/*
+ * @sjob timed out: its status becomes TIMEDOUT and its context is charged
+ * with a hang; after zk_hang_ban_limit of them the context is banned (no
+ * more SUBMIT, -EIO) so it cannot keep resetting everybody else's work.
+ */
 void zk_job_mark_guilty(struct drm_sched_job *sjob)
 {
 	struct zk_job *job = to_zk_job(sjob);
+	struct zk_ctx *ctx = job->ctx;
+	unsigned int limit = READ_ONCE(zk_hang_ban_limit);
+	int hangs;
 
 	if (job->hw_inited)
 		job->hw->guilty = true;
+	hangs = atomic_inc_return(&ctx->hangs);
+	if (limit && hangs >= limit && !READ_ONCE(ctx->banned)) {
+		WRITE_ONCE(ctx->banned, true);
+		drm_warn(&ctx->zdev->drm, "context %u banned after %d job timeouts\n",
+			 ctx->id, hangs);
+	}
 }
 
 /* ---------------------------------------------------------------- */
@@ -229,6 +251,8 @@ static struct dma_fence *zk_job_prepare_run(struct drm_sched_job *sjob,
 	struct dma_fence *f = NULL;
 	unsigned long flags;
 
+	if (job->hw_inited)	/* emitted early, already on the ring */
+		return NULL;
 	spin_lock_irqsave(&q->lock, flags);
 	if (zk_ring_space(q) < job->cmd_bytes + 2 * ZK_CMD_SIZE &&
 	    !list_empty(&q->inflight))
@@ -239,16 +263,37 @@ static struct dma_fence *zk_job_prepare_run(struct drm_sched_job *sjob,
 	return f;
 }
 
-static struct dma_fence *zk_job_run(struct drm_sched_job *sjob)
+/* The job will never reach the ring: ordering no longer waits for it. */
+static void zk_job_settle(struct zk_job *job)
 {
-	struct zk_job *job = to_zk_job(sjob);
+	struct zk_queue *q = job->q;
+	unsigned long flags;
+
+	if (job->settled)
+		return;
+	spin_lock_irqsave(&q->lock, flags);
+	job->settled = true;
+	job->ctx->q_settled[q->idx]++;
+	spin_unlock_irqrestore(&q->lock, flags);
+}
+
+/*
+ * Put @job on its hardware ring (SET_CONTEXT + commands + JOB_END) and ring
+ * the doorbell.  @early: called from SUBMIT before the job is handed to
+ * drm_sched; then it only goes ahead (else -EAGAIN, the scheduler will run
+ * it) when the ring has room, few jobs are in flight and no earlier job of
+ * this context on this queue is still waiting in drm_sched.
+ */
+static int zk_job_emit(struct zk_job *job, bool early)
+{
 	struct zk_queue *q = job->q;
 	struct zk_device *zdev = q->zdev;
+	struct zk_ctx *ctx = job->ctx;
 	struct zk_hw_fence *hw = job->hw;
 	struct zk_cmd_set_context set = {
 		.hdr.opcode = ZK_CMD_SET_CONTEXT,
-		.ctx_id = job->ctx->id,
-		.pt_root = job->ctx->root->hbm_off,
+		.ctx_id = ctx->id,
+		.pt_root = ctx->root->hbm_off,
 	};
 	struct zk_cmd_job_end end = {
 		.hdr.opcode = ZK_CMD_JOB_END,
@@ -258,20 +303,27 @@ static struct dma_fence *zk_job_run(struct drm_sched_job *sjob)
 	u64 seqno;
 	int idx;
 
-	if (sjob->s_fence->finished.error)
-		return ERR_PTR(sjob->s_fence->finished.error);
 	if (!drm_dev_enter(&zdev->drm, &idx))
-		return ERR_PTR(-ENODEV);
-	if (READ_ONCE(zdev->wedged)) {
+		return early ? -EAGAIN : -ENODEV;
+	if (READ_ONCE(zdev->wedged) || READ_ONCE(ctx->banned)) {
+		/* Queued before its context was banned: dropped (ABORTED). */
 		drm_dev_exit(idx);
-		return ERR_PTR(-EIO);
+		return early ? -EAGAIN : -EIO;
 	}
 
 	spin_lock_irqsave(&q->lock, flags);
+	if (early &&
+	    (ctx->q_settled[q->idx] != ctx->q_pushed[q->idx] ||
+	     q->next_seqno - q->last_done >= ZK_HW_JOB_LIMIT ||
+	     zk_ring_space(q) < job->cmd_bytes + 2 * ZK_CMD_SIZE)) {
+		spin_unlock_irqrestore(&q->lock, flags);
+		drm_dev_exit(idx);
+		return -EAGAIN;
+	}
 	if (WARN_ON(zk_ring_space(q) < job->cmd_bytes + 2 * ZK_CMD_SIZE)) {
 		spin_unlock_irqrestore(&q->lock, flags);
 		drm_dev_exit(idx);
-		return ERR_PTR(-ENOSPC);
+		return -ENOSPC;
 	}
 	seqno = ++q->next_seqno;
 	dma_fence_init(&hw->base, &zk_hw_fence_ops, &q->lock,
@@ -290,6 +342,10 @@ static struct dma_fence *zk_job_run(struct drm_sched_job *sjob)
 	dma_fence_get(&hw->base);	/* for the inflight list */
 	list_add_tail(&hw->link, &q->inflight);
 	q->submitted++;
+	if (!job->settled) {
+		job->settled = true;
+		ctx->q_settled[q->idx]++;
+	}
 	wmb(); /* ring, status slot and page tables before the doorbell */
 	zk_qwr(q, ZK_Q_DOORBELL, q->tail);
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -298,7 +354,27 @@ static struct dma_fence *zk_job_run(struct drm_sched_job *sjob)
 	/* The commands are on the ring now. */
 	kvfree(job->cmds);
 	job->cmds = NULL;
-	return dma_fence_get(&hw->base);
+	return 0;
+}
+
+static struct dma_fence *zk_job_run(struct drm_sched_job *sjob)
+{
+	struct zk_job *job = to_zk_job(sjob);
+	int ret;
+
+	/* Emitted early by SUBMIT: drm_sched only tracks it (TDR, free). */
+	if (job->hw_inited)
+		return dma_fence_get(&job->hw->base);
+	if (sjob->s_fence->finished.error) {
+		zk_job_settle(job);
+		return ERR_PTR(sjob->s_fence->finished.error);
+	}
+	ret = zk_job_emit(job, false);
+	if (ret) {
+		zk_job_settle(job);
+		return ERR_PTR(ret);
+	}
+	return dma_fence_get(&job->hw->base);
 }
 
 static enum drm_gpu_sched_stat zk_job_timedout(struct drm_sched_job *sjob)
@@ -640,6 +716,7 @@ static int zk_job_prepare(struct drm_file *file, struct zk_ctx *ctx,
 		ret = drm_sched_job_add_dependency(&job->base, in);
 		if (ret)
 			goto err;
+		job->has_deps = true;
 	}
 	if (uj->out_syncobj) {
 		job->out_sync = drm_syncobj_find(file, uj->out_syncobj);
@@ -707,6 +784,26 @@ static void zk_job_commit(struct zk_ctx *ctx, struct zk_job *job, u64 seqno)
 		drm_syncobj_put(job->out_sync);
 		job->out_sync = NULL;
 	}
+	/*
+	 * Fast path: a job without dependencies whose context has nothing
+	 * queued in drm_sched on this queue goes to the ring right here, so
+	 * the device starts while drm_sched's thread is still being woken
+	 * (measured: the wake-up, the switch to the FIFO scheduler thread and
+	 * back cost tens of us per job under TCG, all before the doorbell).
+	 * drm_sched still gets the job: its run_job just returns the hardware
+	 * fence, so timeouts/TDR, freeing and later jobs' ordering are as
+	 * before.  Jobs with dependencies always wait in drm_sched.
+	 */
+	if (!job->has_deps && READ_ONCE(zk_early_submit))
+		zk_job_emit(job, true);
+	{
+		struct zk_queue *q = job->q;
+		unsigned long flags;
+
+		spin_lock_irqsave(&q->lock, flags);
+		ctx->q_pushed[q->idx]++;
+		spin_unlock_irqrestore(&q->lock, flags);
+	}
 	drm_sched_entity_push_job(&job->base);
 }
 
@@ -719,7 +816,7 @@ int zk_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	struct drm_zhikai_job __user *uptr = u64_to_user_ptr(args->jobs);
 	struct zk_job **jobs;
 	u32 i, n = args->job_count, reserved = 0;
-	int ret;
+	int ret, idx;
 
 	if (args->flags || args->reserved || !n || n > DRM_ZHIKAI_MAX_JOBS ||
 	    args->job_stride != sizeof(*ujobs))
@@ -736,8 +833,13 @@ int zk_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		goto out_free;
 	}
 
+	/* Commands are read from HBM BOs through the BAR: not after unplug. */
+	if (!drm_dev_enter(dev, &idx)) {
+		ret = -ENODEV;
+		goto out_free;
+	}
 	mutex_lock(&ctx->submit_lock);
-	if (READ_ONCE(zdev->wedged)) {
+	if (READ_ONCE(zdev->wedged) || READ_ONCE(ctx->banned)) {
 		ret = -EIO;
 		goto out_unlock;
 	}
@@ -762,6 +864,7 @@ int zk_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		jobs[i] = NULL;
 	}
 	mutex_unlock(&ctx->submit_lock);
+	drm_dev_exit(idx);
 
 	ret = 0;
 	for (i = 0; i < n; i++)
@@ -777,6 +880,7 @@ out_unwind:
 			zk_job_release(jobs[i]);
 out_unlock:
 	mutex_unlock(&ctx->submit_lock);
+	drm_dev_exit(idx);
 out_free:
 	kfree(jobs);
 	kvfree(ujobs);
@@ -858,4 +962,141 @@ int zk_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	if (!ret)
 		args->status = status;
 	return ret;
+}
+
+/* ---------------------------------------------------------------- */
+/* Doorbell + interrupt round trip (the floor of a job's latency)    */
+/* ---------------------------------------------------------------- */
+
+/*
+ * One NOP + JOB_END written straight to @q's hardware ring (no drm_sched,
+ * no validation, no context switch), the doorbell rung, and the caller
+ * sleeping on the completion fence until the queue's MSI-X handler signals
+ * it.  This is what any job pays at least: ring write, doorbell MMIO,
+ * device fetch/execute, MSI-X delivery, IRQ handler, waking a sleeper.
+ */
+static int zk_queue_ping(struct zk_queue *q)
+{
+	struct zk_device *zdev = q->zdev;
+	struct zk_cmd_hdr nop[ZK_CMD_SIZE / sizeof(struct zk_cmd_hdr)] = {};
+	struct zk_cmd_job_end end = {
+		.hdr.opcode = ZK_CMD_JOB_END,
+		.hdr.flags = ZK_JOB_END_F_IRQ,
+	};
+	struct zk_hw_fence *hw;
+	unsigned long flags;
+	long t;
+	int idx, ret = 0;
+	u64 seqno;
+
+	hw = kzalloc(sizeof(*hw), GFP_KERNEL);
+	if (!hw)
+		return -ENOMEM;
+	hw->rec = kzalloc(sizeof(*hw->rec), GFP_KERNEL);
+	if (!hw->rec) {
+		kfree(hw);
+		return -ENOMEM;
+	}
+	kref_init(&hw->rec->ref);
+	hw->rec->status = DRM_ZHIKAI_JOB_ABORTED;
+	INIT_LIST_HEAD(&hw->link);
+
+	if (!drm_dev_enter(&zdev->drm, &idx)) {
+		zk_fence_release_unused(hw);
+		return -ENODEV;
+	}
+	spin_lock_irqsave(&q->lock, flags);
+	if (READ_ONCE(zdev->wedged) || zk_ring_space(q) < 2 * ZK_CMD_SIZE) {
+		spin_unlock_irqrestore(&q->lock, flags);
+		drm_dev_exit(idx);
+		zk_fence_release_unused(hw);
+		return -EBUSY;
+	}
+	seqno = ++q->next_seqno;
+	dma_fence_init(&hw->base, &zk_hw_fence_ops, &q->lock, q->fence_context,
+		       seqno);
+	WRITE_ONCE(*zk_status_slot(q, seqno), ZK_STATUS_PENDING);
+	end.seqno = seqno;
+	end.status_bus = q->aux_dma + ZK_AUX_STATUS +
+			 (seqno % ZK_STATUS_SLOTS) * sizeof(u32);
+	zk_ring_emit(q, nop, sizeof(nop));
+	zk_ring_emit(q, &end, sizeof(end));
+	hw->ring_end = q->tail;
+	dma_fence_get(&hw->base);	/* for the inflight list */
+	list_add_tail(&hw->link, &q->inflight);
+	q->submitted++;
+	wmb(); /* ring and status slot before the doorbell */
+	zk_qwr(q, ZK_Q_DOORBELL, q->tail);
+	spin_unlock_irqrestore(&q->lock, flags);
+	drm_dev_exit(idx);
+
+	t = dma_fence_wait_timeout(&hw->base, true, msecs_to_jiffies(10000));
+	if (t == 0)
+		ret = -ETIMEDOUT;
+	else if (t < 0)
+		ret = t;
+	else if (hw->rec->status != DRM_ZHIKAI_JOB_OK)
+		ret = -EIO;
+	dma_fence_put(&hw->base);
+	return ret;
+}
+
+/*
+ * debugfs "ping": write "N [queue]" to run N doorbell + interrupt round
+ * trips one after the other (userspace times the write); read back the
+ * last run's count and mean round trip in ns as measured in the kernel.
+ */
+static ssize_t zk_ping_write(struct file *f, const char __user *ubuf,
+			     size_t len, loff_t *pos)
+{
+	struct zk_device *zdev = file_inode(f)->i_private;
+	char buf[32];
+	u32 n, qi = 0, i;
+	ktime_t t0;
+	int ret = 0;
+
+	if (len >= sizeof(buf))
+		return -EINVAL;
+	if (copy_from_user(buf, ubuf, len))
+		return -EFAULT;
+	buf[len] = 0;
+	if (sscanf(buf, "%u %u", &n, &qi) < 1 || !n || n > 100000 ||
+	    qi >= zdev->num_queues)
+		return -EINVAL;
+	t0 = ktime_get();
+	for (i = 0; i < n && !ret; i++) {
+		ret = zk_queue_ping(&zdev->queues[qi]);
+		if (!ret && signal_pending(current))
+			ret = -EINTR;
+	}
+	if (ret)
+		return ret;
+	WRITE_ONCE(zdev->ping_count, n);
+	WRITE_ONCE(zdev->ping_ns, ktime_to_ns(ktime_sub(ktime_get(), t0)) / n);
+	return len;
+}
+
+static ssize_t zk_ping_read(struct file *f, char __user *ubuf, size_t len,
+			    loff_t *pos)
+{
+	struct zk_device *zdev = file_inode(f)->i_private;
+	char buf[64];
+	int n;
+
+	n = scnprintf(buf, sizeof(buf), "%u pings, %llu ns each\n",
+		      READ_ONCE(zdev->ping_count), READ_ONCE(zdev->ping_ns));
+	return simple_read_from_buffer(ubuf, len, pos, buf, n);
+}
+
+static const struct file_operations zk_ping_fops = {
+	.owner = THIS_MODULE,
+	.open = simple_open,
+	.read = zk_ping_read,
+	.write = zk_ping_write,
+	.llseek = default_llseek,
+};
+
+void zk_job_debugfs_init(struct zk_device *zdev, struct dentry *root)
+{
+	debugfs_create_file("ping", 0600, root, zdev, &zk_ping_fops);
 }

@@ -12,6 +12,8 @@
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
+#include <drm/drm_managed.h>
+
 #include "zk_drv.h"
 
 #define ZK_CTX_ID_MAX	0xffff
@@ -30,8 +32,12 @@ int zk_pt_pool_init(struct zk_device *zdev)
 	}
 	zdev->pt_pool_size = pool;
 	zdev->pt_pages = pool >> ZK_PAGE_SHIFT;
-	zdev->pt_bitmap = devm_bitmap_zalloc(&zdev->pdev->dev, zdev->pt_pages,
-					     GFP_KERNEL);
+	/*
+	 * drmm, not devm: open files (contexts) outlive an unbind and give
+	 * their page tables back when they close.
+	 */
+	zdev->pt_bitmap = drmm_kcalloc(&zdev->drm, BITS_TO_LONGS(zdev->pt_pages),
+				       sizeof(unsigned long), GFP_KERNEL);
 	if (!zdev->pt_bitmap)
 		return -ENOMEM;
 	return 0;

@@ -24,6 +24,18 @@ void zk_reset_uevent(struct zk_device *zdev, const char *kind)
 	kobject_uevent_env(&zdev->pdev->dev.kobj, KOBJ_CHANGE, envp);
 }
 
+/* Uncorrected memory error: ZHIKAI_EVENT=ras-ue, the HBM offset, the owner. */
+void zk_ras_uevent(struct zk_device *zdev, u64 addr, u32 ctx_id)
+{
+	char event[32], where[40], owner[32];
+	char *envp[4] = { event, where, owner, NULL };
+
+	snprintf(event, sizeof(event), "ZHIKAI_EVENT=ras-ue");
+	snprintf(where, sizeof(where), "ZHIKAI_RAS_ADDR=0x%llx", addr);
+	snprintf(owner, sizeof(owner), "ZHIKAI_RAS_CTX=%u", ctx_id);
+	kobject_uevent_env(&zdev->pdev->dev.kobj, KOBJ_CHANGE, envp);
+}
+
 static int zk_engine_reset(struct zk_device *zdev)
 {
 	u32 i;

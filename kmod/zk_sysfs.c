@@ -113,7 +113,91 @@ static const struct attribute_group zk_dev_group = {
 	.attrs = zk_dev_attrs,
 };
 
+/*
+ * perf/: the card performance model (ZK_CAP_PERF_MODEL, docs/perf-model.md),
+ * read-only: its parameters (ZK_REG_PERF_*) and modelled counters
+ * (ZK_REG_CARD_*).  Names are the register names without the prefix.
+ */
+#define ZK_PERF_SHOW(_name, _fmt, _expr)				\
+static ssize_t perf_##_name##_show(struct device *dev,			\
+				   struct device_attribute *attr,	\
+				   char *buf)				\
+{									\
+	struct zk_device *zdev = zk_from_dev(dev);			\
+	ssize_t ret;							\
+	int idx;							\
+									\
+	if (!drm_dev_enter(&zdev->drm, &idx))				\
+		return -ENODEV;						\
+	ret = sysfs_emit(buf, _fmt "\n", _expr);			\
+	drm_dev_exit(idx);						\
+	return ret;							\
+}									\
+static struct device_attribute dev_attr_perf_##_name =			\
+	__ATTR(_name, 0444, perf_##_name##_show, NULL)
+#define ZK_PERF_ATTR(_name, _reg)					\
+	ZK_PERF_SHOW(_name, "%u", zk_rd(zdev, _reg))
+#define ZK_PERF_ATTR64(_name, _lo)					\
+	ZK_PERF_SHOW(_name, "%llu", zk_rd64(zdev, _lo))
+
+ZK_PERF_ATTR(profile, ZK_REG_PERF_PROFILE);
+ZK_PERF_ATTR(hbm_bw_mbs, ZK_REG_PERF_HBM_BW_MBS);
+ZK_PERF_ATTR(pcie_bw_mbs, ZK_REG_PERF_PCIE_BW_MBS);
+ZK_PERF_ATTR(copy_bw_mbs, ZK_REG_PERF_COPY_BW_MBS);
+ZK_PERF_ATTR(fp32_gflops, ZK_REG_PERF_FP32_GFLOPS);
+ZK_PERF_ATTR(fp16_gflops, ZK_REG_PERF_FP16_GFLOPS);
+ZK_PERF_ATTR(bf16_gflops, ZK_REG_PERF_BF16_GFLOPS);
+ZK_PERF_ATTR(int8_gops, ZK_REG_PERF_INT8_GOPS);
+ZK_PERF_ATTR(launch_ns, ZK_REG_PERF_LAUNCH_NS);
+ZK_PERF_ATTR(dma_setup_ns, ZK_REG_PERF_DMA_SETUP_NS);
+ZK_PERF_ATTR(tdp_mw, ZK_REG_PERF_TDP_MW);
+ZK_PERF_ATTR(idle_mw, ZK_REG_PERF_IDLE_MW);
+ZK_PERF_ATTR(card_clock_mhz, ZK_REG_CARD_CLOCK_MHZ);
+ZK_PERF_ATTR(card_power_mw, ZK_REG_CARD_POWER_MW);
+ZK_PERF_ATTR64(card_time_ns, ZK_REG_CARD_TIME_LO);
+ZK_PERF_ATTR64(card_energy_uj, ZK_REG_CARD_ENERGY_UJ_LO);
+ZK_PERF_ATTR64(card_compute_ns, ZK_REG_CARD_COMPUTE_NS_LO);
+ZK_PERF_ATTR64(card_memory_ns, ZK_REG_CARD_MEMORY_NS_LO);
+ZK_PERF_ATTR64(card_overhead_ns, ZK_REG_CARD_OVERHEAD_NS_LO);
+ZK_PERF_ATTR64(card_launches, ZK_REG_CARD_LAUNCHES_LO);
+ZK_PERF_ATTR64(card_dmas, ZK_REG_CARD_DMAS_LO);
+ZK_PERF_ATTR64(card_hbm_bytes, ZK_REG_CARD_HBM_BYTES_LO);
+ZK_PERF_ATTR64(card_pcie_bytes, ZK_REG_CARD_PCIE_BYTES_LO);
+ZK_PERF_ATTR64(card_flops_f32, ZK_REG_CARD_FLOPS_LO(0));
+ZK_PERF_ATTR64(card_flops_f16, ZK_REG_CARD_FLOPS_LO(1));
+ZK_PERF_ATTR64(card_flops_bf16, ZK_REG_CARD_FLOPS_LO(2));
+ZK_PERF_ATTR64(card_ops_i8, ZK_REG_CARD_FLOPS_LO(3));
+
+#define PA(_name) (&dev_attr_perf_##_name.attr)
+static struct attribute *zk_perf_attrs[] = {
+	PA(profile), PA(hbm_bw_mbs), PA(pcie_bw_mbs), PA(copy_bw_mbs),
+	PA(fp32_gflops), PA(fp16_gflops), PA(bf16_gflops), PA(int8_gops),
+	PA(launch_ns), PA(dma_setup_ns), PA(tdp_mw), PA(idle_mw),
+	PA(card_clock_mhz), PA(card_power_mw), PA(card_time_ns),
+	PA(card_energy_uj), PA(card_compute_ns), PA(card_memory_ns),
+	PA(card_overhead_ns), PA(card_launches), PA(card_dmas),
+	PA(card_hbm_bytes), PA(card_pcie_bytes), PA(card_flops_f32),
+	PA(card_flops_f16), PA(card_flops_bf16), PA(card_ops_i8),
+	NULL
+};
+#undef PA
+
+static umode_t zk_perf_visible(struct kobject *kobj, struct attribute *attr,
+			       int n)
+{
+	struct device *dev = kobj_to_dev(kobj);
+
+	return (zk_from_dev(dev)->caps & ZK_CAP_PERF_MODEL) ? attr->mode : 0;
+}
+
+static const struct attribute_group zk_perf_group = {
+	.name = "perf",
+	.attrs = zk_perf_attrs,
+	.is_visible = zk_perf_visible,
+};
+
 const struct attribute_group *zk_dev_groups[] = {
 	&zk_dev_group,
+	&zk_perf_group,
 	NULL
 };

@@ -119,6 +119,91 @@ static void queue_fault_now(ZhikaiQueue *q, uint32_t type, uint64_t va)
 /* Commands                                                            */
 /* ------------------------------------------------------------------ */
 
+/*
+ * Bytes from va on that are mapped contiguously (same kind, consecutive
+ * addresses) for the access, up to max; x is the translation of va.
+ */
+static uint64_t dma_run(ZkMemSpace *ms, uint64_t va, const ZkXlate *x,
+                        bool write, uint64_t max)
+{
+    uint64_t run = MIN(x->span, max);
+
+    while (run < max) {
+        ZkXlate n;
+        if (zk_mmu_translate(ms, va + run, write, &n, NULL) != ZK_FAULT_NONE ||
+            n.sysmem != x->sysmem || n.addr != x->addr + run) {
+            break;
+        }
+        run += MIN(n.span, max - run);
+    }
+    return run;
+}
+
+/*
+ * VA-to-VA copy for DMA commands.  HBM <-> system memory moves whole
+ * contiguous runs with one bus-master access straight from/to the HBM
+ * backing (no bounce buffer, no per-page dispatch): at 4 KiB pages through
+ * a bounce buffer the copy ran at ~2-3 GB/s, a fraction of memcpy.
+ * System-to-system copies keep the engine's bounce path (zk_mem_copy).
+ */
+static int dma_copy(ZhikaiQueue *q, uint64_t dst, uint64_t src, uint64_t len,
+                    ZkFault *f)
+{
+    ZkMemSpace *ms = &q->ms;
+    PCIDevice *pdev = PCI_DEVICE(q->s);
+
+    while (len) {
+        ZkXlate xs, xd;
+        uint64_t n;
+        int r = zk_mmu_translate(ms, src, false, &xs, f);
+        if (r) {
+            return r;
+        }
+        r = zk_mmu_translate(ms, dst, true, &xd, f);
+        if (r) {
+            return r;
+        }
+        if (xs.sysmem && xd.sysmem) {
+            n = MIN(len, MIN(xs.span, xd.span));
+            r = zk_mem_copy(ms, dst, src, n, f);
+            if (r) {
+                return r;
+            }
+        } else {
+            n = dma_run(ms, src, &xs, false, len);
+            n = dma_run(ms, dst, &xd, true, n);
+            if (!xs.sysmem && !xd.sysmem) {
+                memmove(ms->hbm + xd.addr, ms->hbm + xs.addr, n);
+            } else {
+                bool to_sys = xd.sysmem;
+                uint64_t bus = to_sys ? xd.addr : xs.addr;
+                uint8_t *p = ms->hbm + (to_sys ? xs.addr : xd.addr);
+                MemTxResult mr = pci_dma_rw(pdev, bus, p, n,
+                                            to_sys ? DMA_DIRECTION_FROM_DEVICE
+                                                   : DMA_DIRECTION_TO_DEVICE,
+                                            MEMTXATTRS_UNSPECIFIED);
+                trace_zhikai_sys_rw(q->idx, bus, n, to_sys, mr == MEMTX_OK);
+                if (mr != MEMTX_OK) {
+                    f->type = ZK_FAULT_DMA;
+                    f->va = to_sys ? dst : src;
+                    return ZK_FAULT_DMA;
+                }
+                ms->sys_bytes += n;
+            }
+            if (!xs.sysmem) {
+                ms->hbm_bytes_read += n;
+            }
+            if (!xd.sysmem) {
+                ms->hbm_bytes_written += n;
+            }
+        }
+        src += n;
+        dst += n;
+        len -= n;
+    }
+    return 0;
+}
+
 static int dma_one(ZhikaiQueue *q, uint64_t dst, uint64_t src, uint64_t size,
                    bool fill, ZkFault *f)
 {
@@ -134,7 +219,7 @@ static int dma_one(ZhikaiQueue *q, uint64_t dst, uint64_t src, uint64_t size,
         if (fill) {
             r = zk_mem_fill(&q->ms, dst + done, (uint32_t)src, n, f);
         } else {
-            r = zk_mem_copy(&q->ms, dst + done, src + done, n, f);
+            r = dma_copy(q, dst + done, src + done, n, f);
         }
         if (r) {
             return r;

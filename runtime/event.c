@@ -10,6 +10,10 @@
 
 #include "zk_internal.h"
 
+/* Event memory: fence (ZK_EV_FENCE), device clock (ZK_EV_TS), card time
+ * (ZK_EV_CARD) and card energy in nJ (ZK_TS_F_CARD_ENERGY). */
+#define ZK_EV_ENERGY 24
+
 static uint64_t ev_word(struct zk_event_st *e, unsigned off)
 {
     return __atomic_load_n((uint64_t *)((uint8_t *)e->mem->cpu + off), __ATOMIC_ACQUIRE);
@@ -115,7 +119,7 @@ ZK_EXPORT zk_status zk_event_record(zk_event e, zk_stream in)
     zk_status st = check_event(e, "zk_event_record");
     uint8_t *cmds;
     unsigned n = 0, ncmds;
-    int timing, card;
+    int timing, card, energy;
     uint64_t seq = 0, gen;
     if (st != ZK_SUCCESS) {
         return st;
@@ -125,7 +129,8 @@ ZK_EXPORT zk_status zk_event_record(zk_event e, zk_stream in)
     }
     timing = !(e->flags & ZK_EVENT_DISABLE_TIMING);
     card = timing && (e->ctx->caps & ZK_CAP_CARD_TIME);
-    ncmds = 1 + timing + card;
+    energy = timing && (e->ctx->caps & ZK_CAP_PERF_MODEL);
+    ncmds = 1 + timing + card + energy;
     pthread_mutex_lock(&s->lock);
     if (s->error != ZK_SUCCESS) {
         st = zk__fail(s->error, "zk_event_record: stream has a sticky error %s",
@@ -151,6 +156,12 @@ ZK_EXPORT zk_status zk_event_record(zk_event e, zk_stream in)
         t->hdr.opcode = ZK_CMD_TIMESTAMP;
         t->hdr.flags = ZK_TS_F_CARD_TIME;
         t->addr = e->mem->va + ZK_EV_CARD;
+    }
+    if (energy) {
+        struct zk_cmd_timestamp *t = (void *)(cmds + ZK_CMD_SIZE * n++);
+        t->hdr.opcode = ZK_CMD_TIMESTAMP;
+        t->hdr.flags = ZK_TS_F_CARD_ENERGY;
+        t->addr = e->mem->va + ZK_EV_ENERGY;
     }
     {
         struct zk_cmd_fence *f = (void *)(cmds + ZK_CMD_SIZE * n++);
@@ -218,12 +229,13 @@ ZK_EXPORT zk_status zk_event_synchronize(zk_event e)
     return st;
 }
 
-static zk_status elapsed(float *ms, zk_event a, zk_event b, unsigned off, const char *fn)
+/* Difference of the 64-bit words at @off of the records of @a and @b. */
+static zk_status elapsed_raw(int64_t *out, zk_event a, zk_event b, unsigned off, const char *fn)
 {
     zk_status st;
     uint64_t t0, t1;
-    if (!ms) {
-        return zk__fail(ZK_ERROR_INVALID_VALUE, "%s: ms is NULL", fn);
+    if (!out) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "%s: output pointer is NULL", fn);
     }
     if ((st = check_event(a, fn)) != ZK_SUCCESS || (st = check_event(b, fn)) != ZK_SUCCESS) {
         return st;
@@ -234,6 +246,10 @@ static zk_status elapsed(float *ms, zk_event a, zk_event b, unsigned off, const 
     }
     if (off == ZK_EV_CARD && !(a->ctx->caps & ZK_CAP_CARD_TIME)) {
         return zk__fail(ZK_ERROR_NOT_SUPPORTED, "%s: the device has no card-time clock", fn);
+    }
+    if (off == ZK_EV_ENERGY && !(a->ctx->caps & ZK_CAP_PERF_MODEL)) {
+        return zk__fail(ZK_ERROR_NOT_SUPPORTED, "%s: the device has no card performance "
+                        "model", fn);
     }
     pthread_mutex_lock(&a->lock);
     st = a->recorded ? event_state(a, 0) : ZK_ERROR_INVALID_VALUE;
@@ -254,8 +270,21 @@ static zk_status elapsed(float *ms, zk_event a, zk_event b, unsigned off, const 
     if (st != ZK_SUCCESS) {
         return st;
     }
-    *ms = (float)((double)((int64_t)(t1 - t0)) / 1e6);
+    *out = (int64_t)(t1 - t0);
     return ZK_SUCCESS;
+}
+
+static zk_status elapsed(float *ms, zk_event a, zk_event b, unsigned off, const char *fn)
+{
+    int64_t d = 0;
+    zk_status st;
+    if (!ms) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "%s: ms is NULL", fn);
+    }
+    if ((st = elapsed_raw(&d, a, b, off, fn)) == ZK_SUCCESS) {
+        *ms = (float)((double)d / 1e6);
+    }
+    return st;
 }
 
 ZK_EXPORT zk_status zk_event_elapsed_time(float *ms, zk_event start, zk_event end)
@@ -266,6 +295,20 @@ ZK_EXPORT zk_status zk_event_elapsed_time(float *ms, zk_event start, zk_event en
 ZK_EXPORT zk_status zk_event_elapsed_card_time(float *ms, zk_event start, zk_event end)
 {
     return elapsed(ms, start, end, ZK_EV_CARD, "zk_event_elapsed_card_time");
+}
+
+ZK_EXPORT zk_status zk_event_elapsed_card_energy(double *joules, zk_event start, zk_event end)
+{
+    int64_t nj = 0;
+    zk_status st;
+    if (!joules) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_event_elapsed_card_energy: joules is NULL");
+    }
+    st = elapsed_raw(&nj, start, end, ZK_EV_ENERGY, "zk_event_elapsed_card_energy");
+    if (st == ZK_SUCCESS) {
+        *joules = (double)nj / 1e9;
+    }
+    return st;
 }
 
 ZK_EXPORT zk_status zk_stream_wait_event(zk_stream in, zk_event e, unsigned int flags)

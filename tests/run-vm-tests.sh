@@ -18,6 +18,9 @@ if dmesg | grep -qE "$bad"; then
 else
     echo "ok - kernel log has no WARN/BUG/Oops"
 fi
+# Debug kernel: keep the driver's symbols for the kmemleak report below (after
+# rmmod, kmemleak can only print the driver's frames as raw addresses).
+[ -e /sys/kernel/debug/kmemleak ] && grep '\[zhikai\]' /proc/kallsyms > /tmp/zk-kallsyms 2>/dev/null
 if grep -q '^zhikai ' /proc/modules; then
     if rmmod zhikai; then echo "ok - zhikai.ko unloads"; else echo "not ok - rmmod zhikai failed"; fi
     if [ -e /dev/dri/renderD128 ] || [ -e /dev/accel/accel0 ]; then
@@ -32,14 +35,41 @@ fi
 
 # Debug kernel (CONFIG_DEBUG_KMEMLEAK, see tools/build-debug-kernel.sh): with the
 # driver unloaded, scan for leaks. Two scans, > 5 s apart (kmemleak's minimum
-# object age), so only objects unreferenced in both count.
+# object age), so only objects unreferenced in both count. The report groups the
+# objects by allocation backtrace (driver frames named from /tmp/zk-kallsyms).
+kmemleak_summary() {
+    awk -v syms=/tmp/zk-kallsyms 'function hex(s,  i, v) { v = 0; s = tolower(s)
+             for (i = 1; i <= length(s); i++) v = v * 16 + index("0123456789abcdef", substr(s, i, 1)) - 1
+             return v }
+         BEGIN { n = 0; g = 0
+                 while ((getline l < syms) > 0) { split(l, w, " ")
+                     if (w[2] ~ /^[tT]$/) { sa[n] = w[1]; sn[n] = w[3]; n++ } } }
+         function flush() { if (bt == "") return
+             if (!(bt in cnt)) { order[g++] = bt; first[bt] = obj }
+             cnt[bt]++; bytes[bt] += size; bt = "" }
+         /^unreferenced object/ { flush(); obj = $0; size = $5; gsub(/[^0-9]/, "", size); inbt = 0; next }
+         /backtrace:/ { inbt = 1; next }
+         inbt && /\[</ { f = $2
+             if (f ~ /^0xffffffff/) {          # a frame of the unloaded driver
+                 a = substr(f, 3); best = -1
+                 for (i = 0; i < n; i++) if (sa[i] <= a && (best < 0 || sa[i] > sa[best])) best = i
+                 if (best >= 0) f = sprintf("%s+0x%x [zhikai]", sn[best], hex(substr(a, 9)) - hex(substr(sa[best], 9)))
+             }
+             bt = bt "#     " f "\n"; next }
+         END { flush()
+             printf "# %d distinct allocation backtraces:\n", g
+             for (i = 0; i < g && i < 15; i++) {
+                 k = order[i]; printf "# %d object(s), %d bytes, e.g. %s\n%s", cnt[k], bytes[k], first[k], k }
+         }'
+}
 KML=/sys/kernel/debug/kmemleak
 if [ -e "$KML" ]; then
+    [ -f /tmp/zk-kallsyms ] || : > /tmp/zk-kallsyms
     echo scan > "$KML"; sleep 6; echo scan > "$KML"
-    leaks=$(cat "$KML")
-    if [ -n "$leaks" ]; then
-        echo "not ok - kmemleak: $(echo "$leaks" | grep -c '^unreferenced object') unreferenced object(s)"
-        echo "$leaks" | head -80 | sed 's/^/# /'
+    cat "$KML" > /tmp/kmemleak.txt
+    if [ -s /tmp/kmemleak.txt ]; then
+        echo "not ok - kmemleak: $(grep -c '^unreferenced object' /tmp/kmemleak.txt) unreferenced object(s)"
+        kmemleak_summary < /tmp/kmemleak.txt
     else
         echo "ok - kmemleak: no leaks"
     fi

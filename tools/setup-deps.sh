@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs every Debian package the build, the VM and the tests need (idempotent).
 set -euo pipefail
-STAMP=${ZK_CACHE:-/var/cache/zhikai}/deps-v1.stamp
+STAMP=${ZK_CACHE:-/var/cache/zhikai}/deps-v2.stamp
 [ -f "$STAMP" ] && exit 0
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" != 0 ]; then echo "setup-deps: run as root (apt-get)" >&2; exit 1; fi
@@ -25,6 +25,12 @@ $APT install -y -q --no-install-recommends \
     linux-headers-amd64 kmod \
     libdrm-dev libpci-dev pciutils libelf-dev libcmocka-dev libopenblas-dev \
     sparse dwarves jq file
+# Kernel checks (tools/check-kernel.sh): Debian's 6.12 headers (bookworm-security,
+# built with gcc-12; the meta-package follows its updates; pulls in the matching
+# linux-image and initramfs-tools, unused here) for the accel-node build, and the
+# 6.1 source tarball for scripts/checkpatch.pl.
+$APT install -y -q --no-install-recommends \
+    linux-headers-6.12-amd64 linux-source-6.1 perl
 $APT install -y -q --no-install-recommends -t bookworm-backports \
     meson python3-pycotap qemu-system-data
 mkdir -p "$(dirname "$STAMP")"

@@ -4,13 +4,15 @@
  *
  *   zk-llm MODEL -t TOKENIZER [-n STEPS] [-i PROMPT] [-b PROMPTS_FILE]
  *          [--int8] [--seed S] [--temp T] [--kv-blocks N] [--host-blocks N]
- *          [--max-batch N] [--prefix-cache] [--check]
+ *          [--max-batch N] [--prefix-cache] [--check] [--price-kwh P]
  *
  * Every decode step of the batch is one command buffer on the card (see
  * runtime/llm/engine.c); the CPU schedules and samples.  Prints the text and
  * per-request / per-token stats: time to first token, decode tokens/s, KV
- * blocks in use, modelled card time and energy per token when the card
- * provides them.  --check also runs the CPU reference (llama2.c forward
+ * blocks in use; and, from the card performance model (docs/perf-model.md:
+ * card time and card energy of events), the modelled real-card TTFT, TPOT,
+ * tokens/s and J/token per request and in total, with --price-kwh P the
+ * electricity cost per million tokens at P per kWh.  --check also runs the CPU reference (llama2.c forward
  * pass) teacher-forced on the card's tokens and reports the largest logit
  * difference and whether greedy tokens agree.
  */
@@ -86,7 +88,7 @@ static void usage(void)
 {
     fprintf(stderr, "usage: zk-llm MODEL -t TOKENIZER [-n STEPS] [-i PROMPT] [-b PROMPTS_FILE]\n"
             "              [--int8] [--seed S] [--temp T] [--kv-blocks N] [--host-blocks N]\n"
-            "              [--max-batch N] [--prefix-cache] [--check]\n");
+            "              [--max-batch N] [--prefix-cache] [--check] [--price-kwh P]\n");
     exit(2);
 }
 
@@ -97,6 +99,7 @@ int main(int argc, char **argv)
     int steps = 32, int8 = 0, check = 0, prefix = 0;
     unsigned long long seed = 0;
     float temp = 0.0f;
+    double price = 0;
     zk_llm_engine_config ec = { 0 };
     char err[512];
     zk_llm_model m;
@@ -127,6 +130,7 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--kv-blocks")) ec.kv_blocks = (uint32_t)atoi(v);
             else if (!strcmp(a, "--host-blocks")) ec.host_blocks = (uint32_t)atoi(v);
             else if (!strcmp(a, "--max-batch")) ec.max_seqs = (uint32_t)atoi(v);
+            else if (!strcmp(a, "--price-kwh")) price = strtod(v, NULL);
             else usage();
         } else if (a[0] != '-' && !model_path) {
             model_path = a;
@@ -229,11 +233,24 @@ int main(int argc, char **argv)
             }
             printf("\n");
         }
-        printf("[%d] %u prompt tokens%s, %u generated: time to first token %.1f ms, "
-               "%.1f ms/token, %.1f tokens/s%s%s\n", i, r->n_prompt,
+        printf("[%d] %u prompt tokens%s, %u generated: host-measured time to first token "
+               "%.1f ms, %.1f ms/token, %.1f tokens/s%s%s\n", i, r->n_prompt,
                r->cached_prompt_tokens ? " (some cached)" : "", r->n_generated,
                (r->t_first - r->t_submit) * 1e3, tpot * 1e3, tpot > 0 ? 1.0 / tpot : 0.0,
                r->preemptions ? ", preempted" : "", r->error ? ", FAILED: too long" : "");
+        zk_llm_card_metrics cm;
+        zk_llm_request_card_metrics(r, price, &cm);
+        if (cm.ttft_ms >= 0) {
+            printf("[%d]   modelled card: TTFT %.3f ms, TPOT %.4f ms, %.0f tokens/s", i,
+                   cm.ttft_ms, cm.tpot_ms > 0 ? cm.tpot_ms : 0.0, cm.tok_s > 0 ? cm.tok_s : 0.0);
+            if (cm.j_per_tok >= 0) {
+                printf(", %.4f J/token", cm.j_per_tok);
+            }
+            if (cm.cost_per_mtok >= 0) {
+                printf(", %.3g per 1M tokens at %g/kWh", cm.cost_per_mtok, price);
+            }
+            printf("\n");
+        }
         total_gen += r->n_generated;
     }
     zk_llm_engine_stats es;
@@ -254,9 +271,18 @@ int main(int argc, char **argv)
         printf("modelled card time: %.3f ms total, %.4f ms/token, %.0f tokens/s on a real card\n",
                es.card_ms, es.card_ms / total_gen, total_gen / (es.card_ms / 1e3));
     }
+    if (es.card_j >= 0 && total_gen) {
+        printf("modelled card energy: %.4f J total, %.5f J/token, average %.1f W",
+               es.card_j, es.card_j / total_gen, es.card_ms > 0 ? es.card_j / (es.card_ms / 1e3) : 0);
+        if (price > 0) {
+            printf(", %.3g per 1M tokens at %g/kWh", zk_llm_cost_per_mtok(es.card_j / total_gen,
+                                                                         price), price);
+        }
+        printf("\n");
+    }
     if (e0 >= 0 && e1 >= e0 && total_gen) {
-        printf("energy: %.3f J total, %.4f J/token (card energy counter)\n", (e1 - e0) / 1e6,
-               (e1 - e0) / 1e6 / total_gen);
+        printf("host-time energy: %.3f J total, %.4f J/token (hwmon energy counter of the "
+               "emulated card, host time)\n", (e1 - e0) / 1e6, (e1 - e0) / 1e6 / total_gen);
     }
     int rc = 0;
     if (check) {

@@ -11,7 +11,9 @@
  * in/out), one upload of the step's token ids / block tables / row map, the
  * embedding, per layer rmsnorm + QKV gemms + llm_attn_batch (RoPE, KV write
  * into the paged cache, paged attention for every sequence in one launch)
- * + output projection + SwiGLU FFN, the final norm and classifier for the
+ * + output projection + SwiGLU FFN (the wo and w2 projections accumulate
+ * straight into the residual stream x with gemm_*_acc, no add launches:
+ * 11 launches per layer in fp32), the final norm and classifier for the
  * last row of each sequence, argmax, and the logits read back into pinned
  * memory - then one flush (an event record) and one wait.  The CPU only
  * schedules and samples.
@@ -48,7 +50,7 @@ struct zk_llm_engine {
     zk_kv_device *kvdev;
     zk_stream stream;
     zk_module mods[4];
-    zk_function f_gemm, f_gemm8, f_quant, f_rms, f_add, f_swiglu, f_embed, f_argmax, f_attn;
+    zk_function f_gemm, f_gemm8, f_gemm_acc, f_gemm8_acc, f_quant, f_rms, f_swiglu, f_embed, f_argmax, f_attn;
     zk_deviceptr wblob, qblob, sblob;
     wmat *wq, *wk, *wv, *wo, *w1, *w2, *w3, wcls;
     zk_deviceptr emb, rms_att, rms_ffn, rms_final;
@@ -58,7 +60,8 @@ struct zk_llm_engine {
     int32_t *h_step;
     size_t step_ints, off_meta, off_tab, off_last;
     zk_event ev[2];
-    int ev_cur, card_time;
+    int ev_cur, card_time, card_energy;
+    double step_j;              /* modelled energy of the last step */
     zk_llm_request **reqs;      /* unfinished, in arrival order */
     uint32_t nreqs, reqs_cap;
     uint64_t order;
@@ -74,18 +77,31 @@ static zk_status launch(zk_llm_engine *e, zk_function f, uint32_t gx, const uint
     return zk_launch_kernel(f, grid, a, n, e->stream);
 }
 
-/* c[m][n] = a[m][k] x W[n][k]^T */
-static zk_status mm(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_deviceptr c,
-                    uint64_t m, uint64_t n, uint64_t k)
+/* c[m][n] (+)= a[m][k] x W[n][k]^T; @acc: accumulate into c (matmul acc). */
+static zk_status mm_op(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_deviceptr c,
+                       uint64_t m, uint64_t n, uint64_t k, int acc)
 {
     if (e->m->int8) {
         uint64_t qa[5] = { a, e->aq, e->as, m, k };
         uint64_t ga[8] = { e->aq, w->q, c, e->as, w->s, m, n, k };
         zk_status st = launch(e, e->f_quant, 1, qa, 5);
-        return st ? st : launch(e, e->f_gemm8, 1, ga, 8);
+        return st ? st : launch(e, acc ? e->f_gemm8_acc : e->f_gemm8, 1, ga, 8);
     }
     uint64_t ga[6] = { a, w->f, c, m, n, k };
-    return launch(e, e->f_gemm, 1, ga, 6);
+    return launch(e, acc ? e->f_gemm_acc : e->f_gemm, 1, ga, 6);
+}
+
+static zk_status mm(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_deviceptr c,
+                    uint64_t m, uint64_t n, uint64_t k)
+{
+    return mm_op(e, a, w, c, m, n, k, 0);
+}
+
+/* c += a x W^T: the residual add fused into the projection. */
+static zk_status mm_acc(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_deviceptr c,
+                        uint64_t m, uint64_t n, uint64_t k)
+{
+    return mm_op(e, a, w, c, m, n, k, 1);
 }
 
 zk_kv_manager *zk_llm_engine_kv(const zk_llm_engine *e)
@@ -271,11 +287,12 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     TRY(load_mod(e, 3, "llm_batch.zko"));
     TRY(zk_module_get_function(&e->f_gemm, e->mods[0], "gemm_f32_bt"));
     TRY(zk_module_get_function(&e->f_gemm8, e->mods[0], "gemm_i8_deq_bt"));
+    TRY(zk_module_get_function(&e->f_gemm_acc, e->mods[0], "gemm_f32_bt_acc"));
+    TRY(zk_module_get_function(&e->f_gemm8_acc, e->mods[0], "gemm_i8_deq_bt_acc"));
     TRY(zk_module_get_function(&e->f_quant, e->mods[1], "quantize_i8"));
     TRY(zk_module_get_function(&e->f_rms, e->mods[1], "rmsnorm_f32"));
     TRY(zk_module_get_function(&e->f_embed, e->mods[1], "embedding_f32"));
     TRY(zk_module_get_function(&e->f_argmax, e->mods[1], "argmax_f32"));
-    TRY(zk_module_get_function(&e->f_add, e->mods[2], "add_f32"));
     TRY(zk_module_get_function(&e->f_swiglu, e->mods[2], "swiglu_f32"));
     TRY(zk_module_get_function(&e->f_attn, e->mods[3], "llm_attn_batch"));
 
@@ -303,7 +320,6 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     }
     TRY(zk_mem_alloc(&e->x, R * d * 4));
     TRY(zk_mem_alloc(&e->xb, R * d * 4));
-    TRY(zk_mem_alloc(&e->xb2, R * d * 4));
     TRY(zk_mem_alloc(&e->q, R * d * 4));
     TRY(zk_mem_alloc(&e->att, R * d * 4));
     TRY(zk_mem_alloc(&e->k, R * kv * 4));
@@ -329,9 +345,12 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     TRY(zk_stream_synchronize(e->stream));
     {
         float ms;
+        double j;
         e->card_time = zk_event_elapsed_card_time(&ms, e->ev[0], e->ev[0]) == ZK_SUCCESS;
+        e->card_energy = zk_event_elapsed_card_energy(&j, e->ev[0], e->ev[0]) == ZK_SUCCESS;
     }
     e->st.card_ms = e->card_time ? 0 : -1;
+    e->st.card_j = e->card_energy ? 0 : -1;
     *out = e;
     return ZK_SUCCESS;
 fail:
@@ -357,6 +376,9 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r)
     r->cached_prompt_tokens = 0;
     r->t_submit = zk_llm_now();
     r->t_first = r->t_done = 0;
+    r->card_submit_ms = e->st.card_ms;
+    r->card_first_ms = r->card_done_ms = -1;
+    r->card_j = e->card_energy ? 0 : -1;
     r->state = R_WAITING;
     r->seq = -1;
     r->n_computed = 0;
@@ -409,6 +431,7 @@ static void finish(zk_llm_engine *e, zk_llm_request *r)
     r->state = R_DONE;
     r->done = 1;
     r->t_done = zk_llm_now();
+    r->card_done_ms = e->card_time ? e->st.card_ms : -1;
 }
 
 /* Preempt @r: swap it out if there is room on the host, else recompute. */
@@ -583,7 +606,6 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
                                     (uint64_t)e->m->c.n_heads, (uint64_t)e->m->c.n_kv_heads,
                                     (uint64_t)e->hd, e->cfg.block_size, e->cfg.kv_blocks,
                                     e->max_blocks };
-            uint64_t a_add[5] = { e->x, e->xb2, e->x, R, d };
             uint64_t a_rms2[6] = { e->x, e->rms_ffn + (uint64_t)l * d * 4, e->xb, R, d, eps };
             uint64_t a_sw[5] = { e->hb, e->hb2, e->hb, R, h };
             if ((st = launch(e, e->f_rms, 1, a_rms1, 6)) ||
@@ -591,14 +613,12 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
                 (st = mm(e, e->xb, &e->wk[l], e->k, R, kv, d)) ||
                 (st = mm(e, e->xb, &e->wv[l], e->v, R, kv, d)) ||
                 (st = launch(e, e->f_attn, S, a_attn, 14)) ||
-                (st = mm(e, e->att, &e->wo[l], e->xb2, R, d, d)) ||
-                (st = launch(e, e->f_add, 1, a_add, 5)) ||
+                (st = mm_acc(e, e->att, &e->wo[l], e->x, R, d, d)) ||
                 (st = launch(e, e->f_rms, 1, a_rms2, 6)) ||
                 (st = mm(e, e->xb, &e->w1[l], e->hb, R, h, d)) ||
                 (st = mm(e, e->xb, &e->w3[l], e->hb2, R, h, d)) ||
                 (st = launch(e, e->f_swiglu, 1, a_sw, 5)) ||
-                (st = mm(e, e->hb, &e->w2[l], e->xb2, R, d, h)) ||
-                (st = launch(e, e->f_add, 1, a_add, 5))) {
+                (st = mm_acc(e, e->hb, &e->w2[l], e->x, R, d, h))) {
                 return st;
             }
         }
@@ -631,6 +651,11 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
             ZK_SUCCESS) {
             e->st.card_ms += ms;
         }
+        e->step_j = 0;
+        if (e->card_energy && zk_event_elapsed_card_energy(&e->step_j, e->ev[e->ev_cur],
+                                                           e->ev[cur]) == ZK_SUCCESS) {
+            e->st.card_j += e->step_j;
+        }
         e->ev_cur = cur;
     }
     return ZK_SUCCESS;
@@ -654,9 +679,16 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
             return st;
         }
         e->st.steps++;
+        uint32_t rows = 0;
+        for (uint32_t i = 0; i < S; i++) {
+            rows += e->batch[i].n;
+        }
         for (uint32_t i = 0; i < S; i++) {
             zk_llm_request *r = e->batch[i].r;
             uint32_t n = e->batch[i].n;
+            if (e->card_energy && rows) {
+                r->card_j += e->step_j * n / rows;
+            }
             if (r->n_computed + n > r->n_prompt) {
                 uint32_t pre = r->n_computed < r->n_prompt ? r->n_prompt - r->n_computed : 0;
                 e->st.decode_tokens += n - pre;
@@ -688,6 +720,7 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
             r->tokens[r->n_tokens++] = tok;
             if (r->n_generated++ == 0) {
                 r->t_first = zk_llm_now();
+                r->card_first_ms = e->card_time ? e->st.card_ms : -1;
             }
             if (r->n_generated >= r->max_new || (r->stop_at_eos && tok == ZK_LLM_EOS)) {
                 finish(e, r);

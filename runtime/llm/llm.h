@@ -156,6 +156,14 @@ typedef struct zk_llm_request {
     int error;                  /* request could not be served (too long) */
     double t_submit, t_first, t_done;   /* seconds (CLOCK_MONOTONIC) */
     uint32_t preemptions, cached_prompt_tokens;
+    /* Modelled real card (docs/perf-model.md; -1 if the card has no card
+     * time): the engine's card clock (stats.card_ms) when the request was
+     * submitted, produced its first token and finished - card time does not
+     * advance while the card idles, so first - submit is the modelled TTFT
+     * of a perfectly fed card - and its share of the modelled card energy
+     * (each step's energy split over the step's token rows, prefill rows
+     * included; -1 if the card has no energy model). */
+    double card_submit_ms, card_first_ms, card_done_ms, card_j;
     /* Engine-private. */
     int state;
     int32_t seq;
@@ -180,6 +188,7 @@ typedef struct zk_llm_engine_stats {
     uint32_t max_blocks_used;
     double host_seconds;        /* wall time inside zk_llm_engine_step */
     double card_ms;             /* modelled card time (-1 if unavailable) */
+    double card_j;              /* modelled card energy, J (-1 if unavailable) */
     double device_ms;           /* device-clock time of the steps */
 } zk_llm_engine_stats;
 
@@ -205,5 +214,41 @@ void zk_llm_engine_get_stats(const zk_llm_engine *e, zk_llm_engine_stats *st);
 zk_kv_manager *zk_llm_engine_kv(const zk_llm_engine *e);
 
 double zk_llm_now(void);
+
+/* ------------------------------------------------------------------ */
+/* Modelled real-card metrics (card time / card energy)                */
+/* ------------------------------------------------------------------ */
+typedef struct zk_llm_card_metrics {
+    double ttft_ms;             /* modelled time to first token */
+    double tpot_ms;             /* modelled time per output token after the first */
+    double tok_s;               /* 1000 / tpot_ms (decode rate of the request) */
+    double j_per_tok;           /* modelled energy / generated token */
+    double cost_per_mtok;       /* j_per_tok * 1e6 / 3.6e6 J/kWh * price_kwh */
+} zk_llm_card_metrics;
+
+/** Modelled metrics of a finished request (fields -1 when unavailable);
+ *  @price_kwh: electricity price per kWh (<= 0: no cost). */
+void zk_llm_request_card_metrics(const zk_llm_request *r, double price_kwh,
+                                 zk_llm_card_metrics *out);
+/** Electricity cost of @j_per_tok joules per token, per million tokens. */
+static inline double zk_llm_cost_per_mtok(double j_per_tok, double price_kwh)
+{
+    return j_per_tok * 1e6 / 3.6e6 * price_kwh;
+}
+
+/* The card model's registers as the driver exposes them (sysfs
+ * /sys/bus/pci/drivers/zhikai/<dev>/perf/, ZK_REG_PERF_* and ZK_REG_CARD_*). */
+typedef struct zk_llm_card_perf {
+    double hbm_bw_mbs, pcie_bw_mbs, copy_bw_mbs, fp32_gflops, fp16_gflops, launch_ns,
+           dma_setup_ns, tdp_mw, idle_mw, card_clock_mhz, card_power_mw;
+    double card_time_ns, card_energy_uj, card_compute_ns, card_memory_ns, card_overhead_ns,
+           card_launches, card_dmas, card_hbm_bytes, card_pcie_bytes, card_flops_f32;
+} zk_llm_card_perf;
+
+/** Read the first zhikai card's perf/ directory; 0, or -1 if absent. */
+int zk_llm_card_perf_read(zk_llm_card_perf *p);
+/** Power cap of the first zhikai card via hwmon power1_cap: *old_mw gets the
+ *  current cap (may be NULL), then @mw is written if non-zero.  0 or -1. */
+int zk_llm_card_power_cap(unsigned mw, unsigned *old_mw);
 
 #endif

@@ -24,7 +24,12 @@
  * roofline tokens/s = memcpy bandwidth / zk_llm_model_weight_bytes(), with
  * memcpy bandwidth = bytes copied per second (64 MiB buffers, best of 5).
  *
+ * Modelled real card (issue 10): TTFT, TPOT, tokens/s and J/token at batch
+ * 1 and 8 from the engine's card time / card energy (events), and the
+ * electricity cost per million tokens at --price-kwh (default 0.10 per kWh).
+ *
  * usage: bench_llm [-o FILE.json] [--int8] [-n DECODE_TOKENS] [--ref-seconds S]
+ *                  [--price-kwh P]
  */
 #include <math.h>
 #include <stdarg.h>
@@ -293,6 +298,10 @@ typedef struct card_run {
     double tok_s;           /* decode tokens / host seconds of the decode steps */
     double card_tok_s;      /* decode tokens / modelled card seconds (-1: n/a) */
     double j_per_tok;       /* hwmon energy delta / decode tokens (-1: n/a) */
+    /* Modelled real card (card time / energy of events, docs/perf-model.md;
+     * -1: n/a): TTFT of request 0 (its prefill + first token step), TPOT =
+     * card time per decode step, modelled energy per decode token. */
+    double card_ttft_ms, card_tpot_ms, card_j_per_tok;
     double launches_per_step, ms_per_step;
     double dev_ms_per_step;     /* device-clock time per step (queue busy) */
     uint64_t tokens, steps;
@@ -338,6 +347,13 @@ static card_run card_decode(const zk_llm_model *m, const char *kdir, int nseq, i
     cr.card_tok_s = s1.card_ms >= 0 && s1.card_ms > s0.card_ms ?
                     cr.tokens / ((s1.card_ms - s0.card_ms) / 1e3) : -1;
     cr.j_per_tok = e0 >= 0 && e1 >= e0 && cr.tokens ? (e1 - e0) / 1e6 / cr.tokens : -1;
+    {
+        zk_llm_card_metrics cm;
+        zk_llm_request_card_metrics(&req[0], 0, &cm);
+        cr.card_ttft_ms = cm.ttft_ms;
+        cr.card_tpot_ms = s1.card_ms >= 0 && cr.steps ? (s1.card_ms - s0.card_ms) / cr.steps : -1;
+        cr.card_j_per_tok = s1.card_j >= 0 && cr.tokens ? (s1.card_j - s0.card_j) / cr.tokens : -1;
+    }
     cr.launches_per_step = cr.steps ? (double)(s1.launches - s0.launches) / cr.steps : 0;
     cr.ms_per_step = cr.steps ? (t1 - t0) * 1e3 / cr.steps : 0;
     cr.dev_ms_per_step = cr.steps ? (s1.device_ms - s0.device_ms) / cr.steps : 0;
@@ -383,7 +399,7 @@ int main(int argc, char **argv)
 {
     const char *out = NULL;
     int int8 = 0, ntok = 16, done1, done8;
-    double ref_s = 20;
+    double ref_s = 20, price = 0.10;
     zk_llm_model m;
     zk_device dev;
     zk_context ctx;
@@ -400,9 +416,11 @@ int main(int argc, char **argv)
             ntok = atoi(argv[++i]);
         } else if (!strcmp(argv[i], "--ref-seconds") && i + 1 < argc) {
             ref_s = atof(argv[++i]);
+        } else if (!strcmp(argv[i], "--price-kwh") && i + 1 < argc) {
+            price = atof(argv[++i]);
         } else {
             fprintf(stderr, "usage: bench_llm [-o FILE.json] [--int8] [-n TOKENS] "
-                    "[--ref-seconds S]\n");
+                    "[--ref-seconds S] [--price-kwh P]\n");
             return 2;
         }
     }
@@ -462,6 +480,36 @@ int main(int argc, char **argv)
         snprintf(metric, sizeof(metric), "modelled card tok/s b8%s", q);
         record(metric, c8.card_tok_s, "tok/s", c8.tok_s, "emulated card b8", NULL, NULL);
     }
+    for (int b = 0; b < 2; b++) {
+        const card_run *c = b ? &c8 : &c1;
+        const char *bs = b ? "b8" : "b1";
+        if (c->card_ttft_ms >= 0) {
+            snprintf(metric, sizeof(metric), "modelled TTFT %s%s", bs, q);
+            record(metric, c->card_ttft_ms, "ms", 0, NULL, NULL,
+                   "\"note\": \"4-token prompt: prefill + first token, card time\"");
+        }
+        if (c->card_tpot_ms > 0) {
+            snprintf(metric, sizeof(metric), "modelled TPOT %s%s", bs, q);
+            record(metric, c->card_tpot_ms, "ms", 0, NULL, NULL, NULL);
+        }
+        if (c->card_j_per_tok >= 0) {
+            snprintf(extra, sizeof(extra), "\"price_kwh\": %g, \"cost_per_mtok\": %.6g", price,
+                     zk_llm_cost_per_mtok(c->card_j_per_tok, price));
+            snprintf(metric, sizeof(metric), "modelled energy/token %s%s", bs, q);
+            record(metric, c->card_j_per_tok, "J/tok", b ? c1.card_j_per_tok : 0, "b1", NULL,
+                   extra);
+            snprintf(metric, sizeof(metric), "modelled cost per 1M tokens %s%s", bs, q);
+            record(metric, zk_llm_cost_per_mtok(c->card_j_per_tok, price), "per Mtok", 0, NULL,
+                   NULL, extra);
+        }
+    }
+    fprintf(stderr, "# bench_llm: modelled card: b1 TTFT %.3f ms, TPOT %.4f ms, %.0f tok/s, "
+            "%.5f J/token; b8 TTFT %.3f ms, TPOT %.4f ms, %.0f tok/s, %.5f J/token "
+            "(energy at %g per kWh: %.4f / %.4f per 1M tokens)\n", c1.card_ttft_ms,
+            c1.card_tpot_ms, c1.card_tok_s, c1.card_j_per_tok, c8.card_ttft_ms, c8.card_tpot_ms,
+            c8.card_tok_s, c8.card_j_per_tok, price,
+            zk_llm_cost_per_mtok(c1.card_j_per_tok, price),
+            zk_llm_cost_per_mtok(c8.card_j_per_tok, price));
     if (c1.j_per_tok >= 0) {
         snprintf(metric, sizeof(metric), "energy/token b1%s (hwmon)", q);
         record(metric, c1.j_per_tok, "J/tok", 0, NULL, NULL, NULL);

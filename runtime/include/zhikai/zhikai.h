@@ -159,6 +159,9 @@ zk_status zk_device_get_by_pci_bus_id(zk_device *dev, const char *bus_id);
 #define ZK_DEVICE_CAP_POWER_CAP   (1u << 5)
 #define ZK_DEVICE_CAP_FAULT_INJECT (1u << 6)
 #define ZK_DEVICE_CAP_CARD_TIME   (1u << 7)
+/** Card performance/energy model (ZK_CAP_PERF_MODEL, docs/perf-model.md):
+ *  events also record the modelled card energy. */
+#define ZK_DEVICE_CAP_PERF_MODEL  (1u << 8)
 
 typedef struct zk_device_properties {
     char name[64];              /* e.g. "zhikai ZK100" */
@@ -504,6 +507,23 @@ zk_status zk_event_elapsed_time(float *ms, zk_event start, zk_event end);
  * hardware.  ZK_ERROR_NOT_SUPPORTED if the card lacks ZK_DEVICE_CAP_CARD_TIME.
  */
 zk_status zk_event_elapsed_card_time(float *ms, zk_event start, zk_event end);
+
+/**
+ * zk_event_elapsed_card_energy - *modelled* card energy in joules used
+ * between the records of @start and @end: the energy the real card would
+ * draw for the DMA/LAUNCH work of *all* queues of the card that ran in
+ * between (the model is one in-order engine, see docs/perf-model.md; idle
+ * time between commands is not included).  Each record of an event on such
+ * a card also writes a TIMESTAMP with ZK_TS_F_CARD_ENERGY (nJ resolution).
+ * Same rules as zk_event_elapsed_time (completed, timing enabled);
+ * ZK_ERROR_NOT_SUPPORTED if the card lacks ZK_DEVICE_CAP_PERF_MODEL.
+ *
+ * Together: zk_event_elapsed_time = host-measured (device clock, emulation
+ * speed), zk_event_elapsed_card_time = modelled real-card time,
+ * zk_event_elapsed_card_energy = modelled real-card energy; energy / card
+ * time = modelled average power.
+ */
+zk_status zk_event_elapsed_card_energy(double *joules, zk_event start, zk_event end);
 
 #ifdef __cplusplus
 }
