@@ -33,6 +33,17 @@ static inline void zk_vm_flags_set(struct vm_area_struct *vma,
 #define ZK_HAVE_ACCEL 0
 #endif
 
+/*
+ * DRM calls drm_driver.debugfs_init for dri minors only; an accel device's
+ * driver adds its files itself (as ivpu does), in the directory DRM made,
+ * /sys/kernel/debug/accel/<PCI bus id>/.
+ */
+#if ZK_HAVE_ACCEL && IS_ENABLED(CONFIG_DEBUG_FS)
+#define zk_accel_debugfs_init(drm)	zk_debugfs_init((drm)->accel)
+#else
+#define zk_accel_debugfs_init(drm)	do { } while (0)
+#endif
+
 /* 6.3 renamed the dependency hook to prepare_job. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 #define ZK_SCHED_OPS_PREPARE(fn)	.prepare_job = (fn)

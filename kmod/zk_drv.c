@@ -204,7 +204,7 @@ DEFINE_DRM_GEM_FOPS(zk_drm_fops);
  * can still change the count after this check; the real fix belongs in
  * drm_syncobj.c.
  */
-#define ZK_SYNCOBJ_MAX_HANDLES	(1u << 16)
+#define ZK_SYNCOBJ_MAX_HANDLES	BIT(16)
 
 static int zk_syncobj_count_ok(unsigned int cmd, unsigned long arg)
 {
@@ -435,6 +435,7 @@ static int zk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		drm_err(drm, "drm_dev_register failed: %d\n", ret);
 		return ret;
 	}
+	zk_accel_debugfs_init(drm);
 	drm_info(drm, "%s: HBM %llu MiB in %u stacks, %u queues, hw %u.%u, caps 0x%x\n",
 		 ZK_DRIVER_DESC, zdev->hbm_size >> 20, zdev->hbm_stacks,
 		 zdev->num_queues, zdev->hw_version >> 16,
@@ -482,6 +483,7 @@ static struct pci_driver zk_pci_driver = {
 	.remove = zk_remove,
 	.dev_groups = zk_dev_groups,
 };
+
 static int __init zk_init(void)
 {
 	zk_fops = zk_drm_fops;

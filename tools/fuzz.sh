@@ -6,14 +6,15 @@
 #      ioctl fuzzer to >= 1,000,000 calls (4 unprivileged processes) plus a
 #      run with hangs allowed, 20 unbind/rebind cycles with a busy client
 #   3. a VM whose card never reaches READY (inject-boot-hang=on)
+#   4. QEMU device_del (PCIe hot-unplug) of the card while a client is busy
 #   ZK_FUZZ_DEBUG=1: also run 2. on the KASAN/lockdep/kmemleak kernel
 #   (tools/vm-run.sh --debug-kernel), if it is built or can be.
-#   FUZZ_ONLY="isa obj vm boothang debug": pick parts.
+#   FUZZ_ONLY="isa obj vm boothang unplug debug": pick parts.
 set -o pipefail
 REPO=$(realpath "$(dirname "$0")/..")
 cd "$REPO" || exit 1
 SECS=${FUZZ_SECS:-300}
-ONLY=${FUZZ_ONLY:-"isa obj vm boothang"}
+ONLY=${FUZZ_ONLY:-"isa obj vm boothang unplug"}
 [ "${ZK_FUZZ_DEBUG:-0}" = 1 ] && ONLY="$ONLY debug"
 VM="$REPO/tools/vm-run.sh"
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
@@ -33,7 +34,53 @@ libfuzz() {  # name binary corpus-dir
     rm -f "$log"
 }
 
+# QEMU device_del of a card with a busy client: the card sits behind a
+# pcie-root-port, QMP on a unix socket; the guest prints ZK-UNPLUG-NOW when
+# its client is busy, then we unplug (the guest's pciehp takes ~5 s).
+unplug_test() {
+    local sock log pid i
+    sock=$(mktemp -u /tmp/zk-qmp.XXXXXX)
+    log=$(mktemp)
+    "$VM" --cards 0 --timeout 240 --qemu-opt -qmp --qemu-opt "unix:$sock,server=on,wait=off" \
+        --qemu-opt -device --qemu-opt "pcie-root-port,id=rp0,bus=pcie.0,chassis=1,slot=1" \
+        --qemu-opt -device --qemu-opt "zhikai,id=zk0,bus=rp0,hbm-size=1G" \
+        -- 'cd /zk/vm-tests && ./zk_reliab unplug; r=$?; sleep 1
+            if dmesg | grep -qE "WARNING:|BUG:|Oops|general protection|KASAN|Call Trace"; then
+                echo "not ok - unplug: kernel log has WARN/BUG/Oops"; dmesg | tail -40 | sed "s/^/# /"
+            else echo "ok - unplug: kernel log clean"; fi
+            if rmmod zhikai; then echo "ok - unplug: rmmod zhikai afterwards"; else echo "not ok - unplug: rmmod"; fi
+            exit $r' >"$log" 2>&1 &
+    pid=$!
+    for i in $(seq 1 240); do
+        grep -q '^ZK-UNPLUG-NOW' "$log" && break
+        kill -0 "$pid" 2>/dev/null || break
+        sleep 1
+    done
+    if grep -q '^ZK-UNPLUG-NOW' "$log"; then
+        python3 - "$sock" <<'PY' || echo "not ok - unplug: QMP device_del failed"
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); f = s.makefile('rw')
+f.readline()
+for cmd in ({"execute": "qmp_capabilities"}, {"execute": "device_del", "arguments": {"id": "zk0"}}):
+    f.write(json.dumps(cmd) + "\n"); f.flush()
+    while True:
+        r = json.loads(f.readline())
+        if "return" in r or "error" in r:
+            break
+    if "error" in r:
+        print("# QMP:", r); sys.exit(1)
+PY
+    fi
+    wait "$pid" || echo "not ok - unplug VM exited $?"
+    grep -v '^ZK-UNPLUG-NOW' "$log"
+    rm -f "$log" "$sock"
+}
+
 {
+    if want unplug; then
+        echo "# QEMU device_del with a busy client"
+        unplug_test
+    fi
     if want isa || want obj; then
         make -s -C qemu-device fuzz >/dev/null 2>&1 || echo "# qemu-device fuzz build failed"
         make -s -C tools fuzz >/dev/null 2>&1 || echo "# tools fuzz build failed"

@@ -16,7 +16,8 @@
  *     /zk/bench-llm-host.json in the guest) when that file exists
  * Prints a readable table with ratios, one "BENCH {json}" line per result
  * (tools/bench.sh collects them into build/bench.json) and TAP lines.
- * Built into build/bench/.  usage: bench_runtime [iterations]
+ * Built into build/bench/.  usage: bench_runtime [iterations [lat]]
+ * ("lat": only the latency and floor, for quick A/B runs)
  */
 #include <fcntl.h>
 #include <glob.h>
@@ -190,6 +191,11 @@ int main(int argc, char **argv)
         }
     }
     single_per_s = 1e6 / lat_us;
+    if (argc > 2 && !strcmp(argv[2], "lat")) {     /* quick A/B mode */
+        printf("lat %.1f us floor %.1f us ratio %.2f\n", lat_us, floor_us,
+               floor_us > 0 ? lat_us / floor_us : 0);
+        return 0;
+    }
     /* where the time goes: SUBMIT ioctl vs waiting for completion */
     {
         double ts = 0, tw = 0, t1;
