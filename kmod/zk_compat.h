@@ -8,6 +8,7 @@
 
 #include <linux/version.h>
 #include <linux/mm.h>
+#include <drm/drm.h>
 #include <drm/gpu_scheduler.h>
 
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 12, 0)
@@ -43,6 +44,37 @@ static inline void zk_vm_flags_set(struct vm_area_struct *vma,
 #else
 #define zk_accel_debugfs_init(drm)	do { } while (0)
 #endif
+
+/*
+ * An accel file has no DRM master, yet DRM's ioctl checks (written for
+ * primary and render nodes) let it call every core ioctl without
+ * DRM_AUTH/DRM_MASTER, some of which use the master: on 6.12
+ * DRM_IOCTL_GET_MAGIC oopses in drm_getmagic() (tests/fuzz/zk_ioctl_fuzz.c).
+ * Accel files get what a render node would: the driver's ioctls and the
+ * render-allowed core ones (version, caps, GEM close, PRIME, syncobjs).
+ */
+static inline bool zk_accel_ioctl_ok(unsigned int cmd)
+{
+	unsigned int nr = _IOC_NR(cmd);
+
+	if (!ZK_HAVE_ACCEL || _IOC_TYPE(cmd) != DRM_IOCTL_BASE)
+		return true;
+	if (nr >= DRM_COMMAND_BASE && nr < DRM_COMMAND_END)
+		return true;
+	switch (nr) {
+	case _IOC_NR(DRM_IOCTL_VERSION):
+	case _IOC_NR(DRM_IOCTL_GET_CAP):
+	case _IOC_NR(DRM_IOCTL_GEM_CLOSE):
+	case _IOC_NR(DRM_IOCTL_PRIME_HANDLE_TO_FD):
+	case _IOC_NR(DRM_IOCTL_PRIME_FD_TO_HANDLE):
+		return true;
+	case _IOC_NR(DRM_IOCTL_SYNCOBJ_CREATE) ...
+	     _IOC_NR(DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL):
+		return true;
+	default:
+		return false;
+	}
+}
 
 /* 6.3 renamed the dependency hook to prepare_job. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)

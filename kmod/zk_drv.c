@@ -245,6 +245,8 @@ static long zk_unlocked_ioctl(struct file *filp, unsigned int cmd,
 {
 	int ret = zk_syncobj_count_ok(cmd, arg);
 
+	if (!zk_accel_ioctl_ok(cmd))
+		return -EACCES;
 	return ret ? ret : drm_ioctl(filp, cmd, arg);
 }
 
@@ -254,6 +256,8 @@ static long zk_compat_ioctl(struct file *filp, unsigned int cmd,
 {
 	int ret = zk_syncobj_count_ok(cmd, (unsigned long)compat_ptr(arg));
 
+	if (!zk_accel_ioctl_ok(cmd))
+		return -EACCES;
 	return ret ? ret : drm_compat_ioctl(filp, cmd, arg);
 }
 #endif

@@ -180,6 +180,7 @@ static struct attribute *zk_perf_attrs[] = {
 	PA(card_flops_f16), PA(card_flops_bf16), PA(card_ops_i8),
 	NULL
 };
+
 #undef PA
 
 static umode_t zk_perf_visible(struct kobject *kobj, struct attribute *attr,

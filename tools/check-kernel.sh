@@ -10,6 +10,7 @@
 #
 # usage: tools/check-kernel.sh            all checks
 #        tools/check-kernel.sh --kdirs    print the header dirs it checks against
+#        tools/check-kernel.sh --checkpatch   only checkpatch (make -C kmod checkpatch)
 # env:   ZK_KDIR_61, ZK_KDIR_612  override the header dirs (newest installed
 #        linux-headers-<6.x.y-N>-amd64 resp. linux-headers-6.12.*-amd64)
 #        CHECKPATCH               a checkpatch.pl to use instead of the one
@@ -33,6 +34,8 @@ if [ "${1:-}" = --kdirs ]; then
     exit 0
 fi
 
+only_checkpatch=0
+[ "${1:-}" = --checkpatch ] && only_checkpatch=1
 n=0 fail=0
 tap() { # tap OK|FAIL description [diagnostics]
     n=$((n + 1))
@@ -97,8 +100,10 @@ find_checkpatch() {
     echo "$dir/checkpatch.pl"
 }
 
-check_kernel 6.1 "$KDIR61"
-check_kernel 6.12 "$KDIR612"
+if [ $only_checkpatch = 0 ]; then
+    check_kernel 6.1 "$KDIR61"
+    check_kernel 6.12 "$KDIR612"
+fi
 
 if cp=$(find_checkpatch) && [ -f "$cp" ]; then
     # zk_compat.h is where out-of-tree version checks live: there (only),
@@ -117,6 +122,7 @@ else
     tap FAIL "checkpatch.pl found (install linux-source-6.1 or set CHECKPATCH=)"
 fi
 
+[ $only_checkpatch = 0 ] || exit $fail
 kdirs=()
 for k in "$KDIR61" "$KDIR612"; do [ -n "$k" ] && kdirs+=("$k"); done
 out=$("$REPO/tools/check-uapi-layout.sh" -n $((n + 1)) "${kdirs[@]}"); rc=$?

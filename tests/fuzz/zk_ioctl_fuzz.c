@@ -20,6 +20,7 @@
  * TAP on stdout.
  */
 #include <signal.h>
+#include <stddef.h>
 #include <sys/wait.h>
 
 #include "zk_vmtest.h"
@@ -112,6 +113,37 @@ static void mutate(void *buf, size_t len)
 		}
 	}
 }
+
+/*
+ * Mutate ioctl arguments without letting the kernel write into our own
+ * memory: user pointers at byte offsets @ptrs (-1 ends) keep their value or
+ * become a known-bad address (a bit-flipped pointer could aim the kernel's
+ * copy_to_user at our stack), and the u32 counts at @cnts stay within the
+ * arrays behind them (@cap) unless huge (the kernel refuses those).
+ */
+static void mutate_args(void *buf, size_t len, const int *ptrs, const int *cnts, uint32_t cap)
+{
+	static const uint64_t bad_ptrs[] = { 0, 8, 4096, 0xffff888000000000ull, ~0ull - 4095 };
+	uint8_t save[256];
+	uint32_t v;
+
+	memcpy(save, buf, len);
+	mutate(buf, len);
+	for (; ptrs && *ptrs >= 0; ptrs++) {
+		if (chance(8))
+			memcpy((uint8_t *)buf + *ptrs, &bad_ptrs[below(5)], 8);
+		else
+			memcpy((uint8_t *)buf + *ptrs, save + *ptrs, 8);
+	}
+	for (; cnts && *cnts >= 0; cnts++) {
+		memcpy(&v, (uint8_t *)buf + *cnts, 4);
+		if (v > cap && v < (1u << 24))
+			v = cap;
+		memcpy((uint8_t *)buf + *cnts, &v, 4);
+	}
+}
+
+#define OFF(t, f) ((int)offsetof(t, f))
 
 /* ---- per-process state --------------------------------------------- */
 
@@ -297,7 +329,8 @@ static void gen_cmd(uint8_t *p)
 
 		w->hdr.opcode = ZK_CMD_WAIT;
 		w->addr = pick_va(8) & ~7ull;
-		w->value = 0;
+		/* -H: now and then a WAIT nobody satisfies (job timeout). */
+		w->value = allow_hang && chance(40) ? 1 + below(4) : 0;
 		break;
 	}
 	case 5: {
@@ -379,14 +412,22 @@ static void do_submit(void)
 			j->out_syncobj = syncs[below(nsyncs)];
 			j->out_point = chance(2) ? below(8) : 0;
 		}
-		if (!control && chance(5))
-			mutate(j, sizeof(*j));
+		if (!control && chance(5)) {
+			static const int p[] = { OFF(struct drm_zhikai_job, bo_handles), -1 };
+			static const int c[] = { OFF(struct drm_zhikai_job, bo_count), -1 };
+
+			mutate_args(j, sizeof(*j), p, c, 8);
+		}
 	}
 	s.jobs = (uintptr_t)jobs;
 	s.job_count = n;
 	s.job_stride = sizeof(jobs[0]);
-	if (!control && chance(8))
-		mutate(&s, sizeof(s));
+	if (!control && chance(8)) {
+		static const int p[] = { OFF(struct drm_zhikai_submit, jobs), -1 };
+		static const int c[] = { OFF(struct drm_zhikai_submit, job_count), -1 };
+
+		mutate_args(&s, sizeof(s), p, c, 4);
+	}
 	ret = xioctl(DRM_IOCTL_ZHIKAI_SUBMIT, &s);
 	if (!ret) {
 		for (i = 0; i < n && i < s.job_count; i++)
@@ -396,6 +437,8 @@ static void do_submit(void)
 				seqs[below(MAX_SEQ)] = jobs[i].seqno;
 	} else if (control && ret != -EIO) {
 		unexpected("valid SUBMIT", ret);
+		printf("# proc %d: jobs %u, queue %u/%u, cmd handle %u offset %u size %u\n", me, n,
+		       jobs[0].queue, nq, jobs[0].cmd_handle, jobs[0].cmd_offset, jobs[0].cmd_size);
 	}
 	if (ret == -EIO && !allow_hang)
 		unexpected("SUBMIT -EIO without hangs", ret);
@@ -509,13 +552,13 @@ static void do_syncobj(void)
 		struct drm_syncobj_handle h;
 		struct drm_syncobj_transfer t;
 	} u;
-	uint32_t hs[4];
-	uint64_t pts[4];
+	uint32_t hs[64];
+	uint64_t pts[64];
 	uint32_t i, n = 1 + below(4);
 	int ret;
 
 	memset(&u, 0, sizeof(u));
-	for (i = 0; i < 4; i++) {
+	for (i = 0; i < 64; i++) {
 		hs[i] = nsyncs && !chance(8) ? syncs[below(nsyncs)] : (uint32_t)rnd_val();
 		pts[i] = below(8);
 	}
@@ -547,7 +590,8 @@ static void do_syncobj(void)
 		u.w.timeout_nsec = chance(2) ? 0 : now_ns() + below(500000);
 		u.w.flags = (uint32_t)below(8);
 		if (chance(5))
-			mutate(&u.w, sizeof(u.w));
+			mutate_args(&u.w, sizeof(u.w), (const int[]){ OFF(struct drm_syncobj_wait, handles), -1 },
+				    (const int[]){ OFF(struct drm_syncobj_wait, count_handles), -1 }, 64);
 		if (u.w.timeout_nsec > now_ns() + 20000000)
 			u.w.timeout_nsec = now_ns() + 20000000;
 		xioctl(DRM_IOCTL_SYNCOBJ_WAIT, &u.w);
@@ -559,7 +603,10 @@ static void do_syncobj(void)
 		u.tw.timeout_nsec = chance(2) ? 0 : now_ns() + below(500000);
 		u.tw.flags = (uint32_t)below(16);
 		if (chance(5))
-			mutate(&u.tw, sizeof(u.tw));
+			mutate_args(&u.tw, sizeof(u.tw),
+				    (const int[]){ OFF(struct drm_syncobj_timeline_wait, handles),
+						   OFF(struct drm_syncobj_timeline_wait, points), -1 },
+				    (const int[]){ OFF(struct drm_syncobj_timeline_wait, count_handles), -1 }, 64);
 		if (u.tw.timeout_nsec > now_ns() + 20000000)
 			u.tw.timeout_nsec = now_ns() + 20000000;
 		xioctl(DRM_IOCTL_SYNCOBJ_TIMELINE_WAIT, &u.tw);
@@ -568,7 +615,8 @@ static void do_syncobj(void)
 		u.a.handles = (uintptr_t)hs;
 		u.a.count_handles = n;
 		if (chance(5))
-			mutate(&u.a, sizeof(u.a));
+			mutate_args(&u.a, sizeof(u.a), (const int[]){ OFF(struct drm_syncobj_array, handles), -1 },
+				    (const int[]){ OFF(struct drm_syncobj_array, count_handles), -1 }, 64);
 		xioctl(chance(2) ? DRM_IOCTL_SYNCOBJ_RESET : DRM_IOCTL_SYNCOBJ_SIGNAL, &u.a);
 		break;
 	case 5:
@@ -577,7 +625,10 @@ static void do_syncobj(void)
 		u.ta.count_handles = n;
 		u.ta.flags = chance(2) ? 0 : (uint32_t)below(4);
 		if (chance(5))
-			mutate(&u.ta, sizeof(u.ta));
+			mutate_args(&u.ta, sizeof(u.ta),
+				    (const int[]){ OFF(struct drm_syncobj_timeline_array, handles),
+						   OFF(struct drm_syncobj_timeline_array, points), -1 },
+				    (const int[]){ OFF(struct drm_syncobj_timeline_array, count_handles), -1 }, 64);
 		xioctl(chance(2) ? DRM_IOCTL_SYNCOBJ_TIMELINE_SIGNAL : DRM_IOCTL_SYNCOBJ_QUERY, &u.ta);
 		break;
 	case 6:
@@ -823,7 +874,7 @@ static void child(int idx, uint64_t seed, int64_t end_ns, uint64_t min_calls)
 int main(int argc, char **argv)
 {
 	int secs = 20, procs = 4, opt, i, bad_exit = 0, sfd;
-	uint64_t seed = (uint64_t)time(NULL), min_calls = 0, total = 0, unexp = 0, base, used = 0;
+	uint64_t seed = (uint64_t)time(NULL), min_calls = 0, total = 0, unexp = 0, base, used = 0, r0;
 	const char *pci;
 	pid_t pids[64];
 	int64_t t0, end;
@@ -845,7 +896,7 @@ int main(int argc, char **argv)
 		procs = 4;
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	pci = zk_pci_dir();
-	if (!pci || !read_u64(pci, "hbm_used_bytes", &base)) {
+	if (!pci || !read_u64(pci, "hbm_used_bytes", &base) || !read_u64(pci, "reset_count", &r0)) {
 		printf("Bail out! no zhikai device in sysfs\n");
 		return 1;
 	}
@@ -891,6 +942,12 @@ int main(int argc, char **argv)
 			if (sh->op_n[i])
 				diag("%-9s %8" PRIu64 " ops, %6.1f us each", kinds[i], sh->op_n[i],
 				     sh->op_ns[i] / 1e3 / sh->op_n[i]);
+	}
+	{
+		uint64_t r1 = 0;
+
+		read_u64(pci, "reset_count", &r1);
+		diag("resets during the run: %" PRIu64, r1 - r0);
 	}
 	ok(!bad_exit, "fuzz: %d processes ran and exited cleanly", procs);
 	ok(!min_calls || total >= min_calls,

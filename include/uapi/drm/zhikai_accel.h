@@ -67,8 +67,10 @@ struct drm_zhikai_get_param {
 #define DRM_ZHIKAI_BO_HBM       0x0         /* device memory (default) */
 #define DRM_ZHIKAI_BO_HOST      (1u << 0)   /* host memory, reached by DMA */
 #define DRM_ZHIKAI_BO_FLAGS     DRM_ZHIKAI_BO_HOST
-/* Out only (BO_INFO): the device reported an uncorrectable memory error in
- * this BO; its contents may be corrupt. */
+/*
+ * Out only (BO_INFO): the device reported an uncorrectable memory error in
+ * this BO; its contents may be corrupt.
+ */
 #define DRM_ZHIKAI_BO_POISONED  (1u << 31)
 
 /**
