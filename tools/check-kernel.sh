@@ -78,6 +78,8 @@ check_kernel() {
         tap FAIL "kmod $krel: sparse (C=1 over every file, endian checks), no warnings" \
             "${warn:-$(printf '%s\n' "$log" | grep ' CHECK ' | wc -l) files checked}"
     fi
+    # build/ goes into every test VM's initramfs (tools/vm-run.sh): drop the tree.
+    rm -rf "$OUT/$krel"
 }
 
 # checkpatch.pl: $CHECKPATCH, else the one of Debian's linux-source-6.1 (the
