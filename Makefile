@@ -110,8 +110,9 @@ clean:
 	rm -rf $(BUILD)
 
 # --- debug kernel: KASAN, lockdep, kmemleak, fault injection (issue 8) -------
-# Not part of all/test (a cold kernel build costs ~30+ min on 2 shared cores,
-# see README); cached in $(ZK_CACHE)/debug-kernel like QEMU.
+# Not part of all/test: a cold kernel build costs ~24 min on the 2 busy shared
+# cores (19 CPU-min); cached in $(ZK_CACHE)/debug-kernel like QEMU. The run
+# itself: ~4-9 min (KASAN+lockdep guest is ~2x slower than Debian's).
 #   make debug-kernel   build (or reuse) the debug guest kernel
 #   make kmod-debug     zhikai.ko against it -> build/kmod-debug/zhikai.ko
 #   make test-debug     the in-VM tests on the debug kernel + a kmemleak scan

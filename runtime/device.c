@@ -24,6 +24,12 @@ int zk__initialized(void)
     return v;
 }
 
+/* Fixed-width "dddd:bb:dd.f" ids sort like the PCI topology. */
+static int by_bus_id(const void *a, const void *b)
+{
+    return strcmp(((const zkio_node *)a)->bus_id, ((const zkio_node *)b)->bus_id);
+}
+
 ZK_EXPORT zk_status zk_init(unsigned int flags)
 {
     zkio_node nodes[ZK_MAX_DEVICES];
@@ -38,6 +44,9 @@ ZK_EXPORT zk_status zk_init(unsigned int flags)
         if (n < 0) {
             st = zk__fail_io(n, "zk_init: enumerating devices");
         } else {
+            /* Index cards by PCI bus id, as zksmi does, so "-i 0" and
+             * zk_device_get(0) name the same card whatever libdrm's order. */
+            qsort(nodes, (size_t)n, sizeof(nodes[0]), by_bus_id);
             for (i = 0; i < n; i++) {
                 devices[i].index = i;
                 devices[i].node = nodes[i];

@@ -19,13 +19,14 @@ ONLY=${FUZZ_ONLY:-"isa obj vm boothang unplug"}
 VM="$REPO/tools/vm-run.sh"
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
 
-libfuzz() {  # name binary corpus-dir
+libfuzz() {  # name binary corpus-dir [seed-dir...]
     local name=$1 bin=$2 corpus=$3 log
+    shift 3
     if [ ! -x "$bin" ]; then echo "not ok - $name: $bin not built (clang with libFuzzer?)"; return; fi
     mkdir -p "$corpus"
     log=$(mktemp)
     if "$bin" -max_total_time="$SECS" -print_final_stats=1 -rss_limit_mb=2048 \
-            -artifact_prefix="$REPO/build/fuzz/$name-" "$corpus" >"$log" 2>&1; then
+            -artifact_prefix="$REPO/build/fuzz/$name-" "$corpus" "$@" >"$log" 2>&1; then
         echo "ok - $name: ${SECS}s libFuzzer run, $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" | grep -o '[0-9]*$') executions, no crash"
     else
         echo "not ok - $name: libFuzzer found a crash (artifacts in build/fuzz/$name-*)"
@@ -86,7 +87,7 @@ PY
         make -s -C tools fuzz >/dev/null 2>&1 || echo "# tools fuzz build failed"
     fi
     want isa && libfuzz fuzz_isa build/fuzz/fuzz_isa build/fuzz/corpus-isa
-    want obj && libfuzz fuzz_obj build/fuzz/fuzz_obj build/fuzz/corpus-obj
+    want obj && libfuzz fuzz_obj build/fuzz/fuzz_obj build/fuzz/corpus-obj tests/fuzz/corpus/obj
 
     if want vm; then
         echo "# in-VM reliability suite, long mode"
