@@ -158,6 +158,13 @@ static void zk_fence_complete(struct zk_queue *q, struct zk_hw_fence *hw,
 	q->completed++;
 	list_del_init(&hw->link);
 	dma_fence_signal_locked(&hw->base);
+	/*
+	 * Drop the hw -> rec edge now: rec->done (the scheduler's finished
+	 * fence) keeps hw alive as its parent, so holding rec until hw is
+	 * released would be a cycle that never frees (found by kmemleak).
+	 */
+	hw->rec = NULL;
+	zk_job_rec_put(rec);
 	dma_fence_put(&hw->base);
 }
 
@@ -1068,7 +1075,7 @@ static int zk_queue_ping(struct zk_queue *q)
 		ret = -ETIMEDOUT;
 	else if (t < 0)
 		ret = t;
-	else if (hw->rec->status != DRM_ZHIKAI_JOB_OK)
+	else if (hw->base.error)	/* set for every non-OK status */
 		ret = -EIO;
 	dma_fence_put(&hw->base);
 	return ret;
