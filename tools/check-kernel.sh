@@ -112,7 +112,12 @@ if cp=$(find_checkpatch) && [ -f "$cp" ]; then
     # LINUX_VERSION_CODE and "LINUX_VERSION_CODE >= KERNEL_VERSION()" are fine.
     files=$(cd "$REPO" && ls kmod/*.c kmod/*.h include/uapi/drm/zhikai_accel.h | grep -v '^kmod/zk_compat.h$')
     checkpatch() { (cd "$REPO" && perl "$cp" --no-tree --strict --terse --show-types --no-summary "$@" 2>&1); }
-    log=$(checkpatch --ignore FILE_PATH_CHANGES -f $files)
+    # zk_drv.c's file_operations is filled in once at module init from DRM's
+    # fops macro (to wrap the ioctl entry points; overriding the macro's
+    # entries in a const initializer trips -Woverride-init under W=1) and is
+    # __ro_after_init afterwards: the one accepted CONST_STRUCT.
+    log=$(checkpatch --ignore FILE_PATH_CHANGES -f $files |
+          grep -v '^kmod/zk_drv.c:[0-9]*: WARNING:CONST_STRUCT: struct file_operations should normally be const$')
     log2=$(checkpatch --ignore FILE_PATH_CHANGES,LINUX_VERSION_CODE,CONSTANT_COMPARISON -f kmod/zk_compat.h)
     log=$(printf '%s\n%s\n' "$log" "$log2" | grep .)
     if [ -z "$log" ]; then

@@ -83,8 +83,10 @@ PY
         unplug_test
     fi
     if want isa || want obj; then
-        make -s -C qemu-device fuzz >/dev/null 2>&1 || echo "# qemu-device fuzz build failed"
-        make -s -C tools fuzz >/dev/null 2>&1 || echo "# tools fuzz build failed"
+        # The files, not the 'fuzz' goals: tools/Makefile's recipe-less 'fuzz'
+        # would let make's built-in %: %.sh rule copy this script to tools/fuzz.
+        make -s -C qemu-device "$REPO/build/fuzz/fuzz_isa" >/dev/null 2>&1 || echo "# fuzz_isa build failed"
+        make -s -C tools "$REPO/build/fuzz/fuzz_obj" >/dev/null 2>&1 || echo "# fuzz_obj build failed"
     fi
     want isa && libfuzz fuzz_isa build/fuzz/fuzz_isa build/fuzz/corpus-isa
     want obj && libfuzz fuzz_obj build/fuzz/fuzz_obj build/fuzz/corpus-obj tests/fuzz/corpus/obj
