@@ -240,13 +240,20 @@ static void find_nodes(zs_card *c)
         minor = strtol(ent + 5, NULL, 10);
         dbg = "accel";
     }
-    /* Reset knob: kmod/zk_debugfs.c's "reset" in the minor's debugfs dir. */
+    /*
+     * Reset knob: kmod/zk_debugfs.c's "reset" in the device's debugfs dir,
+     * named by the minor (dri/N) or, for accel devices on newer kernels, by
+     * the PCI bus id (accel/0000:00:03.0).
+     */
     if (dbg) {
-        char rel[96];
-        snprintf(rel, sizeof(rel), "/sys/kernel/debug/%s/%ld/reset", dbg, minor);
-        zs_path(p, sizeof(p), rel);
-        if (access(p, F_OK) == 0) {
-            snprintf(c->reset_knob, sizeof(c->reset_knob), "%s", p);
+        char rel[2][96];
+        snprintf(rel[0], sizeof(rel[0]), "/sys/kernel/debug/%s/%ld/reset", dbg, minor);
+        snprintf(rel[1], sizeof(rel[1]), "/sys/kernel/debug/%s/%s/reset", dbg, c->bus_id);
+        for (int i = 0; i < 2 && !c->reset_knob[0]; i++) {
+            zs_path(p, sizeof(p), rel[i]);
+            if (access(p, F_OK) == 0) {
+                snprintf(c->reset_knob, sizeof(c->reset_knob), "%s", p);
+            }
         }
     }
 }
