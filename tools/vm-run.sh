@@ -73,7 +73,7 @@ chown 1000:1000 "$root/home/zkuser"
 # build/ minus what the guest never needs
 if [ -d "$BUILD" ]; then
     tar -C "$BUILD" --exclude=./host-tests --exclude=./vm --exclude='*.o' \
-        --exclude=./kmod-debug/src -cf - . | tar -C "$root/zk" -xf -
+        --exclude=./kmod-debug/src --exclude=./kmod-6.12/src -cf - . | tar -C "$root/zk" -xf -
 fi
 [ -d "$BUILD/firmware/zhikai" ] && cp -r "$BUILD/firmware/zhikai" "$root/lib/firmware/"
 if [ "$debug" = 1 ]; then
@@ -99,7 +99,11 @@ mkdir -p "$root/lib64" "$root/lib/x86_64-linux-gnu"
 # Kernel modules zhikai.ko needs, in load order (dependencies first).
 modtree=$KROOT/lib/modules/$KREL/kernel
 [ "$debug" = 1 ] && modtree=$DKDIR
-find_mod() { find "$modtree" -name "$1.ko" -o -name "$(echo "$1" | tr _ -).ko" | head -1; }
+# Newer Debian kernels ship modules xz-compressed; busybox insmod wants them plain.
+find_mod() {
+    local alt; alt=$(echo "$1" | tr _ -)
+    find "$modtree" \( -name "$1.ko" -o -name "$alt.ko" -o -name "$1.ko.xz" -o -name "$alt.ko.xz" \) | head -1
+}
 # Built into the kernel (the debug kernel has drm & co. built in): nothing to load.
 builtin_mod() {
     [ -f "$modtree/modules.builtin" ] &&
@@ -112,7 +116,11 @@ add_mod() {
     builtin_mod "$name" && return 0
     path=$(find_mod "$name"); [ -n "$path" ] || { echo "vm-run: module $name not found" >&2; exit 1; }
     for dep in $(modinfo -F depends "$path" | tr , ' '); do add_mod "$dep"; done
-    order+=("$name"); cp "$path" "$root/lib/modules/$name.ko"
+    order+=("$name")
+    case "$path" in
+    *.xz) xz -dc "$path" > "$root/lib/modules/$name.ko";;
+    *) cp "$path" "$root/lib/modules/$name.ko";;
+    esac
 }
 base_mods="drm"
 [ -f "$ZKO" ] && base_mods=$(modinfo -F depends "$ZKO" | tr , ' ')
