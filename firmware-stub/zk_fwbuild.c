@@ -9,6 +9,7 @@
 
 #include "zhikai_isa.h"
 #include "zk_fwbuild.h"
+#include "zhikai-fwcheck.h"    /* zk_fw_crc32: the device's own CRC */
 
 static const char *const corrupt_names[ZK_FW_CORRUPT_COUNT] = {
     [ZK_FW_OK] = "none",
@@ -71,18 +72,6 @@ static void put_le32(uint8_t *p, uint32_t v)
     p[3] = v >> 24;
 }
 
-static uint32_t crc_of(const uint8_t *p, size_t len)
-{
-    uLong crc = crc32(0L, Z_NULL, 0);
-    while (len) {
-        uInt n = len > (1u << 30) ? (1u << 30) : (uInt)len;
-        crc = crc32(crc, p, n);
-        p += n;
-        len -= n;
-    }
-    return (uint32_t)crc;
-}
-
 int zk_fw_build(const void *payload, size_t len, const struct zk_fw_opts *o,
                 uint8_t **out, size_t *out_len)
 {
@@ -113,7 +102,7 @@ int zk_fw_build(const void *payload, size_t len, const struct zk_fw_opts *o,
         /* An oversize image keeps the caller's payload at its start. */
         memcpy(img + hsz, payload, copy_len);
     }
-    crc = crc_of(img + hsz, len);
+    crc = zk_fw_crc32(img + hsz, len);
     api = o->api_version;
 
     put_le32(img + 0, ZK_FW_MAGIC);
