@@ -73,6 +73,42 @@ static int64_t spin_ns(void)
     return ns;
 }
 
+/* What a failed job's status means for the application (error details). */
+static const char *job_error_text(zk_status st)
+{
+    switch (st) {
+    case ZK_ERROR_TIMEOUT:
+        return "it exceeded the driver's job time limit (job_timeout_ms): the job was "
+               "declared hung, the driver reset the engine and dropped its remaining work";
+    case ZK_ERROR_ABORTED:
+        return "a device/engine reset (recovery from a hang, possibly of other work) "
+               "dropped it before it finished; its results are not valid";
+    case ZK_ERROR_LAUNCH_FAILED:
+        return "it faulted on the device (MMU or DMA fault)";
+    case ZK_ERROR_ILLEGAL_COMMAND:
+        return "the engine rejected one of its commands or kernels";
+    case ZK_ERROR_DEVICE_LOST:
+        return "the context is lost: the driver refuses its work (banned after repeated "
+               "job timeouts, or the device is wedged); destroy it and create a new context";
+    default:
+        return zk_error_string(st);
+    }
+}
+
+/*
+ * A failed SUBMIT.  EIO means the driver will never take this context's work
+ * again (it caused hang_ban_limit job timeouts and was banned, or the device
+ * is wedged): report the context as lost instead of a generic OS error.
+ */
+static zk_status submit_fail(int r, const char *what)
+{
+    if (r == -EIO) {
+        return zk__fail(ZK_ERROR_DEVICE_LOST, "%s: DRM_IOCTL_ZHIKAI_SUBMIT refused (EIO): %s",
+                        what, job_error_text(ZK_ERROR_DEVICE_LOST));
+    }
+    return zk__fail_io(r, what);
+}
+
 static uint64_t *slots(zk_stream s)
 {
     return (uint64_t *)s->fence_bo->cpu;
@@ -230,6 +266,7 @@ static void dedupe_bos(zk_stream s)
 zk_status zk__stream_reap_locked(zk_stream s, uint64_t idx, int block)
 {
     uint64_t last = s->next_idx - 1;
+    int fresh = 0;
     if (idx == 0 || idx > last) {
         idx = last;
     }
@@ -253,17 +290,22 @@ zk_status zk__stream_reap_locked(zk_stream s, uint64_t idx, int block)
             }
             if (status != ZKIO_JOB_OK && s->error == ZK_SUCCESS) {
                 s->error = zk__job_status(status);
-                zk__fail(s->error, "stream %p: job %llu (seqno %llu) ended with status %u (%s)",
-                         (void *)s, (unsigned long long)j,
+                fresh = 1;
+                zk__fail(s->error, "stream %p (queue %u): job %llu (seqno %llu) ended with "
+                         "status %u (%s): %s; the error is sticky until "
+                         "zk_stream_clear_error", (void *)s, s->queue, (unsigned long long)j,
                          (unsigned long long)s->seqnos[j % ZK_FENCE_SLOTS], status,
-                         zk_error_name(s->error));
+                         zk_error_name(s->error), job_error_text(s->error));
             }
         }
         s->checked_idx = j;
     }
+    if (fresh) {
+        return s->error;        /* the detail names the failed job */
+    }
     if (s->error != ZK_SUCCESS) {
-        return zk__fail(s->error, "stream %p has a sticky error: %s (zk_stream_clear_error)",
-                        (void *)s, zk_error_name(s->error));
+        return zk__fail(s->error, "stream %p has a sticky error: %s: %s (zk_stream_clear_error)",
+                        (void *)s, zk_error_name(s->error), job_error_text(s->error));
     }
     return ZK_SUCCESS;
 }
@@ -404,7 +446,7 @@ zk_status zk__stream_flush_locked(zk_stream s, uint32_t in_syncobj, uint32_t out
         /* The job's commands are dropped: the stream's order is broken. */
         s->cmd_pos = s->job_start;
         s->nbos = 0;
-        st = zk__fail_io(r, "submitting a stream's job");
+        st = submit_fail(r, "submitting a stream's job");
         if (s->error == ZK_SUCCESS) {
             s->error = st;
         }
@@ -494,7 +536,7 @@ zk_status zk__ctx_flush_all(zk_context ctx, int wait)
                 if (r != 0) {
                     s->cmd_pos = s->job_start;
                     s->nbos = 0;
-                    st = zk__fail_io(r, "submitting the context's jobs");
+                    st = submit_fail(r, "submitting the context's jobs");
                     if (s->error == ZK_SUCCESS) {
                         s->error = st;
                     }

@@ -63,7 +63,10 @@ typedef enum zk_status {
                                         (bad command or kernel) */
     ZK_ERROR_ABORTED = 9,            /* a job was dropped by a device reset
                                         caused by someone else */
-    ZK_ERROR_DEVICE_LOST = 10,       /* the device stopped responding */
+    ZK_ERROR_DEVICE_LOST = 10,       /* the device stopped responding, or
+                                        the driver refuses the context's
+                                        work (banned after repeated hangs):
+                                        create a new context */
     ZK_ERROR_TIMEOUT = 11,           /* a job exceeded its time limit, or a
                                         wait timed out */
     ZK_ERROR_NOT_READY = 12,         /* query: work still in progress */
@@ -431,7 +434,8 @@ zk_status zk_stream_flush(zk_stream stream);
  * zk_stream_synchronize - flush @stream and wait until all of its work has
  * finished.  If any job of the stream failed, returns the matching error
  * (ZK_ERROR_LAUNCH_FAILED for a fault, ZK_ERROR_ILLEGAL_COMMAND,
- * ZK_ERROR_ABORTED, ZK_ERROR_TIMEOUT) and the error stays *sticky*: every
+ * ZK_ERROR_ABORTED, ZK_ERROR_TIMEOUT; ZK_ERROR_DEVICE_LOST when the driver
+ * refuses the job) and the error stays *sticky*: every
  * later call on the stream returns it until zk_stream_clear_error.
  * Environment ZK_WAIT_TIMEOUT_MS bounds the wait (default 600000).
  */
