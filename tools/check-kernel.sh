@@ -63,7 +63,8 @@ check_kernel() {
 
     # One pass: every file compiled with W=1 and checked by sparse (C=1 on a
     # fresh tree = all files), sparse's output tagged by the CHECK wrapper.
-    log=$(nice make $JOBS -C "$kdir" M="$src" W=1 C=1 CHECK="$SPARSE" \
+    # (Without the caller's MAKEFLAGS: "make -s" would hide kbuild's CHECK lines.)
+    log=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL nice make $JOBS -C "$kdir" M="$src" W=1 C=1 CHECK="$SPARSE" \
         CF="-D__CHECK_ENDIAN__" modules 2>&1); rc=$?
     warn=$(printf '%s\n' "$log" | grep -v '^sparse: ' | grep -iE 'warning|error' | sed "s|$src/||")
     if [ $rc = 0 ] && [ -z "$warn" ] && [ -f "$src/zhikai.ko" ]; then
