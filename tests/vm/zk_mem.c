@@ -144,6 +144,46 @@ static void test_isolation(void)
 	close(a);
 }
 
+/* Fill HBM with BOs until it is full; the error is clean and frees recover it. */
+static void test_exhaustion(void)
+{
+	enum { MAX_BOS = 256 };
+	const uint64_t chunk = 128ull << 20;
+	uint32_t handles[MAX_BOS];
+	struct drm_zhikai_bo_create c;
+	struct drm_gem_close gc;
+	int fd = zk_open_or_die(), n = 0, ret = 0, i;
+	uint64_t used0 = zk_param(fd, DRM_ZHIKAI_PARAM_HBM_USED);
+
+	while (n < MAX_BOS) {
+		memset(&c, 0, sizeof(c));
+		c.size = chunk;
+		ret = zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c);
+		if (ret)
+			break;
+		handles[n++] = c.handle;
+	}
+	ok(n > 0 && (ret == -ENOSPC || ret == -ENOMEM),
+	   "HBM exhaustion after %d x 128 MiB BOs -> %d (ENOSPC)", n, ret);
+	memset(&c, 0, sizeof(c));
+	c.size = 4096;
+	ret = zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c);
+	if (!ret)	/* a page may still fit; the device is not broken either way */
+		handles[n++] = c.handle;
+	for (i = 0; i < n; i++) {
+		memset(&gc, 0, sizeof(gc));
+		gc.handle = handles[i];
+		zk_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &gc);
+	}
+	ok(zk_param(fd, DRM_ZHIKAI_PARAM_HBM_USED) == used0,
+	   "HBM used back to its baseline after freeing");
+	memset(&c, 0, sizeof(c));
+	c.size = chunk;
+	ret = zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c);
+	ok(ret == 0, "allocation succeeds again after the frees (%d)", ret);
+	close(fd);
+}
+
 int main(void)
 {
 	int fd = zk_open_or_die();
@@ -151,5 +191,6 @@ int main(void)
 	test_bos(fd);
 	close(fd);
 	test_isolation();
+	test_exhaustion();
 	return tap_done();
 }
