@@ -16,52 +16,12 @@
  * pass) teacher-forced on the card's tokens and reports the largest logit
  * difference and whether greedy tokens agree.
  */
-#include <dirent.h>
 #include <math.h>
 
 #include "example_util.h"
 #include "../llm/llm.h"
 
 #define MAXP 64
-
-/* Card energy counter (hwmon "zhikai" energy1_input, microjoule); -1 if none. */
-static double energy_uj(void)
-{
-    DIR *d = opendir("/sys/class/hwmon");
-    struct dirent *de;
-    double v = -1;
-    if (!d) {
-        return -1;
-    }
-    while ((de = readdir(d)) && v < 0) {
-        char p[512], name[64] = "";
-        FILE *f;
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(p, sizeof(p), "/sys/class/hwmon/%s/name", de->d_name);
-        if (!(f = fopen(p, "r"))) {
-            continue;
-        }
-        if (!fgets(name, sizeof(name), f)) {
-            name[0] = 0;
-        }
-        fclose(f);
-        if (strncmp(name, "zhikai", 6)) {
-            continue;
-        }
-        snprintf(p, sizeof(p), "/sys/class/hwmon/%s/energy1_input", de->d_name);
-        if ((f = fopen(p, "r"))) {
-            unsigned long long e;
-            if (fscanf(f, "%llu", &e) == 1) {
-                v = (double)e;
-            }
-            fclose(f);
-        }
-    }
-    closedir(d);
-    return v;
-}
 
 /* llama2.c's safe_printf: skip lone non-printable bytes of byte tokens. */
 static void put_piece(const char *p)
@@ -198,7 +158,7 @@ int main(int argc, char **argv)
         CHECK(zk_llm_engine_submit(eng, &req[i]));
     }
 
-    double e0 = energy_uj(), t0 = zk_llm_now();
+    double e0 = zk_llm_card_energy_uj(), t0 = zk_llm_now();
     uint32_t pending = 1, shown = 0, max_used = 0;
     if (np == 1) {
         printf("\n%s", texts[0]);
@@ -217,7 +177,7 @@ int main(int argc, char **argv)
             fflush(stdout);
         }
     }
-    double t1 = zk_llm_now(), e1 = energy_uj();
+    double t1 = zk_llm_now(), e1 = zk_llm_card_energy_uj();
     if (np == 1) {
         printf("\n\n");
     }

@@ -5,6 +5,7 @@
  * (perf/ group of the PCI device, hwmon power1_cap).  See
  * docs/perf-model.md.
  */
+#include <dirent.h>
 #include <glob.h>
 #include <stdio.h>
 #include <string.h>
@@ -118,4 +119,42 @@ int zk_llm_card_power_cap(unsigned mw, unsigned *old_mw)
         }
     }
     return 0;
+}
+
+double zk_llm_card_energy_uj(void)
+{
+    DIR *d = opendir("/sys/class/hwmon");
+    struct dirent *de;
+    double v = -1;
+    if (!d) {
+        return -1;
+    }
+    while ((de = readdir(d)) && v < 0) {
+        char p[512], name[64] = "";
+        FILE *f;
+        if (de->d_name[0] == '.') {
+            continue;
+        }
+        snprintf(p, sizeof(p), "/sys/class/hwmon/%s/name", de->d_name);
+        if (!(f = fopen(p, "r"))) {
+            continue;
+        }
+        if (!fgets(name, sizeof(name), f)) {
+            name[0] = 0;
+        }
+        fclose(f);
+        if (strncmp(name, "zhikai", 6)) {
+            continue;
+        }
+        snprintf(p, sizeof(p), "/sys/class/hwmon/%s/energy1_input", de->d_name);
+        if ((f = fopen(p, "r"))) {
+            unsigned long long e;
+            if (fscanf(f, "%llu", &e) == 1) {
+                v = (double)e;
+            }
+            fclose(f);
+        }
+    }
+    closedir(d);
+    return v;
 }

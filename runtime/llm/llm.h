@@ -250,5 +250,8 @@ int zk_llm_card_perf_read(zk_llm_card_perf *p);
 /** Power cap of the first zhikai card via hwmon power1_cap: *old_mw gets the
  *  current cap (may be NULL), then @mw is written if non-zero.  0 or -1. */
 int zk_llm_card_power_cap(unsigned mw, unsigned *old_mw);
+/** Card energy counter of the first zhikai hwmon device (energy1_input,
+ *  microjoule); -1 if none. */
+double zk_llm_card_energy_uj(void);
 
 #endif

@@ -37,9 +37,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#ifndef ZK_BENCH_HOST
-#include <dirent.h>
-#endif
 
 #include "llm.h"
 
@@ -251,45 +248,6 @@ int main(int argc, char **argv)
 
 #else
 /* ================================================================ VM */
-/* Card energy counter (hwmon "zhikai" energy1_input, microjoule); -1 if none. */
-static double energy_uj(void)
-{
-    DIR *d = opendir("/sys/class/hwmon");
-    struct dirent *de;
-    double v = -1;
-    if (!d) {
-        return -1;
-    }
-    while ((de = readdir(d)) && v < 0) {
-        char p[512], name[64] = "";
-        FILE *f;
-        if (de->d_name[0] == '.') {
-            continue;
-        }
-        snprintf(p, sizeof(p), "/sys/class/hwmon/%s/name", de->d_name);
-        if (!(f = fopen(p, "r"))) {
-            continue;
-        }
-        if (!fgets(name, sizeof(name), f)) {
-            name[0] = 0;
-        }
-        fclose(f);
-        if (strncmp(name, "zhikai", 6)) {
-            continue;
-        }
-        snprintf(p, sizeof(p), "/sys/class/hwmon/%s/energy1_input", de->d_name);
-        if ((f = fopen(p, "r"))) {
-            unsigned long long e;
-            if (fscanf(f, "%llu", &e) == 1) {
-                v = (double)e;
-            }
-            fclose(f);
-        }
-    }
-    closedir(d);
-    return v;
-}
-
 #define CK(x) do { zk_status s_ = (x); if (s_ != ZK_SUCCESS) { \
     fprintf(stderr, "bench_llm:%d: %s: %s (%s)\n", __LINE__, #x, zk_error_string(s_), \
             zk_last_error_detail()); exit(1); } } while (0)
@@ -333,13 +291,13 @@ static card_run card_decode(const zk_llm_model *m, const char *kdir, int nseq, i
     }
     CK(zk_llm_engine_step(e, &pending));        /* prefill: untimed */
     zk_llm_engine_get_stats(e, &s0);
-    e0 = energy_uj();
+    e0 = zk_llm_card_energy_uj();
     t0 = zk_llm_now();
     while (pending) {
         CK(zk_llm_engine_step(e, &pending));
     }
     t1 = zk_llm_now();
-    e1 = energy_uj();
+    e1 = zk_llm_card_energy_uj();
     zk_llm_engine_get_stats(e, &s1);
     cr.tokens = s1.decode_tokens - s0.decode_tokens;
     cr.steps = s1.steps - s0.steps;

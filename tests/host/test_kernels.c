@@ -18,12 +18,9 @@
 #include "zk_dtype.h"
 #include "zk_engine.h"
 #include "zk_isa.h"
+#include "zk_kernel_helpers.h"
 #include "zk_obj.h"
 #include "zk_testmem.h"
-
-#ifndef ZK_KERNEL_DIR
-#define ZK_KERNEL_DIR "build/kernels"
-#endif
 
 static ZkTestMem T;
 
@@ -31,55 +28,10 @@ static ZkTestMem T;
 static int launch(const char *lib, const char *name, const uint64_t *args,
                   uint32_t nargs, uint32_t gx)
 {
-    char path[512], err[256];
-    snprintf(path, sizeof(path), "%s/%s.zko", ZK_KERNEL_DIR, lib);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static uint8_t buf[1 << 20];
-    size_t len = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    ZkObj o;
-    if (zk_obj_load(buf, len, &o, err, sizeof(err))) {
-        fail_msg("%s: %s", path, err);
-    }
-    const ZkObjKernel *k = zk_obj_find(&o, name);
-    if (!k) {
-        fail_msg("%s has no kernel %s", path, name);
-    }
-    assert_int_equal(k->desc.num_args, nargs);
-    uint64_t code = zkt_alloc(&T, o.image_size), av = zkt_alloc(&T, 8 * nargs + 8);
-    zkt_put(&T, code, o.image, o.image_size);
-    zkt_put(&T, av, args, 8 * nargs);
-    ZkLaunch l = { .code_va = code, .code_size = o.image_size, .entry = k->entry,
-                   .grid = { gx, 1, 1 }, .args_va = av, .args_size = 8 * nargs };
     ZkEngineStats st;
-    ZkFault fault;
-    int r = zk_engine_launch(&T.ms, &l, &st, &fault, NULL);
-    zk_obj_free(&o);
-    return r;
+    return zkt_launch_lib(&T, lib, name, args, nargs, gx, &st);
 }
 
-static float frand(void)
-{
-    return (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
-}
-
-static uint64_t put_rand(float *h, size_t n)
-{
-    for (size_t i = 0; i < n; i++) h[i] = frand();
-    uint64_t va = zkt_alloc(&T, n * 4);
-    zkt_put(&T, va, h, n * 4);
-    return va;
-}
-
-static void close_all(const float *got, const float *want, size_t n, float tol)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!(fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i])))) {
-            fail_msg("[%zu] got %g want %g", i, got[i], want[i]);
-        }
-    }
-}
 
 static int setup(void **s)
 {
@@ -100,7 +52,7 @@ static void test_vector_add(void **s)
     (void)s;
     enum { N = 1001 };
     float a[N], b[N], got[N], want[N];
-    uint64_t va = put_rand(a, N), vb = put_rand(b, N), vo = zkt_alloc(&T, N * 4);
+    uint64_t va = zkt_put_rand(&T, a, N), vb = zkt_put_rand(&T, b, N), vo = zkt_alloc(&T, N * 4);
     for (uint32_t g = 1; g <= 7; g += 3) {
         uint64_t args[] = { va, vb, vo, N };
         memset(got, 0, sizeof(got));
@@ -117,7 +69,7 @@ static void test_elementwise_kernels(void **s)
     (void)s;
     enum { R = 5, C = 37, N = R * C };
     float a[N], b[N], got[N], want[N];
-    uint64_t va = put_rand(a, N), vb = put_rand(b, N), vo = zkt_alloc(&T, N * 4);
+    uint64_t va = zkt_put_rand(&T, a, N), vb = zkt_put_rand(&T, b, N), vo = zkt_alloc(&T, N * 4);
     static const char *names[] = { "add_f32", "mul_f32", "swiglu_f32", "silu_f32",
                                    "gelu_f32", "exp_f32", "relu_f32", "scale_f32" };
     for (int k = 0; k < 8; k++) {
@@ -135,7 +87,7 @@ static void test_elementwise_kernels(void **s)
                     : k == 4 ? 0.5f * x * (1.0f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)))
                     : k == 5 ? expf(x) : k == 6 ? (x > 0 ? x : 0) : x * 0.5f + 2.0f;
         }
-        close_all(got, want, N, 0.0f);
+        zkt_close_all(got, want, N, 0.0f);
     }
 }
 
@@ -146,8 +98,8 @@ static void test_gemm_kernels(void **s)
     float a[M * K], b[K * N], got[M * N], want[M * N];
     for (int bt = 0; bt < 2; bt++) {
         for (unsigned dt = 0; dt < 3; dt++) {
-            for (int i = 0; i < M * K; i++) a[i] = frand();
-            for (int i = 0; i < K * N; i++) b[i] = frand();
+            for (int i = 0; i < M * K; i++) a[i] = zkt_frand();
+            for (int i = 0; i < K * N; i++) b[i] = zkt_frand();
             uint8_t ha[M * K * 4], hb[K * N * 4];
             zk_store_row(ha, dt, a, M * K);
             zk_store_row(hb, dt, b, K * N);
@@ -170,13 +122,13 @@ static void test_gemm_kernels(void **s)
                     want[i * N + j] = (float)acc;
                 }
             }
-            close_all(got, want, M * N, 1e-5f * K);
+            zkt_close_all(got, want, M * N, 1e-5f * K);
             /* Grid M: one row per workgroup, the engine's single-row (gemv) path. */
             memset(got, 0, sizeof(got));
             zkt_put(&T, vc, got, sizeof(got));
             assert_int_equal(launch("gemm", name, args, 6, M), 0);
             zkt_get(&T, vc, got, sizeof(got));
-            close_all(got, want, M * N, 1e-5f * K);
+            zkt_close_all(got, want, M * N, 1e-5f * K);
         }
     }
     /* int8 with dequantisation scales */
@@ -185,7 +137,7 @@ static void test_gemm_kernels(void **s)
     for (int i = 0; i < M * K; i++) qa[i] = (int8_t)(rand() % 255 - 127);
     for (int i = 0; i < N * K; i++) qb[i] = (int8_t)(rand() % 255 - 127);
     uint64_t va = zkt_alloc(&T, sizeof(qa)), vb = zkt_alloc(&T, sizeof(qb));
-    uint64_t vsa = put_rand(sa, M), vsb = put_rand(sb, N), vc = zkt_alloc(&T, sizeof(got));
+    uint64_t vsa = zkt_put_rand(&T, sa, M), vsb = zkt_put_rand(&T, sb, N), vc = zkt_alloc(&T, sizeof(got));
     zkt_put(&T, va, qa, sizeof(qa));
     zkt_put(&T, vb, qb, sizeof(qb));
     uint64_t args[] = { va, vb, vc, vsa, vsb, M, N, K };
@@ -206,7 +158,7 @@ static void test_row_kernels(void **s)
     (void)s;
     enum { R = 4, C = 64, V = 10 };
     float x[R * C], w[C], bias[C], got[R * C], want[R * C];
-    uint64_t vx = put_rand(x, R * C), vw = put_rand(w, C), vb = put_rand(bias, C);
+    uint64_t vx = zkt_put_rand(&T, x, R * C), vw = zkt_put_rand(&T, w, C), vb = zkt_put_rand(&T, bias, C);
     uint64_t vo = zkt_alloc(&T, sizeof(got));
     uint64_t eps = zk_f32_bits(1e-5f);
     /* rmsnorm */
@@ -219,7 +171,7 @@ static void test_row_kernels(void **s)
         for (int c = 0; c < C; c++)
             want[r * C + c] = (float)(w[c] * x[r * C + c] / sqrt(ss / C + 1e-5));
     }
-    close_all(got, want, R * C, 1e-5f);
+    zkt_close_all(got, want, R * C, 1e-5f);
     /* layernorm */
     uint64_t a2[] = { vx, vw, vb, vo, R, C, eps };
     assert_int_equal(launch("rowops", "layernorm_f32", a2, 7, 1), 0);
@@ -233,7 +185,7 @@ static void test_row_kernels(void **s)
         for (int c = 0; c < C; c++)
             want[r * C + c] = (float)((x[r * C + c] - m) / sqrt(v + 1e-5) * w[c] + bias[c]);
     }
-    close_all(got, want, R * C, 1e-5f);
+    zkt_close_all(got, want, R * C, 1e-5f);
     /* softmax, argmax */
     uint64_t a3[] = { vx, vo, R, C };
     assert_int_equal(launch("rowops", "softmax_f32", a3, 4, 1), 0);
@@ -244,7 +196,7 @@ static void test_row_kernels(void **s)
         for (int c = 0; c < C; c++) z += exp(x[r * C + c] - mx);
         for (int c = 0; c < C; c++) want[r * C + c] = (float)(exp(x[r * C + c] - mx) / z);
     }
-    close_all(got, want, R * C, 2e-5f);
+    zkt_close_all(got, want, R * C, 2e-5f);
     assert_int_equal(launch("rowops", "argmax_f32", a3, 4, 1), 0);
     int32_t idx[R];
     zkt_get(&T, vo, idx, sizeof(idx));
@@ -256,7 +208,7 @@ static void test_row_kernels(void **s)
     /* embedding */
     float tab[V * C];
     int32_t ids[R] = { 9, 0, 4, 9 };
-    uint64_t vt = put_rand(tab, V * C), vi = zkt_alloc(&T, sizeof(ids));
+    uint64_t vt = zkt_put_rand(&T, tab, V * C), vi = zkt_alloc(&T, sizeof(ids));
     zkt_put(&T, vi, ids, sizeof(ids));
     uint64_t a4[] = { vt, vi, vo, R, C, V };
     assert_int_equal(launch("rowops", "embedding_f32", a4, 6, 1), 0);
@@ -275,7 +227,7 @@ static void test_row_kernels(void **s)
             want[r * C + i + 1] = v0 * fci + v1 * fcr;
         }
     }
-    close_all(got, want, R * C, 0.0f);
+    zkt_close_all(got, want, R * C, 0.0f);
     /* quantize + dequantize */
     uint64_t vq = zkt_alloc(&T, R * C), vs = zkt_alloc(&T, R * 4);
     uint64_t a6[] = { vx, vq, vs, R, C }, a7[] = { vq, vs, vo, R, C };
@@ -294,7 +246,7 @@ static void test_attention_kernels(void **s)
     int32_t table[NB] = { 5, 2, 0, 1, 3, 4 };
     float k[CTX * KVD], v[CTX * KVD], q[H * HD], got[H * HD];
     for (int dt = 0; dt < 2; dt++) {
-        uint64_t vk = put_rand(k, CTX * KVD), vv = put_rand(v, CTX * KVD), vq = put_rand(q, H * HD);
+        uint64_t vk = zkt_put_rand(&T, k, CTX * KVD), vv = zkt_put_rand(&T, v, CTX * KVD), vq = zkt_put_rand(&T, q, H * HD);
         uint64_t kc = zkt_alloc(&T, NB * BS * KVD * 4), vc = zkt_alloc(&T, NB * BS * KVD * 4);
         uint64_t vt = zkt_alloc(&T, sizeof(table)), vo = zkt_alloc(&T, sizeof(got));
         zkt_put(&T, vt, table, sizeof(table));

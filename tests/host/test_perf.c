@@ -20,12 +20,9 @@
 #include "zk_engine.h"
 #include "zk_isa.h"
 #include "zk_obj.h"
+#include "zk_kernel_helpers.h"
 #include "zk_perf.h"
 #include "zk_testmem.h"
-
-#ifndef ZK_KERNEL_DIR
-#define ZK_KERNEL_DIR "build/kernels"
-#endif
 
 /* Relative tolerance for doubles computed two ways. */
 static void near(double got, double want)
@@ -332,31 +329,7 @@ static int teardown(void **s)
 static void launch(const char *lib, const char *name, const uint64_t *args,
                    uint32_t nargs, uint32_t gx, ZkEngineStats *st)
 {
-    char path[512], err[256];
-    snprintf(path, sizeof(path), "%s/%s.zko", ZK_KERNEL_DIR, lib);
-    FILE *f = fopen(path, "rb");
-    assert_non_null(f);
-    static uint8_t buf[1 << 20];
-    size_t len = fread(buf, 1, sizeof(buf), f);
-    fclose(f);
-    ZkObj o;
-    if (zk_obj_load(buf, len, &o, err, sizeof(err))) {
-        fail_msg("%s: %s", path, err);
-    }
-    const ZkObjKernel *k = zk_obj_find(&o, name);
-    if (!k) {
-        fail_msg("%s has no kernel %s", path, name);
-    }
-    assert_int_equal(k->desc.num_args, nargs);
-    uint64_t code = zkt_alloc(&T, o.image_size), av = zkt_alloc(&T, 8 * nargs + 8);
-    zkt_put(&T, code, o.image, o.image_size);
-    zkt_put(&T, av, args, 8 * nargs);
-    ZkLaunch l = { .code_va = code, .code_size = o.image_size, .entry = k->entry,
-                   .grid = { gx, 1, 1 }, .args_va = av, .args_size = 8 * nargs };
-    ZkFault fault;
-    memset(st, 0, sizeof(*st));
-    assert_int_equal(zk_engine_launch(&T.ms, &l, st, &fault, NULL), 0);
-    zk_obj_free(&o);
+    assert_int_equal(zkt_launch_lib(&T, lib, name, args, nargs, gx, st), 0);
 }
 
 static void expect(const ZkEngineStats *st, uint64_t f32, uint64_t f16,

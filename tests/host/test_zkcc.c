@@ -22,13 +22,10 @@
 #include "zk_dtype.h"
 #include "zk_engine.h"
 #include "zk_isa.h"
+#include "zk_kernel_helpers.h"
 #include "zk_obj.h"
 #include "zk_testmem.h"
 #include "zkcc.h"
-
-#ifndef ZK_KERNEL_DIR
-#define ZK_KERNEL_DIR "build/kernels"
-#endif
 
 static ZkTestMem T;
 
@@ -44,28 +41,6 @@ static int teardown(void **s)
     (void)s;
     zkt_fini(&T);
     return 0;
-}
-
-static float frand(void)
-{
-    return (float)rand() / (float)RAND_MAX * 2.0f - 1.0f;
-}
-
-static uint64_t put_rand(float *h, size_t n)
-{
-    for (size_t i = 0; i < n; i++) h[i] = frand();
-    uint64_t va = zkt_alloc(&T, n * 4);
-    zkt_put(&T, va, h, n * 4);
-    return va;
-}
-
-static void close_all(const float *got, const float *want, size_t n, float tol)
-{
-    for (size_t i = 0; i < n; i++) {
-        if (!(fabsf(got[i] - want[i]) <= tol * (1 + fabsf(want[i])))) {
-            fail_msg("[%zu] got %g want %g", i, got[i], want[i]);
-        }
-    }
 }
 
 /* ---------------------------------------------------------------- */
@@ -346,7 +321,7 @@ static void test_example_and_asm(void **s)
     free(text);
     enum { N = 1001 };
     float a[N], b[N], got[N];
-    uint64_t va = put_rand(a, N), vb = put_rand(b, N), vo = zkt_alloc(&T, N * 4);
+    uint64_t va = zkt_put_rand(&T, a, N), vb = zkt_put_rand(&T, b, N), vo = zkt_alloc(&T, N * 4);
     for (uint32_t g = 1; g <= 8; g++) {
         memset(got, 0, sizeof(got));
         zkt_put(&T, vo, got, sizeof(got));
@@ -454,7 +429,7 @@ static void test_float_code(void **s)
     uint8_t *obj = compile(src, &len);
     enum { N = 50 };
     float x[N], got[N + 6], want[N + 6];
-    uint64_t vx = put_rand(x, N), vo = zkt_alloc(&T, sizeof(got));
+    uint64_t vx = zkt_put_rand(&T, x, N), vo = zkt_alloc(&T, sizeof(got));
     float alpha = 1.75f;
     uint64_t args[] = { vx, vo, N, zk_f32_bits(alpha) };
     assert_int_equal(run(obj, len, "floats", args, 4, 1, NULL), 0);
@@ -621,12 +596,12 @@ static void test_tensor_vars(void **s)
     uint8_t *obj = compile(src, &len);
     enum { R = 7, C = 10 };
     float x[R * C], got[R * C], want[R * C];
-    uint64_t vx = put_rand(x, R * C), vo = zkt_alloc(&T, sizeof(got));
+    uint64_t vx = zkt_put_rand(&T, x, R * C), vo = zkt_alloc(&T, sizeof(got));
     uint64_t args[] = { vx, vo, R, C };
     assert_int_equal(run(obj, len, "tiles", args, 4, 1, NULL), 0);
     zkt_get(&T, vo, got, sizeof(got));
     for (int i = 0; i < R * C; i++) want[i] = (x[i] * 2.0f + 1.0f) + x[i];
-    close_all(got, want, R * C, 1e-6f);
+    zkt_close_all(got, want, R * C, 1e-6f);
     free(obj);
 }
 
@@ -636,7 +611,7 @@ static void test_library_vs_c(void **s)
     (void)s;
     enum { R = 5, C = 37, N = R * C };
     float a[N], b[N], got[N], want[N];
-    uint64_t va = put_rand(a, N), vb = put_rand(b, N), vo = zkt_alloc(&T, N * 4);
+    uint64_t va = zkt_put_rand(&T, a, N), vb = zkt_put_rand(&T, b, N), vo = zkt_alloc(&T, N * 4);
     static const char *names[] = { "add_f32", "mul_f32", "swiglu_f32", "silu_f32",
                                    "gelu_f32", "exp_f32", "relu_f32", "scale_f32" };
     for (int k = 0; k < 8; k++) {
@@ -656,13 +631,13 @@ static void test_library_vs_c(void **s)
                                                             (x + 0.044715f * x * x * x)))
                         : k == 5 ? expf(x) : k == 6 ? (x > 0 ? x : 0) : x * 0.5f + 2.0f;
             }
-            close_all(got, want, N, 0.0f);
+            zkt_close_all(got, want, N, 0.0f);
         }
     }
     /* rmsnorm: tensor op and the scalar version, softmax */
     enum { RR = 6, RC = 64 };
     float x[RR * RC], w[RC], o[RR * RC], ref[RR * RC];
-    uint64_t vx = put_rand(x, RR * RC), vw = put_rand(w, RC), vr = zkt_alloc(&T, sizeof(o));
+    uint64_t vx = zkt_put_rand(&T, x, RR * RC), vw = zkt_put_rand(&T, w, RC), vr = zkt_alloc(&T, sizeof(o));
     for (int r = 0; r < RR; r++) {
         double ss = 0;
         for (int c = 0; c < RC; c++) ss += (double)x[r * RC + c] * x[r * RC + c];
@@ -677,7 +652,7 @@ static void test_library_vs_c(void **s)
             assert_int_equal(run_lib("zkc_rowops", scalar ? "rmsnorm_scalar_f32" : "rmsnorm_f32",
                                      args, 6, g), 0);
             zkt_get(&T, vr, o, sizeof(o));
-            close_all(o, ref, RR * RC, 2e-5f);
+            zkt_close_all(o, ref, RR * RC, 2e-5f);
         }
     }
     uint64_t sargs[] = { vx, vr, RR, RC };
@@ -689,7 +664,7 @@ static void test_library_vs_c(void **s)
         for (int c = 0; c < RC; c++) z += exp(x[r * RC + c] - mx);
         for (int c = 0; c < RC; c++) ref[r * RC + c] = (float)(exp(x[r * RC + c] - mx) / z);
     }
-    close_all(o, ref, RR * RC, 2e-5f);
+    zkt_close_all(o, ref, RR * RC, 2e-5f);
     /* gemm_f32 and the tiled version, with sizes that are not tile multiples */
     enum { M = 70, GN = 130, K = 100 };
     float *ga = malloc(sizeof(float) * M * K), *gb = malloc(sizeof(float) * K * GN);
@@ -698,7 +673,7 @@ static void test_library_vs_c(void **s)
     assert_non_null(gb);
     assert_non_null(gc);
     assert_non_null(gr);
-    uint64_t vga = put_rand(ga, M * K), vgb = put_rand(gb, K * GN);
+    uint64_t vga = zkt_put_rand(&T, ga, M * K), vgb = zkt_put_rand(&T, gb, K * GN);
     uint64_t vgc = zkt_alloc(&T, sizeof(float) * M * GN);
     for (int i = 0; i < M; i++) {
         for (int j = 0; j < GN; j++) {
@@ -715,7 +690,7 @@ static void test_library_vs_c(void **s)
             assert_int_equal(run_lib("zkc_gemm", tiled ? "gemm_f32_tiled" : "gemm_f32",
                                      args, 6, g), 0);
             zkt_get(&T, vgc, gc, sizeof(float) * M * GN);
-            close_all(gc, gr, M * GN, 1e-5f * K);
+            zkt_close_all(gc, gr, M * GN, 1e-5f * K);
         }
     }
     free(ga);
@@ -779,7 +754,7 @@ static const KCase kcases[] = {
 static void fill(uint8_t *h, unsigned dt, size_t bytes)
 {
     for (size_t i = 0; i < bytes; i += zk_dt_size(dt)) {
-        float f = frand();
+        float f = zkt_frand();
         if (dt == ZK_DT_I32) {
             int32_t v = rand() % 4;
             memcpy(h + i, &v, 4);
