@@ -83,6 +83,11 @@ PY
         unplug_test
     fi
     if want isa || want obj; then
+        # libFuzzer needs clang and its runtime; only `make fuzz` wants them.
+        if ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
+            apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends clang libclang-rt-14-dev >/dev/null ||
+                echo "# could not install clang/libclang-rt-14-dev"
+        fi
         # The files, not the 'fuzz' goals: tools/Makefile's recipe-less 'fuzz'
         # would let make's built-in %: %.sh rule copy this script to tools/fuzz.
         make -s -C qemu-device "$REPO/build/fuzz/fuzz_isa" >/dev/null 2>&1 || echo "# fuzz_isa build failed"
