@@ -12,7 +12,7 @@ TARBALL=$CACHE/dl/qemu_${QVER}+ds.orig.tar.xz
 QSRC=$CACHE/qemu-$QVER
 QBUILD=$QSRC/build
 CONFIG="--python=/usr/bin/python3 --target-list=x86_64-softmmu --disable-docs \
---disable-werror --without-default-features --disable-download --enable-fdt=system \
+--disable-werror --without-default-features --enable-kvm --disable-download --enable-fdt=system \
 --disable-install-blobs --enable-trace-backends=log"
 
 mkdir -p "$CACHE/dl"
