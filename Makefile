@@ -15,8 +15,9 @@ BUILD    := $(REPO)/build
 export ZK_CACHE ?= /var/cache/zhikai
 QSRC     := $(ZK_CACHE)/qemu-10.0.2
 QEMU     := $(QSRC)/build/qemu-system-x86_64
-KREL     ?= $(shell ls /usr/src 2>/dev/null | sed -n 's/^linux-headers-\([0-9.]*-[0-9]*-amd64\)$$/\1/p' | sort -V | tail -1)
-KDIR     ?= /usr/src/linux-headers-$(KREL)
+# The guest kernel's release and headers: one helper decides (never a version here).
+KREL     ?= $(shell $(REPO)/tools/kernel-release.sh)
+KDIR     ?= $(shell $(REPO)/tools/kernel-release.sh --kdir)
 PREFIX   ?= /usr/local
 DESTDIR  ?=
 VM       := $(REPO)/tools/vm-run.sh
@@ -46,7 +47,7 @@ kmod: deps
 
 # zhikai.ko for Debian's 6.12 kernel (DRM accel node) -> build/kmod-6.12/zhikai.ko
 kmod-6.12: deps
-	$(MAKE) -C kmod k612
+	$(MAKE) -C kmod k612 K612_KDIR=$$(tools/kheaders-612.sh)
 
 # Userspace parts, in dependency order (tools build the kernel library the
 # runtime's examples load).

@@ -25,10 +25,10 @@ CACHE=${ZK_CACHE:-/var/cache/zhikai}
 OUT=$REPO/build/kcheck
 JOBS=${ZK_JOBS:--j2}
 
-newest() { ls -d /usr/src/linux-headers-* 2>/dev/null | grep -E "$1" | sort -V | tail -1; }
-# Same rule as the top Makefile's KREL (the guest kernel's headers).
-KDIR61=${ZK_KDIR_61:-$(newest '/linux-headers-[0-9.]+-[0-9]+-amd64$')}
-KDIR612=${ZK_KDIR_612:-$(newest '/linux-headers-6\.12\.[0-9]+(\+[a-z0-9]+)?-amd64$')}
+# The guest kernel's headers (tools/kernel-release.sh decides, as for every
+# build) and Debian's 6.12 headers unpacked into the cache.
+KDIR61=${ZK_KDIR_61:-$("$REPO/tools/kernel-release.sh" --kdir)}
+KDIR612=${ZK_KDIR_612:-$("$REPO/tools/kheaders-612.sh" 2>/dev/null || true)}
 if [ "${1:-}" = --kdirs ]; then
     for k in "$KDIR61" "$KDIR612"; do [ -n "$k" ] && echo "$k"; done
     exit 0

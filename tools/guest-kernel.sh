@@ -1,9 +1,9 @@
 #!/bin/bash
 # Fetches the Debian kernel image matching the installed linux-headers-amd64 and
-# unpacks it into the cache; prints the kernel release (e.g. 6.1.0-56-amd64).
+# unpacks it into the cache; prints the kernel release (tools/kernel-release.sh decides which).
 set -euo pipefail
 CACHE=${ZK_CACHE:-/var/cache/zhikai}
-KREL=${ZK_KREL:-$(ls /usr/src | sed -n 's/^linux-headers-\([0-9.]*-[0-9]*-amd64\)$/\1/p' | sort -V | tail -1)}
+KREL=$("$(dirname "$0")/kernel-release.sh")
 [ -n "$KREL" ] || { echo "guest-kernel: no linux-headers-*-amd64 installed" >&2; exit 1; }
 dir=$CACHE/guest/$KREL
 if [ ! -f "$dir/.done" ]; then

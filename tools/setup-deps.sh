@@ -1,7 +1,32 @@
 #!/bin/bash
 # Installs every Debian package the build, the VM and the tests need (idempotent).
+# What it changes system-wide, and nothing more: the apt packages listed below,
+# and (if no bookworm-backports line exists) /etc/apt/sources.list.d/zhikai-backports.sources.
+# It never installs a kernel image: kernels and 6.12 headers are unpacked into
+# the cache (tools/guest-kernel.sh, tools/kheaders-612.sh).
+#   setup-deps.sh          install (skipped once the stamp exists)
+#   setup-deps.sh --list   print the packages, one line per apt-get call:
+#                          "main: ..." and "backports: ..." (tests check them)
 set -euo pipefail
-STAMP=${ZK_CACHE:-/var/cache/zhikai}/deps-v3.stamp
+STAMP=${ZK_CACHE:-/var/cache/zhikai}/deps-v4.stamp
+
+# Build, VM and test tools; linux-headers-amd64 = the 6.1 headers the driver is
+# built against (tools/kernel-release.sh picks the newest installed), and
+# linux-source-6.1 for scripts/checkpatch.pl (tools/check-kernel.sh).
+MAIN=(build-essential pkg-config git xz-utils bzip2 cpio gzip ca-certificates
+      ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison
+      python3 python3-venv python3-setuptools seabios busybox-static
+      linux-headers-amd64 kmod linux-source-6.1 perl
+      libdrm-dev libpci-dev pciutils libelf-dev libcmocka-dev libopenblas-dev
+      sparse dwarves jq file man-db groff-base)
+# QEMU 10's build needs a newer meson; its firmware blobs come from qemu-system-data.
+BACKPORTS=(meson python3-pycotap qemu-system-data)
+
+if [ "${1:-}" = --list ]; then
+    echo "main: ${MAIN[*]}"
+    echo "backports: ${BACKPORTS[*]}"
+    exit 0
+fi
 [ -f "$STAMP" ] && exit 0
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" != 0 ]; then echo "setup-deps: run as root (apt-get)" >&2; exit 1; fi
@@ -18,19 +43,7 @@ fi
 # Wait for another apt (e.g. unattended-upgrades) instead of failing.
 APT="apt-get -o DPkg::Lock::Timeout=600"
 $APT update -q
-$APT install -y -q --no-install-recommends \
-    build-essential pkg-config git xz-utils bzip2 cpio gzip ca-certificates \
-    ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison \
-    python3 python3-venv python3-setuptools seabios busybox-static \
-    linux-headers-amd64 kmod \
-    libdrm-dev libpci-dev pciutils libelf-dev libcmocka-dev libopenblas-dev \
-    sparse dwarves jq file man-db groff-base
-# Kernel checks (tools/check-kernel.sh): the 6.1 source tarball for
-# scripts/checkpatch.pl. Debian's 6.12 headers for the accel-node build are not
-# installed (their meta-package pulls a linux-image into the host's boot):
-# tools/kheaders-612.sh unpacks them into the cache.
-$APT install -y -q --no-install-recommends linux-source-6.1 perl
-$APT install -y -q --no-install-recommends -t bookworm-backports \
-    meson python3-pycotap qemu-system-data
+$APT install -y -q --no-install-recommends "${MAIN[@]}"
+$APT install -y -q --no-install-recommends -t bookworm-backports "${BACKPORTS[@]}"
 mkdir -p "$(dirname "$STAMP")"
 touch "$STAMP"

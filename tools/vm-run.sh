@@ -1,5 +1,5 @@
 #!/bin/bash
-# Boots a q35 VM (TCG) with the zhikai card, loads drm's modules and zhikai.ko,
+# Boots a q35 VM (KVM where it works, else TCG: tools/pick-accel.sh) with the zhikai card, loads drm's modules and zhikai.ko,
 # runs one guest shell command and returns its output and exit status.
 #
 # usage: tools/vm-run.sh [options] -- 'guest command'
@@ -12,6 +12,7 @@
 #   --no-load         don't insmod zhikai.ko
 #   --mod-args ARGS   zhikai.ko module parameters
 #   --timeout SEC     kill the VM after SEC seconds (default 600)
+#   ZK_ACCEL=kvm|tcg  force the accelerator (default: tools/pick-accel.sh)
 #   --debug-kernel    boot the KASAN/lockdep/kmemleak kernel (tools/build-debug-kernel.sh,
 #                     built if needed) with build/kmod-debug/zhikai.ko instead
 #
@@ -27,7 +28,7 @@ BUILD=$REPO/build
 
 hbm=1G cards=1 devopt="" mem=2G load=1 modargs="" timeout=600 shell=0 cmd="" debug=0
 qopts=()
-usage() { sed -n '5,19p' "$0" >&2; exit 2; }
+usage() { sed -n '5,18p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
     case "$1" in
     --hbm) hbm=$2; shift 2;;
@@ -139,8 +140,11 @@ printf '%s\n' "$cmd" > "$root/zk-cmd"
 # --- the VM ---
 devs=()
 for i in $(seq 0 $((cards - 1))); do devs+=(-device "zhikai,id=zk$i,hbm-size=$hbm$devopt"); done
+accel=$("$REPO/tools/pick-accel.sh" 2> >(sed 's/^/vm-run: /' >&2)) || exit 2
+accel_args=(-accel tcg)
+[ "$accel" = kvm ] && accel_args=(-accel kvm -cpu host)
 # -nodefaults: without it SeaBIOS waits ~30 s on the default AHCI CD-ROM.
-args=(-M q35 -nodefaults -m "$mem" -smp 1 -no-reboot -L /usr/share/qemu -L /usr/share/seabios
+args=(-M q35 "${accel_args[@]}" -nodefaults -m "$mem" -smp 1 -no-reboot -L /usr/share/qemu -L /usr/share/seabios
       -kernel "${ZK_KERNEL:-$KERNEL}" -initrd "$stage/initrd.gz" -nic none
       "${devs[@]}" "${qopts[@]}")
 append="console=ttyS0 panic=-1 ${ZK_APPEND:-quiet loglevel=4}"
