@@ -33,6 +33,7 @@
 #define ZK_SECT_TEXT            ".text"         /* instructions */
 #define ZK_SECT_RODATA          ".rodata"       /* constants, placed after .text */
 #define ZK_SECT_KERNELS         ".zk.kernels"   /* struct zk_kernel_desc[] */
+#define ZK_SECT_TARGET          ".zk.target"    /* struct zk_obj_target (optional) */
 /*
  * Every kernel has an STT_FUNC symbol in .text (st_value = byte offset of
  * its entry) and a descriptor of the same name in .zk.kernels.  Images have
@@ -65,6 +66,18 @@ struct zk_kernel_desc {
 	uint32_t num_args;              /* <= ZK_MAX_ARGS */
 	uint32_t reserved;              /* 0 */
 	struct zk_arg_desc args[ZK_MAX_ARGS];
+};
+
+/*
+ * What an object needs from the card: the ISA version it was built for and
+ * the ZK_CAP_* bits (include/zhikai_hw.h) it relies on.  Objects without the
+ * section are ISA 1 with no requirements.  The runtime refuses an object whose
+ * ISA is newer than it knows or whose capabilities the card lacks.
+ */
+struct zk_obj_target {
+	uint32_t isa_version;           /* ZK_ISA_VERSION it was built for, >= 1 */
+	uint32_t reserved;              /* 0 */
+	uint64_t required_caps;         /* ZK_CAP_* */
 };
 
 /*

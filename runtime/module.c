@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -27,6 +28,7 @@ typedef struct parsed_obj {
     uint32_t image_size;
     unsigned int nkernels;
     parsed_kernel *kernels;
+    uint64_t required_caps;     /* ZK_CAP_* from .zk.target */
 } parsed_obj;
 
 static void parsed_free(parsed_obj *p)
@@ -52,6 +54,7 @@ static zk_status parse_object(const void *data, size_t len, parsed_obj *out)
     }
     p.image_size = o.image_size;
     p.nkernels = o.num_kernels;
+    p.required_caps = o.required_caps;
     p.image = malloc(o.image_size ? o.image_size : 1);
     p.kernels = calloc(o.num_kernels ? o.num_kernels : 1, sizeof(*p.kernels));
     if (!p.image || !p.kernels) {
@@ -157,6 +160,13 @@ ZK_EXPORT zk_status zk_module_load_data(zk_module *out, const void *data, size_t
     if (st != ZK_SUCCESS) {
         return st;
     }
+    if (p.required_caps & ~(uint64_t)ctx->caps) {
+        char need[128];
+        zk_obj_caps_str(p.required_caps & ~(uint64_t)ctx->caps, need, sizeof(need));
+        parsed_free(&p);
+        return zk__fail(ZK_ERROR_NOT_SUPPORTED, "kernel object needs card capabilities "
+                        "%s that this card (caps 0x%x) lacks", need, ctx->caps);
+    }
     m = calloc(1, sizeof(*m));
     if (m) {
         m->funcs = calloc(p.nkernels ? p.nkernels : 1, sizeof(*m->funcs));
@@ -226,9 +236,17 @@ ZK_EXPORT zk_status zk_module_load(zk_module *out, const char *path)
     size_t off = 0;
     zk_status st;
     int fd;
+    char found[PATH_MAX];
     if (!out || !path) {
         return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_module_load: %s is NULL",
                         !out ? "mod" : "path");
+    }
+    /* A bare name ("gemm.zko") is looked up on the kernel search path. */
+    if (*path && !strchr(path, '/')) {
+        if ((st = zk_kernel_find(path, found, sizeof(found))) != ZK_SUCCESS) {
+            return st;
+        }
+        path = found;
     }
     fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {

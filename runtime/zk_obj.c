@@ -71,7 +71,7 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
     Elf *e = NULL;
     char *copy = NULL;
     size_t shstrndx;
-    Elf_Data *text = NULL, *rodata = NULL, *kern = NULL, *syms = NULL;
+    Elf_Data *text = NULL, *rodata = NULL, *kern = NULL, *syms = NULL, *target = NULL;
     size_t text_idx = 0, sym_link = 0;
     int ret = -1;
 
@@ -141,6 +141,8 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
             slot = &rodata;
         } else if (!strcmp(name, ZK_SECT_KERNELS)) {
             slot = &kern;
+        } else if (!strcmp(name, ZK_SECT_TARGET)) {
+            slot = &target;
         } else if (sh.sh_type == SHT_SYMTAB) {
             slot = &syms;
             sym_link = sh.sh_link;
@@ -169,6 +171,27 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
         fail(err, errlen, "%s size is not a multiple of the descriptor size",
              ZK_SECT_KERNELS);
         goto out;
+    }
+    out->isa_version = 1;
+    if (target) {
+        struct zk_obj_target t;
+        if (target->d_size != sizeof(t) || !target->d_buf) {
+            fail(err, errlen, "%s has size %zu (want %zu)", ZK_SECT_TARGET,
+                 (size_t)target->d_size, sizeof(t));
+            goto out;
+        }
+        memcpy(&t, target->d_buf, sizeof(t));
+        if (t.isa_version == 0 || t.reserved) {
+            fail(err, errlen, "%s: bad ISA version 0 or reserved field", ZK_SECT_TARGET);
+            goto out;
+        }
+        if (t.isa_version > ZK_ISA_VERSION) {
+            fail(err, errlen, "built for ISA version %u; this library knows up to %u "
+                 "(a newer zhikai runtime is needed)", t.isa_version, ZK_ISA_VERSION);
+            goto out;
+        }
+        out->isa_version = t.isa_version;
+        out->required_caps = t.required_caps;
     }
     uint64_t rsize = rodata ? rodata->d_size : 0;
     uint64_t roff = zk_obj_rodata_offset((uint32_t)text->d_size);
@@ -273,6 +296,42 @@ out:
     return ret;
 }
 
+static const char *const cap_names[] = {
+    "mmu", "dma-sglist", "fp16", "bf16", "int8", "power-cap", "fault-inject",
+    "card-time", "perf-model",
+};
+
+const char *zk_obj_cap_name(unsigned int bit)
+{
+    return bit < sizeof(cap_names) / sizeof(cap_names[0]) ? cap_names[bit] : NULL;
+}
+
+int zk_obj_cap_bit(const char *name)
+{
+    for (unsigned int i = 0; i < sizeof(cap_names) / sizeof(cap_names[0]); i++) {
+        if (!strcmp(name, cap_names[i])) {
+            return (int)i;
+        }
+    }
+    return -1;
+}
+
+void zk_obj_caps_str(uint64_t caps, char *buf, size_t len)
+{
+    size_t off = 0;
+    if (len) {
+        buf[0] = 0;
+    }
+    for (unsigned int i = 0; i < 64 && off < len; i++) {
+        if (caps >> i & 1) {
+            const char *n = zk_obj_cap_name(i);
+            int w = n ? snprintf(buf + off, len - off, "%s%s", off ? "," : "", n)
+                      : snprintf(buf + off, len - off, "%sbit%u", off ? "," : "", i);
+            off += w > 0 ? (size_t)w : 0;
+        }
+    }
+}
+
 void zk_obj_free(ZkObj *obj)
 {
     free(obj->image);
@@ -324,10 +383,20 @@ int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
                  uint32_t rodata_size, const ZkObjKernel *kernels,
                  uint32_t num_kernels, uint8_t **out, size_t *out_len)
 {
-    enum { S_NULL, S_TEXT, S_RODATA, S_KERN, S_SYMTAB, S_STRTAB, S_SHSTR, S_N };
+    const struct zk_obj_target t = { .isa_version = ZK_ISA_VERSION };
+    return zk_obj_write_target(text, text_size, rodata, rodata_size, kernels,
+                               num_kernels, &t, out, out_len);
+}
+
+int zk_obj_write_target(const void *text, uint32_t text_size, const void *rodata,
+                        uint32_t rodata_size, const ZkObjKernel *kernels,
+                        uint32_t num_kernels, const struct zk_obj_target *target,
+                        uint8_t **out, size_t *out_len)
+{
+    enum { S_NULL, S_TEXT, S_RODATA, S_KERN, S_SYMTAB, S_STRTAB, S_SHSTR, S_TARGET, S_N };
     static const char shstr[] =
-        "\0.text\0.rodata\0.zk.kernels\0.symtab\0.strtab\0.shstrtab";
-    static const uint32_t shname[S_N] = { 0, 1, 7, 15, 27, 35, 43 };
+        "\0.text\0.rodata\0.zk.kernels\0.symtab\0.strtab\0.shstrtab\0.zk.target";
+    static const uint32_t shname[S_N] = { 0, 1, 7, 15, 27, 35, 43, 53 };
     Buf b = { 0 }, str = { 0 };
     Elf64_Shdr sh[S_N];
     Elf64_Ehdr eh;
@@ -372,6 +441,9 @@ int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
     sh[S_STRTAB] = (Elf64_Shdr){ .sh_type = SHT_STRTAB,
                                  .sh_offset = put(&b, str.p, str.len, 1),
                                  .sh_size = str.len, .sh_addralign = 1 };
+    sh[S_TARGET] = (Elf64_Shdr){ .sh_type = SHT_PROGBITS,
+                                 .sh_offset = put(&b, target, sizeof(*target), 8),
+                                 .sh_size = sizeof(*target), .sh_addralign = 8 };
     sh[S_SHSTR] = (Elf64_Shdr){ .sh_type = SHT_STRTAB,
                                 .sh_offset = put(&b, shstr, sizeof(shstr), 1),
                                 .sh_size = sizeof(shstr), .sh_addralign = 1 };

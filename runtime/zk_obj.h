@@ -32,6 +32,8 @@ typedef struct ZkObj {
     uint32_t rodata_off;    /* 8-aligned offset of .rodata in the image */
     uint32_t num_kernels;
     ZkObjKernel *kernels;
+    uint32_t isa_version;   /* from .zk.target (1 without it) */
+    uint64_t required_caps; /* ZK_CAP_* the card must have */
 } ZkObj;
 
 /* Parse and verify an object.  0 on success; -1 with a message in err. */
@@ -48,6 +50,18 @@ const ZkObjKernel *zk_obj_find(const ZkObj *obj, const char *name);
 int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
                  uint32_t rodata_size, const ZkObjKernel *kernels,
                  uint32_t num_kernels, uint8_t **out, size_t *out_len);
+/* The same, recording the target (ISA version, required ZK_CAP_* bits). */
+int zk_obj_write_target(const void *text, uint32_t text_size, const void *rodata,
+                        uint32_t rodata_size, const ZkObjKernel *kernels,
+                        uint32_t num_kernels, const struct zk_obj_target *target,
+                        uint8_t **out, size_t *out_len);
+
+/* Names of the ZK_CAP_* bits objects may require ("fp16", "int8", ...):
+ * the name of bit @bit or NULL; the bit of @name or -1. */
+const char *zk_obj_cap_name(unsigned int bit);
+int zk_obj_cap_bit(const char *name);
+/* "fp16,int8" for @caps into buf (empty for 0). */
+void zk_obj_caps_str(uint64_t caps, char *buf, size_t len);
 
 /* Where .rodata starts in the loaded image for a given .text size. */
 static inline uint32_t zk_obj_rodata_offset(uint32_t text_size)

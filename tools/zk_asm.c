@@ -46,6 +46,7 @@ typedef struct Asm {
     uint8_t *ro;
     uint32_t ro_len, ro_cap;
     bool in_rodata;
+    uint64_t caps;              /* .require: ZK_CAP_* the card must have */
     Label *labels;
     uint32_t nlabels;
     Fixup *fix;
@@ -439,6 +440,20 @@ static int directive(Asm *a, char *d, char **ops, int nops)
         }
         return 0;
     }
+    if (!strcmp(d, ".require")) {
+        /* .require fp16, int8 ...: ZK_CAP_* the card must have (.zk.target) */
+        if (nops < 1) {
+            return error(a, ".require CAP[, CAP...] (e.g. fp16, bf16, int8)");
+        }
+        for (int i = 0; i < nops; i++) {
+            int bit = zk_obj_cap_bit(ops[i]);
+            if (bit < 0) {
+                return error(a, "unknown capability %s in .require", ops[i]);
+            }
+            a->caps |= 1ull << bit;
+        }
+        return 0;
+    }
     if (!strcmp(d, ".end")) {
         a->cur = NULL;
         return 0;
@@ -606,8 +621,10 @@ int zk_asm(const char *src, const char *fname, uint8_t **obj, size_t *len,
     if (!ret && !a.nkernels) {
         ret = error(&a, "no .kernel in the file");
     }
-    if (!ret && zk_obj_write(a.text, a.n * 8, a.ro, a.ro_len, a.kernels,
-                             a.nkernels, obj, len)) {
+    const struct zk_obj_target target = { .isa_version = ZK_ISA_VERSION,
+                                          .required_caps = a.caps };
+    if (!ret && zk_obj_write_target(a.text, a.n * 8, a.ro, a.ro_len, a.kernels,
+                                    a.nkernels, &target, obj, len)) {
         ret = error(&a, "cannot build the object");
     }
     if (!ret) {

@@ -46,8 +46,13 @@ int main(int argc, char **argv)
             target[t] = 1;
         }
     }
-    printf("# %s: %u bytes of code, %u bytes of rodata at image offset %u\n",
-           argv[1], o.text_size, o.image_size - o.rodata_off, o.rodata_off);
+    printf("# %s: ISA %u, %u bytes of code, %u bytes of rodata at image offset %u\n",
+           argv[1], o.isa_version, o.text_size, o.image_size - o.rodata_off, o.rodata_off);
+    if (o.required_caps) {
+        char caps[256];
+        zk_obj_caps_str(o.required_caps, caps, sizeof(caps));
+        printf(".require %s\n", caps);
+    }
     for (uint32_t pc = 0; pc < n; pc++) {
         for (uint32_t k = 0; k < o.num_kernels; k++) {
             const ZkObjKernel *kk = &o.kernels[k];

@@ -15,34 +15,6 @@
     fprintf(stderr, "%s:%d: %s: %s (%s)\n", __FILE__, __LINE__, #x, \
             zk_error_string(s_), zk_last_error_detail()); exit(2); } } while (0)
 
-/* Path of build/kernels/<file>: $ZK_KERNELS, else <exe>/../kernels, else /zk/kernels. */
-static inline const char *kernel_path(const char *file)
-{
-    static char p[PATH_MAX];
-    char exe[PATH_MAX];
-    const char *env = getenv("ZK_KERNELS");
-    ssize_t n;
-    if (env) {
-        snprintf(p, sizeof(p), "%s/%s", env, file);
-        return p;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        char *slash;
-        exe[n] = 0;
-        slash = strrchr(exe, '/');
-        if (slash) {
-            *slash = 0;
-            snprintf(p, sizeof(p), "%.*s/../kernels/%s", (int)(sizeof(p) - 32), exe, file);
-            if (access(p, R_OK) == 0) {
-                return p;
-            }
-        }
-    }
-    snprintf(p, sizeof(p), "/zk/kernels/%s", file);
-    return p;
-}
-
 /* Create a context on device 0 (made current). */
 static inline zk_context example_init(void)
 {

@@ -26,7 +26,7 @@ int main(int argc, char **argv)
     for (i = 0; i < k * n; i++) {
         b[i] = (float)(rand() % 200 - 100) / 64.0f;
     }
-    CHECK(zk_module_load(&mod, kernel_path("gemm.zko")));
+    CHECK(zk_module_load(&mod, "gemm.zko"));
     CHECK(zk_module_get_function(&f, mod, "gemm_f32"));
     CHECK(zk_mem_alloc(&da, m * k * 4));
     CHECK(zk_mem_alloc(&db, k * n * 4));

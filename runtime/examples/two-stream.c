@@ -23,7 +23,7 @@ int main(int argc, char **argv)
     zk_deviceptr da, db, dc;
     uint32_t grid[3] = {4, 1, 1};
     float ms;
-    CHECK(zk_module_load(&mod, kernel_path("elementwise.zko")));
+    CHECK(zk_module_load(&mod, "elementwise.zko"));
     CHECK(zk_module_get_function(&f, mod, "vector_add"));
     CHECK(zk_mem_alloc_host((void **)&a, n * 4));
     CHECK(zk_mem_alloc_host((void **)&b, n * 4));

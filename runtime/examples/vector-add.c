@@ -20,7 +20,7 @@ int main(int argc, char **argv)
         a[i] = (float)i * 0.5f;
         b[i] = 1000.0f - (float)i;
     }
-    CHECK(zk_module_load(&mod, kernel_path("elementwise.zko")));
+    CHECK(zk_module_load(&mod, "elementwise.zko"));
     CHECK(zk_module_get_function(&f, mod, "vector_add"));
     CHECK(zk_mem_alloc(&da, bytes));
     CHECK(zk_mem_alloc(&db, bytes));

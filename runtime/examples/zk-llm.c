@@ -32,18 +32,6 @@ static void put_piece(const char *p)
     fputs(p, stdout);
 }
 
-static const char *kernel_dir(void)
-{
-    static char dir[PATH_MAX];
-    const char *p = kernel_path("gemm.zko");
-    snprintf(dir, sizeof(dir), "%s", p);
-    char *slash = strrchr(dir, '/');
-    if (slash) {
-        *slash = 0;
-    }
-    return dir;
-}
-
 static void usage(void)
 {
     fprintf(stderr, "usage: zk-llm MODEL -t TOKENIZER [-n STEPS] [-i PROMPT] [-b PROMPTS_FILE]\n"
@@ -130,7 +118,7 @@ int main(int argc, char **argv)
         ec.max_seqs = np < 8 ? 8 : (uint32_t)np;
     }
     ec.prefix_caching = prefix;
-    ec.kernel_dir = kernel_dir();
+    ec.kernel_dir = NULL;       /* the kernel search path (zk_kernel_find) */
 
     zk_context ctx = example_init();
     zk_device dev;

@@ -169,8 +169,10 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
 static zk_status load_mod(zk_llm_engine *e, int i, const char *file)
 {
     char path[1024];
-    snprintf(path, sizeof(path), "%s/%s", e->cfg.kernel_dir ? e->cfg.kernel_dir : "/zk/kernels",
-             file);
+    if (!e->cfg.kernel_dir) {
+        return zk_module_load(&e->mods[i], file);       /* the kernel search path */
+    }
+    snprintf(path, sizeof(path), "%s/%s", e->cfg.kernel_dir, file);
     return zk_module_load(&e->mods[i], path);
 }
 

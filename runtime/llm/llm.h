@@ -179,7 +179,8 @@ typedef struct zk_llm_engine_config {
     uint32_t block_size;        /* 0 = 16 */
     uint32_t host_blocks;       /* swap space (0 = preempt by recompute) */
     int prefix_caching;
-    const char *kernel_dir;     /* directory of the .zko files */
+    const char *kernel_dir;     /* directory of the .zko files; NULL: the kernel
+                                 * search path (zk_kernel_find) */
 } zk_llm_engine_config;
 
 typedef struct zk_llm_engine_stats {

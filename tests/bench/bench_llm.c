@@ -329,30 +329,6 @@ static card_run card_decode(const zk_llm_model *m, const char *kdir, int nseq, i
     return cr;
 }
 
-static const char *kernel_dir(void)
-{
-    static char dir[4096];
-    const char *env = getenv("ZK_KERNELS");
-    char exe[4096];
-    ssize_t n;
-    if (env) {
-        return env;
-    }
-    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n > 0) {
-        char *slash;
-        exe[n] = 0;
-        if ((slash = strrchr(exe, '/'))) {
-            *slash = 0;
-            snprintf(dir, sizeof(dir), "%.4000s/../kernels", exe);
-            if (access(dir, R_OK) == 0) {
-                return dir;
-            }
-        }
-    }
-    return "/zk/kernels";
-}
-
 int main(int argc, char **argv)
 {
     const char *out = NULL;
@@ -394,7 +370,7 @@ int main(int argc, char **argv)
     }
     load_model(&m, int8);
     size_t wb = zk_llm_model_weight_bytes(&m);
-    const char *kd = kernel_dir();
+    const char *kd = NULL;     /* the kernel search path */
 
     double bw = memcpy_bw();
     card_run c1 = card_decode(&m, kd, 1, ntok);

@@ -37,7 +37,8 @@ L=$D$PREFIX/lib
 for f in "$L/libzhikai.so.1" "$L/libzhikai.a" "$D$PREFIX/include/zhikai/zhikai.h" "$L/pkgconfig/zhikai.pc" \
          "$D$PREFIX/bin/zksmi" "$D$PREFIX/bin/zkas" "$D$PREFIX/bin/zkdis" \
          "$D$PREFIX/share/man/man1/zksmi.1" "$D$PREFIX/share/man/man3/libzhikai.3" \
-         "$D/lib/firmware/zhikai/zk100.bin"; do
+         "$D/lib/firmware/zhikai/zk100.bin" "$D$PREFIX/share/zhikai/kernels/gemm.zko" \
+         "$D$PREFIX/share/zhikai/kernels/elementwise.zko"; do
     check "installed ${f#$D}" test -s "$f"
 done
 check "libzhikai.so -> libzhikai.so.1" test "$(readlink "$L/libzhikai.so")" = libzhikai.so.1
@@ -78,6 +79,35 @@ if [ -x "$T/oot/zk-info" ]; then
     LD_LIBRARY_PATH="$L" "$T/oot/zk-info" >"$T/run.log" 2>&1
     check "zk-info runs with the installed library (no card on the host)" grep -q '^libzhikai [0-9]' "$T/run.log"
 fi
+# The kernel search path: an installed program finds the installed kernel library by
+# name (no card needed), ZK_KERNEL_PATH comes first, and a missing name says where it looked.
+cat > "$T/oot/kf.c" <<'EOF'
+#include <stdio.h>
+#include <zhikai/zhikai.h>
+int main(int argc, char **argv)
+{
+    char p[4096];
+    zk_status st = zk_kernel_find(argc > 1 ? argv[1] : "gemm.zko", p, sizeof(p));
+    if (st != ZK_SUCCESS) { printf("%s: %s\n", zk_error_name(st), zk_last_error_detail()); return 1; }
+    printf("%s\n", p);
+    return 0;
+}
+EOF
+# shellcheck disable=SC2086
+if (cd "$T/oot" && cc -std=gnu11 -Wall -Werror kf.c -o kf $flags) >"$T/kf.log" 2>&1; then
+    got=$(env -u ZK_KERNEL_PATH LD_LIBRARY_PATH="$L" "$T/oot/kf" gemm.zko)
+    check "installed libzhikai finds gemm.zko in \$PREFIX/share/zhikai/kernels ($got)" \
+        test "$got" = "$(realpath "$D$PREFIX/share/zhikai/kernels")/gemm.zko"
+    mkdir -p "$T/kp"; cp "$D$PREFIX/share/zhikai/kernels/gemm.zko" "$T/kp/"
+    got=$(ZK_KERNEL_PATH="$T/nowhere:$T/kp" LD_LIBRARY_PATH="$L" "$T/oot/kf" gemm.zko)
+    check "ZK_KERNEL_PATH comes first ($got)" test "$got" = "$T/kp/gemm.zko"
+    got=$(LD_LIBRARY_PATH="$L" "$T/oot/kf" no-such.zko)
+    check "a missing kernel: ZK_ERROR_NOT_FOUND naming the search path" sh -c \
+        "echo '$got' | grep -q '^ZK_ERROR_NOT_FOUND: .*share/zhikai/kernels'"
+else
+    nok "kf.c (zk_kernel_find) builds out of tree"; sed 's/^/# /' "$T/kf.log" | head -10
+fi
+
 # A tiny program linking the static library.
 cat > "$T/oot/st.c" <<'EOF'
 #include <zhikai/zhikai.h>

@@ -7,10 +7,13 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
 
+#include "zhikai_hw.h"
 #include "zk_asm.h"
 #include "zk_isa.h"
 #include "zk_obj.h"
@@ -84,6 +87,52 @@ static void test_roundtrip(void **state)
     zk_isa_disasm(code[3], 3, text, sizeof(text));
     assert_string_equal(text, "st32 [r1 + 4], r3");
     zk_obj_free(&o);
+    free(obj);
+}
+
+/* .zk.target: ISA version and required card capabilities (issue 13). */
+static void test_target(void **state)
+{
+    (void)state;
+    size_t len;
+    uint8_t *obj = assemble(".require fp16, int8\n.kernel k\n    halt\n", &len);
+    ZkObj o;
+    char err[256];
+    assert_int_equal(zk_obj_load(obj, len, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.isa_version, ZK_ISA_VERSION);
+    assert_int_equal(o.required_caps, ZK_CAP_FP16 | ZK_CAP_INT8);
+    zk_obj_caps_str(o.required_caps, err, sizeof(err));
+    assert_string_equal(err, "fp16,int8");
+    zk_obj_free(&o);
+    free(obj);
+    /* No .require: ISA recorded, nothing required. */
+    obj = assemble(".kernel k\n    halt\n", &len);
+    assert_int_equal(zk_obj_load(obj, len, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.isa_version, ZK_ISA_VERSION);
+    assert_int_equal(o.required_caps, 0);
+    zk_obj_free(&o);
+    free(obj);
+    /* Unknown capability: an assembler error. */
+    uint8_t *bad = NULL;
+    assert_int_not_equal(zk_asm(".require warp-drive\n.kernel k\n    halt\n", "t.zks", &bad,
+                                &len, err, sizeof(err)), 0);
+    assert_non_null(strstr(err, "unknown capability warp-drive"));
+    free(bad);
+    /* An object for a newer ISA, or with a broken target, is refused. */
+    const uint64_t halt = ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0);
+    ZkObjKernel k = { .name = "k", .entry = 0 };
+    snprintf(k.desc.name, sizeof(k.desc.name), "k");
+    struct zk_obj_target t = { .isa_version = ZK_ISA_VERSION + 1 };
+    assert_int_equal(zk_obj_write_target(&halt, 8, NULL, 0, &k, 1, &t, &obj, &len), 0);
+    expect_load_error(obj, len, "built for ISA version");
+    free(obj);
+    t.isa_version = 0;
+    assert_int_equal(zk_obj_write_target(&halt, 8, NULL, 0, &k, 1, &t, &obj, &len), 0);
+    expect_load_error(obj, len, "bad ISA version");
+    free(obj);
+    t = (struct zk_obj_target){ .isa_version = 1, .reserved = 7 };
+    assert_int_equal(zk_obj_write_target(&halt, 8, NULL, 0, &k, 1, &t, &obj, &len), 0);
+    expect_load_error(obj, len, "reserved");
     free(obj);
 }
 
@@ -215,6 +264,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_asm_errors),
+        cmocka_unit_test(test_target),
         cmocka_unit_test(test_bad_headers),
         cmocka_unit_test(test_bad_sections),
     };

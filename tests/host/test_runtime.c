@@ -17,6 +17,7 @@
 #include "zk_internal.h"
 #include "zk_fake_ioctl.h"
 #include "zk_test_obj.h"
+#include "zk_obj.h"
 
 #define OK(x) assert_int_equal((x), ZK_SUCCESS)
 
@@ -657,6 +658,34 @@ static void test_events_without_syncobj(void **state)
     OK(zk_ctx_set_current(g_ctx));
 }
 
+/* An object that needs capabilities the card lacks is refused by name
+ * (the fake card has MMU and CARD_TIME only). */
+static void test_module_caps(void **state)
+{
+    const uint64_t halt = ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0);
+    ZkObjKernel k = { .name = "k" };
+    struct zk_obj_target t = { .isa_version = ZK_ISA_VERSION, .required_caps = ZK_CAP_FP16 };
+    uint8_t *obj;
+    size_t len;
+    zk_module m;
+    (void)state;
+    snprintf(k.desc.name, sizeof(k.desc.name), "k");
+    assert_int_equal(zk_obj_write_target(&halt, 8, NULL, 0, &k, 1, &t, &obj, &len), 0);
+    assert_int_equal(zk_module_load_data(&m, obj, len), ZK_ERROR_NOT_SUPPORTED);
+    assert_non_null(strstr(zk_last_error_detail(), "fp16"));
+    free(obj);
+    t.required_caps = ZK_CAP_CARD_TIME | ZK_CAP_MMU;
+    assert_int_equal(zk_obj_write_target(&halt, 8, NULL, 0, &k, 1, &t, &obj, &len), 0);
+    OK(zk_module_load_data(&m, obj, len));
+    OK(zk_module_unload(m));
+    free(obj);
+    /* A bare name goes through the search path: not found, and says where it looked. */
+    setenv("ZK_KERNEL_PATH", "/nonexistent-zk", 1);
+    assert_int_equal(zk_module_load(&m, "no-such-kernel.zko"), ZK_ERROR_NOT_FOUND);
+    assert_non_null(strstr(zk_last_error_detail(), "/nonexistent-zk"));
+    unsetenv("ZK_KERNEL_PATH");
+}
+
 static void test_module_launch(void **state)
 {
     static const uint64_t halt[] = {ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0)};
@@ -846,6 +875,7 @@ int main(void)
     };
 #define T(f) cmocka_unit_test_setup_teardown(f, setup_ctx, teardown_ctx)
     const struct CMUnitTest fake_dev[] = {
+        T(test_module_caps),
         T(test_devices),
         T(test_context_current),
         T(test_mem_alloc_free),

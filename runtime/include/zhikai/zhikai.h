@@ -335,14 +335,28 @@ zk_status zk_memset_d32_async(zk_deviceptr dst, uint32_t value, size_t count,
 /**
  * zk_module_load - load a kernel object file (.zko, ELF of
  * include/zhikai_isa.h) into the current context: parse and verify it and
- * upload its image (text + rodata) to device memory.
- * Returns ZK_ERROR_OS (cannot read the file), ZK_ERROR_INVALID_IMAGE (not
- * a valid object; detail says why), ZK_ERROR_OUT_OF_MEMORY.
+ * upload its image (text + rodata) to device memory.  A @path without a '/'
+ * is looked up on the kernel search path (zk_kernel_find).
+ * Returns ZK_ERROR_OS (cannot read the file), ZK_ERROR_NOT_FOUND (a bare
+ * name not on the search path), ZK_ERROR_INVALID_IMAGE (not a valid object,
+ * or built for a newer ISA; detail says why), ZK_ERROR_NOT_SUPPORTED (the
+ * object requires card capabilities this card lacks), ZK_ERROR_OUT_OF_MEMORY.
  */
 zk_status zk_module_load(zk_module *mod, const char *path);
 
 /** zk_module_load_data - as zk_module_load from an in-memory object. */
 zk_status zk_module_load_data(zk_module *mod, const void *image, size_t len);
+
+/**
+ * zk_kernel_find - the path of the kernel object @name (a plain file name,
+ * e.g. "gemm.zko") on the kernel search path: the directories of
+ * $ZK_KERNEL_PATH (colon-separated), then the install directory
+ * (<libdir>/../share/zhikai/kernels, where make install puts the kernel
+ * library, and that of the library's configured PREFIX), then the build tree
+ * (<libdir>/../kernels).  Needs no device.  ZK_ERROR_NOT_FOUND (the detail
+ * lists what was searched), ZK_ERROR_INVALID_VALUE (NULL, or a name with '/').
+ */
+zk_status zk_kernel_find(const char *name, char *path, size_t size);
 
 /**
  * zk_module_unload - free the module and its device image.  Functions of
