@@ -25,7 +25,7 @@ VM       := $(REPO)/tools/vm-run.sh
 TEST_HBM ?= 2G
 
 SUBDIRS  := firmware-stub qemu-device tools runtime tests/vm
-.PHONY: all deps qemu qtest kernel kmod kmod-6.12 userspace run test test-host test-qtest test-vm \
+.PHONY: all deps qemu qtest kernel kmod kmod-6.12 userspace run test test-host test-qtest test-vm test-fresh \
         check-kernel shell bench fuzz install clean distclean
 
 all: deps qemu kernel kmod userspace
@@ -94,6 +94,11 @@ test-vm:
 	@$(VM) --hbm $(TEST_HBM) --dev-opt ,launch-ns=0,dma-setup-ns=0 -- '/zk/vm-tests/test_llm_perf' || echo "not ok - test_llm_perf (launch-ns=0) exited $$?"
 	@# Firmware that never reaches READY: probe fails cleanly, rmmod works (issue 8).
 	@$(VM) --dev-opt ,inject-boot-hang=on --timeout 300 -- 'sh /zk/vm-tests/zk_reliab_boothang.sh' || echo "not ok - boot-hang VM exited $$?"
+
+# The README's two commands on a brand-new Debian 12 root (debootstrap in the
+# cache, a clone of HEAD, empty build cache).  Not in CI: ~30-45 min.
+test-fresh:
+	@tools/test-fresh.sh
 
 bench: all
 	@tools/bench.sh
