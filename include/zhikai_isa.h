@@ -2,7 +2,7 @@
 /*
  * zhikai_isa.h - the card's instruction set and kernel object format.
  *
- * Shared by the compute engine (qemu-device/engine), the assembler,
+ * Shared by the compute engine (qemu-device/engine), the ISA library (isa/), the assembler,
  * disassembler and compiler (tools/), and the runtime's module loader.
  */
 #ifndef ZHIKAI_ISA_H

@@ -6,10 +6,10 @@
  * (instructions), optional .rodata, .zk.kernels (struct zk_kernel_desc[])
  * and a symbol table with one STT_FUNC symbol in .text per kernel; no
  * relocations (include/zhikai_isa.h).  Loading checks all of it and runs
- * the engine's own instruction verifier (qemu-device/engine/zk_isa.c) on
+ * the engine's own instruction verifier (isa/zk_isa.c) on
  * every kernel, so an object that loads will also pass the device's check.
  *
- * Link with zk_obj.c, qemu-device/engine/zk_isa.c and -lelf.
+ * Link with zk_obj.c, isa/zk_isa.c and -lelf.
  */
 #ifndef ZK_OBJ_H
 #define ZK_OBJ_H
