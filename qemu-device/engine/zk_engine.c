@@ -15,6 +15,7 @@
 
 #include "zk_dtype.h"
 #include "zk_isa.h"
+#include "zk_simt.h"
 #include "zk_tensor.h"
 
 #define MAX_CODE_SIZE   (16u << 20)
@@ -280,7 +281,8 @@ int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
     x.fault = fault ? fault : &dummy_fault;
     x.fault->type = ZK_FAULT_NONE;
     x.fault->va = 0;
-    if (launch->args_size % 8 || launch->args_size > ZK_MAX_ARGS * 8) {
+    if (!launch->simt &&
+        (launch->args_size % 8 || launch->args_size > ZK_MAX_ARGS * 8)) {
         return fail(x.fault, ZK_FAULT_ILLEGAL_CMD, launch->args_va);
     }
     if (launch->entry % 8 || launch->entry >= launch->code_size ||
@@ -306,6 +308,11 @@ int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
         code[i] = __builtin_bswap64(code[i]);
     }
 #endif
+    if (launch->simt) {
+        /* ISA v2: the SIMT unit (zk_simt.c) verifies and runs it. */
+        ret = zk_simt_launch(ms, launch, code, x.st, x.fault, abort_flag);
+        goto out;
+    }
     ret = zk_mem_read(ms, launch->args_va, x.args, launch->args_size, x.fault);
     if (ret) {
         goto out;
