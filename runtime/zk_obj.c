@@ -17,7 +17,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zhikai_hw.h"
 #include "zk_isa.h"
+#include "zk_simt_isa.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -44,7 +46,7 @@ static int check_desc(const struct zk_kernel_desc *d, char *err, size_t errlen)
     if (!str_ok(d->name, sizeof(d->name)) || !d->name[0]) {
         return fail(err, errlen, "kernel descriptor with a bad name");
     }
-    if (d->num_args > ZK_MAX_ARGS || d->reserved) {
+    if (d->num_args > ZK_MAX_ARGS || (d->flags & ~ZK_KDESC_F_SIMT)) {
         return fail(err, errlen, "kernel %s: bad argument count or reserved "
                     "field", d->name);
     }
@@ -65,6 +67,66 @@ static int check_desc(const struct zk_kernel_desc *d, char *err, size_t errlen)
     return 0;
 }
 
+/* A SIMT kernel: its .zk.simt descriptor, sizes, then the SIMT verifier. */
+static int load_simt(ZkObjKernel *ok, const Elf_Data *simt, const ZkObj *o,
+                     char *err, size_t errlen)
+{
+    size_t n = simt ? simt->d_size / sizeof(struct zk_simt_desc) : 0;
+    const struct zk_simt_desc *sd = NULL;
+    ZkSimtInfo info;
+    uint32_t bad;
+    const char *why;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct zk_simt_desc *d =
+            (const struct zk_simt_desc *)((const uint8_t *)simt->d_buf + i * sizeof(*d));
+        if (str_ok(d->name, sizeof(d->name)) && !strcmp(d->name, ok->name)) {
+            sd = d;
+            break;
+        }
+    }
+    if (!sd) {
+        return fail(err, errlen, "SIMT kernel %s has no %s descriptor",
+                    ok->name, ZK_SECT_SIMT);
+    }
+    memcpy(&ok->simt, sd, sizeof(ok->simt));
+    for (unsigned i = 0; i < 5; i++) {
+        if (sd->reserved[i]) {
+            return fail(err, errlen, "kernel %s: reserved SIMT field set", ok->name);
+        }
+    }
+    if (sd->shared_bytes > ZK_SIMT_MAX_SHARED || sd->local_bytes > ZK_SIMT_MAX_LOCAL ||
+        sd->param_bytes > ZK_SIMT_MAX_PARAMS) {
+        return fail(err, errlen, "kernel %s: shared %u / local %u / param %u "
+                    "bytes over the limits (%u, %u, %u)", ok->name,
+                    sd->shared_bytes, sd->local_bytes, sd->param_bytes,
+                    ZK_SIMT_MAX_SHARED, ZK_SIMT_MAX_LOCAL, ZK_SIMT_MAX_PARAMS);
+    }
+    if (ok->entry % ZK_SIMT_INSN_BYTES) {
+        return fail(err, errlen, "SIMT kernel %s: entry not 16-byte aligned", ok->name);
+    }
+    uint32_t ni = o->text_size / ZK_SIMT_INSN_BYTES;
+    uint64_t *words = malloc((size_t)ni * ZK_SIMT_INSN_BYTES + 16);
+    if (!words) {
+        return fail(err, errlen, "out of memory");
+    }
+    memcpy(words, o->image, (size_t)ni * ZK_SIMT_INSN_BYTES);
+    int v = zk_simt_verify(words, ni, ok->entry / ZK_SIMT_INSN_BYTES, &info, &bad, &why);
+    if (v) {
+        char text_insn[128];
+        if (bad < ni) {
+            zk_simt_disasm(&words[2 * (size_t)bad], bad, text_insn, sizeof(text_insn));
+        } else {
+            snprintf(text_insn, sizeof(text_insn), "-");
+        }
+        free(words);
+        return fail(err, errlen, "SIMT kernel %s: instruction %u (%s): %s",
+                    ok->name, bad, text_insn, why);
+    }
+    free(words);
+    return 0;
+}
+
 int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
                 size_t errlen)
 {
@@ -72,6 +134,7 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
     char *copy = NULL;
     size_t shstrndx;
     Elf_Data *text = NULL, *rodata = NULL, *kern = NULL, *syms = NULL, *target = NULL;
+    Elf_Data *simt = NULL;
     size_t text_idx = 0, sym_link = 0;
     int ret = -1;
 
@@ -143,6 +206,8 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
             slot = &kern;
         } else if (!strcmp(name, ZK_SECT_TARGET)) {
             slot = &target;
+        } else if (!strcmp(name, ZK_SECT_SIMT)) {
+            slot = &simt;
         } else if (sh.sh_type == SHT_SYMTAB) {
             slot = &syms;
             sym_link = sh.sh_link;
@@ -192,6 +257,12 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
         }
         out->isa_version = t.isa_version;
         out->required_caps = t.required_caps;
+    }
+    if (simt && (simt->d_size % sizeof(struct zk_simt_desc) ||
+                 (simt->d_size && !simt->d_buf))) {
+        fail(err, errlen, "%s size is not a multiple of the descriptor size",
+             ZK_SECT_SIMT);
+        goto out;
     }
     uint64_t rsize = rodata ? rodata->d_size : 0;
     uint64_t roff = zk_obj_rodata_offset((uint32_t)text->d_size);
@@ -264,6 +335,12 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
             fail(err, errlen, "kernel %s has no STT_FUNC symbol", ok->name);
             goto out;
         }
+        if (ok->desc.flags & ZK_KDESC_F_SIMT) {
+            if (load_simt(ok, simt, out, err, errlen)) {
+                goto out;
+            }
+            continue;
+        }
         uint32_t bad;
         const char *why;
         uint64_t *words = malloc(out->text_size);
@@ -298,7 +375,7 @@ out:
 
 static const char *const cap_names[] = {
     "mmu", "dma-sglist", "fp16", "bf16", "int8", "power-cap", "fault-inject",
-    "card-time", "perf-model",
+    "card-time", "perf-model", "simt",
 };
 
 const char *zk_obj_cap_name(unsigned int bit)
@@ -379,11 +456,26 @@ static size_t put(Buf *b, const void *data, size_t n, size_t align)
     return off;
 }
 
+void zk_obj_min_target(const ZkObjKernel *kernels, uint32_t num_kernels,
+                       struct zk_obj_target *t)
+{
+    /* The least a card must offer: ISA 1 tile code, or ISA 2 with the SIMT unit. */
+    memset(t, 0, sizeof(*t));
+    t->isa_version = 1;
+    for (uint32_t i = 0; i < num_kernels; i++) {
+        if (kernels[i].desc.flags & ZK_KDESC_F_SIMT) {
+            t->isa_version = 2;
+            t->required_caps |= ZK_CAP_SIMT;
+        }
+    }
+}
+
 int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
                  uint32_t rodata_size, const ZkObjKernel *kernels,
                  uint32_t num_kernels, uint8_t **out, size_t *out_len)
 {
-    const struct zk_obj_target t = { .isa_version = ZK_ISA_VERSION };
+    struct zk_obj_target t;
+    zk_obj_min_target(kernels, num_kernels, &t);
     return zk_obj_write_target(text, text_size, rodata, rodata_size, kernels,
                                num_kernels, &t, out, out_len);
 }
@@ -393,10 +485,11 @@ int zk_obj_write_target(const void *text, uint32_t text_size, const void *rodata
                         uint32_t num_kernels, const struct zk_obj_target *target,
                         uint8_t **out, size_t *out_len)
 {
-    enum { S_NULL, S_TEXT, S_RODATA, S_KERN, S_SYMTAB, S_STRTAB, S_SHSTR, S_TARGET, S_N };
+    enum { S_NULL, S_TEXT, S_RODATA, S_KERN, S_SYMTAB, S_STRTAB, S_SHSTR,
+           S_SIMT, S_TARGET, S_N };
     static const char shstr[] =
-        "\0.text\0.rodata\0.zk.kernels\0.symtab\0.strtab\0.shstrtab\0.zk.target";
-    static const uint32_t shname[S_N] = { 0, 1, 7, 15, 27, 35, 43, 53 };
+        "\0.text\0.rodata\0.zk.kernels\0.symtab\0.strtab\0.shstrtab\0.zk.simt\0.zk.target";
+    static const uint32_t shname[S_N] = { 0, 1, 7, 15, 27, 35, 43, 53, 62 };
     Buf b = { 0 }, str = { 0 };
     Elf64_Shdr sh[S_N];
     Elf64_Ehdr eh;
@@ -423,6 +516,20 @@ int zk_obj_write_target(const void *text, uint32_t text_size, const void *rodata
                                .sh_size = num_kernels * sizeof(struct zk_kernel_desc),
                                .sh_addralign = 8,
                                .sh_entsize = sizeof(struct zk_kernel_desc) };
+    /* SIMT descriptors (possibly none). */
+    size_t simt_off = b.len, nsimt = 0;
+    for (uint32_t i = 0; i < num_kernels; i++) {
+        if (kernels[i].desc.flags & ZK_KDESC_F_SIMT) {
+            struct zk_simt_desc d = kernels[i].simt;
+            memcpy(d.name, kernels[i].desc.name, sizeof(d.name));
+            size_t o = put(&b, &d, sizeof(d), 8);
+            simt_off = nsimt++ ? simt_off : o;
+        }
+    }
+    sh[S_SIMT] = (Elf64_Shdr){ .sh_type = SHT_PROGBITS, .sh_offset = simt_off,
+                               .sh_size = nsimt * sizeof(struct zk_simt_desc),
+                               .sh_addralign = 8,
+                               .sh_entsize = sizeof(struct zk_simt_desc) };
     /* Symbols: the null symbol, then one global STT_FUNC per kernel. */
     Elf64_Sym null_sym;
     memset(&null_sym, 0, sizeof(null_sym));

@@ -6,10 +6,12 @@
  * (instructions), optional .rodata, .zk.kernels (struct zk_kernel_desc[])
  * and a symbol table with one STT_FUNC symbol in .text per kernel; no
  * relocations (include/zhikai_isa.h).  Loading checks all of it and runs
- * the engine's own instruction verifier (qemu-device/engine/zk_isa.c) on
- * every kernel, so an object that loads will also pass the device's check.
+ * the engine's own instruction verifier (isa/zk_isa.c) on
+ * every kernel (isa/zk_simt_isa.c for SIMT kernels, which also have a
+ * struct zk_simt_desc in section .zk.simt), so an object that loads will
+ * also pass the device's check.
  *
- * Link with zk_obj.c, qemu-device/engine/zk_isa.c and -lelf.
+ * Link with zk_obj.c, isa/zk_isa.c, isa/zk_simt_isa.c and -lelf.
  */
 #ifndef ZK_OBJ_H
 #define ZK_OBJ_H
@@ -23,6 +25,9 @@ typedef struct ZkObjKernel {
     char name[ZK_NAME_LEN];
     uint32_t entry;                 /* byte offset of the first instruction */
     struct zk_kernel_desc desc;     /* argument list */
+    /* desc.flags & ZK_KDESC_F_SIMT: an ISA v2 SIMT kernel (16-byte
+     * instructions, entry 16-aligned) with these sizes; else zero. */
+    struct zk_simt_desc simt;
 } ZkObjKernel;
 
 typedef struct ZkObj {
@@ -50,6 +55,9 @@ const ZkObjKernel *zk_obj_find(const ZkObj *obj, const char *name);
 int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
                  uint32_t rodata_size, const ZkObjKernel *kernels,
                  uint32_t num_kernels, uint8_t **out, size_t *out_len);
+/* The least target @kernels need: ISA 1, or ISA 2 + ZK_CAP_SIMT with SIMT kernels. */
+void zk_obj_min_target(const ZkObjKernel *kernels, uint32_t num_kernels,
+                       struct zk_obj_target *t);
 /* The same, recording the target (ISA version, required ZK_CAP_* bits). */
 int zk_obj_write_target(const void *text, uint32_t text_size, const void *rodata,
                         uint32_t rodata_size, const ZkObjKernel *kernels,

@@ -99,7 +99,7 @@ static void test_target(void **state)
     ZkObj o;
     char err[256];
     assert_int_equal(zk_obj_load(obj, len, &o, err, sizeof(err)), 0);
-    assert_int_equal(o.isa_version, ZK_ISA_VERSION);
+    assert_int_equal(o.isa_version, 1);
     assert_int_equal(o.required_caps, ZK_CAP_FP16 | ZK_CAP_INT8);
     zk_obj_caps_str(o.required_caps, err, sizeof(err));
     assert_string_equal(err, "fp16,int8");
@@ -108,7 +108,7 @@ static void test_target(void **state)
     /* No .require: ISA recorded, nothing required. */
     obj = assemble(".kernel k\n    halt\n", &len);
     assert_int_equal(zk_obj_load(obj, len, &o, err, sizeof(err)), 0);
-    assert_int_equal(o.isa_version, ZK_ISA_VERSION);
+    assert_int_equal(o.isa_version, 1);
     assert_int_equal(o.required_caps, 0);
     zk_obj_free(&o);
     free(obj);
@@ -118,6 +118,16 @@ static void test_target(void **state)
                                 &len, err, sizeof(err)), 0);
     assert_non_null(strstr(err, "unknown capability warp-drive"));
     free(bad);
+    /* SIMT kernels need ISA 2 and the SIMT unit. */
+    ZkObjKernel ks[2] = { { .name = "tile" }, { .name = "simt" } };
+    ks[1].desc.flags = ZK_KDESC_F_SIMT;
+    struct zk_obj_target mt;
+    zk_obj_min_target(ks, 1, &mt);
+    assert_int_equal(mt.isa_version, 1);
+    assert_int_equal(mt.required_caps, 0);
+    zk_obj_min_target(ks, 2, &mt);
+    assert_int_equal(mt.isa_version, 2);
+    assert_int_equal(mt.required_caps, ZK_CAP_SIMT);
     /* An object for a newer ISA, or with a broken target, is refused. */
     const uint64_t halt = ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0);
     ZkObjKernel k = { .name = "k", .entry = 0 };
