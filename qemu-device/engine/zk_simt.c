@@ -71,6 +71,7 @@ typedef struct SimtCu {
     uint8_t *local;             /* [thread][local_bytes] */
     uint64_t sink[ZK_SIMT_WARP];    /* writes to r0 */
     uint64_t bvec[ZK_SIMT_WARP], cvec[ZK_SIMT_WARP];
+    bool vec_valid;             /* bvec/cvec hold 32 copies of [0] */
     TlbEntry tlb[TLB_SIZE];
     uint64_t unflushed;         /* insns not yet added to the launch total */
     uint64_t clock;             /* warp instructions of the current block */
@@ -111,6 +112,12 @@ static uint64_t *reg(SimtCu *cu, uint32_t warp, unsigned r)
             for (; m_; m_ &= m_ - 1) { unsigned l = (unsigned)__builtin_ctz(m_); __VA_ARGS__; } \
         } \
     } while (0)
+
+/* Active lanes of a mask (the generic x86-64 build has no popcnt insn). */
+static inline unsigned nlanes(uint32_t m)
+{
+    return m == ALL_LANES ? ZK_SIMT_WARP : (unsigned)__builtin_popcount(m);
+}
 
 /* ------------------------------------------------------------------ */
 /* Scalar helpers                                                       */
@@ -898,19 +905,25 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     uint32_t tid0 = wi * ZK_SIMT_WARP;
     int f;
 
+    /* Immediate operands as lane vectors; refilled only when they change. */
     if (in->flags & ZK_SF_BIMM) {
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            cu->bvec[l] = in->bimm;
+        if (cu->bvec[0] != in->bimm || !cu->vec_valid) {
+            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+                cu->bvec[l] = in->bimm;
+            }
         }
         B = cu->bvec;
     }
     if (in->flags & ZK_SF_CIMM) {
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            cu->cvec[l] = in->cimm;
+        if (cu->cvec[0] != in->cimm || !cu->vec_valid) {
+            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+                cu->cvec[l] = in->cimm;
+            }
         }
         C = cu->cvec;
     }
-    cu->st.simt_lane_ops[in->cls] += (uint64_t)__builtin_popcount(ex);
+    cu->vec_valid = true;
+    cu->st.simt_lane_ops[in->cls] += (uint64_t)nlanes(ex);
 
     switch (in->op) {
     case ZK_SOP_NOP:
@@ -921,9 +934,29 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     case ZK_SOP_MOV:
         LANES(ex, D[l] = B[l]);
         return 0;
-    case ZK_SOP_SREG:
-        LANES(ex, D[l] = sreg_value(cu, wi, l, (unsigned)in->imm));
-        return 0;
+    case ZK_SOP_SREG: {
+        /* The thread index is per lane; everything else is per warp. */
+        const ZkLaunch *la = cu->x->l;
+        switch (in->imm) {
+        case ZK_SR_TID_X:
+            if (la->block[1] == 1 && la->block[2] == 1) {
+                LANES(ex, D[l] = tid0 + l);
+            } else {
+                LANES(ex, D[l] = (tid0 + l) % la->block[0]);
+            }
+            return 0;
+        case ZK_SR_TID_Y: case ZK_SR_TID_Z: case ZK_SR_LANEID:
+        case ZK_SR_LANEMASK_EQ: case ZK_SR_LANEMASK_LT: case ZK_SR_LANEMASK_LE:
+        case ZK_SR_LANEMASK_GT: case ZK_SR_LANEMASK_GE: case ZK_SR_GLOBALTIMER:
+            LANES(ex, D[l] = sreg_value(cu, wi, l, (unsigned)in->imm));
+            return 0;
+        default: {
+            uint64_t v = sreg_value(cu, wi, 0, (unsigned)in->imm);
+            LANES(ex, D[l] = v);
+            return 0;
+        }
+        }
+    }
     case ZK_SOP_SELP: {
         uint32_t p = w->preds[in->pd];
         LANES(ex, D[l] = (p >> l) & 1 ? A[l] : B[l]);
@@ -975,17 +1008,41 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
         set_pred(w, in->pd, ex, r);
         return 0;
     }
-    case ZK_SOP_MULHI: case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE:
+    case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE: {
+        /* Address arithmetic: the hot path of most kernels, vectorised. */
+        bool mad = in->op == ZK_SOP_MADWIDE;
+        if (t == ZK_ST_U32) {
+            LANES(ex, D[l] = (uint64_t)(uint32_t)A[l] * (uint32_t)B[l] + (mad ? C[l] : 0));
+        } else {
+            LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) +
+                             (mad ? C[l] : 0));
+        }
+        return 0;
+    }
+    case ZK_SOP_SHL: case ZK_SOP_SHR:
+        if ((in->flags & ZK_SF_BIMM) && (t == ZK_ST_U32 || t == ZK_ST_U64)) {
+            uint32_t sh = (uint32_t)in->bimm;
+            if (sh >= (is64(t) ? 64u : 32u)) {
+                LANES(ex, D[l] = 0);
+            } else if (in->op == ZK_SOP_SHL) {
+                LANES(ex, D[l] = (A[l] << sh) & wm);
+            } else {
+                LANES(ex, D[l] = (A[l] & wm) >> sh);
+            }
+            return 0;
+        }
+        LANES(ex, D[l] = ialu(in, A[l], B[l], C[l]));
+        return 0;
+    case ZK_SOP_MULHI:
     case ZK_SOP_DIV: case ZK_SOP_REM: case ZK_SOP_MIN: case ZK_SOP_MAX:
-    case ZK_SOP_ABS: case ZK_SOP_NEG: case ZK_SOP_NOT: case ZK_SOP_SHL:
-    case ZK_SOP_SHR: case ZK_SOP_POPC: case ZK_SOP_CLZ: case ZK_SOP_BREV:
+    case ZK_SOP_ABS: case ZK_SOP_NEG: case ZK_SOP_NOT: case ZK_SOP_POPC: case ZK_SOP_CLZ: case ZK_SOP_BREV:
     case ZK_SOP_BFE: case ZK_SOP_BFI: case ZK_SOP_SHF:
         LANES(ex, D[l] = ialu(in, A[l], B[l], C[l]));
         return 0;
     case ZK_SOP_FADD: case ZK_SOP_FSUB: case ZK_SOP_FMUL: case ZK_SOP_FFMA:
     case ZK_SOP_FDIV: case ZK_SOP_FSQRT: case ZK_SOP_FRCP:
         if (in->op == ZK_SOP_FFMA && t == ZK_ST_F32) {
-            cu->st.simt_fma_ops += (uint64_t)__builtin_popcount(ex);
+            cu->st.simt_fma_ops += (uint64_t)nlanes(ex);
         }
         if (in->mod == ZK_RND_RN && t == ZK_ST_F32) {
             switch (in->op) {
@@ -1217,7 +1274,7 @@ static int run_warp(SimtCu *cu, uint32_t wi)
 
         switch (in->op) {
         case ZK_SOP_BRA:
-            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(mask);
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)nlanes(mask);
             if (ex == mask) {
                 advance(w, mask, in->target);
             } else if (!ex) {
@@ -1228,7 +1285,7 @@ static int run_warp(SimtCu *cu, uint32_t wi)
             }
             break;
         case ZK_SOP_EXIT:
-            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(ex);
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)nlanes(ex);
             w->live &= ~ex;
             advance(w, mask & ~ex, pc + 1);
             break;
@@ -1239,7 +1296,7 @@ static int run_warp(SimtCu *cu, uint32_t wi)
             advance(w, mask, pc + 1);
             break;
         case ZK_SOP_BAR:
-            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(ex);
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)nlanes(ex);
             LANES(ex, w->pc[l] = pc + 1);
             w->wait |= ex;
             advance(w, mask & ~ex, pc + 1);
