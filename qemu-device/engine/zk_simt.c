@@ -77,6 +77,7 @@ typedef struct SimtCu {
     uint64_t clock;             /* warp instructions of the current block */
     uint64_t block[3];
     const volatile int *stop;
+    char pad[128];              /* keep neighbouring units' hot fields apart */
 } SimtCu;
 
 typedef struct SimtLaunch {
