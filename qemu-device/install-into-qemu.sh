@@ -18,7 +18,7 @@ mkdir -p "$dst"
 # Drop stale links, then link every source the device needs (flat directory).
 find "$dst" -maxdepth 1 -type l -delete
 srcs=()
-for f in "$DEV"/*.[ch] "$DEV"/engine/*.[ch] "$REPO"/isa/*.[ch] "$REPO"/include/zhikai_hw.h "$REPO"/include/zhikai_isa.h; do
+for f in "$DEV"/*.[ch] "$DEV"/engine/*.[ch] "$REPO"/isa/*.[ch] "$REPO"/include/zhikai_hw.h "$REPO"/include/zhikai_isa.h "$REPO"/include/zhikai_simt.h; do
     [ -e "$f" ] || continue
     ln -sf "$f" "$dst/$(basename "$f")"
     case "$f" in *.c) srcs+=("'$(basename "$f")'");; esac

@@ -71,11 +71,13 @@ typedef struct SimtCu {
     uint8_t *local;             /* [thread][local_bytes] */
     uint64_t sink[ZK_SIMT_WARP];    /* writes to r0 */
     uint64_t bvec[ZK_SIMT_WARP], cvec[ZK_SIMT_WARP];
+    bool vec_valid;             /* bvec/cvec hold 32 copies of [0] */
     TlbEntry tlb[TLB_SIZE];
     uint64_t unflushed;         /* insns not yet added to the launch total */
     uint64_t clock;             /* warp instructions of the current block */
     uint64_t block[3];
     const volatile int *stop;
+    char pad[128];              /* keep neighbouring units' hot fields apart */
 } SimtCu;
 
 typedef struct SimtLaunch {
@@ -111,6 +113,12 @@ static uint64_t *reg(SimtCu *cu, uint32_t warp, unsigned r)
             for (; m_; m_ &= m_ - 1) { unsigned l = (unsigned)__builtin_ctz(m_); __VA_ARGS__; } \
         } \
     } while (0)
+
+/* Active lanes of a mask (the generic x86-64 build has no popcnt insn). */
+static inline unsigned nlanes(uint32_t m)
+{
+    return m == ALL_LANES ? ZK_SIMT_WARP : (unsigned)__builtin_popcount(m);
+}
 
 /* ------------------------------------------------------------------ */
 /* Scalar helpers                                                       */
@@ -690,6 +698,147 @@ static int mem_atomic(SimtCu *cu, const SInsn *in, uint64_t addr, uint32_t tid,
     return 0;
 }
 
+/*
+ * Whole-warp accesses the way GPUs coalesce them: all 32 lanes at one
+ * address (a broadcast, e.g. parameters) or at consecutive elements inside
+ * one page/region: one translation and one copy for the warp.  Returns 0
+ * (done), 1 (not such a pattern: use the per-lane path) or -fault.
+ */
+static int warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
+{
+    uint64_t a0 = A[0] + in->imm;
+    bool same = true, seq = true;
+
+    for (unsigned l = 1; l < ZK_SIMT_WARP; l++) {
+        uint64_t al = A[l] + in->imm;
+        same &= al == a0;
+        seq &= al == a0 + (uint64_t)l * n;
+    }
+    *base = a0;
+    return same ? 1 : seq ? 2 : 0;
+}
+
+static int load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
+{
+    unsigned t = in->type, n = type_size[t];
+    uint64_t base, v = 0;
+    int kind = warp_pattern(in, A, n, &base), f;
+    uint8_t *p;
+
+    if (kind == 1) {
+        f = mem_load(cu, in->t2, base, t, 0, &v);
+        if (f) {
+            return -f;
+        }
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            D[l] = v;
+        }
+        return 0;
+    }
+    if (kind != 2) {
+        return 1;
+    }
+    p = resolve(cu, in->t2, base, n * ZK_SIMT_WARP, false, 0, &f);
+    if (!p) {
+        /* Not one mapped run (page boundary, system memory) or a fault:
+         * the per-lane path decides, faulting on the exact lane. */
+        return 1;
+    }
+    switch (t) {
+    case ZK_ST_U32: case ZK_ST_F32: {
+        uint32_t w[ZK_SIMT_WARP];
+        memcpy(w, p, sizeof(w));
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            D[l] = w[l];
+        }
+        return 0;
+    }
+    case ZK_ST_S32: {
+        int32_t w[ZK_SIMT_WARP];
+        memcpy(w, p, sizeof(w));
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            D[l] = (uint64_t)(int64_t)w[l];
+        }
+        return 0;
+    }
+    case ZK_ST_U64: case ZK_ST_S64: case ZK_ST_F64:
+        memcpy(D, p, 8 * ZK_SIMT_WARP);
+        return 0;
+    default:
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            uint64_t x = 0;
+            memcpy(&x, p + l * n, n);
+            D[l] = is_signed(t) ? (uint64_t)sext(x, t) : x;
+        }
+        return 0;
+    }
+}
+
+static int store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
+{
+    unsigned t = in->type, n = type_size[t];
+    uint64_t base;
+    int f;
+    uint8_t *p;
+
+    if (warp_pattern(in, A, n, &base) != 2) {
+        return 1;
+    }
+    p = resolve(cu, in->t2, base, n * ZK_SIMT_WARP, true, 0, &f);
+    if (!p) {
+        return 1;
+    }
+    if (n == 4) {
+        uint32_t w[ZK_SIMT_WARP];
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            w[l] = (uint32_t)B[l];
+        }
+        memcpy(p, w, sizeof(w));
+    } else if (n == 8) {
+        memcpy(p, B, 8 * ZK_SIMT_WARP);
+    } else {
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            memcpy(p + l * n, &B[l], n);
+        }
+    }
+    return 0;
+}
+
+/* fp32 fma over a full warp with the FMA instruction when the host has it
+ * (the generic build calls libm's fmaf per lane). */
+#if defined(__x86_64__) || defined(__i386__)
+static void __attribute__((target("fma")))
+ffma_warp_hw(uint64_t *D, const uint64_t *A, const uint64_t *B, const uint64_t *C)
+{
+    for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+        D[l] = of_f32(__builtin_fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l])));
+    }
+}
+
+static bool host_has_fma(void)
+{
+    static int has = -1;
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    return has;
+}
+#else
+static void ffma_warp_hw(uint64_t *D, const uint64_t *A, const uint64_t *B,
+                         const uint64_t *C)
+{
+    for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+        D[l] = of_f32(fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l])));
+    }
+}
+
+static bool host_has_fma(void)
+{
+    return false;
+}
+#endif
+
 /* ------------------------------------------------------------------ */
 /* One warp instruction (non-control)                                  */
 /* ------------------------------------------------------------------ */
@@ -757,19 +906,25 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     uint32_t tid0 = wi * ZK_SIMT_WARP;
     int f;
 
+    /* Immediate operands as lane vectors; refilled only when they change. */
     if (in->flags & ZK_SF_BIMM) {
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            cu->bvec[l] = in->bimm;
+        if (cu->bvec[0] != in->bimm || !cu->vec_valid) {
+            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+                cu->bvec[l] = in->bimm;
+            }
         }
         B = cu->bvec;
     }
     if (in->flags & ZK_SF_CIMM) {
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            cu->cvec[l] = in->cimm;
+        if (cu->cvec[0] != in->cimm || !cu->vec_valid) {
+            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+                cu->cvec[l] = in->cimm;
+            }
         }
         C = cu->cvec;
     }
-    cu->st.simt_lane_ops[in->cls] += (uint64_t)__builtin_popcount(ex);
+    cu->vec_valid = true;
+    cu->st.simt_lane_ops[in->cls] += (uint64_t)nlanes(ex);
 
     switch (in->op) {
     case ZK_SOP_NOP:
@@ -780,9 +935,29 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     case ZK_SOP_MOV:
         LANES(ex, D[l] = B[l]);
         return 0;
-    case ZK_SOP_SREG:
-        LANES(ex, D[l] = sreg_value(cu, wi, l, (unsigned)in->imm));
-        return 0;
+    case ZK_SOP_SREG: {
+        /* The thread index is per lane; everything else is per warp. */
+        const ZkLaunch *la = cu->x->l;
+        switch (in->imm) {
+        case ZK_SR_TID_X:
+            if (la->block[1] == 1 && la->block[2] == 1) {
+                LANES(ex, D[l] = tid0 + l);
+            } else {
+                LANES(ex, D[l] = (tid0 + l) % la->block[0]);
+            }
+            return 0;
+        case ZK_SR_TID_Y: case ZK_SR_TID_Z: case ZK_SR_LANEID:
+        case ZK_SR_LANEMASK_EQ: case ZK_SR_LANEMASK_LT: case ZK_SR_LANEMASK_LE:
+        case ZK_SR_LANEMASK_GT: case ZK_SR_LANEMASK_GE: case ZK_SR_GLOBALTIMER:
+            LANES(ex, D[l] = sreg_value(cu, wi, l, (unsigned)in->imm));
+            return 0;
+        default: {
+            uint64_t v = sreg_value(cu, wi, 0, (unsigned)in->imm);
+            LANES(ex, D[l] = v);
+            return 0;
+        }
+        }
+    }
     case ZK_SOP_SELP: {
         uint32_t p = w->preds[in->pd];
         LANES(ex, D[l] = (p >> l) & 1 ? A[l] : B[l]);
@@ -834,17 +1009,41 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
         set_pred(w, in->pd, ex, r);
         return 0;
     }
-    case ZK_SOP_MULHI: case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE:
+    case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE: {
+        /* Address arithmetic: the hot path of most kernels, vectorised. */
+        bool mad = in->op == ZK_SOP_MADWIDE;
+        if (t == ZK_ST_U32) {
+            LANES(ex, D[l] = (uint64_t)(uint32_t)A[l] * (uint32_t)B[l] + (mad ? C[l] : 0));
+        } else {
+            LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) +
+                             (mad ? C[l] : 0));
+        }
+        return 0;
+    }
+    case ZK_SOP_SHL: case ZK_SOP_SHR:
+        if ((in->flags & ZK_SF_BIMM) && (t == ZK_ST_U32 || t == ZK_ST_U64)) {
+            uint32_t sh = (uint32_t)in->bimm;
+            if (sh >= (is64(t) ? 64u : 32u)) {
+                LANES(ex, D[l] = 0);
+            } else if (in->op == ZK_SOP_SHL) {
+                LANES(ex, D[l] = (A[l] << sh) & wm);
+            } else {
+                LANES(ex, D[l] = (A[l] & wm) >> sh);
+            }
+            return 0;
+        }
+        LANES(ex, D[l] = ialu(in, A[l], B[l], C[l]));
+        return 0;
+    case ZK_SOP_MULHI:
     case ZK_SOP_DIV: case ZK_SOP_REM: case ZK_SOP_MIN: case ZK_SOP_MAX:
-    case ZK_SOP_ABS: case ZK_SOP_NEG: case ZK_SOP_NOT: case ZK_SOP_SHL:
-    case ZK_SOP_SHR: case ZK_SOP_POPC: case ZK_SOP_CLZ: case ZK_SOP_BREV:
+    case ZK_SOP_ABS: case ZK_SOP_NEG: case ZK_SOP_NOT: case ZK_SOP_POPC: case ZK_SOP_CLZ: case ZK_SOP_BREV:
     case ZK_SOP_BFE: case ZK_SOP_BFI: case ZK_SOP_SHF:
         LANES(ex, D[l] = ialu(in, A[l], B[l], C[l]));
         return 0;
     case ZK_SOP_FADD: case ZK_SOP_FSUB: case ZK_SOP_FMUL: case ZK_SOP_FFMA:
     case ZK_SOP_FDIV: case ZK_SOP_FSQRT: case ZK_SOP_FRCP:
         if (in->op == ZK_SOP_FFMA && t == ZK_ST_F32) {
-            cu->st.simt_fma_ops += (uint64_t)__builtin_popcount(ex);
+            cu->st.simt_fma_ops += (uint64_t)nlanes(ex);
         }
         if (in->mod == ZK_RND_RN && t == ZK_ST_F32) {
             switch (in->op) {
@@ -852,6 +1051,10 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
             case ZK_SOP_FSUB: LANES(ex, D[l] = of_f32(f32_of(A[l]) - f32_of(B[l]))); return 0;
             case ZK_SOP_FMUL: LANES(ex, D[l] = of_f32(f32_of(A[l]) * f32_of(B[l]))); return 0;
             case ZK_SOP_FFMA:
+                if (ex == ALL_LANES && host_has_fma()) {
+                    ffma_warp_hw(D, A, B, C);
+                    return 0;
+                }
                 LANES(ex, D[l] = of_f32(fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l]))));
                 return 0;
             default:
@@ -911,6 +1114,12 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     case ZK_SOP_LD: {
         /* Load into a temporary so a fault leaves rd untouched in all lanes. */
         uint64_t v[ZK_SIMT_WARP];
+        if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
+            int r = load_warp(cu, in, A, D);
+            if (r <= 0) {
+                return -r;
+            }
+        }
         f = 0;
         LANES(ex, if (!f) { f = mem_load(cu, in->t2, A[l] + in->imm, t, tid0 + l, &v[l]); });
         if (f) {
@@ -920,6 +1129,12 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
         return 0;
     }
     case ZK_SOP_ST:
+        if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
+            int r = store_warp(cu, in, A, B);
+            if (r <= 0) {
+                return -r;
+            }
+        }
         f = 0;
         LANES(ex, if (!f) { f = mem_store(cu, in->t2, A[l] + in->imm, t, tid0 + l, B[l]); });
         return f;
@@ -1060,7 +1275,7 @@ static int run_warp(SimtCu *cu, uint32_t wi)
 
         switch (in->op) {
         case ZK_SOP_BRA:
-            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(mask);
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)nlanes(mask);
             if (ex == mask) {
                 advance(w, mask, in->target);
             } else if (!ex) {
@@ -1071,7 +1286,7 @@ static int run_warp(SimtCu *cu, uint32_t wi)
             }
             break;
         case ZK_SOP_EXIT:
-            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(ex);
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)nlanes(ex);
             w->live &= ~ex;
             advance(w, mask & ~ex, pc + 1);
             break;
@@ -1082,7 +1297,7 @@ static int run_warp(SimtCu *cu, uint32_t wi)
             advance(w, mask, pc + 1);
             break;
         case ZK_SOP_BAR:
-            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(ex);
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)nlanes(ex);
             LANES(ex, w->pc[l] = pc + 1);
             w->wait |= ex;
             advance(w, mask & ~ex, pc + 1);

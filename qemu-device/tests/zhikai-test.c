@@ -1006,6 +1006,92 @@ static void put_code(ZkTest *t, uint64_t hbm_off, const uint64_t *code,
     }
 }
 
+/* A SIMT launch (ZK_LAUNCH_F_SIMT): fields in the old reserved/pad bytes. */
+static void push_launch_simt(ZkTest *t, ZkRing *r, uint8_t flags,
+                             uint64_t code_va, uint32_t code_size,
+                             uint32_t grid_x, uint16_t block_x, uint32_t shared,
+                             uint64_t args_va, uint32_t args_size)
+{
+    uint8_t c[ZK_CMD_SIZE] = { ZK_CMD_LAUNCH, flags };
+
+    stq_le_p(c + offsetof(struct zk_cmd_launch, code_va), code_va);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, code_size), code_size);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, grid), grid_x);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, grid) + 4, 1);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, grid) + 8, 1);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, shared_bytes), shared);
+    stq_le_p(c + offsetof(struct zk_cmd_launch, args_va), args_va);
+    stl_le_p(c + offsetof(struct zk_cmd_launch, args_size), args_size);
+    stw_le_p(c + offsetof(struct zk_cmd_launch, block), block_x);
+    stw_le_p(c + offsetof(struct zk_cmd_launch, block) + 2, 1);
+    stw_le_p(c + offsetof(struct zk_cmd_launch, block) + 4, 1);
+    ring_push(t, r, c);
+}
+
+static void test_launch_simt(void)
+{
+    /* out[ctaid * ntid + tid] = tid * 3 + ctaid * 1000 */
+    static const ZkSimtInsn prog[] = {
+        { .op = ZK_SOP_SREG, .rd = 1, .imm = ZK_SR_TID_X },
+        { .op = ZK_SOP_SREG, .rd = 2, .imm = ZK_SR_CTAID_X },
+        { .op = ZK_SOP_SREG, .rd = 3, .imm = ZK_SR_NTID_X },
+        { .op = ZK_SOP_MAD, .rd = 4, .ra = 2, .rb = 3, .rc = 1 },
+        { .op = ZK_SOP_MUL, .rd = 5, .ra = 1, .flags = ZK_SF_BIMM, .imm = 3 },
+        { .op = ZK_SOP_MAD, .rd = 5, .ra = 2, .flags = ZK_SF_BIMM, .imm = 1000,
+          .rc = 5 },
+        { .op = ZK_SOP_LD, .type = ZK_ST_U64, .type2 = ZK_SPACE_PARAM, .rd = 6 },
+        { .op = ZK_SOP_MADWIDE, .rd = 7, .ra = 4, .flags = ZK_SF_BIMM, .imm = 8,
+          .rc = 6 },
+        { .op = ZK_SOP_ST, .type = ZK_ST_U64, .type2 = ZK_SPACE_GLOBAL, .ra = 7,
+          .rb = 5 },
+        { .op = ZK_SOP_EXIT },
+    };
+    const uint64_t code = VA_HBM + 0x1000, args = VA_HBM + 0x1800;
+    const uint64_t out = VA_HBM + 0x2000;
+    uint64_t status, wb, w[2];
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, ",insn-budget=100000,compute-units=2", &r, 0, &wb);
+    status = alloc_status(&t);
+    for (unsigned i = 0; i < ARRAY_SIZE(prog); i++) {
+        zk_simt_encode(&prog[i], w);
+        hbm_write64(&t, HBM_DATA + 0x1000 + 16 * i, w[0]);
+        hbm_write64(&t, HBM_DATA + 0x1000 + 16 * i + 8, w[1]);
+    }
+    hbm_write64(&t, HBM_DATA + 0x1800, out);
+    push_ctx(&t, &r, 1, PT_L0);
+    push_launch_simt(&t, &r, ZK_LAUNCH_F_SIMT, code, 16 * ARRAY_SIZE(prog), 4,
+                     64, 0, args, 8);
+    push_job_end(&t, &r, 1, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    for (unsigned b = 0; b < 4; b++) {
+        for (unsigned i = 0; i < 64; i++) {
+            g_assert_cmpuint(hbm_read64(&t, HBM_DATA + 0x2000 + 8 * (b * 64 + i)),
+                             ==, i * 3 + b * 1000);
+        }
+    }
+
+    /* Over 1024 threads per block: ILLEGAL_CMD, nothing runs. */
+    push_ctx(&t, &r, 1, PT_L0);
+    push_launch_simt(&t, &r, ZK_LAUNCH_F_SIMT, code, 16 * ARRAY_SIZE(prog), 1,
+                     2000, 0, args, 8);
+    push_job_end(&t, &r, 2, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), !=, ZK_JOB_OK);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_ILLEGAL_CMD);
+
+    /* A tile launch may not use the SIMT fields. */
+    push_ctx(&t, &r, 1, PT_L0);
+    push_launch_simt(&t, &r, 0, code, 16 * ARRAY_SIZE(prog), 1, 32, 256, args, 8);
+    push_job_end(&t, &r, 3, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), !=, ZK_JOB_OK);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_ILLEGAL_CMD);
+    zk_stop(&t);
+}
+
 static void test_launch(void)
 {
     /* out[wg_x] = wg_x + 100 */
@@ -1379,6 +1465,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86_64/zhikai/power/thermal", test_thermal);
     g_test_add_func("/x86_64/zhikai/reset/flr", test_flr);
     g_test_add_func("/x86_64/zhikai/launch", test_launch);
+    g_test_add_func("/x86_64/zhikai/launch-simt", test_launch_simt);
     g_test_add_func("/x86_64/zhikai/hbm/32g", test_big_hbm);
     g_test_add_func("/x86_64/zhikai/perf/params", test_perf_params);
     g_test_add_func("/x86_64/zhikai/perf/dma", test_perf_dma);

@@ -16,6 +16,7 @@
 #include "zhikai_hw.h"
 #include "zk_asm.h"
 #include "zk_isa.h"
+#include "zk_simt_isa.h"
 #include "zk_obj.h"
 
 static const char good_src[] =
@@ -171,6 +172,78 @@ static void test_asm_errors(void **state)
     }
 }
 
+/* SIMT kernels (ISA v2): layout, encodings, descriptors and their errors. */
+static void test_simt_asm(void **state)
+{
+    static const char src[] =
+        ".kernel tile\n"
+        "    halt\n"
+        ".kernel sk simt\n"
+        ".shared 128\n"
+        ".params 16\n"
+        "top:\n"
+        "    sreg r1, %tid.x\n"
+        "    setp.lt.u32 p1, r1, 7\n"
+        "    @!p1 bra out\n"
+        "    ffma.rz.f32 r2, r2, 1.5, r3\n"
+        "    ld.shared.s16 r4, [r1-6]\n"
+        "    shfl.down r5|p2, r4, 1, 31\n"
+        "    cvt.rmi.s32.f32 r6, r2\n"
+        "    @p2 bra top\n"
+        "out:\n"
+        "    exit\n";
+    static const struct { const char *src, *msg; } bad[] = {
+        { ".kernel k simt\n    add.f32 r1, r2, r3\n    exit\n", "not allowed" },
+        { ".kernel k simt\n    add.u32.bogus r1, r2, r3\n    exit\n", "unknown suffix" },
+        { ".kernel k simt\n    nop\n", "runs off the end" },
+        { ".kernel k\n    @p1 halt\n", "guards are for SIMT" },
+        { ".kernel k\n    halt\n.kernel s simt\n    bra x\nx: exit\n.shared 1\n", "" },
+        { ".kernel k simt\n    ld.param.u32 r1, [r0+4]\n    exit\n.rodata\nd: .u32 1\n", "" },
+        { ".kernel k simt\n.local 99999\n    exit\n", "over the limits" },
+    };
+    (void)state;
+    size_t len;
+    uint8_t *obj = assemble(src, &len);
+    ZkObj o;
+    char err[256], text[160];
+    assert_int_equal(zk_obj_load(obj, len, &o, err, sizeof(err)), 0);
+    const ZkObjKernel *k = zk_obj_find(&o, "sk");
+    assert_int_equal(k->entry, 16);                 /* aligned past the tile halt */
+    assert_true(k->desc.flags & ZK_KDESC_F_SIMT);
+    assert_int_equal(k->simt.shared_bytes, 128);
+    assert_int_equal(k->simt.param_bytes, 16);
+    const uint64_t *w = (const uint64_t *)(const void *)(o.image + 16);
+    zk_simt_disasm(&w[2 * 2], 3, text, sizeof(text));
+    assert_string_equal(text, "@!p1 bra @9");
+    zk_simt_disasm(&w[2 * 3], 4, text, sizeof(text));
+    assert_string_equal(text, "ffma.rz.f32 r2, r2, 0f3fc00000, r3");
+    zk_simt_disasm(&w[2 * 5], 6, text, sizeof(text));
+    assert_string_equal(text, "shfl.down r5|p2, r4, 1, 31");
+    zk_simt_disasm(&w[2 * 6], 7, text, sizeof(text));
+    assert_string_equal(text, "cvt.rm.s32.f32 r6, r2");
+    zk_simt_disasm(&w[2 * 7], 8, text, sizeof(text));
+    assert_string_equal(text, "@p2 bra @1");
+    zk_obj_free(&o);
+    free(obj);
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        uint8_t *ob = NULL;
+        size_t n;
+        char e[256] = "";
+        int r = zk_asm(bad[i].src, "t.zks", &ob, &n, e, sizeof(e));
+        if (!bad[i].msg[0]) {           /* these are fine */
+            if (r) {
+                fail_msg("case %zu failed: %s", i, e);
+            }
+            free(ob);
+            continue;
+        }
+        assert_int_equal(r, -1);
+        if (!strstr(e, bad[i].msg)) {
+            fail_msg("case %zu: \"%s\" lacks \"%s\"", i, e, bad[i].msg);
+        }
+    }
+}
+
 /* Header-level corruption: truncation, class, endianness, machine. */
 static void test_bad_headers(void **state)
 {
@@ -275,6 +348,7 @@ int main(void)
         cmocka_unit_test(test_roundtrip),
         cmocka_unit_test(test_asm_errors),
         cmocka_unit_test(test_target),
+        cmocka_unit_test(test_simt_asm),
         cmocka_unit_test(test_bad_headers),
         cmocka_unit_test(test_bad_sections),
     };

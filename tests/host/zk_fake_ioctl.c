@@ -68,7 +68,7 @@ void fake_reset(void)
     fake.ndev = 1;
     fake.num_queues = 4;
     fake.hbm_size = 1ull << 30;
-    fake.caps = ZK_CAP_MMU | ZK_CAP_CARD_TIME;
+    fake.caps = ZK_CAP_MMU | ZK_CAP_CARD_TIME | ZK_CAP_SIMT;
     pthread_mutex_unlock(&flock);
 }
 
