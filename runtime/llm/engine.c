@@ -28,12 +28,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf.h"
 #include "llm.h"
 
 enum { R_WAITING = 0, R_RUNNING, R_SWAPPED, R_DONE };
 
 typedef struct wmat {
-    zk_deviceptr f, q, s;       /* f32 [out][in]; int8 copy and its scales */
+    zk_deviceptr f, q, s;       /* f32 [out][in]; int8 copy and its scales, or
+                                 * (GGUF Q8_0/Q4_0) the file's blocks in q */
 } wmat;
 
 typedef struct batch_ent {
@@ -49,8 +51,10 @@ struct zk_llm_engine {
     zk_kv_manager *kv;
     zk_kv_device *kvdev;
     zk_stream stream;
-    zk_module mods[4];
+    zk_module mods[5];
     zk_function f_gemm, f_gemm8, f_gemm_acc, f_gemm8_acc, f_quant, f_rms, f_swiglu, f_embed, f_argmax, f_attn;
+    zk_function f_qgemm, f_qgemm_acc;   /* block-quantized weights (qgemm.zko) */
+    int quantized;              /* matrices stay Q8_0/Q4_0 on the card */
     zk_deviceptr wblob, qblob, sblob;
     wmat *wq, *wk, *wv, *wo, *w1, *w2, *w3, wcls;
     zk_deviceptr emb, rms_att, rms_ffn, rms_final;
@@ -81,6 +85,13 @@ static zk_status launch(zk_llm_engine *e, zk_function f, uint32_t gx, const uint
 static zk_status mm_op(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_deviceptr c,
                        uint64_t m, uint64_t n, uint64_t k, int acc)
 {
+    if (e->quantized) {
+        /* Output channels split over workgroups (64+ channels each, at
+         * most 8) so compute units can share a batch-1 matmul. */
+        uint64_t ga[6] = { a, w->q, c, m, n, k };
+        uint32_t g = (uint32_t)((n + 63) / 64);
+        return launch(e, acc ? e->f_qgemm_acc : e->f_qgemm, g > 8 ? 8 : g, ga, 6);
+    }
     if (e->m->int8) {
         uint64_t qa[5] = { a, e->aq, e->as, m, k };
         uint64_t ga[8] = { e->aq, w->q, c, e->as, w->s, m, n, k };
@@ -141,7 +152,7 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
             zk_event_destroy(e->ev[i]);
         }
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 5; i++) {
         if (e->mods[i]) {
             zk_module_unload(e->mods[i]);
         }
@@ -172,6 +183,43 @@ static zk_status load_mod(zk_llm_engine *e, int i, const char *file)
     snprintf(path, sizeof(path), "%s/%s", e->cfg.kernel_dir ? e->cfg.kernel_dir : "/zk/kernels",
              file);
     return zk_module_load(&e->mods[i], path);
+}
+
+/*
+ * GGUF Q8_0/Q4_0 models: the matrices go up as the file stores them (one
+ * blob of blocks), so device memory and the bytes a step reads follow the
+ * file size; only the embedding table and the norms are fp32.
+ */
+static zk_status upload_quantized(zk_llm_engine *e)
+{
+    const zk_llm_model *m = e->m;
+    size_t L = (size_t)e->L, d = (size_t)e->dim, qbytes = 0, qo = 0;
+    size_t nf = (size_t)e->vocab * d + 2 * L * d + d;
+    zk_status st;
+    wmat *const per[ZK_MAT_COUNT] = { e->wq, e->wk, e->wv, e->wo, e->w1, e->w2, e->w3 };
+    for (size_t i = 0; i <= L * ZK_MAT_COUNT; i++) {
+        qbytes += (size_t)m->qt[i]->size;
+    }
+    TRY(zk_mem_alloc(&e->wblob, nf * sizeof(float)));
+    TRY(zk_mem_alloc(&e->qblob, qbytes));
+    e->emb = e->wblob;
+    e->rms_att = e->emb + (size_t)e->vocab * d * 4;
+    e->rms_ffn = e->rms_att + L * d * 4;
+    e->rms_final = e->rms_ffn + L * d * 4;
+    TRY(zk_memcpy_htod(e->emb, m->tok_emb, (size_t)e->vocab * d * 4));
+    TRY(zk_memcpy_htod(e->rms_att, m->rms_att, L * d * 4));
+    TRY(zk_memcpy_htod(e->rms_ffn, m->rms_ffn, L * d * 4));
+    TRY(zk_memcpy_htod(e->rms_final, m->rms_final, d * 4));
+    for (size_t i = 0; i <= L * ZK_MAT_COUNT; i++) {
+        const zk_gguf_tensor *t = m->qt[i];
+        wmat *w = i == L * ZK_MAT_COUNT ? &e->wcls : &per[i % ZK_MAT_COUNT][i / ZK_MAT_COUNT];
+        w->q = e->qblob + qo;
+        TRY(zk_memcpy_htod(w->q, t->data, (size_t)t->size));
+        qo += (size_t)t->size;
+    }
+    return ZK_SUCCESS;
+fail:
+    return st;
 }
 
 /* Upload the int8 copies: one blob of int8 matrices, one of scales. */
@@ -225,11 +273,6 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
 
     if (!e) {
         return ZK_ERROR_OUT_OF_MEMORY;
-    }
-    /* The card's rope op has the llama2.c base 10000 and no scaling. */
-    if (m->rope_theta != 10000.0f || m->rope_scale != 1.0f) {
-        free(e);
-        return ZK_ERROR_NOT_SUPPORTED;
     }
     e->m = m;
     e->cfg = *cfg;
@@ -300,11 +343,23 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     TRY(zk_module_get_function(&e->f_argmax, e->mods[1], "argmax_f32"));
     TRY(zk_module_get_function(&e->f_swiglu, e->mods[2], "swiglu_f32"));
     TRY(zk_module_get_function(&e->f_attn, e->mods[3], "llm_attn_batch"));
-
-    /* Weights: the checkpoint's float blob as is; matrices by offset. */
-    TRY(zk_mem_alloc(&e->wblob, m->n_floats * sizeof(float)));
-    TRY(zk_memcpy_htod(e->wblob, m->data, m->n_floats * sizeof(float)));
+    e->quantized = !m->int8 && m->qt && (m->wtype == ZK_GGML_Q8_0 || m->wtype == ZK_GGML_Q4_0);
+    if (e->quantized) {
+        int q4 = m->wtype == ZK_GGML_Q4_0;
+        TRY(load_mod(e, 4, "qgemm.zko"));
+        TRY(zk_module_get_function(&e->f_qgemm, e->mods[4], q4 ? "gemm_q4_0_bt" : "gemm_q8_0_bt"));
+        TRY(zk_module_get_function(&e->f_qgemm_acc, e->mods[4],
+                                   q4 ? "gemm_q4_0_bt_acc" : "gemm_q8_0_bt_acc"));
+        TRY(upload_quantized(e));
+    } else {
+        /* Weights: the checkpoint's float blob as is; matrices by offset. */
+        TRY(zk_mem_alloc(&e->wblob, m->n_floats * sizeof(float)));
+        TRY(zk_memcpy_htod(e->wblob, m->data, m->n_floats * sizeof(float)));
+    }
 #define DEV(p) (e->wblob + (zk_deviceptr)((const float *)(p) - m->data) * sizeof(float))
+    if (e->quantized) {
+        goto weights_done;
+    }
     e->emb = DEV(m->tok_emb);
     e->rms_att = DEV(m->rms_att);
     e->rms_ffn = DEV(m->rms_ffn);
@@ -320,6 +375,7 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     }
     e->wcls.f = DEV(m->wcls);
 #undef DEV
+weights_done:
     if (m->int8) {
         TRY(upload_int8(e));
     }
@@ -607,17 +663,18 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
             zk_deviceptr kc = zk_kv_device_k(e->kvdev, (uint32_t)l);
             zk_deviceptr vc = zk_kv_device_v(e->kvdev, (uint32_t)l);
             uint64_t a_rms1[6] = { e->x, e->rms_att + (uint64_t)l * d * 4, e->xb, R, d, eps };
-            uint64_t a_attn[14] = { e->q, e->k, e->v, e->att, kc, vc, d_tab, d_meta,
+            uint64_t a_attn[16] = { e->q, e->k, e->v, e->att, kc, vc, d_tab, d_meta,
                                     (uint64_t)e->m->c.n_heads, (uint64_t)e->m->c.n_kv_heads,
                                     (uint64_t)e->hd, e->cfg.block_size, e->cfg.kv_blocks,
-                                    e->max_blocks };
+                                    e->max_blocks, zk_arg_f32(e->m->rope_theta),
+                                    zk_arg_f32(e->m->rope_scale) };
             uint64_t a_rms2[6] = { e->x, e->rms_ffn + (uint64_t)l * d * 4, e->xb, R, d, eps };
             uint64_t a_sw[5] = { e->hb, e->hb2, e->hb, R, h };
             if ((st = launch(e, e->f_rms, 1, a_rms1, 6)) ||
                 (st = mm(e, e->xb, &e->wq[l], e->q, R, d, d)) ||
                 (st = mm(e, e->xb, &e->wk[l], e->k, R, kv, d)) ||
                 (st = mm(e, e->xb, &e->wv[l], e->v, R, kv, d)) ||
-                (st = launch(e, e->f_attn, S, a_attn, 14)) ||
+                (st = launch(e, e->f_attn, S, a_attn, 16)) ||
                 (st = mm_acc(e, e->att, &e->wo[l], e->x, R, d, d)) ||
                 (st = launch(e, e->f_rms, 1, a_rms2, 6)) ||
                 (st = mm(e, e->xb, &e->w1[l], e->hb, R, h, d)) ||
