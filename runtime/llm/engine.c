@@ -30,6 +30,7 @@
 
 #include "gguf.h"
 #include "llm.h"
+#include "sampler.h"
 
 enum { R_WAITING = 0, R_RUNNING, R_SWAPPED, R_DONE };
 
@@ -135,6 +136,10 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
                             e->am, e->stepbuf };
     if (e->stream) {
         zk_stream_synchronize(e->stream);
+    }
+    for (uint32_t i = 0; i < e->nreqs; i++) {     /* unfinished requests */
+        zk_sampler_free(e->reqs[i]->sampler);
+        e->reqs[i]->sampler = NULL;
     }
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
         if (bufs[i]) {
@@ -445,6 +450,18 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r)
     r->n_computed = 0;
     r->rng = r->seed ? r->seed : 0x853c49e6748fea9bull;
     r->order = e->order++;
+    r->sampler = NULL;
+    if (r->n_stop > sizeof(r->stop_ids) / sizeof(r->stop_ids[0])) {
+        return ZK_ERROR_INVALID_VALUE;
+    }
+    if (r->sampling) {
+        if (!(r->sampler = zk_sampler_new(r->sampling, e->vocab))) {
+            return ZK_ERROR_INVALID_VALUE;
+        }
+        for (uint32_t i = 0; i < r->n_prompt; i++) {
+            zk_sampler_accept(r->sampler, r->prompt[i]);
+        }
+    }
     r->logits = NULL;
     cap = r->n_prompt + r->max_new;
     if (cap > (uint32_t)e->m->c.seq_len) {
@@ -485,6 +502,8 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r)
 
 static void finish(zk_llm_engine *e, zk_llm_request *r)
 {
+    zk_sampler_free(r->sampler);
+    r->sampler = NULL;
     if (r->seq >= 0) {
         zk_kv_seq_free(e->kv, r->seq);
         r->seq = -1;
@@ -692,10 +711,25 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
             (st = launch(e, e->f_rms, 1, a_rmsf, 6)) ||
             (st = mm(e, e->xl, &e->wcls, e->logits, S, (uint64_t)e->vocab, d)) ||
             (st = launch(e, e->f_argmax, 1, a_am, 4)) ||
-            (st = zk_memcpy_dtoh_async(e->h_logits, e->logits, (size_t)S * e->vocab * 4,
-                                       e->stream)) ||
             (st = zk_memcpy_dtoh_async(e->h_am, e->am, S * 4, e->stream))) {
             return st;
+        }
+        e->st.readback_bytes += S * 4;
+        /* Logits only for the sequences that sample or keep them. */
+        for (uint32_t i = 0; i < S; i++) {
+            const zk_llm_request *r = e->batch[i].r;
+            size_t row = (size_t)i * e->vocab;
+            int sampling = r->sampler ? zk_sampler_get_params(r->sampler)->temperature > 0 ||
+                                        zk_sampler_needs_full_logits(r->sampler)
+                                      : r->temperature > 0.0f;
+            if (r->n_computed + e->batch[i].n < r->n_tokens || !(sampling || r->keep_logits)) {
+                continue;       /* mid-prefill or greedy: the argmax is enough */
+            }
+            if ((st = zk_memcpy_dtoh_async(e->h_logits + row, e->logits + row * 4,
+                                           (size_t)e->vocab * 4, e->stream))) {
+                return st;
+            }
+            e->st.readback_bytes += (size_t)e->vocab * 4;
         }
     }
     /* One flush (the event record) and one wait for the whole step. */
@@ -774,7 +808,13 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
                 r->logits = p;
                 memcpy(p + (size_t)r->n_generated * e->vocab, row, (size_t)e->vocab * 4);
             }
-            if (r->temperature <= 0.0f) {
+            if (r->sampler) {
+                const zk_sampler_params *sp = zk_sampler_get_params(r->sampler);
+                /* Greedy without penalties: the card's argmax is exact. */
+                tok = sp->temperature <= 0.0f && !zk_sampler_needs_full_logits(r->sampler)
+                      ? e->h_am[i] : zk_sampler_sample(r->sampler, row, NULL);
+                zk_sampler_accept(r->sampler, tok);
+            } else if (r->temperature <= 0.0f) {
                 tok = e->h_am[i];
             } else {
                 tok = zk_llm_sample(row, e->vocab, r->temperature, &r->rng);
@@ -784,7 +824,14 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
                 r->t_first = zk_llm_now();
                 r->card_first_ms = e->card_time ? e->st.card_ms : -1;
             }
-            if (r->n_generated >= r->max_new || (r->stop_at_eos && tok == ZK_LLM_EOS)) {
+            int stop = 0;
+            for (uint32_t k = 0; k < r->n_stop; k++) {
+                stop |= tok == r->stop_ids[k];
+            }
+            if (!r->n_stop) {
+                stop = tok == ZK_LLM_EOS;
+            }
+            if (r->n_generated >= r->max_new || (r->stop_at_eos && stop)) {
                 finish(e, r);
             }
         }
