@@ -34,6 +34,17 @@
 
 enum { R_WAITING = 0, R_RUNNING, R_SWAPPED, R_DONE };
 
+/* Candidates the card selects per sequence for top-k sampling (k <= this). */
+#define TOPK_CARD 64
+
+/* Does @r sample from the card's top-k candidates (no full logits)? */
+static int uses_card_topk(const zk_llm_request *r)
+{
+    const zk_sampler_params *p = r->sampler ? zk_sampler_get_params(r->sampler) : NULL;
+    return p && p->temperature > 0.0f && !zk_sampler_needs_full_logits(r->sampler) &&
+           p->top_k <= TOPK_CARD && !r->keep_logits;
+}
+
 typedef struct wmat {
     zk_deviceptr f, q, s;       /* f32 [out][in]; int8 copy and its scales, or
                                  * (GGUF Q8_0/Q4_0) the file's blocks in q */
@@ -52,9 +63,13 @@ struct zk_llm_engine {
     zk_kv_manager *kv;
     zk_kv_device *kvdev;
     zk_stream stream;
-    zk_module mods[5];
+    zk_module mods[6];
     zk_function f_gemm, f_gemm8, f_gemm_acc, f_gemm8_acc, f_quant, f_rms, f_swiglu, f_embed, f_argmax, f_attn;
     zk_function f_qgemm, f_qgemm_acc;   /* block-quantized weights (qgemm.zko) */
+    zk_function f_topk;                 /* select.zko */
+    zk_deviceptr tkv, tki;              /* [S][TOPK] candidates on the card */
+    float *h_tkv;                       /* pinned copies */
+    int32_t *h_tki;
     int quantized;              /* matrices stay Q8_0/Q4_0 on the card */
     zk_deviceptr wblob, qblob, sblob;
     wmat *wq, *wk, *wv, *wo, *w1, *w2, *w3, wcls;
@@ -133,7 +148,7 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
     }
     zk_deviceptr bufs[] = { e->wblob, e->qblob, e->sblob, e->x, e->xb, e->xb2, e->q, e->k,
                             e->v, e->att, e->hb, e->hb2, e->aq, e->as, e->xl, e->logits,
-                            e->am, e->stepbuf };
+                            e->am, e->stepbuf, e->tkv, e->tki };
     if (e->stream) {
         zk_stream_synchronize(e->stream);
     }
@@ -152,12 +167,18 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
     if (e->h_am) {
         zk_mem_free_host(e->h_am);
     }
+    if (e->h_tkv) {
+        zk_mem_free_host(e->h_tkv);
+    }
+    if (e->h_tki) {
+        zk_mem_free_host(e->h_tki);
+    }
     for (int i = 0; i < 2; i++) {
         if (e->ev[i]) {
             zk_event_destroy(e->ev[i]);
         }
     }
-    for (int i = 0; i < 5; i++) {
+    for (int i = 0; i < 6; i++) {
         if (e->mods[i]) {
             zk_module_unload(e->mods[i]);
         }
@@ -348,6 +369,8 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     TRY(zk_module_get_function(&e->f_argmax, e->mods[1], "argmax_f32"));
     TRY(zk_module_get_function(&e->f_swiglu, e->mods[2], "swiglu_f32"));
     TRY(zk_module_get_function(&e->f_attn, e->mods[3], "llm_attn_batch"));
+    TRY(load_mod(e, 5, "select.zko"));
+    TRY(zk_module_get_function(&e->f_topk, e->mods[5], "topk_f32"));
     e->quantized = !m->int8 && m->qt && (m->wtype == ZK_GGML_Q8_0 || m->wtype == ZK_GGML_Q4_0);
     if (e->quantized) {
         int q4 = m->wtype == ZK_GGML_Q4_0;
@@ -404,6 +427,14 @@ weights_done:
         e->h_logits = p;
         TRY(zk_mem_alloc_host(&p, S * 4));
         e->h_am = p;
+        if (e->vocab >= TOPK_CARD) {
+            TRY(zk_mem_alloc(&e->tkv, (size_t)S * TOPK_CARD * 4));
+            TRY(zk_mem_alloc(&e->tki, (size_t)S * TOPK_CARD * 4));
+            TRY(zk_mem_alloc_host(&p, (size_t)S * TOPK_CARD * 4));
+            e->h_tkv = p;
+            TRY(zk_mem_alloc_host(&p, (size_t)S * TOPK_CARD * 4));
+            e->h_tki = p;
+        }
     }
     TRY(zk_event_create(&e->ev[0], 0));
     TRY(zk_event_create(&e->ev[1], 0));
@@ -715,10 +746,27 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
             return st;
         }
         e->st.readback_bytes += S * 4;
-        /* Logits only for the sequences that sample or keep them. */
+        /* Top-k sampling: the card selects TOPK_CARD candidates per row. */
+        int any_topk = 0;
+        for (uint32_t i = 0; i < S && e->h_tkv; i++) {
+            any_topk |= uses_card_topk(e->batch[i].r);
+        }
+        if (any_topk) {
+            uint64_t a_tk[6] = { e->logits, e->tkv, e->tki, S, (uint64_t)e->vocab, TOPK_CARD };
+            if ((st = launch(e, e->f_topk, 1, a_tk, 6)) ||
+                (st = zk_memcpy_dtoh_async(e->h_tkv, e->tkv, (size_t)S * TOPK_CARD * 4, e->stream)) ||
+                (st = zk_memcpy_dtoh_async(e->h_tki, e->tki, (size_t)S * TOPK_CARD * 4, e->stream))) {
+                return st;
+            }
+            e->st.readback_bytes += (size_t)S * TOPK_CARD * 8;
+        }
+        /* Logits only for the sequences that sample from them or keep them. */
         for (uint32_t i = 0; i < S; i++) {
             const zk_llm_request *r = e->batch[i].r;
             size_t row = (size_t)i * e->vocab;
+            if (e->h_tkv && uses_card_topk(r)) {
+                continue;
+            }
             int sampling = r->sampler ? zk_sampler_get_params(r->sampler)->temperature > 0 ||
                                         zk_sampler_needs_full_logits(r->sampler)
                                       : r->temperature > 0.0f;
@@ -811,8 +859,18 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
             if (r->sampler) {
                 const zk_sampler_params *sp = zk_sampler_get_params(r->sampler);
                 /* Greedy without penalties: the card's argmax is exact. */
-                tok = sp->temperature <= 0.0f && !zk_sampler_needs_full_logits(r->sampler)
-                      ? e->h_am[i] : zk_sampler_sample(r->sampler, row, NULL);
+                if (sp->temperature <= 0.0f && !zk_sampler_needs_full_logits(r->sampler)) {
+                    tok = e->h_am[i];
+                } else if (e->h_tkv && uses_card_topk(r)) {
+                    zk_token_prob cand[TOPK_CARD];
+                    for (int k = 0; k < TOPK_CARD; k++) {
+                        cand[k].id = e->h_tki[(size_t)i * TOPK_CARD + k];
+                        cand[k].logit = e->h_tkv[(size_t)i * TOPK_CARD + k];
+                    }
+                    tok = zk_sampler_sample_candidates(r->sampler, cand, TOPK_CARD, NULL);
+                } else {
+                    tok = zk_sampler_sample(r->sampler, row, NULL);
+                }
                 zk_sampler_accept(r->sampler, tok);
             } else if (r->temperature <= 0.0f) {
                 tok = e->h_am[i];

@@ -201,6 +201,7 @@ int main(void)
             r[i].n_prompt = 4;
             r[i].max_new = 24;
             r[i].sampling = &sp[i];
+            r[i].keep_logits = i == 2;          /* the host samples from all logits */
             ok &= zk_llm_engine_submit(e, &r[i]) == ZK_SUCCESS;
         }
         ok = ok && zk_llm_engine_run(e) == ZK_SUCCESS;
@@ -208,7 +209,11 @@ int main(void)
         zk_llm_engine_get_stats(e, &es);
         tap_result(ok && !memcmp(r[1].tokens, r[2].tokens, r[1].n_tokens * 4) &&
                    memcmp(r[1].tokens, r[3].tokens, r[1].n_tokens * 4),
-                   "sampler on the engine: same seed same tokens, another seed other tokens");
+                   "top-k sampling from the card's 64 candidates = from all logits on the host "
+                   "(same seed), another seed other tokens");
+        tap_result(ok && es.readback_bytes < es.steps * (4 * 4 + 4 * 64 * 8 + 512 * 4 + 1),
+                   "sampling steps read back candidates, not every row's logits (%llu bytes, %llu steps)",
+                   (unsigned long long)es.readback_bytes, (unsigned long long)es.steps);
         zk_llm_engine_destroy(e);
         /* Greedy alone: only the argmax comes back. */
         zk_llm_request g1;
