@@ -179,6 +179,29 @@ int zk_llm_model_load_gguf(zk_llm_model *m, const char *path, int int8, char *er
     /* Floats in llama2.c order (no freq_cis), plus the classifier. */
     size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
     size_t kv = (size_t)zk_llm_kv_dim(c);
+    /* Every tensor present with its shape before anything is allocated: the
+     * fp32 copies are then bounded by the data the file really holds. */
+    if (!need(g, "output_norm.weight", c->dim, 0, err, errlen)) {
+        goto bad;
+    }
+    for (size_t l = 0; l < L; l++) {
+        const int64_t rows[ZK_MAT_COUNT] = { c->dim, (int64_t)kv, (int64_t)kv, c->dim, c->hidden_dim,
+                                             c->dim, c->hidden_dim };
+        snprintf(name, sizeof(name), "blk.%zu.attn_norm.weight", l);
+        if (!need(g, name, c->dim, 0, err, errlen)) {
+            goto bad;
+        }
+        snprintf(name, sizeof(name), "blk.%zu.ffn_norm.weight", l);
+        if (!need(g, name, c->dim, 0, err, errlen)) {
+            goto bad;
+        }
+        for (int k = 0; k < ZK_MAT_COUNT; k++) {
+            snprintf(name, sizeof(name), "blk.%zu.%s.weight", l, mat_name[k]);
+            if (!need(g, name, k == ZK_MAT_W2 ? c->hidden_dim : c->dim, rows[k], err, errlen)) {
+                goto bad;
+            }
+        }
+    }
     m->n_floats = (size_t)c->vocab_size * d + L * d * 2 + L * (2 * d * d + 2 * kv * d + 3 * h * d) + d +
                   (out ? (size_t)c->vocab_size * d : 0);
     m->data = malloc(m->n_floats * sizeof(float));
@@ -195,7 +218,9 @@ int zk_llm_model_load_gguf(zk_llm_model *m, const char *path, int int8, char *er
         goto deq;
     }
     m->qt[L * ZK_MAT_COUNT] = out ? out : emb;
-    m->wtype = (out ? out : emb)->type;
+    /* wtype: the one type of every layer matrix (the classifier may differ,
+     * e.g. llama.cpp's Q4_0 files keep output.weight in Q6_K). */
+    m->wtype = zk_gguf_find_tensor(g, "blk.0.attn_q.weight")->type;     /* checked above */
     if (!(t = need(g, "output_norm.weight", c->dim, 0, err, errlen)) ||
         zk_dequantize(t->type, t->data, m->rms_final, d)) {
         goto deq;
@@ -259,6 +284,12 @@ static int put_matrix(zk_gguf_writer *w, const char *name, uint32_t type, const 
 int zk_llm_model_save_gguf(const zk_llm_model *m, const char *path, uint32_t wtype,
                            const zk_tokenizer *tok, char *err, size_t errlen)
 {
+    return zk_llm_model_save_gguf_ex(m, path, wtype, wtype, tok, err, errlen);
+}
+
+int zk_llm_model_save_gguf_ex(const zk_llm_model *m, const char *path, uint32_t wtype,
+                              uint32_t cls_type, const zk_tokenizer *tok, char *err, size_t errlen)
+{
     const zk_llm_config *c = &m->c;
     zk_gguf_writer *w = zk_gguf_writer_new(3, 0);
     size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim, kv = (size_t)zk_llm_kv_dim(c);
@@ -311,7 +342,7 @@ int zk_llm_model_save_gguf(const zk_llm_model *m, const char *path, uint32_t wty
     }
     rc |= put_matrix(w, "output_norm.weight", ZK_GGML_F32, m->rms_final, c->dim, 0);
     if (!m->shared_classifier) {
-        rc |= put_matrix(w, "output.weight", wtype, m->wcls, c->dim, c->vocab_size);
+        rc |= put_matrix(w, "output.weight", cls_type, m->wcls, c->dim, c->vocab_size);
     }
     if (rc || zk_gguf_w_save(w, path)) {
         snprintf(err, errlen, "%s: cannot write the GGUF file", path);
