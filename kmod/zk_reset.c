@@ -138,6 +138,8 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 			drm_err(&zdev->drm, "recovery failed (%d): device wedged, reload the driver\n",
 				ret);
 			WRITE_ONCE(zdev->wedged, true);
+			/* Nothing it does can be trusted: no more DMA. */
+			pci_clear_master(zdev->pdev);
 		} else {
 			for (i = 0; i < zdev->num_queues; i++)
 				zk_hw_queue_start(&zdev->queues[i]);
