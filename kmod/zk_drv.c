@@ -17,6 +17,7 @@
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
 #include <drm/drm_managed.h>
+#include <drm/drm_prime.h>
 #include <drm/drm_syncobj.h>
 
 #include "zk_drv.h"
@@ -304,6 +305,13 @@ static const struct drm_driver zk_driver = {
 	.open = zk_open,
 	.postclose = zk_postclose,
 	.gem_create_object = zk_gem_create_object,
+	/* Host BOs export and import as dma-bufs; HBM BOs refuse (zk_gem.c). */
+	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
+#if ZK_NEED_PRIME_CALLBACKS
+	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
+	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
+	.gem_prime_mmap = drm_gem_prime_mmap,
+#endif
 #if IS_ENABLED(CONFIG_DEBUG_FS)
 	.debugfs_init = zk_debugfs_init,
 #endif
@@ -412,6 +420,7 @@ static int zk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		zdev->queues[i].zdev = zdev;	/* zk_hw_quiesce() on failure */
 		zdev->queues[i].idx = i;
 	}
+	spin_lock_init(&zdev->latch_lock);
 	xa_init_flags(&zdev->ctx_xa, XA_FLAGS_ALLOC1);
 	atomic_set(&zdev->reset_count, 0);
 

@@ -104,6 +104,7 @@ struct zk_device {
 	struct drm_device drm;
 	struct pci_dev *pdev;
 	void __iomem *regs;
+	spinlock_t latch_lock;		/* LO read .. HI read of latched pairs */
 	void __iomem *hbm;		/* whole HBM BAR, write-combined */
 	bool hbm_live;			/* false once unplug started */
 	resource_size_t hbm_bar_start;

@@ -143,26 +143,56 @@ void zk_ctx_reap_work(struct work_struct *work)
 	zk_ctx_put(ctx);			/* this run's */
 }
 
-static int zk_hbm_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma)
+/*
+ * HBM pages are inserted at fault time, so a zapped mapping (unplug)
+ * faults again and gets SIGBUS instead of reaching a dead BAR.
+ */
+static vm_fault_t zk_hbm_fault(struct vm_fault *vmf)
 {
+	struct vm_area_struct *vma = vmf->vma;
+	struct drm_gem_object *obj = vma->vm_private_data;
 	struct zk_bo *bo = to_zk_bo(obj);
 	struct zk_device *zdev = to_zk_device(obj->dev);
-	unsigned long pgoff = vma->vm_pgoff - drm_vma_node_start(&obj->vma_node);
-	unsigned long len = vma->vm_end - vma->vm_start;
-	unsigned long pfn;
-	int idx, ret;
+	unsigned long pgoff = vma->vm_pgoff -
+			      drm_vma_node_start(&obj->vma_node) +
+			      ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+	vm_fault_t ret;
+	int idx;
 
-	if ((pgoff << PAGE_SHIFT) + len > obj->size)
-		return -EINVAL;
+	if (pgoff >= obj->size >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
 	if (!drm_dev_enter(obj->dev, &idx))
-		return -ENODEV;
-	zk_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
-	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
-	pfn = ((zdev->hbm_bar_start + bo->hbm_node.start) >> PAGE_SHIFT) + pgoff;
-	ret = io_remap_pfn_range(vma, vma->vm_start, pfn, len,
-				 vma->vm_page_prot);
+		return VM_FAULT_SIGBUS;
+	ret = vmf_insert_pfn(vma, vmf->address,
+			     ((zdev->hbm_bar_start + bo->hbm_node.start) >>
+			      PAGE_SHIFT) + pgoff);
 	drm_dev_exit(idx);
 	return ret;
+}
+
+static int zk_hbm_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma)
+{
+	unsigned long pgoff = vma->vm_pgoff - drm_vma_node_start(&obj->vma_node);
+	unsigned long len = vma->vm_end - vma->vm_start;
+
+	/* Device memory has no pages to copy on write. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
+	if ((pgoff << PAGE_SHIFT) + len > obj->size)
+		return -EINVAL;
+	zk_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
+	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
+	return 0;
+}
+
+/*
+ * HBM has no struct pages, so no sg_table an importer could map: refuse
+ * the export with an errno instead of letting an importer hit
+ * WARN_ON(!get_sg_table).
+ */
+static struct dma_buf *zk_hbm_export(struct drm_gem_object *obj, int flags)
+{
+	return ERR_PTR(-EOPNOTSUPP);
 }
 
 static void zk_bo_print_info(struct drm_printer *p, unsigned int indent,
@@ -179,6 +209,7 @@ static void zk_bo_print_info(struct drm_printer *p, unsigned int indent,
 }
 
 static const struct vm_operations_struct zk_hbm_vm_ops = {
+	.fault = zk_hbm_fault,
 	.open = drm_gem_vm_open,
 	.close = drm_gem_vm_close,
 };
@@ -187,6 +218,7 @@ static const struct drm_gem_object_funcs zk_hbm_funcs = {
 	.free = zk_bo_free,
 	.print_info = zk_bo_print_info,
 	.mmap = zk_hbm_mmap,
+	.export = zk_hbm_export,
 	.vm_ops = &zk_hbm_vm_ops,
 };
 

@@ -64,9 +64,10 @@ static void test_dma_after_free(bool close_file)
 	struct tbo victim, post, src, gate, sgl, other;
 	struct drm_gem_close gc;
 	struct zk_dma_sg *e;
-	volatile uint64_t *g;
+	volatile uint64_t *g = NULL;
 	struct tcmds c;
 	uint64_t seqno, used_before, used_closed, used_other;
+	int keep[3] = { -1, -1, -1 };
 	size_t bad = 0;
 	int ret;
 
@@ -101,7 +102,32 @@ static void test_dma_after_free(bool close_file)
 	munmap(victim.map, victim.size);	/* a mapping holds the BO */
 	victim.map = NULL;
 	if (close_file) {
-		/* src and gate stay mapped (and so alive) for the check. */
+		/*
+		 * A mapping of the DRM fd keeps its file open: unmap them all.
+		 * src, sgl and gate stay alive as dma-bufs (the job still
+		 * reads them); gate is written through its dma-buf mapping.
+		 */
+		volatile uint64_t *g2 = MAP_FAILED;
+
+		if (!drmPrimeHandleToFD(a, src.handle, DRM_CLOEXEC, &keep[0]) &&
+		    !drmPrimeHandleToFD(a, sgl.handle, DRM_CLOEXEC, &keep[1]) &&
+		    !drmPrimeHandleToFD(a, gate.handle, DRM_CLOEXEC | DRM_RDWR,
+					&keep[2]))
+			g2 = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED,
+				  keep[2], 0);
+		ok(g2 != MAP_FAILED, "dma after %s: the job's BOs kept as dma-bufs (%s)",
+		   how, g2 == MAP_FAILED ? strerror(errno) : "mapped");
+		if (g2 == MAP_FAILED) {
+			g[0] = 1;
+			goto out;
+		}
+		munmap(src.map, src.size);
+		munmap(sgl.map, sgl.size);
+		munmap(gate.map, gate.size);
+		munmap(c.bo.map, c.bo.size);
+		munmap(post.map, post.size);
+		src.map = sgl.map = gate.map = c.bo.map = post.map = NULL;
+		g = g2;
 		close(a);
 		a = -1;
 	} else {
@@ -138,7 +164,8 @@ static void test_dma_after_free(bool close_file)
 		usleep(10 * 1000);
 	}
 	ok(zk_param(b, DRM_ZHIKAI_PARAM_HBM_USED) <= used_other - VICTIM_SIZE,
-	   "dma after %s: the closed BO's HBM is freed after the job", how);
+	   "dma after %s: the closed BO's HBM is freed after the job (used %" PRIu64 ", with the other BO %" PRIu64 ")",
+	   how, zk_param(b, DRM_ZHIKAI_PARAM_HBM_USED), used_other);
 	ok(all_zero(other.map, VICTIM_SIZE, &bad),
 	   "dma after %s: the other context's BO was not written (first byte at %zu: 0x%02x)",
 	   how, bad, ((volatile uint8_t *)other.map)[bad]);
@@ -152,13 +179,12 @@ out:
 		tbo_free(a, &victim);
 		tbo_free(a, &src);
 		close(a);
-	} else {
-		munmap(src.map, src.size);
-		munmap(gate.map, gate.size);
-		munmap(sgl.map, sgl.size);
-		munmap(c.bo.map, c.bo.size);
-		munmap(post.map, post.size);
+	} else if (g) {
+		munmap((void *)g, 4096);
 	}
+	for (int i = 0; i < 3; i++)
+		if (keep[i] >= 0)
+			close(keep[i]);
 	close(b);
 }
 
