@@ -560,6 +560,7 @@ static int __init zk_init(void)
 		return -ENOMEM;
 	zk_fops = zk_drm_fops;
 	zk_fops.unlocked_ioctl = zk_unlocked_ioctl;
+	zk_fops.show_fdinfo = zk_show_fdinfo;
 #ifdef CONFIG_COMPAT
 	zk_fops.compat_ioctl = zk_compat_ioctl;
 #endif

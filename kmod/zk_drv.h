@@ -60,6 +60,9 @@ struct zk_hw_fence {
 	struct dma_fence base;		/* must stay first (dma_fence_free) */
 	struct list_head link;		/* zk_queue.inflight */
 	struct zk_job_rec *rec;
+	/* NULL for driver jobs; unreferenced: the job holds one till done */
+	struct zk_ctx *ctx;
+	ktime_t queued;			/* doorbell time (fdinfo busy time) */
 	u32 ring_end;
 	bool guilty;
 };
@@ -88,6 +91,7 @@ struct zk_queue {
 	u32 tail;
 	u64 submitted;
 	u64 completed;
+	ktime_t last_retired;		/* busy time accounting */
 
 	void *ring;
 	dma_addr_t ring_dma;
@@ -199,6 +203,7 @@ struct zk_ctx {
 	/* Per queue: finished fence of the context's last job (VM idle). */
 	struct dma_fence *vm_fence[ZK_MAX_QUEUES];
 	atomic_t jobs_inflight;		/* submitted, not yet freed */
+	atomic64_t busy_ns[ZK_MAX_QUEUES];	/* fdinfo drm-engine-* */
 	wait_queue_head_t jobs_wq;	/* jobs_inflight went down */
 	struct drm_sched_entity entity[ZK_MAX_QUEUES];
 	u32 num_entities;
@@ -326,6 +331,9 @@ int zk_hwmon_init(struct zk_device *zdev);
 
 /* zk_sysfs.c */
 extern const struct attribute_group *zk_dev_groups[];
+
+/* zk_fdinfo.c */
+void zk_show_fdinfo(struct seq_file *m, struct file *f);
 
 /* zk_debugfs.c */
 #if IS_ENABLED(CONFIG_DEBUG_FS)

@@ -139,6 +139,20 @@ static void zk_fence_complete(struct zk_queue *q, struct zk_hw_fence *hw,
 		    !test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &rec->done->flags))
 			dma_fence_set_error(rec->done, err);
 	}
+	if (hw->ctx) {
+		/*
+		 * Jobs of a queue run one after the other: the job was busy
+		 * from its doorbell or the previous job's end, whichever is
+		 * later, until now.
+		 */
+		ktime_t now = ktime_get();
+		ktime_t from = ktime_after(hw->queued, q->last_retired) ?
+			       hw->queued : q->last_retired;
+
+		atomic64_add(ktime_to_ns(ktime_sub(now, from)),
+			     &hw->ctx->busy_ns[q->idx]);
+		q->last_retired = now;
+	}
 	q->head = hw->ring_end;
 	q->last_done = hw->base.seqno;
 	q->completed++;
@@ -314,6 +328,10 @@ static int zk_job_emit(struct zk_job *job)
 	zk_ring_emit(q, job->cmds, job->cmd_bytes);
 	zk_ring_emit(q, &end, sizeof(end));
 	hw->ring_end = q->tail;
+	hw->ctx = ctx;
+	hw->queued = ktime_get();
+	if (list_empty(&q->inflight))
+		q->last_retired = hw->queued;
 
 	dma_fence_get(&hw->base);	/* for the inflight list */
 	list_add_tail(&hw->link, &q->inflight);
