@@ -11,6 +11,7 @@
 #include <linux/debugfs.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
@@ -744,6 +745,23 @@ static void zk_bo_set_last(struct zk_bo *bo, u32 queue, struct zk_job_rec *rec)
 	zk_job_rec_put(old);
 }
 
+/*
+ * Implicit sync, out direction: the job's fence goes into the BO's
+ * dma_resv, so a dma-buf importer, poll() on an exported BO and the
+ * standard BO-idle waits see it.  Jobs themselves do not wait on dma_resv
+ * (explicit sync: syncobjs and WAIT commands), which keeps jobs of one
+ * context on different queues free to work on the same BO concurrently.
+ * Objects are locked one at a time (never two: no ww ticket needed).
+ */
+static void zk_bo_add_fence(struct drm_gem_object *obj, struct dma_fence *f)
+{
+	if (dma_resv_lock(obj->resv, NULL))
+		return;
+	if (!dma_resv_reserve_fences(obj->resv, 1))
+		dma_resv_add_fence(obj->resv, f, DMA_RESV_USAGE_WRITE);
+	dma_resv_unlock(obj->resv);
+}
+
 static void zk_job_commit(struct zk_ctx *ctx, struct zk_job *job, u64 seqno)
 {
 	struct zk_job_rec *rec = job->rec;
@@ -764,8 +782,10 @@ static void zk_job_commit(struct zk_ctx *ctx, struct zk_job *job, u64 seqno)
 	if (seqno > ZK_JOB_WINDOW)
 		zk_job_rec_put(xa_erase(&ctx->jobs, seqno - ZK_JOB_WINDOW));
 
-	for (i = 0; i < job->nbos; i++)
+	for (i = 0; i < job->nbos; i++) {
 		zk_bo_set_last(to_zk_bo(job->bos[i]), job->q->idx, rec);
+		zk_bo_add_fence(job->bos[i], done);
+	}
 
 	if (job->out_sync) {
 		if (job->chain) {

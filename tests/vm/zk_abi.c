@@ -3,8 +3,10 @@
  * zk_abi.c - the standard DRM ABI generic tools read (issue 15):
  * /proc/<pid>/fdinfo/<fd> usage stats (Documentation/gpu/drm-usage-stats.rst):
  * drm-driver, drm-client-id, drm-engine-q<N> busy ns, drm-total-/drm-resident-
- * hbm and system.
+ * hbm and system; implicit sync out: a job's fence in its BOs' dma_resv.
  */
+#include <poll.h>
+
 #include "zk_vmtest.h"
 
 /* Value of "key:" in fd's fdinfo as a number (-1 if absent). */
@@ -92,8 +94,54 @@ out:
 	close(b);
 }
 
+/* poll() on an exported BO reports it busy while a job that lists it runs. */
+static void test_dma_resv(void)
+{
+	int a = zk_open_or_die(), dmafd = -1, ret;
+	struct tbo shared, gate;
+	struct drm_zhikai_job j;
+	volatile uint64_t *g;
+	struct tcmds c;
+	struct pollfd p;
+	uint32_t status = ~0u;
+
+	if (tbo_new(a, 4096, DRM_ZHIKAI_BO_HOST, &shared) ||
+	    tbo_new(a, 4096, DRM_ZHIKAI_BO_HOST, &gate) || cmds_new(a, &c) ||
+	    drmPrimeHandleToFD(a, shared.handle, DRM_CLOEXEC, &dmafd)) {
+		ok(false, "dma_resv setup");
+		goto out;
+	}
+	p = (struct pollfd){ .fd = dmafd, .events = POLLIN };
+	ok(poll(&p, 1, 0) == 1, "idle exported BO polls ready");
+	g = gate.map;
+	g[0] = 0;
+	cmd_wait(&c, gate.va, 1);
+	cmd_fence(&c, shared.va, 7);
+	job_init(&j, 0, &c, 0, c.n);
+	j.bo_handles = (uintptr_t)&shared.handle;
+	j.bo_count = 1;
+	ret = submit_jobs(a, &j, 1);
+	p.revents = 0;
+	ok(!ret && poll(&p, 1, 50) == 0,
+	   "exported BO polls busy while a job listing it waits (%d)", ret);
+	g[0] = 1;
+	ret = wait_seqno(a, j.seqno, 20000, &status);
+	p.revents = 0;
+	ok(!ret && status == DRM_ZHIKAI_JOB_OK && poll(&p, 1, 5000) == 1 &&
+	   ((volatile uint64_t *)shared.map)[0] == 7,
+	   "and ready once the job is done");
+out:
+	if (dmafd >= 0)
+		close(dmafd);
+	tbo_free(a, &c.bo);
+	tbo_free(a, &gate);
+	tbo_free(a, &shared);
+	close(a);
+}
+
 int main(void)
 {
 	test_fdinfo();
+	test_dma_resv();
 	return tap_done();
 }
