@@ -332,6 +332,10 @@ int zk_hwmon_init(struct zk_device *zdev);
 /* zk_sysfs.c */
 extern const struct attribute_group *zk_dev_groups[];
 
+/* zk_coredump.c */
+void zk_coredump(struct zk_device *zdev, struct zk_queue *bad_q,
+		 const char *why);
+
 /* zk_fdinfo.c */
 void zk_show_fdinfo(struct seq_file *m, struct file *f);
 

@@ -120,6 +120,8 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 		drm_warn(&zdev->drm, "%s on queue %d: %s reset\n", why,
 			 bad_q ? (int)bad_q->idx : -1,
 			 level == ZK_RESET_ENGINE ? "engine" : "device");
+		/* The state the reset is about to wipe. */
+		zk_coredump(zdev, bad_q, why);
 		zk_hw_irq_enable(zdev, false);
 		if (level == ZK_RESET_ENGINE) {
 			ret = zk_engine_reset(zdev);
