@@ -208,7 +208,9 @@
 #define ZK_CMD_WAIT             0x05
 #define ZK_CMD_TIMESTAMP        0x06
 #define ZK_CMD_JOB_END          0x07    /* privileged: driver only */
-#define ZK_CMD_COUNT            0x08
+/* 0x08 is reserved (ZK_CMD_HBM_DISCARD). */
+#define ZK_CMD_MMU_INVALIDATE   0x09    /* privileged: driver only */
+#define ZK_CMD_COUNT            0x0a
 
 struct zk_cmd_hdr {
 	uint8_t opcode;
@@ -318,6 +320,23 @@ struct zk_cmd_job_end {
 	uint64_t pad[5];
 };
 
+/*
+ * Drop every translation the device has cached (all queues, all contexts)
+ * and complete.  The driver issues it after clearing page-table entries and
+ * before the memory they pointed to is reused.  A command that is already
+ * executing on another queue may finish with translations it took before
+ * the invalidate: the driver waits for the context's jobs to retire too.
+ * ctx_id/va/size name what was unmapped (for tracing); 0 = everything.
+ */
+struct zk_cmd_mmu_invalidate {
+	struct zk_cmd_hdr hdr;
+	uint32_t ctx_id;
+	uint32_t reserved;
+	uint64_t va;
+	uint64_t size;
+	uint64_t pad[4];
+};
+
 /* Every command is exactly one ring slot. */
 #define ZK_ASSERT_CMD_SIZE(t) \
 	_Static_assert(sizeof(struct t) == ZK_CMD_SIZE, #t " must be 64 bytes")
@@ -328,6 +347,7 @@ ZK_ASSERT_CMD_SIZE(zk_cmd_fence);
 ZK_ASSERT_CMD_SIZE(zk_cmd_wait);
 ZK_ASSERT_CMD_SIZE(zk_cmd_timestamp);
 ZK_ASSERT_CMD_SIZE(zk_cmd_job_end);
+ZK_ASSERT_CMD_SIZE(zk_cmd_mmu_invalidate);
 
 #define ZK_JOB_OK               0
 #define ZK_JOB_FAULTED          1   /* MMU or DMA fault */

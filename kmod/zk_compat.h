@@ -76,6 +76,13 @@ static inline bool zk_accel_ioctl_ok(unsigned int cmd)
 	}
 }
 
+/* Before 6.6 a driver opted in to PRIME (and dma-buf mmap) with callbacks. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 6, 0)
+#define ZK_NEED_PRIME_CALLBACKS 1
+#else
+#define ZK_NEED_PRIME_CALLBACKS 0
+#endif
+
 /* 6.3 renamed the dependency hook to prepare_job. */
 #if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 3, 0)
 #define ZK_SCHED_OPS_PREPARE(fn)	.prepare_job = (fn)

@@ -17,6 +17,7 @@
 #include <drm/drm_gem.h>
 #include <drm/drm_ioctl.h>
 #include <drm/drm_managed.h>
+#include <drm/drm_prime.h>
 #include <drm/drm_syncobj.h>
 
 #include "zk_drv.h"
@@ -62,6 +63,12 @@ MODULE_PARM_DESC(zero_hbm, "Clear new HBM BOs (default on)");
 unsigned int zk_hang_ban_limit = 3;
 module_param_named(hang_ban_limit, zk_hang_ban_limit, uint, 0644);
 MODULE_PARM_DESC(hang_ban_limit, "Ban a context (SUBMIT fails with -EIO) after it caused this many job timeouts (0 = never; default 3)");
+
+unsigned int zk_ctx_max_jobs = 512;
+module_param_named(ctx_max_jobs, zk_ctx_max_jobs, uint, 0644);
+MODULE_PARM_DESC(ctx_max_jobs, "Jobs one context may have in flight; SUBMIT blocks (O_NONBLOCK: EBUSY) beyond (0 = no cap; default 512)");
+
+struct workqueue_struct *zk_wq;
 
 /* ---------------------------------------------------------------- */
 
@@ -240,14 +247,36 @@ static int zk_syncobj_count_ok(unsigned int cmd, unsigned long arg)
 	return count > ZK_SYNCOBJ_MAX_HANDLES ? -EINVAL : 0;
 }
 
+/*
+ * GEM_CLOSE hands the BO to its context's reaper (zk_gem.c), which frees
+ * the memory once the device cannot reach it any more.  When the context
+ * has nothing in flight that is one MMU invalidate away: wait for it, so
+ * that a close followed by an allocation finds the memory free again.
+ */
+static void zk_gem_close_done(struct file *filp, unsigned int cmd)
+{
+	struct drm_file *file = filp->private_data;
+	struct zk_ctx *ctx = file ? file->driver_priv : NULL;
+
+	if (_IOC_TYPE(cmd) == DRM_IOCTL_BASE &&
+	    _IOC_NR(cmd) == _IOC_NR(DRM_IOCTL_GEM_CLOSE) && ctx &&
+	    zk_ctx_is_idle(ctx))
+		flush_work(&ctx->reap_work);
+}
+
 static long zk_unlocked_ioctl(struct file *filp, unsigned int cmd,
 			      unsigned long arg)
 {
-	int ret = zk_syncobj_count_ok(cmd, arg);
+	long ret = zk_syncobj_count_ok(cmd, arg);
 
 	if (!zk_accel_ioctl_ok(cmd))
 		return -EACCES;
-	return ret ? ret : drm_ioctl(filp, cmd, arg);
+	if (ret)
+		return ret;
+	ret = drm_ioctl(filp, cmd, arg);
+	if (!ret)
+		zk_gem_close_done(filp, cmd);
+	return ret;
 }
 
 #ifdef CONFIG_COMPAT
@@ -255,10 +284,16 @@ static long zk_compat_ioctl(struct file *filp, unsigned int cmd,
 			    unsigned long arg)
 {
 	int ret = zk_syncobj_count_ok(cmd, (unsigned long)compat_ptr(arg));
+	long ret2;
 
 	if (!zk_accel_ioctl_ok(cmd))
 		return -EACCES;
-	return ret ? ret : drm_compat_ioctl(filp, cmd, arg);
+	if (ret)
+		return ret;
+	ret2 = drm_compat_ioctl(filp, cmd, arg);
+	if (!ret2)
+		zk_gem_close_done(filp, cmd);
+	return ret2;
 }
 #endif
 
@@ -270,6 +305,13 @@ static const struct drm_driver zk_driver = {
 	.open = zk_open,
 	.postclose = zk_postclose,
 	.gem_create_object = zk_gem_create_object,
+	/* Host BOs export and import as dma-bufs; HBM BOs refuse (zk_gem.c). */
+	.gem_prime_import_sg_table = drm_gem_shmem_prime_import_sg_table,
+#if ZK_NEED_PRIME_CALLBACKS
+	.prime_handle_to_fd = drm_gem_prime_handle_to_fd,
+	.prime_fd_to_handle = drm_gem_prime_fd_to_handle,
+	.gem_prime_mmap = drm_gem_prime_mmap,
+#endif
 #if IS_ENABLED(CONFIG_DEBUG_FS)
 	.debugfs_init = zk_debugfs_init,
 #endif
@@ -378,6 +420,7 @@ static int zk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		zdev->queues[i].zdev = zdev;	/* zk_hw_quiesce() on failure */
 		zdev->queues[i].idx = i;
 	}
+	spin_lock_init(&zdev->latch_lock);
 	xa_init_flags(&zdev->ctx_xa, XA_FLAGS_ALLOC1);
 	atomic_set(&zdev->reset_count, 0);
 
@@ -385,7 +428,8 @@ static int zk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	if (ret)
 		return ret;
 	pci_set_master(pdev);
-	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(64));
+	/* What a PTE can hold (ZK_PTE_ADDR_MASK: bits 12..51). */
+	ret = dma_set_mask_and_coherent(dev, DMA_BIT_MASK(52));
 	if (ret)
 		return ret;
 
@@ -468,10 +512,28 @@ static void zk_remove(struct pci_dev *pdev)
 	for (i = 0; i < zdev->num_queues; i++)
 		zk_sched_start(&zdev->queues[i].sched);
 	mutex_unlock(&zdev->reset_lock);
+	/* No more DMA from the card into memory that is about to be freed. */
+	pci_clear_master(pdev);
 
 	/* User mappings of the HBM BAR must not outlive the device. */
 	if (drm->anon_inode)
 		unmap_mapping_range(drm->anon_inode->i_mapping, 0, 0, 1);
+}
+
+/* Reboot/kexec: stop the card's DMA and interrupts, nothing else. */
+static void zk_shutdown(struct pci_dev *pdev)
+{
+	struct drm_device *drm = pci_get_drvdata(pdev);
+	struct zk_device *zdev;
+
+	if (!drm)
+		return;
+	zdev = to_zk_device(drm);
+	mutex_lock(&zdev->reset_lock);
+	if (!zdev->unplugged)
+		zk_hw_quiesce(zdev);
+	mutex_unlock(&zdev->reset_lock);
+	pci_clear_master(pdev);
 }
 
 static const struct pci_device_id zk_pci_ids[] = {
@@ -485,23 +547,35 @@ static struct pci_driver zk_pci_driver = {
 	.id_table = zk_pci_ids,
 	.probe = zk_probe,
 	.remove = zk_remove,
+	.shutdown = zk_shutdown,
 	.dev_groups = zk_dev_groups,
 };
 
 static int __init zk_init(void)
 {
+	int ret;
+
+	zk_wq = alloc_workqueue("zhikai", WQ_UNBOUND, 0);
+	if (!zk_wq)
+		return -ENOMEM;
 	zk_fops = zk_drm_fops;
 	zk_fops.unlocked_ioctl = zk_unlocked_ioctl;
+	zk_fops.show_fdinfo = zk_show_fdinfo;
 #ifdef CONFIG_COMPAT
 	zk_fops.compat_ioctl = zk_compat_ioctl;
 #endif
-	return pci_register_driver(&zk_pci_driver);
+	ret = pci_register_driver(&zk_pci_driver);
+	if (ret)
+		destroy_workqueue(zk_wq);
+	return ret;
 }
 module_init(zk_init);
 
 static void __exit zk_exit(void)
 {
 	pci_unregister_driver(&zk_pci_driver);
+	/* Pending BO and context releases (files closed after unbind). */
+	destroy_workqueue(zk_wq);
 }
 module_exit(zk_exit);
 

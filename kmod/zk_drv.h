@@ -48,6 +48,10 @@ extern unsigned int zk_heartbeat_timeout_ms;
 extern bool zk_cmd_addr_check;
 extern bool zk_zero_hbm;
 extern unsigned int zk_hang_ban_limit;
+extern unsigned int zk_ctx_max_jobs;
+
+/* Deferred teardown of contexts and BOs (never from scheduler context). */
+extern struct workqueue_struct *zk_wq;
 
 struct zk_device;
 
@@ -56,6 +60,9 @@ struct zk_hw_fence {
 	struct dma_fence base;		/* must stay first (dma_fence_free) */
 	struct list_head link;		/* zk_queue.inflight */
 	struct zk_job_rec *rec;
+	/* NULL for driver jobs; unreferenced: the job holds one till done */
+	struct zk_ctx *ctx;
+	ktime_t queued;			/* doorbell time (fdinfo busy time) */
 	u32 ring_end;
 	bool guilty;
 };
@@ -84,6 +91,7 @@ struct zk_queue {
 	u32 tail;
 	u64 submitted;
 	u64 completed;
+	ktime_t last_retired;		/* busy time accounting */
 
 	void *ring;
 	dma_addr_t ring_dma;
@@ -100,6 +108,7 @@ struct zk_device {
 	struct drm_device drm;
 	struct pci_dev *pdev;
 	void __iomem *regs;
+	spinlock_t latch_lock;		/* LO read .. HI read of latched pairs */
 	void __iomem *hbm;		/* whole HBM BAR, write-combined */
 	bool hbm_live;			/* false once unplug started */
 	resource_size_t hbm_bar_start;
@@ -161,6 +170,7 @@ struct zk_device {
 /* Page-table shadow: one per device table page. */
 struct zk_pt {
 	u64 hbm_off;
+	struct list_head dead_link;	/* ctx->dead_pts */
 	u32 used;
 	DECLARE_BITMAP(huge, ZK_PT_ENTRIES);	/* level 1 only */
 	struct zk_pt *child[];			/* levels 0 and 1 */
@@ -171,26 +181,32 @@ struct zk_ctx {
 	struct kref ref;
 	struct zk_device *zdev;
 	u32 id;
+	struct work_struct free_work;	/* last put: release on zk_wq */
 
-	struct mutex lock;		/* va_mm, page tables, bos */
+	struct mutex lock;		/* va_mm, page tables, bos, zombies */
 	struct drm_mm va_mm;
 	struct zk_pt *root;
 	struct list_head bos;
-	u64 mem_used;
+	u64 mem_used;			/* includes zombies until reaped */
+	/*
+	 * Freed BOs whose memory the device may still reach: reap_work unmaps
+	 * them, invalidates the device MMU, waits for the context's jobs
+	 * (vm_fence) and only then gives the memory back.
+	 */
+	struct list_head zombies;
+	struct work_struct reap_work;
+	struct list_head dead_pts;	/* emptied tables, freed when reaped */
 
 	struct mutex submit_lock;	/* seqnos, job order, jobs */
 	u64 last_seqno;
 	struct xarray jobs;		/* seqno -> zk_job_rec */
+	/* Per queue: finished fence of the context's last job (VM idle). */
+	struct dma_fence *vm_fence[ZK_MAX_QUEUES];
+	atomic_t jobs_inflight;		/* submitted, not yet freed */
+	atomic64_t busy_ns[ZK_MAX_QUEUES];	/* fdinfo drm-engine-* */
+	wait_queue_head_t jobs_wq;	/* jobs_inflight went down */
 	struct drm_sched_entity entity[ZK_MAX_QUEUES];
 	u32 num_entities;
-	/*
-	 * Per queue, under that queue's lock: jobs pushed to the entity and
-	 * jobs already on the ring (or dropped).  Equal = nothing of this
-	 * context is waiting in drm_sched, so a new job may go straight to
-	 * the ring without overtaking one (zk_job.c, early emission).
-	 */
-	u64 q_pushed[ZK_MAX_QUEUES];
-	u64 q_settled[ZK_MAX_QUEUES];
 
 	/* Hang accounting: banned after zk_hang_ban_limit guilty timeouts. */
 	atomic_t hangs;
@@ -208,6 +224,7 @@ struct zk_bo {
 	u64 va;
 	u64 size;
 	bool mapped;
+	bool charged;			/* counted in ctx->mem_used */
 	bool poisoned;			/* uncorrected memory error seen */
 	spinlock_t last_lock;		/* last[] */
 	struct zk_job_rec *last[ZK_MAX_QUEUES];
@@ -274,6 +291,8 @@ int zk_mmu_map_hbm(struct zk_ctx *ctx, u64 va, u64 hbm_off, u64 size);
 int zk_mmu_map_sgt(struct zk_ctx *ctx, u64 va, struct sg_table *sgt,
 		   u64 size);
 void zk_mmu_unmap(struct zk_ctx *ctx, u64 va, u64 size);
+void zk_ctx_reap_work(struct work_struct *work);
+void zk_mmu_free_dead_tables(struct zk_ctx *ctx);
 struct zk_bo *zk_ctx_find_bo(struct zk_ctx *ctx, u64 va, u64 len);
 int zk_pt_pool_init(struct zk_device *zdev);
 
@@ -291,6 +310,9 @@ void zk_queue_abort(struct zk_queue *q, u32 status);
 bool zk_job_hw_signaled(struct drm_sched_job *sjob);
 void zk_job_mark_guilty(struct drm_sched_job *sjob);
 void zk_job_debugfs_init(struct zk_device *zdev, struct dentry *root);
+int zk_mmu_invalidate(struct zk_ctx *ctx, u64 va, u64 size);
+void zk_ctx_wait_idle(struct zk_ctx *ctx);
+bool zk_ctx_is_idle(struct zk_ctx *ctx);
 
 /* zk_irq.c */
 int zk_irq_init(struct zk_device *zdev);
@@ -309,6 +331,13 @@ int zk_hwmon_init(struct zk_device *zdev);
 
 /* zk_sysfs.c */
 extern const struct attribute_group *zk_dev_groups[];
+
+/* zk_coredump.c */
+void zk_coredump(struct zk_device *zdev, struct zk_queue *bad_q,
+		 const char *why);
+
+/* zk_fdinfo.c */
+void zk_show_fdinfo(struct seq_file *m, struct file *f);
 
 /* zk_debugfs.c */
 #if IS_ENABLED(CONFIG_DEBUG_FS)

@@ -49,26 +49,12 @@ u64 zk_hbm_used(struct zk_device *zdev)
 	return used;
 }
 
-/* Undo zk_bo_setup(): unmap, give back VA, HBM and the accounting. */
-static void zk_bo_teardown(struct zk_bo *bo)
+/* The last step of a BO: its memory is unreachable by the device now. */
+static void zk_bo_destroy(struct zk_bo *bo)
 {
 	struct zk_device *zdev = to_zk_device(bo->shmem.base.dev);
-	struct zk_ctx *ctx = bo->ctx;
 	unsigned int i;
 
-	if (ctx) {
-		mutex_lock(&ctx->lock);
-		if (bo->mapped)
-			zk_mmu_unmap(ctx, bo->va, bo->size);
-		if (drm_mm_node_allocated(&bo->va_node))
-			drm_mm_remove_node(&bo->va_node);
-		if (!list_empty(&bo->ctx_link)) {
-			list_del(&bo->ctx_link);
-			ctx->mem_used -= bo->size;
-		}
-		mutex_unlock(&ctx->lock);
-	}
-	/* Only now, with the device mapping gone, may the HBM be reused. */
 	if (drm_mm_node_allocated(&bo->hbm_node)) {
 		mutex_lock(&zdev->hbm_lock);
 		zdev->hbm_bo_used -= bo->hbm_node.size;
@@ -76,49 +62,137 @@ static void zk_bo_teardown(struct zk_bo *bo)
 		mutex_unlock(&zdev->hbm_lock);
 	}
 	for (i = 0; i < ZK_MAX_QUEUES; i++)
-		if (bo->last[i])
-			zk_job_rec_put(bo->last[i]);
-	bo->ctx = NULL;
-	zk_ctx_put(ctx);
+		zk_job_rec_put(bo->last[i]);
+	if (zk_bo_is_hbm(bo)) {
+		drm_gem_object_release(&bo->shmem.base);
+		kfree(bo);
+	} else {
+		/* Unmaps, unpins and frees the shmem pages. */
+		drm_gem_shmem_free(&bo->shmem);
+	}
 }
 
-static void zk_hbm_free(struct drm_gem_object *obj)
+/*
+ * GEM free.  The device may still reach the BO: a job can address any VA of
+ * its context (LAUNCH kernels, SGLIST entries), not only the BOs it lists,
+ * and the device MMU caches translations.  So the memory goes back only
+ * after zk_ctx_reap_work() has unmapped it, invalidated the device's
+ * translations and waited for every job the context submitted until then.
+ * Queued, never done here: this runs from drm_sched's free_job too.
+ */
+static void zk_bo_free(struct drm_gem_object *obj)
 {
 	struct zk_bo *bo = to_zk_bo(obj);
+	struct zk_ctx *ctx = bo->ctx;
 
-	zk_bo_teardown(bo);
-	drm_gem_object_release(obj);
-	kfree(bo);
+	if (!ctx) {
+		zk_bo_destroy(bo);
+		return;
+	}
+	mutex_lock(&ctx->lock);
+	list_move_tail(&bo->ctx_link, &ctx->zombies);
+	mutex_unlock(&ctx->lock);
+	/* Each queued run holds a context reference (dropped by the run). */
+	zk_ctx_get(ctx);
+	if (!queue_work(zk_wq, &ctx->reap_work))
+		zk_ctx_put(ctx);
 }
 
-static void zk_host_free(struct drm_gem_object *obj)
+void zk_ctx_reap_work(struct work_struct *work)
 {
-	struct zk_bo *bo = to_zk_bo(obj);
+	struct zk_ctx *ctx = container_of(work, struct zk_ctx, reap_work);
+	struct zk_bo *bo, *tmp;
+	LIST_HEAD(dead);
+	u64 lo = U64_MAX, hi = 0;
 
-	zk_bo_teardown(bo);
-	drm_gem_shmem_free(&bo->shmem);
+	mutex_lock(&ctx->lock);
+	list_splice_init(&ctx->zombies, &dead);
+	list_for_each_entry(bo, &dead, ctx_link) {
+		if (bo->mapped) {
+			zk_mmu_unmap(ctx, bo->va, bo->size);
+			bo->mapped = false;
+			lo = min(lo, bo->va);
+			hi = max(hi, bo->va + bo->size);
+		}
+	}
+	mutex_unlock(&ctx->lock);
+
+	if (hi) {
+		/* Entries cleared: drop what the device cached of them ... */
+		zk_mmu_invalidate(ctx, lo, hi - lo);
+		/* ... and let what may have used them before that finish. */
+		zk_ctx_wait_idle(ctx);
+	}
+
+	mutex_lock(&ctx->lock);
+	zk_mmu_free_dead_tables(ctx);
+	list_for_each_entry(bo, &dead, ctx_link) {
+		if (drm_mm_node_allocated(&bo->va_node))
+			drm_mm_remove_node(&bo->va_node);
+		if (bo->charged)
+			ctx->mem_used -= bo->size;
+	}
+	mutex_unlock(&ctx->lock);
+
+	list_for_each_entry_safe(bo, tmp, &dead, ctx_link) {
+		list_del(&bo->ctx_link);
+		bo->ctx = NULL;
+		zk_bo_destroy(bo);
+		zk_ctx_put(ctx);		/* the BO's */
+	}
+	zk_ctx_put(ctx);			/* this run's */
+}
+
+/*
+ * HBM pages are inserted at fault time, so a zapped mapping (unplug)
+ * faults again and gets SIGBUS instead of reaching a dead BAR.
+ */
+static vm_fault_t zk_hbm_fault(struct vm_fault *vmf)
+{
+	struct vm_area_struct *vma = vmf->vma;
+	struct drm_gem_object *obj = vma->vm_private_data;
+	struct zk_bo *bo = to_zk_bo(obj);
+	struct zk_device *zdev = to_zk_device(obj->dev);
+	unsigned long pgoff = vma->vm_pgoff -
+			      drm_vma_node_start(&obj->vma_node) +
+			      ((vmf->address - vma->vm_start) >> PAGE_SHIFT);
+	vm_fault_t ret;
+	int idx;
+
+	if (pgoff >= obj->size >> PAGE_SHIFT)
+		return VM_FAULT_SIGBUS;
+	if (!drm_dev_enter(obj->dev, &idx))
+		return VM_FAULT_SIGBUS;
+	ret = vmf_insert_pfn(vma, vmf->address,
+			     ((zdev->hbm_bar_start + bo->hbm_node.start) >>
+			      PAGE_SHIFT) + pgoff);
+	drm_dev_exit(idx);
+	return ret;
 }
 
 static int zk_hbm_mmap(struct drm_gem_object *obj, struct vm_area_struct *vma)
 {
-	struct zk_bo *bo = to_zk_bo(obj);
-	struct zk_device *zdev = to_zk_device(obj->dev);
 	unsigned long pgoff = vma->vm_pgoff - drm_vma_node_start(&obj->vma_node);
 	unsigned long len = vma->vm_end - vma->vm_start;
-	unsigned long pfn;
-	int idx, ret;
 
+	/* Device memory has no pages to copy on write. */
+	if (!(vma->vm_flags & VM_SHARED))
+		return -EINVAL;
 	if ((pgoff << PAGE_SHIFT) + len > obj->size)
 		return -EINVAL;
-	if (!drm_dev_enter(obj->dev, &idx))
-		return -ENODEV;
 	zk_vm_flags_set(vma, VM_PFNMAP | VM_IO | VM_DONTEXPAND | VM_DONTDUMP);
 	vma->vm_page_prot = pgprot_writecombine(vm_get_page_prot(vma->vm_flags));
-	pfn = ((zdev->hbm_bar_start + bo->hbm_node.start) >> PAGE_SHIFT) + pgoff;
-	ret = io_remap_pfn_range(vma, vma->vm_start, pfn, len,
-				 vma->vm_page_prot);
-	drm_dev_exit(idx);
-	return ret;
+	return 0;
+}
+
+/*
+ * HBM has no struct pages, so no sg_table an importer could map: refuse
+ * the export with an errno instead of letting an importer hit
+ * WARN_ON(!get_sg_table).
+ */
+static struct dma_buf *zk_hbm_export(struct drm_gem_object *obj, int flags)
+{
+	return ERR_PTR(-EOPNOTSUPP);
 }
 
 static void zk_bo_print_info(struct drm_printer *p, unsigned int indent,
@@ -135,19 +209,21 @@ static void zk_bo_print_info(struct drm_printer *p, unsigned int indent,
 }
 
 static const struct vm_operations_struct zk_hbm_vm_ops = {
+	.fault = zk_hbm_fault,
 	.open = drm_gem_vm_open,
 	.close = drm_gem_vm_close,
 };
 
 static const struct drm_gem_object_funcs zk_hbm_funcs = {
-	.free = zk_hbm_free,
+	.free = zk_bo_free,
 	.print_info = zk_bo_print_info,
 	.mmap = zk_hbm_mmap,
+	.export = zk_hbm_export,
 	.vm_ops = &zk_hbm_vm_ops,
 };
 
 static const struct drm_gem_object_funcs zk_host_funcs = {
-	.free = zk_host_free,
+	.free = zk_bo_free,
 	.print_info = zk_bo_print_info,
 	.pin = drm_gem_shmem_object_pin,
 	.unpin = drm_gem_shmem_object_unpin,
@@ -230,7 +306,9 @@ static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
 		ret = -EDQUOT;
 		goto out;
 	}
+	/* On the list from here: zk_bo_free() undoes what was done. */
 	bo->ctx = zk_ctx_get(ctx);
+	list_add_tail(&bo->ctx_link, &ctx->bos);
 	bo->size = size;
 	/* One unmapped guard page after every BO catches overruns. */
 	ret = drm_mm_insert_node_in_range(&ctx->va_mm, &bo->va_node,
@@ -249,19 +327,19 @@ static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
 	if (ret)
 		goto out;
 	bo->mapped = true;
-	list_add_tail(&bo->ctx_link, &ctx->bos);
+	bo->charged = true;
 	ctx->mem_used += size;
 out:
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
 
-int zk_bo_create_ioctl(struct drm_device *dev, void *data,
-		       struct drm_file *file)
+static int zk_bo_create(struct drm_device *dev,
+			struct drm_zhikai_bo_create *args,
+			struct drm_file *file)
 {
 	struct zk_device *zdev = to_zk_device(dev);
 	struct zk_ctx *ctx = file->driver_priv;
-	struct drm_zhikai_bo_create *args = data;
 	struct drm_gem_shmem_object *shmem;
 	struct zk_bo *bo;
 	u64 size;
@@ -311,6 +389,22 @@ int zk_bo_create_ioctl(struct drm_device *dev, void *data,
 	drm_gem_object_put(&bo->shmem.base);
 out_exit:
 	drm_dev_exit(idx);
+	return ret;
+}
+
+int zk_bo_create_ioctl(struct drm_device *dev, void *data,
+		       struct drm_file *file)
+{
+	int ret = zk_bo_create(dev, data, file);
+
+	/*
+	 * Closed BOs give their memory back once the device is done with it
+	 * (zk_ctx_reap_work): wait for those releases, then try again.
+	 */
+	if (ret == -ENOSPC || ret == -EDQUOT) {
+		flush_workqueue(zk_wq);
+		ret = zk_bo_create(dev, data, file);
+	}
 	return ret;
 }
 

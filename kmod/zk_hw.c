@@ -7,18 +7,29 @@
 
 #include "zk_drv.h"
 
-/* 64-bit counter whose LO read latches HI (energy, timestamps). */
+/*
+ * 64-bit counter whose LO read latches HI (energy, timestamps).  The latch
+ * is one per counter on the card: two readers interleaving LO, LO, HI, HI
+ * would both get the later HI, so the pair is read under a lock.
+ */
 u64 zk_rd64_latched(struct zk_device *zdev, u32 lo)
+{
+	unsigned long flags;
+	u32 l, h;
+
+	spin_lock_irqsave(&zdev->latch_lock, flags);
+	l = zk_rd(zdev, lo);
+	h = zk_rd(zdev, lo + 4);
+	spin_unlock_irqrestore(&zdev->latch_lock, flags);
+	return ((u64)h << 32) | l;
+}
+
+/* Static 64-bit register pair (sizes, addresses, fences): LO then HI. */
+u64 zk_rd64(struct zk_device *zdev, u32 lo)
 {
 	u32 l = zk_rd(zdev, lo);
 
 	return ((u64)zk_rd(zdev, lo + 4) << 32) | l;
-}
-
-/* Static 64-bit register pair (sizes, addresses): LO then HI. */
-u64 zk_rd64(struct zk_device *zdev, u32 lo)
-{
-	return zk_rd64_latched(zdev, lo);
 }
 
 /* Poll ZK_REG_STATUS until it reads @state; -EIO on ERROR, -ETIMEDOUT. */

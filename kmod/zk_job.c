@@ -11,6 +11,7 @@
 #include <linux/debugfs.h>
 #include <linux/dma-fence-chain.h>
 #include <linux/dma-mapping.h>
+#include <linux/dma-resv.h>
 #include <linux/ktime.h>
 #include <linux/moduleparam.h>
 #include <linux/slab.h>
@@ -38,24 +39,10 @@ struct zk_job {
 	struct drm_syncobj *out_sync;
 	struct dma_fence_chain *chain;
 	u64 out_point;
-	bool has_deps;			/* in_syncobj given */
-	bool settled;			/* counted in ctx->q_settled */
+	bool counted;			/* in ctx->jobs_inflight */
 };
 
 #define to_zk_job(j) container_of(j, struct zk_job, base)
-
-/*
- * Off by default: measured in the TCG VM (bench_runtime "lat" mode, early
- * on/off alternating in one boot, 5 x 400 jobs each), the best-block null
- * job round trip was 89-143 us (median 110) with it and 83-111 us (median
- * 96) without, i.e. no gain: the ~10-20 us scheduler-thread hop it takes
- * off the path before the doorbell is lost in the doorbell MMIO exit and
- * the device thread's wake-up, and on an oversubscribed host the guest
- * work it overlaps competes with the device thread for the same cores.
- */
-static bool zk_early_submit;
-module_param_named(early_submit, zk_early_submit, bool, 0644);
-MODULE_PARM_DESC(early_submit, "SUBMIT puts a job without dependencies on the ring itself when nothing of its context waits in the scheduler (default off)");
 
 /* ---------------------------------------------------------------- */
 /* Job records and hardware fences                                  */
@@ -152,6 +139,20 @@ static void zk_fence_complete(struct zk_queue *q, struct zk_hw_fence *hw,
 		if (rec->done &&
 		    !test_bit(DMA_FENCE_FLAG_SIGNALED_BIT, &rec->done->flags))
 			dma_fence_set_error(rec->done, err);
+	}
+	if (hw->ctx) {
+		/*
+		 * Jobs of a queue run one after the other: the job was busy
+		 * from its doorbell or the previous job's end, whichever is
+		 * later, until now.
+		 */
+		ktime_t now = ktime_get();
+		ktime_t from = ktime_after(hw->queued, q->last_retired) ?
+			       hw->queued : q->last_retired;
+
+		atomic64_add(ktime_to_ns(ktime_sub(now, from)),
+			     &hw->ctx->busy_ns[q->idx]);
+		q->last_retired = now;
 	}
 	q->head = hw->ring_end;
 	q->last_done = hw->base.seqno;
@@ -267,8 +268,6 @@ static struct dma_fence *zk_job_prepare_run(struct drm_sched_job *sjob,
 	struct dma_fence *f = NULL;
 	unsigned long flags;
 
-	if (job->hw_inited)	/* emitted early, already on the ring */
-		return NULL;
 	spin_lock_irqsave(&q->lock, flags);
 	if (zk_ring_space(q) < job->cmd_bytes + 2 * ZK_CMD_SIZE &&
 	    !list_empty(&q->inflight))
@@ -279,28 +278,12 @@ static struct dma_fence *zk_job_prepare_run(struct drm_sched_job *sjob,
 	return f;
 }
 
-/* The job will never reach the ring: ordering no longer waits for it. */
-static void zk_job_settle(struct zk_job *job)
-{
-	struct zk_queue *q = job->q;
-	unsigned long flags;
-
-	if (job->settled)
-		return;
-	spin_lock_irqsave(&q->lock, flags);
-	job->settled = true;
-	job->ctx->q_settled[q->idx]++;
-	spin_unlock_irqrestore(&q->lock, flags);
-}
-
 /*
  * Put @job on its hardware ring (SET_CONTEXT + commands + JOB_END) and ring
- * the doorbell.  @early: called from SUBMIT before the job is handed to
- * drm_sched; then it only goes ahead (else -EAGAIN, the scheduler will run
- * it) when the ring has room, few jobs are in flight and no earlier job of
- * this context on this queue is still waiting in drm_sched.
+ * the doorbell; drm_sched's run_job, so never during a recovery (drm_sched
+ * is stopped then).
  */
-static int zk_job_emit(struct zk_job *job, bool early)
+static int zk_job_emit(struct zk_job *job)
 {
 	struct zk_queue *q = job->q;
 	struct zk_device *zdev = q->zdev;
@@ -320,22 +303,14 @@ static int zk_job_emit(struct zk_job *job, bool early)
 	int idx;
 
 	if (!drm_dev_enter(&zdev->drm, &idx))
-		return early ? -EAGAIN : -ENODEV;
+		return -ENODEV;
 	if (READ_ONCE(zdev->wedged) || READ_ONCE(ctx->banned)) {
 		/* Queued before its context was banned: dropped (ABORTED). */
 		drm_dev_exit(idx);
-		return early ? -EAGAIN : -EIO;
+		return -EIO;
 	}
 
 	spin_lock_irqsave(&q->lock, flags);
-	if (early &&
-	    (ctx->q_settled[q->idx] != ctx->q_pushed[q->idx] ||
-	     q->next_seqno - q->last_done >= ZK_HW_JOB_LIMIT ||
-	     zk_ring_space(q) < job->cmd_bytes + 2 * ZK_CMD_SIZE)) {
-		spin_unlock_irqrestore(&q->lock, flags);
-		drm_dev_exit(idx);
-		return -EAGAIN;
-	}
 	if (WARN_ON(zk_ring_space(q) < job->cmd_bytes + 2 * ZK_CMD_SIZE)) {
 		spin_unlock_irqrestore(&q->lock, flags);
 		drm_dev_exit(idx);
@@ -354,14 +329,14 @@ static int zk_job_emit(struct zk_job *job, bool early)
 	zk_ring_emit(q, job->cmds, job->cmd_bytes);
 	zk_ring_emit(q, &end, sizeof(end));
 	hw->ring_end = q->tail;
+	hw->ctx = ctx;
+	hw->queued = ktime_get();
+	if (list_empty(&q->inflight))
+		q->last_retired = hw->queued;
 
 	dma_fence_get(&hw->base);	/* for the inflight list */
 	list_add_tail(&hw->link, &q->inflight);
 	q->submitted++;
-	if (!job->settled) {
-		job->settled = true;
-		ctx->q_settled[q->idx]++;
-	}
 	wmb(); /* ring, status slot and page tables before the doorbell */
 	zk_qwr(q, ZK_Q_DOORBELL, q->tail);
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -373,42 +348,16 @@ static int zk_job_emit(struct zk_job *job, bool early)
 	return 0;
 }
 
-/*
- * Early emission from SUBMIT.  Under the reset lock (tried, never waited
- * for): a recovery stops drm_sched, drops the rings and restarts them, and
- * a job written to a ring in the middle of that would be lost; the
- * scheduler's own run_job cannot race it (drm_sched is stopped), this path
- * can, so it backs off to drm_sched instead.
- */
-static int zk_job_emit_early(struct zk_job *job)
-{
-	struct zk_device *zdev = job->q->zdev;
-	int ret;
-
-	if (!mutex_trylock(&zdev->reset_lock))
-		return -EAGAIN;
-	ret = zk_job_emit(job, true);
-	mutex_unlock(&zdev->reset_lock);
-	return ret;
-}
-
 static struct dma_fence *zk_job_run(struct drm_sched_job *sjob)
 {
 	struct zk_job *job = to_zk_job(sjob);
 	int ret;
 
-	/* Emitted early by SUBMIT: drm_sched only tracks it (TDR, free). */
-	if (job->hw_inited)
-		return dma_fence_get(&job->hw->base);
-	if (sjob->s_fence->finished.error) {
-		zk_job_settle(job);
+	if (sjob->s_fence->finished.error)
 		return ERR_PTR(sjob->s_fence->finished.error);
-	}
-	ret = zk_job_emit(job, false);
-	if (ret) {
-		zk_job_settle(job);
+	ret = zk_job_emit(job);
+	if (ret)
 		return ERR_PTR(ret);
-	}
 	return dma_fence_get(&job->hw->base);
 }
 
@@ -439,6 +388,10 @@ static void zk_job_release(struct zk_job *job)
 		drm_syncobj_put(job->out_sync);
 	dma_fence_chain_free(job->chain);
 	kvfree(job->cmds);
+	if (job->counted && atomic_dec_return(&job->ctx->jobs_inflight) <
+	    READ_ONCE(zk_ctx_max_jobs))
+		wake_up_all(&job->ctx->jobs_wq);
+	/* Deferred to zk_wq if last: never released in scheduler context. */
 	zk_ctx_put(job->ctx);
 	kfree(job);
 }
@@ -685,16 +638,18 @@ static int zk_job_prepare(struct drm_file *file, struct zk_ctx *ctx,
 		return -EINVAL;
 	ncmds = uj->cmd_size / ZK_CMD_SIZE;
 
-	job = kzalloc(sizeof(*job), GFP_KERNEL);
+	/* Sized by the caller: charged to its memory cgroup. */
+	job = kzalloc(sizeof(*job), GFP_KERNEL_ACCOUNT);
 	if (!job)
 		return -ENOMEM;
 	job->q = &zdev->queues[uj->queue];
 	job->ctx = zk_ctx_get(ctx);
-	job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL);
-	job->rec = kzalloc(sizeof(*job->rec), GFP_KERNEL);
-	job->cmds = kvmalloc(uj->cmd_size, GFP_KERNEL);
+	job->hw = kzalloc(sizeof(*job->hw), GFP_KERNEL_ACCOUNT);
+	job->rec = kzalloc(sizeof(*job->rec), GFP_KERNEL_ACCOUNT);
+	job->cmds = kvmalloc(uj->cmd_size, GFP_KERNEL_ACCOUNT);
 	job->max_bos = uj->bo_count + 2 * ncmds;
-	job->bos = kvmalloc_array(job->max_bos, sizeof(*job->bos), GFP_KERNEL);
+	job->bos = kvmalloc_array(job->max_bos, sizeof(*job->bos),
+				  GFP_KERNEL_ACCOUNT);
 	if (!job->hw || !job->rec || !job->cmds || !job->bos) {
 		ret = -ENOMEM;
 		goto err;
@@ -716,7 +671,8 @@ static int zk_job_prepare(struct drm_file *file, struct zk_ctx *ctx,
 		goto err;
 
 	if (uj->bo_count) {
-		handles = kvmalloc_array(uj->bo_count, sizeof(u32), GFP_KERNEL);
+		handles = kvmalloc_array(uj->bo_count, sizeof(u32),
+					 GFP_KERNEL_ACCOUNT);
 		if (!handles) {
 			ret = -ENOMEM;
 			goto err;
@@ -758,7 +714,6 @@ static int zk_job_prepare(struct drm_file *file, struct zk_ctx *ctx,
 		ret = drm_sched_job_add_dependency(&job->base, in);
 		if (ret)
 			goto err;
-		job->has_deps = true;
 	}
 	if (uj->out_syncobj) {
 		job->out_sync = drm_syncobj_find(file, uj->out_syncobj);
@@ -797,6 +752,23 @@ static void zk_bo_set_last(struct zk_bo *bo, u32 queue, struct zk_job_rec *rec)
 	zk_job_rec_put(old);
 }
 
+/*
+ * Implicit sync, out direction: the job's fence goes into the BO's
+ * dma_resv, so a dma-buf importer, poll() on an exported BO and the
+ * standard BO-idle waits see it.  Jobs themselves do not wait on dma_resv
+ * (explicit sync: syncobjs and WAIT commands), which keeps jobs of one
+ * context on different queues free to work on the same BO concurrently.
+ * Objects are locked one at a time (never two: no ww ticket needed).
+ */
+static void zk_bo_add_fence(struct drm_gem_object *obj, struct dma_fence *f)
+{
+	if (dma_resv_lock(obj->resv, NULL))
+		return;
+	if (!dma_resv_reserve_fences(obj->resv, 1))
+		dma_resv_add_fence(obj->resv, f, DMA_RESV_USAGE_WRITE);
+	dma_resv_unlock(obj->resv);
+}
+
 static void zk_job_commit(struct zk_ctx *ctx, struct zk_job *job, u64 seqno)
 {
 	struct zk_job_rec *rec = job->rec;
@@ -807,13 +779,20 @@ static void zk_job_commit(struct zk_ctx *ctx, struct zk_job *job, u64 seqno)
 	done = &job->base.s_fence->finished;
 	rec->seqno = seqno;
 	rec->done = dma_fence_get(done);
+	/* Jobs of one entity finish in order: the last one stands for all. */
+	dma_fence_put(ctx->vm_fence[job->q->idx]);
+	ctx->vm_fence[job->q->idx] = dma_fence_get(done);
+	atomic_inc(&ctx->jobs_inflight);
+	job->counted = true;
 
 	xa_store(&ctx->jobs, seqno, zk_job_rec_get(rec), GFP_KERNEL);
 	if (seqno > ZK_JOB_WINDOW)
 		zk_job_rec_put(xa_erase(&ctx->jobs, seqno - ZK_JOB_WINDOW));
 
-	for (i = 0; i < job->nbos; i++)
+	for (i = 0; i < job->nbos; i++) {
 		zk_bo_set_last(to_zk_bo(job->bos[i]), job->q->idx, rec);
+		zk_bo_add_fence(job->bos[i], done);
+	}
 
 	if (job->out_sync) {
 		if (job->chain) {
@@ -826,27 +805,34 @@ static void zk_job_commit(struct zk_ctx *ctx, struct zk_job *job, u64 seqno)
 		drm_syncobj_put(job->out_sync);
 		job->out_sync = NULL;
 	}
-	/*
-	 * Fast path (early_submit): a job without dependencies whose context
-	 * has nothing queued in drm_sched on this queue goes to the ring right
-	 * here, so the device starts while drm_sched's thread is still being
-	 * woken (the wake-up and the switch to the FIFO scheduler thread cost
-	 * ~10-20 us per job under TCG before the doorbell, ftrace).
-	 * drm_sched still gets the job: its run_job just returns the hardware
-	 * fence, so timeouts/TDR, freeing and later jobs' ordering are as
-	 * before.  Jobs with dependencies always wait in drm_sched.
-	 */
-	if (!job->has_deps && READ_ONCE(zk_early_submit))
-		zk_job_emit_early(job);
-	{
-		struct zk_queue *q = job->q;
-		unsigned long flags;
-
-		spin_lock_irqsave(&q->lock, flags);
-		ctx->q_pushed[q->idx]++;
-		spin_unlock_irqrestore(&q->lock, flags);
-	}
 	drm_sched_entity_push_job(&job->base);
+}
+
+/*
+ * Per-context cap on jobs in flight (each holds up to 1 MiB of copied
+ * commands until it reaches the ring): SUBMIT blocks, interruptibly, until
+ * @n more fit; -EBUSY instead on an O_NONBLOCK file (not -EAGAIN: libdrm's
+ * drmIoctl() would spin on it).  A batch larger than the cap goes in alone
+ * once the context is idle.  Racing SUBMITs of one file can overshoot by a
+ * batch each: still bounded.
+ */
+static bool zk_ctx_has_room(struct zk_ctx *ctx, u32 n, unsigned int cap)
+{
+	unsigned int busy = atomic_read(&ctx->jobs_inflight);
+
+	return !cap || !busy || busy + n <= cap;
+}
+
+static int zk_ctx_wait_room(struct zk_ctx *ctx, u32 n, bool nonblock)
+{
+	unsigned int cap = READ_ONCE(zk_ctx_max_jobs);
+
+	if (zk_ctx_has_room(ctx, n, cap))
+		return 0;
+	if (nonblock)
+		return -EBUSY;
+	return wait_event_interruptible(ctx->jobs_wq,
+					zk_ctx_has_room(ctx, n, cap));
 }
 
 int zk_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
@@ -864,8 +850,8 @@ int zk_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 	    args->job_stride != sizeof(*ujobs))
 		return -EINVAL;
 
-	ujobs = kvmalloc_array(n, sizeof(*ujobs), GFP_KERNEL);
-	jobs = kcalloc(n, sizeof(*jobs), GFP_KERNEL);
+	ujobs = kvmalloc_array(n, sizeof(*ujobs), GFP_KERNEL_ACCOUNT);
+	jobs = kcalloc(n, sizeof(*jobs), GFP_KERNEL_ACCOUNT);
 	if (!ujobs || !jobs) {
 		ret = -ENOMEM;
 		goto out_free;
@@ -875,6 +861,9 @@ int zk_submit_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 		goto out_free;
 	}
 
+	ret = zk_ctx_wait_room(ctx, n, file->filp->f_flags & O_NONBLOCK);
+	if (ret)
+		goto out_free;
 	/* Commands are read from HBM BOs through the BAR: not after unplug. */
 	if (!drm_dev_enter(dev, &idx)) {
 		ret = -ENODEV;
@@ -1011,52 +1000,48 @@ int zk_wait_ioctl(struct drm_device *dev, void *data, struct drm_file *file)
 /* ---------------------------------------------------------------- */
 
 /*
- * One NOP + JOB_END written straight to @q's hardware ring (no drm_sched,
- * no validation, no context switch), the doorbell rung, and the caller
- * sleeping on the completion fence until the queue's MSI-X handler signals
- * it.  This is what any job pays at least: ring write, doorbell MMIO,
- * device fetch/execute, MSI-X delivery, IRQ handler, waking a sleeper.
+ * A driver job of one command (+ JOB_END) written straight to @q's hardware
+ * ring, no drm_sched, no context switch.  Returns its completion fence (a
+ * reference for the caller), ERR_PTR(-ENODEV) after unplug, -EBUSY when the
+ * device is wedged or the ring full.
  */
-static int zk_queue_ping(struct zk_queue *q)
+static struct zk_hw_fence *
+zk_queue_emit_kernel(struct zk_queue *q, const void *cmd)
 {
 	struct zk_device *zdev = q->zdev;
-	struct zk_cmd_hdr nop[ZK_CMD_SIZE / sizeof(struct zk_cmd_hdr)] = {};
 	struct zk_cmd_job_end end = {
 		.hdr.opcode = ZK_CMD_JOB_END,
 		.hdr.flags = ZK_JOB_END_F_IRQ,
 	};
 	struct zk_hw_fence *hw;
 	unsigned long flags;
-	long t;
 	int idx, ret = 0;
 	u64 seqno;
 
 	hw = kzalloc(sizeof(*hw), GFP_KERNEL);
 	if (!hw)
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	hw->rec = kzalloc(sizeof(*hw->rec), GFP_KERNEL);
 	if (!hw->rec) {
 		kfree(hw);
-		return -ENOMEM;
+		return ERR_PTR(-ENOMEM);
 	}
 	kref_init(&hw->rec->ref);
 	hw->rec->status = DRM_ZHIKAI_JOB_ABORTED;
 	INIT_LIST_HEAD(&hw->link);
 
-	/* Not while a recovery has the rings down (see zk_job_emit_early). */
+	/* Not while a recovery has the rings down (drm_sched is stopped). */
 	mutex_lock(&zdev->reset_lock);
 	if (!drm_dev_enter(&zdev->drm, &idx)) {
-		mutex_unlock(&zdev->reset_lock);
-		zk_fence_release_unused(hw);
-		return -ENODEV;
+		ret = -ENODEV;
+		goto out_unlock;
 	}
 	spin_lock_irqsave(&q->lock, flags);
 	if (READ_ONCE(zdev->wedged) || zk_ring_space(q) < 2 * ZK_CMD_SIZE) {
 		spin_unlock_irqrestore(&q->lock, flags);
 		drm_dev_exit(idx);
-		mutex_unlock(&zdev->reset_lock);
-		zk_fence_release_unused(hw);
-		return -EBUSY;
+		ret = -EBUSY;
+		goto out_unlock;
 	}
 	seqno = ++q->next_seqno;
 	dma_fence_init(&hw->base, &zk_hw_fence_ops, &q->lock, q->fence_context,
@@ -1065,7 +1050,7 @@ static int zk_queue_ping(struct zk_queue *q)
 	end.seqno = seqno;
 	end.status_bus = q->aux_dma + ZK_AUX_STATUS +
 			 (seqno % ZK_STATUS_SLOTS) * sizeof(u32);
-	zk_ring_emit(q, nop, sizeof(nop));
+	zk_ring_emit(q, cmd, ZK_CMD_SIZE);
 	zk_ring_emit(q, &end, sizeof(end));
 	hw->ring_end = q->tail;
 	dma_fence_get(&hw->base);	/* for the inflight list */
@@ -1075,8 +1060,28 @@ static int zk_queue_ping(struct zk_queue *q)
 	zk_qwr(q, ZK_Q_DOORBELL, q->tail);
 	spin_unlock_irqrestore(&q->lock, flags);
 	drm_dev_exit(idx);
+out_unlock:
 	mutex_unlock(&zdev->reset_lock);
+	if (ret) {
+		zk_fence_release_unused(hw);
+		return ERR_PTR(ret);
+	}
+	return hw;
+}
 
+/*
+ * One NOP job: what any job pays at least: ring write, doorbell MMIO,
+ * device fetch/execute, MSI-X delivery, IRQ handler, waking a sleeper.
+ */
+static int zk_queue_ping(struct zk_queue *q)
+{
+	struct zk_cmd_hdr nop[ZK_CMD_SIZE / sizeof(struct zk_cmd_hdr)] = {};
+	struct zk_hw_fence *hw = zk_queue_emit_kernel(q, nop);
+	int ret = 0;
+	long t;
+
+	if (IS_ERR(hw))
+		return PTR_ERR(hw);
 	t = dma_fence_wait_timeout(&hw->base, true, msecs_to_jiffies(10000));
 	if (t == 0)
 		ret = -ETIMEDOUT;
@@ -1086,6 +1091,73 @@ static int zk_queue_ping(struct zk_queue *q)
 		ret = -EIO;
 	dma_fence_put(&hw->base);
 	return ret;
+}
+
+/*
+ * Make the device drop every translation it cached (ZK_CMD_MMU_INVALIDATE)
+ * and wait until it did.  Called after page-table entries of @ctx were
+ * cleared, before the memory behind them is reused.  Nothing to do when the
+ * device is gone or wedged (its queues are stopped); a job aborted by a
+ * reset counts as done (a reset drops the device's translations too).
+ */
+int zk_mmu_invalidate(struct zk_ctx *ctx, u64 va, u64 size)
+{
+	struct zk_device *zdev = ctx->zdev;
+	struct zk_cmd_mmu_invalidate inv = {
+		.hdr.opcode = ZK_CMD_MMU_INVALIDATE,
+		.ctx_id = ctx->id,
+		.va = va,
+		.size = size,
+	};
+	struct zk_hw_fence *hw;
+	long t;
+
+	hw = zk_queue_emit_kernel(&zdev->queues[0], &inv);
+	if (IS_ERR(hw))
+		return PTR_ERR(hw) == -ENODEV || READ_ONCE(zdev->wedged) ?
+		       0 : PTR_ERR(hw);
+	/* Behind whatever is on queue 0; a hang there ends in a reset. */
+	t = dma_fence_wait_timeout(&hw->base, false,
+				   msecs_to_jiffies(4 * zk_job_timeout_ms +
+						    10000));
+	dma_fence_put(&hw->base);
+	if (!t) {
+		drm_warn(&zdev->drm, "ctx %u: MMU invalidate timed out\n",
+			 ctx->id);
+		return -ETIMEDOUT;
+	}
+	return 0;
+}
+
+/* Whether every job @ctx submitted so far has retired. */
+bool zk_ctx_is_idle(struct zk_ctx *ctx)
+{
+	bool idle = true;
+	u32 i;
+
+	mutex_lock(&ctx->submit_lock);
+	for (i = 0; i < ZK_MAX_QUEUES && idle; i++)
+		idle = !ctx->vm_fence[i] ||
+		       dma_fence_is_signaled(ctx->vm_fence[i]);
+	mutex_unlock(&ctx->submit_lock);
+	return idle;
+}
+
+/* Wait until every job @ctx submitted so far has retired (or was dropped). */
+void zk_ctx_wait_idle(struct zk_ctx *ctx)
+{
+	struct dma_fence *f[ZK_MAX_QUEUES];
+	u32 i;
+
+	mutex_lock(&ctx->submit_lock);
+	for (i = 0; i < ZK_MAX_QUEUES; i++)
+		f[i] = dma_fence_get(ctx->vm_fence[i]);
+	mutex_unlock(&ctx->submit_lock);
+	for (i = 0; i < ZK_MAX_QUEUES; i++) {
+		if (f[i])
+			dma_fence_wait(f[i], false);
+		dma_fence_put(f[i]);
+	}
 }
 
 /*

@@ -146,8 +146,26 @@ static int zk_map_one(struct zk_ctx *ctx, u64 va, u64 addr, u64 flags,
 }
 
 /*
- * Clear the leaves of [va, va + size) and free tables that become empty.
- * Holes (never mapped) are skipped, so this also unwinds partial maps.
+ * Tables emptied by zk_mmu_unmap(): a walk the device started before the
+ * unmap may still read them, so they go back to the pool only once the
+ * MMU was invalidated and the context's jobs retired (zk_ctx_reap_work).
+ */
+void zk_mmu_free_dead_tables(struct zk_ctx *ctx)
+{
+	struct zk_pt *pt, *tmp;
+
+	lockdep_assert_held(&ctx->lock);
+	list_for_each_entry_safe(pt, tmp, &ctx->dead_pts, dead_link) {
+		list_del(&pt->dead_link);
+		zk_pt_free(ctx, pt);
+	}
+}
+
+/*
+ * Clear the leaves of [va, va + size) and unlink tables that become empty
+ * (ctx->dead_pts).  Holes (never mapped) are skipped, so this also unwinds
+ * partial maps.  The device may keep using cached translations until
+ * zk_mmu_invalidate().
  */
 void zk_mmu_unmap(struct zk_ctx *ctx, u64 va, u64 size)
 {
@@ -188,7 +206,7 @@ void zk_mmu_unmap(struct zk_ctx *ctx, u64 va, u64 size)
 				zk_pte_write(zdev, l1, i1, 0);
 				l1->child[i1] = NULL;
 				l1->used--;
-				zk_pt_free(ctx, l2);
+				list_add_tail(&l2->dead_link, &ctx->dead_pts);
 			}
 		} else {
 			va = round_down(va, ZK_HUGE_SIZE) + ZK_HUGE_SIZE;
@@ -197,7 +215,7 @@ void zk_mmu_unmap(struct zk_ctx *ctx, u64 va, u64 size)
 			zk_pte_write(zdev, ctx->root, i0, 0);
 			ctx->root->child[i0] = NULL;
 			ctx->root->used--;
-			zk_pt_free(ctx, l1);
+			list_add_tail(&l1->dead_link, &ctx->dead_pts);
 		}
 	}
 	wmb(); /* entries cleared before the memory behind them is reused */
@@ -279,6 +297,8 @@ struct zk_bo *zk_ctx_find_bo(struct zk_ctx *ctx, u64 va, u64 len)
 	return NULL;
 }
 
+static void zk_ctx_free_work(struct work_struct *work);
+
 struct zk_ctx *zk_ctx_create(struct zk_device *zdev)
 {
 	struct zk_ctx *ctx;
@@ -293,6 +313,11 @@ struct zk_ctx *zk_ctx_create(struct zk_device *zdev)
 	mutex_init(&ctx->lock);
 	mutex_init(&ctx->submit_lock);
 	INIT_LIST_HEAD(&ctx->bos);
+	INIT_LIST_HEAD(&ctx->zombies);
+	INIT_LIST_HEAD(&ctx->dead_pts);
+	INIT_WORK(&ctx->reap_work, zk_ctx_reap_work);
+	INIT_WORK(&ctx->free_work, zk_ctx_free_work);
+	init_waitqueue_head(&ctx->jobs_wq);
 	xa_init(&ctx->jobs);
 	drm_mm_init(&ctx->va_mm, ZK_VA_START, ZK_VA_END - ZK_VA_START);
 
@@ -325,16 +350,22 @@ struct zk_ctx *zk_ctx_get(struct zk_ctx *ctx)
 	return ctx;
 }
 
-static void zk_ctx_release(struct kref *ref)
+static void zk_ctx_free_work(struct work_struct *work)
 {
-	struct zk_ctx *ctx = container_of(ref, struct zk_ctx, ref);
+	struct zk_ctx *ctx = container_of(work, struct zk_ctx, free_work);
 	struct zk_device *zdev = ctx->zdev;
 	struct zk_job_rec *rec;
 	unsigned long idx;
+	u32 i;
 
 	/* Every BO holds a reference, so the tree is down to the root. */
 	WARN_ON(ctx->root->used);
+	mutex_lock(&ctx->lock);
+	zk_mmu_free_dead_tables(ctx);
+	mutex_unlock(&ctx->lock);
 	zk_pt_free(ctx, ctx->root);
+	for (i = 0; i < ZK_MAX_QUEUES; i++)
+		dma_fence_put(ctx->vm_fence[i]);
 	drm_mm_takedown(&ctx->va_mm);
 	xa_for_each(&ctx->jobs, idx, rec)
 		zk_job_rec_put(rec);
@@ -344,6 +375,18 @@ static void zk_ctx_release(struct kref *ref)
 	mutex_destroy(&ctx->submit_lock);
 	kfree(ctx);
 	drm_dev_put(&zdev->drm);
+}
+
+/*
+ * The last reference can go in drm_sched's free_job or a fence callback;
+ * releasing there could drop the last drm_device reference and finalize the
+ * very scheduler that is running.  So the release always runs on zk_wq.
+ */
+static void zk_ctx_release(struct kref *ref)
+{
+	struct zk_ctx *ctx = container_of(ref, struct zk_ctx, ref);
+
+	queue_work(zk_wq, &ctx->free_work);
 }
 
 void zk_ctx_put(struct zk_ctx *ctx)

@@ -120,6 +120,8 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 		drm_warn(&zdev->drm, "%s on queue %d: %s reset\n", why,
 			 bad_q ? (int)bad_q->idx : -1,
 			 level == ZK_RESET_ENGINE ? "engine" : "device");
+		/* The state the reset is about to wipe. */
+		zk_coredump(zdev, bad_q, why);
 		zk_hw_irq_enable(zdev, false);
 		if (level == ZK_RESET_ENGINE) {
 			ret = zk_engine_reset(zdev);
@@ -138,6 +140,8 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 			drm_err(&zdev->drm, "recovery failed (%d): device wedged, reload the driver\n",
 				ret);
 			WRITE_ONCE(zdev->wedged, true);
+			/* Nothing it does can be trusted: no more DMA. */
+			pci_clear_master(zdev->pdev);
 		} else {
 			for (i = 0; i < zdev->num_queues; i++)
 				zk_hw_queue_start(&zdev->queues[i]);

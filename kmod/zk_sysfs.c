@@ -32,7 +32,7 @@ static ssize_t _name##_show(struct device *dev,				\
 }									\
 static DEVICE_ATTR_RO(_name)
 
-ZK_REG_ATTR(busy_ns, "%llu", zk_rd64(zdev, ZK_REG_BUSY_NS_LO));
+ZK_REG_ATTR(busy_ns, "%llu", zk_rd64_latched(zdev, ZK_REG_BUSY_NS_LO));
 ZK_REG_ATTR(ras_ce_count, "%u", zk_rd(zdev, ZK_REG_RAS_CE_COUNT));
 ZK_REG_ATTR(ras_ue_count, "%u", zk_rd(zdev, ZK_REG_RAS_UE_COUNT));
 ZK_REG_ATTR(heartbeat, "%u", zk_rd(zdev, ZK_REG_HEARTBEAT));
@@ -138,7 +138,7 @@ static struct device_attribute dev_attr_perf_##_name =			\
 #define ZK_PERF_ATTR(_name, _reg)					\
 	ZK_PERF_SHOW(_name, "%u", zk_rd(zdev, _reg))
 #define ZK_PERF_ATTR64(_name, _lo)					\
-	ZK_PERF_SHOW(_name, "%llu", zk_rd64(zdev, _lo))
+	ZK_PERF_SHOW(_name, "%llu", zk_rd64_latched(zdev, _lo))
 
 ZK_PERF_ATTR(profile, ZK_REG_PERF_PROFILE);
 ZK_PERF_ATTR(hbm_bw_mbs, ZK_REG_PERF_HBM_BW_MBS);

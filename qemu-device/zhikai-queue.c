@@ -464,6 +464,15 @@ static int exec_cmd(ZhikaiQueue *q, const uint8_t *raw, uint32_t off,
     }
     case ZK_CMD_WAIT:
         return exec_wait(q, (const void *)raw, f);
+    case ZK_CMD_MMU_INVALIDATE: {
+        const struct zk_cmd_mmu_invalidate *c = (const void *)raw;
+        /* Every queue drops its cache before its next translation. */
+        trace_zhikai_mmu_invalidate(q->idx, le32_to_cpu(c->ctx_id),
+                                    le64_to_cpu(c->va), le64_to_cpu(c->size));
+        qatomic_inc(&s->tlb_epoch);
+        zk_mmu_tlb_flush(&q->ms);
+        return 0;
+    }
     case ZK_CMD_TIMESTAMP: {
         const struct zk_cmd_timestamp *c = (const void *)raw;
         if (h->flags & ZK_TS_F_CARD_ENERGY) {
@@ -480,7 +489,10 @@ static int exec_cmd(ZhikaiQueue *q, const uint8_t *raw, uint32_t off,
         return 0;
     }
     default:
-        g_assert_not_reached();
+        /* Numbers below ZK_CMD_COUNT this model does not implement. */
+        f->type = ZK_FAULT_ILLEGAL_CMD;
+        f->va = off;
+        return ZK_FAULT_ILLEGAL_CMD;
     }
 }
 
@@ -528,6 +540,7 @@ static void *zhikai_queue_thread(void *opaque)
         job_status = q->job_status;
         if (q->ctx_reset) {
             q->ms.has_ctx = false;
+            zk_mmu_tlb_flush(&q->ms);
             q->ctx_reset = false;
         }
         qatomic_set(&q->abort, 0);
@@ -879,6 +892,7 @@ void zhikai_queues_realize(ZhikaiState *s)
         q->s = s;
         q->idx = i;
         q->ms.hbm = s->hbm_ptr;
+        q->ms.inval_epoch = &s->tlb_epoch;
         q->ms.hbm_size = s->hbm_size;
         q->ms.sys_rw = zhikai_sys_rw;
         q->ms.sys_opaque = q;

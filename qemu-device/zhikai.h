@@ -149,6 +149,7 @@ struct ZhikaiState {
     uint64_t ras_addr;
     uint64_t inject_addr;
     bool inject_dma_fail;   /* atomic: next DMA command fails */
+    uint32_t tlb_epoch;     /* atomic: bumped by ZK_CMD_MMU_INVALIDATE */
     uint32_t energy_hi_latch;
     uint32_t ts_hi_latch;
     uint32_t card_hi_latch;

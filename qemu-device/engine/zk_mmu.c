@@ -60,11 +60,42 @@ static int xlate_fault(ZkFault *fault, uint32_t type, uint64_t va)
     return (int)type;
 }
 
-int zk_mmu_translate(const ZkMemSpace *ms, uint64_t va, bool write,
+void zk_mmu_tlb_flush(ZkMemSpace *ms)
+{
+    memset(ms->tlb, 0, sizeof(ms->tlb));
+    if (ms->inval_epoch) {
+        ms->tlb_epoch = __atomic_load_n(ms->inval_epoch, __ATOMIC_ACQUIRE);
+    }
+}
+
+static ZkTlbEntry *tlb_slot(ZkMemSpace *ms, uint64_t va)
+{
+    return &ms->tlb[(va >> ZK_PAGE_SHIFT) % ZK_TLB_ENTRIES];
+}
+
+static ZkTlbEntry *tlb_lookup(ZkMemSpace *ms, uint64_t va)
+{
+    ZkTlbEntry *e;
+
+    if (ms->inval_epoch &&
+        __atomic_load_n(ms->inval_epoch, __ATOMIC_ACQUIRE) != ms->tlb_epoch) {
+        zk_mmu_tlb_flush(ms);
+    }
+    /* A 2 MiB leaf is cached in the slot of the 4 KiB page first used. */
+    e = tlb_slot(ms, va);
+    if (e->valid && e->ctx_id == ms->ctx_id && e->pt_root == ms->pt_root &&
+        (va & ~(e->leaf_size - 1)) == e->va_base) {
+        return e;
+    }
+    return NULL;
+}
+
+int zk_mmu_translate(ZkMemSpace *ms, uint64_t va, bool write,
                      ZkXlate *out, ZkFault *fault)
 {
     uint32_t kind = write ? ZK_FAULT_MMU_WRITE : ZK_FAULT_MMU_READ;
     uint64_t pte, leaf_size;
+    ZkTlbEntry *e;
 
     if (!ms->has_ctx) {
         return xlate_fault(fault, ZK_FAULT_NO_CONTEXT, va);
@@ -72,6 +103,14 @@ int zk_mmu_translate(const ZkMemSpace *ms, uint64_t va, bool write,
     if (va >> ZK_VA_BITS) {
         return xlate_fault(fault, kind, va);
     }
+    e = tlb_lookup(ms, va);
+    if (e) {
+        ms->tlb_hits++;
+        pte = e->pte;
+        leaf_size = e->leaf_size;
+        goto leaf;
+    }
+    ms->tlb_misses++;
     /* Level 0: always a pointer to a level-1 table. */
     if (!read_pte(ms, ms->pt_root, ZK_PT_INDEX(va, ZK_PT_L0_SHIFT), &pte) ||
         !(pte & ZK_PTE_VALID) || (pte & (ZK_PTE_HUGE | ZK_PTE_SYSMEM))) {
@@ -96,6 +135,12 @@ int zk_mmu_translate(const ZkMemSpace *ms, uint64_t va, bool write,
         }
         leaf_size = ZK_PAGE_SIZE;
     }
+    e = tlb_slot(ms, va);
+    *e = (ZkTlbEntry){
+        .valid = true, .ctx_id = ms->ctx_id, .pt_root = ms->pt_root,
+        .va_base = va & ~(leaf_size - 1), .leaf_size = leaf_size, .pte = pte,
+    };
+leaf:
     if (write && !(pte & ZK_PTE_WRITE)) {
         return xlate_fault(fault, kind, va);
     }

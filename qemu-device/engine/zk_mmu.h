@@ -23,6 +23,23 @@ typedef struct ZkFault {
 typedef int (*ZkSysRw)(void *opaque, uint64_t bus_addr, void *buf,
                        uint64_t len, bool write);
 
+/*
+ * Translation cache: leaf entries (4 KiB or 2 MiB) tagged by context and
+ * page-table root, direct-mapped by VA.  Like a real MMU's TLB it is NOT
+ * coherent with the page tables: after clearing entries the driver must
+ * send ZK_CMD_MMU_INVALIDATE before it reuses the memory.
+ */
+#define ZK_TLB_ENTRIES 64
+
+typedef struct ZkTlbEntry {
+    bool valid;
+    uint32_t ctx_id;
+    uint64_t pt_root;
+    uint64_t va_base;       /* va & ~(leaf_size - 1) */
+    uint64_t leaf_size;
+    uint64_t pte;           /* the leaf entry as read */
+} ZkTlbEntry;
+
 typedef struct ZkMemSpace {
     uint8_t *hbm;           /* host pointer to the HBM backing */
     uint64_t hbm_size;
@@ -35,6 +52,15 @@ typedef struct ZkMemSpace {
     uint64_t hbm_bytes_read;
     uint64_t hbm_bytes_written;
     uint64_t sys_bytes;
+    /*
+     * Device-wide invalidate epoch (ZK_CMD_MMU_INVALIDATE bumps it, read
+     * atomically; NULL = none): a space whose tlb_epoch differs drops its
+     * cache before the next lookup.
+     */
+    const uint32_t *inval_epoch;
+    uint32_t tlb_epoch;
+    ZkTlbEntry tlb[ZK_TLB_ENTRIES];
+    uint64_t tlb_hits, tlb_misses;
 } ZkMemSpace;
 
 typedef struct ZkXlate {
@@ -45,8 +71,11 @@ typedef struct ZkXlate {
 } ZkXlate;
 
 /* Translate one VA. Returns 0 or a ZK_FAULT_* (fault->va set). */
-int zk_mmu_translate(const ZkMemSpace *ms, uint64_t va, bool write,
+int zk_mmu_translate(ZkMemSpace *ms, uint64_t va, bool write,
                      ZkXlate *out, ZkFault *fault);
+
+/* Drop every cached translation of this space. */
+void zk_mmu_tlb_flush(ZkMemSpace *ms);
 
 /* Copy between device VAs and a host buffer; page by page, any memory kind. */
 int zk_mem_read(ZkMemSpace *ms, uint64_t va, void *buf, uint64_t len,

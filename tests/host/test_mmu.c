@@ -294,6 +294,50 @@ static void test_random_walks(void **state)
     }
 }
 
+/*
+ * The MMU caches leaf translations and, like hardware, does not snoop the
+ * page tables: a cleared entry keeps translating until ZK_CMD_MMU_INVALIDATE
+ * (modelled by the device-wide epoch) drops the cache.  This is why the
+ * driver must invalidate after every unmap before the memory is reused.
+ */
+static void test_tlb_invalidate(void **state)
+{
+    ZkTestMem *t = *state;
+    uint32_t epoch = 0;
+    ZkXlate x;
+    ZkFault f;
+
+    t->ms.inval_epoch = &epoch;
+    zk_mmu_tlb_flush(&t->ms);
+    zkt_map(t, 0x40000000, 0x200000, ZK_PAGE_SIZE, ZK_PTE_WRITE);
+    assert_int_equal(zk_mmu_translate(&t->ms, 0x40000010, true, &x, &f), 0);
+    assert_int_equal(x.addr, 0x200010);
+    uint64_t misses = t->ms.tlb_misses;
+
+    /* Unmapped without an invalidate: the stale entry still translates. */
+    zkt_set_pte_noinval(t, 0x40000000, 2, 0);
+    assert_int_equal(zk_mmu_translate(&t->ms, 0x40000020, true, &x, &f), 0);
+    assert_int_equal(x.addr, 0x200020);
+    assert_int_equal(t->ms.tlb_misses, misses);
+
+    /* Another queue's invalidate (epoch bump) reaches this space too. */
+    __atomic_add_fetch(&epoch, 1, __ATOMIC_RELEASE);
+    assert_int_equal(zk_mmu_translate(&t->ms, 0x40000020, true, &x, &f),
+                     ZK_FAULT_MMU_WRITE);
+    assert_int_equal(f.va, 0x40000020);
+
+    /* Remapped elsewhere + invalidated: the new page, never the old one. */
+    zkt_set_pte(t, 0x40000000, 2, 0x300000 | ZK_PTE_WRITE | ZK_PTE_VALID);
+    assert_int_equal(zk_mmu_translate(&t->ms, 0x40000020, false, &x, &f), 0);
+    assert_int_equal(x.addr, 0x300020);
+
+    /* Entries are tagged by context: another (empty) root never hits. */
+    t->ms.pt_root = 0x400000;
+    t->ms.ctx_id = 2;
+    assert_int_equal(zk_mmu_translate(&t->ms, 0x40000020, false, &x, &f),
+                     ZK_FAULT_MMU_READ);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -306,6 +350,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_map, setup, teardown),
         cmocka_unit_test_setup_teardown(test_copy_fill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_random_walks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_tlb_invalidate, setup, teardown),
     };
     srand(12345);
     cmocka_set_message_output(CM_OUTPUT_TAP);

@@ -55,11 +55,17 @@ static uint64_t table_for(ZkTestMem *t, uint64_t va, int level)
     return table;
 }
 
-void zkt_set_pte(ZkTestMem *t, uint64_t va, int level, uint64_t pte)
+void zkt_set_pte_noinval(ZkTestMem *t, uint64_t va, int level, uint64_t pte)
 {
     static const int shift[3] = { ZK_PT_L0_SHIFT, ZK_PT_L1_SHIFT,
                                   ZK_PT_L2_SHIFT };
     *pte_at(t, table_for(t, va, level), ZK_PT_INDEX(va, shift[level])) = pte;
+}
+
+void zkt_set_pte(ZkTestMem *t, uint64_t va, int level, uint64_t pte)
+{
+    zkt_set_pte_noinval(t, va, level, pte);
+    zk_mmu_tlb_flush(&t->ms);   /* what the driver's MMU_INVALIDATE does */
 }
 
 void zkt_map(ZkTestMem *t, uint64_t va, uint64_t hbm_off, uint64_t len,

@@ -31,8 +31,13 @@ void zkt_map(ZkTestMem *t, uint64_t va, uint64_t hbm_off, uint64_t len,
              uint64_t flags);
 /* One 2 MiB level-1 leaf. */
 void zkt_map_huge(ZkTestMem *t, uint64_t va, uint64_t addr, uint64_t flags);
-/* Write a raw PTE at level (0..2) for va, allocating tables above it. */
+/*
+ * Write a raw PTE at level (0..2) for va, allocating tables above it, then
+ * drop the MMU's translation cache (as the driver's MMU_INVALIDATE does).
+ */
 void zkt_set_pte(ZkTestMem *t, uint64_t va, int level, uint64_t pte);
+/* The same without the invalidate: the cache may keep the old entry. */
+void zkt_set_pte_noinval(ZkTestMem *t, uint64_t va, int level, uint64_t pte);
 /*
  * Allocate len bytes of writable, contiguous device memory; returns its VA.
  * Allocations are page-aligned and separated by an unmapped guard page.

@@ -184,12 +184,70 @@ static void test_exhaustion(void)
 	close(fd);
 }
 
+/* HBM mappings are shared only; PRIME: host BOs yes, HBM BOs a clean no. */
+static void test_mmap_prime(void)
+{
+	int a = zk_open_or_die(), b = zk_open_or_die();
+	struct drm_zhikai_bo_info info = { 0 };
+	struct tbo hbm, host;
+	uint32_t handle = 0;
+	int dmafd = -1, ret;
+	void *p;
+
+	if (tbo_new(a, 8192, DRM_ZHIKAI_BO_HBM, &hbm) ||
+	    tbo_new(a, 8192, DRM_ZHIKAI_BO_HOST, &host)) {
+		ok(false, "mmap/PRIME setup");
+		goto out;
+	}
+	info.handle = hbm.handle;
+	zk_ioctl(a, DRM_IOCTL_ZHIKAI_BO_INFO, &info);
+	p = mmap(NULL, 8192, PROT_READ | PROT_WRITE, MAP_PRIVATE, a,
+		 info.mmap_offset);
+	ok(p == MAP_FAILED && errno == EINVAL,
+	   "MAP_PRIVATE of an HBM BO -> EINVAL (device memory has no COW)");
+	if (p != MAP_FAILED)
+		munmap(p, 8192);
+	/* Shared mappings fault their pages in (second page first). */
+	((volatile uint32_t *)hbm.map)[1024] = 0x5a5a1234;
+	((volatile uint32_t *)hbm.map)[0] = 0x1234;
+	ok(((volatile uint32_t *)hbm.map)[1024] == 0x5a5a1234 &&
+	   ((volatile uint32_t *)hbm.map)[0] == 0x1234,
+	   "shared HBM mapping faults in and reads back");
+
+	ret = drmPrimeHandleToFD(a, hbm.handle, DRM_CLOEXEC, &dmafd);
+	ok(ret && errno == EOPNOTSUPP,
+	   "PRIME export of an HBM BO refused with EOPNOTSUPP (%d)", ret ? errno : 0);
+	if (!ret)
+		close(dmafd);
+	dmafd = -1;
+	ret = drmPrimeHandleToFD(a, host.handle, DRM_CLOEXEC | DRM_RDWR, &dmafd);
+	ok(!ret && dmafd >= 0, "PRIME export of a host BO (%d)", ret ? errno : 0);
+	if (!ret) {
+		ret = drmPrimeFDToHandle(b, dmafd, &handle);
+		ok(!ret && handle, "PRIME import of it in another file (%d)",
+		   ret ? errno : 0);
+		if (handle) {
+			struct drm_gem_close gc = { .handle = handle };
+
+			ok(!zk_ioctl(b, DRM_IOCTL_GEM_CLOSE, &gc),
+			   "imported handle closes");
+		}
+		close(dmafd);
+	}
+out:
+	tbo_free(a, &hbm);
+	tbo_free(a, &host);
+	close(a);
+	close(b);
+}
+
 int main(void)
 {
 	int fd = zk_open_or_die();
 
 	test_bos(fd);
 	close(fd);
+	test_mmap_prime();
 	test_isolation();
 	test_exhaustion();
 	return tap_done();

@@ -61,6 +61,24 @@ int main(void)
 	   st1, (now_ns() - t0) / 1000000);
 	read_u64(pci, "reset_count", &r1);
 	ok(r1 > r0, "reset_count grew (%" PRIu64 " -> %" PRIu64 ")", r0, r1);
+	{
+		/* The hang left a devcoredump with the hung queue's state. */
+		static char dump[65536];
+		char path[96];
+		long n = -1;
+		int i;
+
+		for (i = 0; i < 16 && n <= 0; i++) {
+			snprintf(path, sizeof(path), "/sys/class/devcoredump/devcd%d/data", i);
+			n = read_file(path, dump, sizeof(dump));
+		}
+		ok(n > 0 && strstr(dump, "zhikai devcoredump") &&
+		   strstr(dump, "reason: job timeout (queue 0)") &&
+		   strstr(dump, "ring window from"),
+		   "devcoredump of the hang: reason, queue 0 and its ring (%ld bytes)", n);
+		if (n > 0)
+			write_file(path, "1");	/* free it */
+	}
 	cmds_reset(&c);
 	cmd_fence(&c, mem.va, 2);
 	ret = submit_cmds(fd, 0, &c, &s2);
