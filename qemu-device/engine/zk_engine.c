@@ -28,6 +28,7 @@ typedef struct Launch {
     const uint64_t *code;
     uint64_t args[ZK_MAX_ARGS];
     uint64_t wg[3];
+    ZkExec exec;            /* tensor instructions' context */
 } Launch;
 
 static int fail(ZkFault *fault, int type, uint64_t va)
@@ -182,7 +183,7 @@ static int run_workgroup(Launch *x)
         uint64_t pc_va = x->l->code_va + pc * 8, next = pc + 1;
         int f = ZK_FAULT_NONE;
 
-        if (x->abort_flag && *x->abort_flag) {
+        if (zk_exec_aborted(&x->exec)) {
             return fail(x->fault, ZK_FAULT_ENGINE, 0);
         }
         if (budget && x->st->insns >= budget) {
@@ -250,9 +251,10 @@ static int run_workgroup(Launch *x)
             break;
         default:
             /* Verified: everything else is a tensor instruction. */
-            f = zk_tensor_exec(x->ms, x->st, desc, r, w, x->fault);
+            f = zk_tensor_exec(&x->exec, desc, r, w);
             if (f == ZK_FAULT_ENGINE) {
-                x->fault->va = pc_va;
+                /* An abort seen inside the instruction reports va 0. */
+                x->fault->va = zk_exec_aborted(&x->exec) ? 0 : pc_va;
             }
             break;
         }
@@ -280,6 +282,8 @@ int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
     x.fault = fault ? fault : &dummy_fault;
     x.fault->type = ZK_FAULT_NONE;
     x.fault->va = 0;
+    x.exec = (ZkExec){ .ms = ms, .st = x.st, .fault = x.fault,
+                       .abort_flag = abort_flag, .host_cap = ZK_ENGINE_STAGING };
     if (launch->args_size % 8 || launch->args_size > ZK_MAX_ARGS * 8) {
         return fail(x.fault, ZK_FAULT_ILLEGAL_CMD, launch->args_va);
     }

@@ -18,19 +18,29 @@ typedef struct ZkLaunch {
     uint64_t insn_budget;    /* 0 = unlimited */
 } ZkLaunch;
 
+/*
+ * The tensor unit's staging memory: the most host memory one tensor
+ * instruction holds at a time (bounce buffers, widened panels, scratch).
+ * Instructions larger than this run in chunks; an instruction whose single
+ * row (or matmul K panel) cannot fit fails with ZK_FAULT_ENGINE.
+ */
+#define ZK_ENGINE_STAGING   (64ull << 20)
+
 /* Work counters: what the engine really did (for the power/timing model). */
 typedef struct ZkEngineStats {
     uint64_t insns;
     uint64_t flops[4];       /* by ZK_DT_* dtype of the math: fp32, fp16, bf16, int8 */
     uint64_t bytes_read;     /* tensor + scalar loads */
     uint64_t bytes_written;
+    uint64_t host_bytes_peak; /* most staging memory one instruction held */
 } ZkEngineStats;
 
 /*
  * Run one launch.  Returns ZK_FAULT_NONE (0) on success or the ZK_FAULT_*
  * that stopped it (fault filled in).  *abort_flag (may be NULL) is polled
- * between instructions; when it becomes non-zero the launch stops with
- * ZK_FAULT_BUDGET's sibling: ZK_FAULT_ENGINE and fault->va = 0.
+ * between instructions and between the chunks of a long tensor instruction;
+ * when it becomes non-zero the launch stops with ZK_FAULT_ENGINE and
+ * fault->va = 0.
  */
 int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
                      ZkEngineStats *stats, ZkFault *fault,
