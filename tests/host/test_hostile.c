@@ -233,7 +233,11 @@ static void *abort_later(void *arg)
     return NULL;
 }
 
-/* Run p with an abort after 50 ms; it must stop within 500 ms of it. */
+/*
+ * Run p with an abort after 50 ms; it must stop within a second of it
+ * (chunks are ~1-10 ms; the margin is for a loaded shared host).  Without
+ * chunking these run for minutes to hours.
+ */
 static void expect_abortable(ZkTestMem *t, const Prog *p, const char *what)
 {
     volatile int flag = 0;
@@ -251,7 +255,7 @@ static void expect_abortable(ZkTestMem *t, const Prog *p, const char *what)
     assert_true(st.host_bytes_peak <= ZK_ENGINE_STAGING);
     assert_int_equal(r, ZK_FAULT_ENGINE);
     assert_int_equal(f.va, 0);
-    assert_true(dt < 0.55);
+    assert_true(dt < 1.05);
 }
 
 /* PATTN over 2^32 - 1 positions: every block maps to block 0. */
