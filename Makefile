@@ -91,6 +91,8 @@ test-vm:
 	@$(VM) --cards 2 -- 'sh /zk/vm-tests/multicard/multicard.sh 2' || echo "not ok - multi-card VM exited $$?"
 	@# Card model without launch/DMA overheads: decode tok/s vs the pure HBM roofline (issue 10).
 	@$(VM) --hbm $(TEST_HBM) --dev-opt ,launch-ns=0,dma-setup-ns=0 -- '/zk/vm-tests/test_llm_perf' || echo "not ok - test_llm_perf (launch-ns=0) exited $$?"
+	@# A 32 GiB card in a 2 GiB guest: a user allocates 31 GiB of HBM, QEMU's RSS stays < 4 GiB (issue 14).
+	@tools/vm-hbm-rss.sh || echo "not ok - vm-hbm-rss exited $$?"
 	@# Firmware that never reaches READY: probe fails cleanly, rmmod works (issue 8).
 	@$(VM) --dev-opt ,inject-boot-hang=on --timeout 300 -- 'sh /zk/vm-tests/zk_reliab_boothang.sh' || echo "not ok - boot-hang VM exited $$?"
 

@@ -69,6 +69,7 @@
 #define ZK_CAP_POWER_CAP        (1u << 5)
 #define ZK_CAP_FAULT_INJECT     (1u << 6)
 #define ZK_CAP_CARD_TIME        (1u << 7)
+#define ZK_CAP_HBM_DISCARD      (1u << 9)   /* ZK_REG_HBM_DISCARD, ZK_CMD_HBM_DISCARD */
 
 /* Firmware boot (see "Boot protocol" in qemu-device/README.md). */
 #define ZK_REG_FW_ADDR_LO       0x040   /* RW: bus address of the image */
@@ -81,6 +82,21 @@
 #define ZK_REG_HEARTBEAT        0x05c   /* RO: advances while fw is alive */
 #define ZK_REG_RESET            0x060   /* WO: ZK_RESET_* */
 #define ZK_REG_RESET_COUNT      0x064   /* RO: resets since power-on */
+/*
+ * HBM discard (driver only): drop the host backing of HBM [OFF, OFF+LEN) so
+ * it reads back as zero, without touching it (ZK_CAP_HBM_DISCARD).  Write
+ * the range, then ZK_DISCARD_KEY to ZK_REG_HBM_DISCARD; done when the write
+ * completes.  Reads of ZK_REG_HBM_DISCARD give ZK_DISCARD_ERR_* of the last
+ * one.  LEN <= ZK_HBM_DISCARD_MAX per write (a bounded stall).
+ */
+#define ZK_REG_HBM_DISCARD_OFF_LO 0x068 /* RW: HBM offset */
+#define ZK_REG_HBM_DISCARD_OFF_HI 0x06c
+#define ZK_REG_HBM_DISCARD_LEN  0x070   /* RW: bytes */
+#define ZK_REG_HBM_DISCARD      0x074   /* WO: ZK_DISCARD_KEY; RO: status */
+#define ZK_DISCARD_KEY          0x44495343      /* "DISC" */
+#define ZK_HBM_DISCARD_MAX      (256u << 20)
+#define ZK_DISCARD_ERR_NONE     0
+#define ZK_DISCARD_ERR_RANGE    1       /* outside HBM or LEN too big */
 
 #define ZK_BOOT_KEY             0x424f4f54      /* "BOOT" */
 
@@ -208,7 +224,8 @@
 #define ZK_CMD_WAIT             0x05
 #define ZK_CMD_TIMESTAMP        0x06
 #define ZK_CMD_JOB_END          0x07    /* privileged: driver only */
-#define ZK_CMD_COUNT            0x08
+#define ZK_CMD_HBM_DISCARD      0x08    /* privileged: driver only */
+#define ZK_CMD_COUNT            0x09
 
 struct zk_cmd_hdr {
 	uint8_t opcode;
@@ -307,6 +324,19 @@ struct zk_cmd_job_end {
 	uint64_t pad[5];
 };
 
+/*
+ * Drop the host backing of HBM [hbm_off, hbm_off+size) (HBM offsets, not
+ * VAs): it reads back as zero and costs the host no memory.  In ring order,
+ * so the driver can scrub memory after the last job that used it.  A range
+ * outside HBM is ZK_FAULT_ILLEGAL_CMD.
+ */
+struct zk_cmd_hbm_discard {
+	struct zk_cmd_hdr hdr;
+	uint64_t hbm_off;
+	uint64_t size;
+	uint64_t pad[5];
+};
+
 /* Every command is exactly one ring slot. */
 #define ZK_ASSERT_CMD_SIZE(t) \
 	_Static_assert(sizeof(struct t) == ZK_CMD_SIZE, #t " must be 64 bytes")
@@ -317,6 +347,7 @@ ZK_ASSERT_CMD_SIZE(zk_cmd_fence);
 ZK_ASSERT_CMD_SIZE(zk_cmd_wait);
 ZK_ASSERT_CMD_SIZE(zk_cmd_timestamp);
 ZK_ASSERT_CMD_SIZE(zk_cmd_job_end);
+ZK_ASSERT_CMD_SIZE(zk_cmd_hbm_discard);
 
 #define ZK_JOB_OK               0
 #define ZK_JOB_FAULTED          1   /* MMU or DMA fault */
