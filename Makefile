@@ -6,7 +6,8 @@
 #   make test     every test: host unit tests, qtest, in-VM tests -> "N passed, N failed"
 #   make shell    interactive VM with the card and the driver loaded
 #   make bench    benchmarks -> one table + build/bench.json
-#   make fuzz     long fuzz runs (object loader, ISA decoder, ioctls)
+#   make fuzz     long fuzz runs (object loader, ISA decoder, engine operands, ioctls)
+#   make fuzz-qemu  QEMU's generic-fuzz (clang --enable-fuzzing) on the card
 #   make install  PREFIX=/usr/local DESTDIR=  (library, header, tools, firmware, module)
 
 SHELL    := /bin/bash
@@ -25,7 +26,7 @@ TEST_HBM ?= 2G
 
 SUBDIRS  := firmware-stub qemu-device tools runtime tests/vm
 .PHONY: all deps qemu qtest kernel kmod kmod-6.12 userspace run test test-host test-qtest test-vm \
-        check-kernel shell bench fuzz install clean distclean
+        check-kernel shell bench fuzz fuzz-qemu install clean distclean
 
 all: deps qemu kernel kmod userspace
 
@@ -101,6 +102,10 @@ bench: all
 
 fuzz: all
 	@tools/fuzz.sh
+
+# QEMU's own fuzzer against the device: separate clang build in $(ZK_CACHE).
+fuzz-qemu: deps
+	@tools/fuzz-qemu.sh | tools/tap-summary
 
 install: userspace kmod
 	@for d in runtime tools firmware-stub kmod; do \

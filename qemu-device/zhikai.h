@@ -72,8 +72,8 @@ typedef struct ZhikaiQueue {
     bool skipping;          /* skipping to the next JOB_END after a fault */
     uint32_t job_status;    /* ZK_JOB_* of the job being executed */
     bool running;           /* a command is being executed */
-    uint32_t running_gen;   /* generation the running command belongs to;
-                               written under lock, read by its worker */
+    /* Generation the running command belongs to (set under lock). */
+    uint32_t running_gen;
     uint32_t generation;    /* bumped by resets: drops in-flight results */
     bool ctx_reset;         /* reset: worker forgets its context */
     uint64_t busy_ns;       /* accumulated busy time of finished stretches */
