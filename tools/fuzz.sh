@@ -2,7 +2,8 @@
 # `make fuzz`: the long fuzz and reliability runs, one "N passed, N failed" line.
 #   1. libFuzzer: the ISA decoder/engine (build/fuzz/fuzz_isa), the engine's
 #      tensor/memory operands at full width (build/fuzz/fuzz_engine, issue 14)
-#      and the object loader (build/fuzz/fuzz_obj), FUZZ_SECS each (default 300)
+#      and the object loader (build/fuzz/fuzz_obj), FUZZ_SECS each (default 300;
+#      the engine fuzzer FUZZ_ENGINE_SECS, default 900)
 #   2. in the VM: tests/vm/run-reliability.sh long: 50 hang recoveries, the
 #      ioctl fuzzer to >= 1,000,000 calls (4 unprivileged processes) plus a
 #      run with hangs allowed, 20 unbind/rebind cycles with a busy client
@@ -96,7 +97,9 @@ PY
         make -s -C tools "$REPO/build/fuzz/fuzz_obj" >/dev/null 2>&1 || echo "# fuzz_obj build failed"
     fi
     want isa && libfuzz fuzz_isa build/fuzz/fuzz_isa build/fuzz/corpus-isa
-    want engine && libfuzz fuzz_engine build/fuzz/fuzz_engine build/fuzz/corpus-engine tests/fuzz/corpus/engine
+    # The engine fuzzer runs longer (~2,300 exec/s): millions of executions.
+    want engine && SECS=${FUZZ_ENGINE_SECS:-900} libfuzz fuzz_engine build/fuzz/fuzz_engine \
+        build/fuzz/corpus-engine tests/fuzz/corpus/engine
     want obj && libfuzz fuzz_obj build/fuzz/fuzz_obj build/fuzz/corpus-obj tests/fuzz/corpus/obj
 
     if want vm; then

@@ -17,7 +17,7 @@
  * Whatever the input, the engine must return (a fault or success), never
  * touch memory outside what the MMU allows (ASan), never hit undefined
  * behaviour (UBSan), and hold at most ZK_ENGINE_STAGING bytes of staging.
- * A long instruction is stopped by the abort flag 200 ms after launch, as
+ * A long instruction is stopped by the abort flag 20 ms after launch, as
  * the device's job timeout would.
  *
  * Record (little-endian, RECORD bytes; trailing partial record ignored):
@@ -48,7 +48,7 @@
 #define NBUF        4
 #define SYS_VA      0x7000000000ull    /* one system-memory page */
 #define SYS_BUS     0x100000ull
-#define ABORT_MS    200
+#define ABORT_MS    20
 
 static uint8_t sysmem[ZK_PAGE_SIZE];
 static uint64_t sys_reads;
