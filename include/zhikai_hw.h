@@ -97,6 +97,9 @@
 #define ZK_HBM_DISCARD_MAX      (256u << 20)
 #define ZK_DISCARD_ERR_NONE     0
 #define ZK_DISCARD_ERR_RANGE    1       /* outside HBM or LEN too big */
+/* RO: microseconds the last reset (queue, engine, device, FLR) took inside
+ * the device, waiting for the engine included. */
+#define ZK_REG_RESET_TIME_US    0x078
 
 #define ZK_BOOT_KEY             0x424f4f54      /* "BOOT" */
 

@@ -50,7 +50,7 @@
 #define ZK_DMA_CHUNK      (1 * MiB)
 
 /* Longest a reset (of all queues together) waits for aborted commands. */
-#define ZK_RESET_QUIESCE_MS 50
+#define ZK_RESET_QUIESCE_MS 30
 
 /* Worker bus-master accesses: guest RAM only, never MMIO. */
 #define ZK_DMA_ATTRS ((MemTxAttrs){ .memory = 1 })
@@ -953,10 +953,14 @@ void zhikai_queue_write(ZhikaiState *s, unsigned qi, hwaddr reg, uint32_t val)
         break;
     case ZK_Q_CTRL:
         if (val & ZK_QCTRL_RESET) {
+            int64_t t0 = zhikai_host_ns();
+
             trace_zhikai_reset(0, "queue");
             queue_quiesce_locked(q, queue_reset_locked(q, false),
                                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
                                  ZK_RESET_QUIESCE_MS);
+            qatomic_set(&s->reset_time_us,
+                        (uint32_t)((zhikai_host_ns() - t0) / 1000));
         }
         if ((val & ZK_QCTRL_ENABLE) && !q->enabled) {
             why = queue_enable_refusal(s, q);

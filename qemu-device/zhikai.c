@@ -93,15 +93,27 @@ void zhikai_raise_irq(ZhikaiState *s, uint32_t irq_bits)
 /* Resets                                                              */
 /* ------------------------------------------------------------------ */
 
+/* How long a reset held up its caller (and the BQL), for ZK_REG_RESET_TIME_US. */
+static void zhikai_reset_done(ZhikaiState *s, int64_t t0)
+{
+    qatomic_set(&s->reset_time_us,
+                (uint32_t)MIN((zhikai_host_ns() - t0) / 1000, UINT32_MAX));
+}
+
 static void zhikai_engine_reset(ZhikaiState *s)
 {
+    int64_t t0 = zhikai_host_ns();
+
     zhikai_queues_reset(s, false);
     s->reset_count++;
+    zhikai_reset_done(s, t0);
 }
 
 /* Full device reset: BAR0 write of ZK_RESET_DEVICE, FLR, system reset. */
 static void zhikai_device_reset(ZhikaiState *s)
 {
+    int64_t t0 = zhikai_host_ns();
+
     zhikai_queues_reset(s, true);
     zhikai_fw_reset(s);
     qatomic_set(&s->irq_status, 0);
@@ -126,6 +138,7 @@ static void zhikai_device_reset(ZhikaiState *s)
     if (!msix_enabled(PCI_DEVICE(s))) {
         pci_set_irq(PCI_DEVICE(s), 0);
     }
+    zhikai_reset_done(s, t0);
 }
 
 static void zhikai_qdev_reset(DeviceState *dev)
@@ -195,6 +208,8 @@ static uint64_t zhikai_global_read(ZhikaiState *s, hwaddr addr)
         return s->discard_len;
     case ZK_REG_HBM_DISCARD:
         return s->discard_status;
+    case ZK_REG_RESET_TIME_US:
+        return qatomic_read(&s->reset_time_us);
     case ZK_REG_HBM_SIZE_LO:
         return (uint32_t)s->hbm_size;
     case ZK_REG_HBM_SIZE_HI:

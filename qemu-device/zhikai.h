@@ -143,6 +143,7 @@ struct ZhikaiState {
     uint64_t discard_off;   /* ZK_REG_HBM_DISCARD_* */
     uint32_t discard_len;
     uint32_t discard_status;
+    uint32_t reset_time_us; /* ZK_REG_RESET_TIME_US (atomic: set by resets) */
     bool powered_on;        /* the power-on reset has happened */
     uint32_t irq_status;    /* atomic: workers set bits */
     uint32_t irq_mask;
