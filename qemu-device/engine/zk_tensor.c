@@ -322,7 +322,7 @@ static int exec_matmul(ZkExec *x, const ZkDesc *c, const ZkDesc *a,
      */
     /* Work per output: K (int8: padded to 16, zk_gemm.c) plus a fixed
      * cost for writing it, so short-K products get smaller chunks too. */
-    uint64_t kw = (a->dtype == ZK_DT_I8 ? (k + 15) / 16 * 16 : k) + 32;
+    uint64_t kw = (a->dtype == ZK_DT_I8 ? (k + 15) / 16 * 16 : k) + 128;
     uint64_t cells = MM_FLOPS / (2 * kw);           /* mc * nc per chunk */
     cells = cells ? cells : 1;
     mc = min_u64(m, (uint64_t)sqrt((double)cells));
