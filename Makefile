@@ -6,7 +6,8 @@
 #   make test     every test: host unit tests, qtest, in-VM tests -> "N passed, N failed"
 #   make shell    interactive VM with the card and the driver loaded
 #   make bench    benchmarks -> one table + build/bench.json
-#   make fuzz     long fuzz runs (object loader, ISA decoder, ioctls)
+#   make fuzz     long fuzz runs (object loader, ISA decoder, engine operands, ioctls)
+#   make fuzz-qemu  QEMU's generic-fuzz (clang --enable-fuzzing) on the card
 #   make install  PREFIX=/usr/local DESTDIR=  (library, header, tools, firmware, module)
 
 SHELL    := /bin/bash
@@ -26,7 +27,7 @@ TEST_HBM ?= 2G
 
 SUBDIRS  := firmware-stub qemu-device tools runtime tests/vm
 .PHONY: all deps qemu qtest kernel kmod kmod-6.12 userspace run test test-host test-qtest test-vm test-fresh \
-        check-kernel shell bench fuzz install clean distclean
+        check-kernel shell bench fuzz fuzz-qemu install clean distclean
 
 all: deps qemu kernel kmod userspace
 
@@ -92,6 +93,8 @@ test-vm:
 	@$(VM) --cards 2 -- 'sh /zk/vm-tests/multicard/multicard.sh 2' || echo "not ok - multi-card VM exited $$?"
 	@# Card model without launch/DMA overheads: decode tok/s vs the pure HBM roofline (issue 10).
 	@$(VM) --hbm $(TEST_HBM) --dev-opt ,launch-ns=0,dma-setup-ns=0 -- '/zk/vm-tests/test_llm_perf' || echo "not ok - test_llm_perf (launch-ns=0) exited $$?"
+	@# A 32 GiB card in a 2 GiB guest: a user allocates 31 GiB of HBM, QEMU's RSS stays < 4 GiB (issue 14).
+	@tools/vm-hbm-rss.sh || echo "not ok - vm-hbm-rss exited $$?"
 	@# Firmware that never reaches READY: probe fails cleanly, rmmod works (issue 8).
 	@$(VM) --dev-opt ,inject-boot-hang=on --timeout 300 -- 'sh /zk/vm-tests/zk_reliab_boothang.sh' || echo "not ok - boot-hang VM exited $$?"
 
@@ -105,6 +108,10 @@ bench: all
 
 fuzz: all
 	@tools/fuzz.sh
+
+# QEMU's own fuzzer against the device: separate clang build in $(ZK_CACHE).
+fuzz-qemu: deps
+	@tools/fuzz-qemu.sh | tools/tap-summary
 
 install: userspace kmod
 	@for d in runtime tools firmware-stub kmod; do \

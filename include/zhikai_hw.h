@@ -69,6 +69,7 @@
 #define ZK_CAP_POWER_CAP        (1u << 5)
 #define ZK_CAP_FAULT_INJECT     (1u << 6)
 #define ZK_CAP_CARD_TIME        (1u << 7)
+#define ZK_CAP_HBM_DISCARD      (1u << 9)   /* ZK_REG_HBM_DISCARD, ZK_CMD_HBM_DISCARD */
 
 /* Firmware boot (see "Boot protocol" in qemu-device/README.md). */
 #define ZK_REG_FW_ADDR_LO       0x040   /* RW: bus address of the image */
@@ -81,6 +82,24 @@
 #define ZK_REG_HEARTBEAT        0x05c   /* RO: advances while fw is alive */
 #define ZK_REG_RESET            0x060   /* WO: ZK_RESET_* */
 #define ZK_REG_RESET_COUNT      0x064   /* RO: resets since power-on */
+/*
+ * HBM discard (driver only): drop the host backing of HBM [OFF, OFF+LEN) so
+ * it reads back as zero, without touching it (ZK_CAP_HBM_DISCARD).  Write
+ * the range, then ZK_DISCARD_KEY to ZK_REG_HBM_DISCARD; done when the write
+ * completes.  Reads of ZK_REG_HBM_DISCARD give ZK_DISCARD_ERR_* of the last
+ * one.  LEN <= ZK_HBM_DISCARD_MAX per write (a bounded stall).
+ */
+#define ZK_REG_HBM_DISCARD_OFF_LO 0x068 /* RW: HBM offset */
+#define ZK_REG_HBM_DISCARD_OFF_HI 0x06c
+#define ZK_REG_HBM_DISCARD_LEN  0x070   /* RW: bytes */
+#define ZK_REG_HBM_DISCARD      0x074   /* WO: ZK_DISCARD_KEY; RO: status */
+#define ZK_DISCARD_KEY          0x44495343      /* "DISC" */
+#define ZK_HBM_DISCARD_MAX      (256u << 20)
+#define ZK_DISCARD_ERR_NONE     0
+#define ZK_DISCARD_ERR_RANGE    1       /* outside HBM or LEN too big */
+/* RO: microseconds the last reset (queue, engine, device, FLR) took inside
+ * the device, waiting for the engine included. */
+#define ZK_REG_RESET_TIME_US    0x078
 
 #define ZK_BOOT_KEY             0x424f4f54      /* "BOOT" */
 
@@ -208,7 +227,7 @@
 #define ZK_CMD_WAIT             0x05
 #define ZK_CMD_TIMESTAMP        0x06
 #define ZK_CMD_JOB_END          0x07    /* privileged: driver only */
-/* 0x08 is reserved (ZK_CMD_HBM_DISCARD). */
+#define ZK_CMD_HBM_DISCARD      0x08    /* privileged: driver only */
 #define ZK_CMD_MMU_INVALIDATE   0x09    /* privileged: driver only */
 #define ZK_CMD_COUNT            0x0a
 
@@ -337,6 +356,19 @@ struct zk_cmd_mmu_invalidate {
 	uint64_t pad[4];
 };
 
+/*
+ * Drop the host backing of HBM [hbm_off, hbm_off+size) (HBM offsets, not
+ * VAs): it reads back as zero and costs the host no memory.  In ring order,
+ * so the driver can scrub memory after the last job that used it.  A range
+ * outside HBM is ZK_FAULT_ILLEGAL_CMD.
+ */
+struct zk_cmd_hbm_discard {
+	struct zk_cmd_hdr hdr;
+	uint64_t hbm_off;
+	uint64_t size;
+	uint64_t pad[5];
+};
+
 /* Every command is exactly one ring slot. */
 #define ZK_ASSERT_CMD_SIZE(t) \
 	_Static_assert(sizeof(struct t) == ZK_CMD_SIZE, #t " must be 64 bytes")
@@ -348,6 +380,7 @@ ZK_ASSERT_CMD_SIZE(zk_cmd_wait);
 ZK_ASSERT_CMD_SIZE(zk_cmd_timestamp);
 ZK_ASSERT_CMD_SIZE(zk_cmd_job_end);
 ZK_ASSERT_CMD_SIZE(zk_cmd_mmu_invalidate);
+ZK_ASSERT_CMD_SIZE(zk_cmd_hbm_discard);
 
 #define ZK_JOB_OK               0
 #define ZK_JOB_FAULTED          1   /* MMU or DMA fault */
@@ -422,7 +455,7 @@ _Static_assert(sizeof(struct zk_fw_header) == 96, "firmware header layout");
 #define ZK_TS_F_CARD_ENERGY     (1u << 1)
 
 #define ZK_CAP_PERF_MODEL       (1u << 8)   /* the registers below exist */
-#define ZK_CAP_SIMT             (1u << 9)   /* SIMT unit: ISA 2 (zhikai_simt.h) */
+#define ZK_CAP_SIMT             (1u << 10)  /* SIMT unit: ISA 2 (zhikai_simt.h) */
 
 #define ZK_PROFILE_CUSTOM       0           /* never reported; reserved */
 #define ZK_PROFILE_ZK100        1           /* 32 GB, 96 TFLOPS fp16, 300 W */

@@ -254,6 +254,34 @@ struct drm_gem_object *zk_gem_create_object(struct drm_device *dev,
 	return &bo->shmem.base;
 }
 
+/*
+ * Scrub new HBM: the card drops the host pages behind the range so it reads
+ * as zero without the host ever backing it (ZK_CAP_HBM_DISCARD); a card
+ * without it is zeroed through the BAR.  The status read flushes the posted
+ * writes: when it returns, the range is zero.
+ */
+static void zk_hbm_scrub(struct zk_device *zdev, u64 off, u64 size)
+{
+	u64 done, n;
+
+	if (!(zdev->caps & ZK_CAP_HBM_DISCARD)) {
+		memset_io(zdev->hbm + off, 0, size);
+		return;
+	}
+	mutex_lock(&zdev->hbm_lock);	/* one user of the discard registers */
+	for (done = 0; done < size; done += n) {
+		n = min_t(u64, size - done, ZK_HBM_DISCARD_MAX);
+		zk_wr(zdev, ZK_REG_HBM_DISCARD_OFF_LO, lower_32_bits(off + done));
+		zk_wr(zdev, ZK_REG_HBM_DISCARD_OFF_HI, upper_32_bits(off + done));
+		zk_wr(zdev, ZK_REG_HBM_DISCARD_LEN, n);
+		zk_wr(zdev, ZK_REG_HBM_DISCARD, ZK_DISCARD_KEY);
+		if (zk_rd(zdev, ZK_REG_HBM_DISCARD) != ZK_DISCARD_ERR_NONE)
+			memset_io(zdev->hbm + off + done, 0, n);
+		cond_resched();
+	}
+	mutex_unlock(&zdev->hbm_lock);
+}
+
 static struct zk_bo *zk_hbm_bo_alloc(struct zk_device *zdev, u64 size)
 {
 	struct zk_bo *bo;
@@ -283,7 +311,7 @@ static struct zk_bo *zk_hbm_bo_alloc(struct zk_device *zdev, u64 size)
 		return ERR_PTR(-ENOSPC);
 	}
 	if (zk_zero_hbm)
-		memset_io(zdev->hbm + bo->hbm_node.start, 0, size);
+		zk_hbm_scrub(zdev, bo->hbm_node.start, size);
 	return bo;
 }
 

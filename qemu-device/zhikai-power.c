@@ -2,9 +2,10 @@
 /*
  * Zhikai device: power, thermal and clock model.
  *
- * Every power-window-ms of host time (QEMU_CLOCK_REALTIME: the engine's
- * work is real host work) the model samples how long the queues were really
- * busy executing commands and computes:
+ * Every power-window-ms of virtual time (QEMU_CLOCK_VIRTUAL: the model
+ * stops with the VM, so a paused guest gets no interrupts) the model samples
+ * how long the queues were really busy executing commands (host time: the
+ * engine's work is real host work) and computes:
  *
  *   util   = busy_ns / window_ns (all queues share one engine; clamped to 1)
  *   power  = idle + (tdp - idle) * util * (clock / clock_max)^2.5
@@ -52,7 +53,7 @@ static uint64_t zhikai_total_busy_ns(ZhikaiState *s)
 static void zhikai_power_tick(void *opaque)
 {
     ZhikaiState *s = opaque;
-    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    int64_t now = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     int64_t dt = now - s->power_last_ns;
     uint64_t busy = zhikai_total_busy_ns(s);
     uint32_t clk = s->clock_mhz, reasons = 0, old_throttle = s->throttle;
@@ -120,7 +121,9 @@ uint64_t zhikai_power_busy_ns(ZhikaiState *s)
 
 void zhikai_power_set_cap(ZhikaiState *s, uint32_t mw)
 {
-    s->power_cap_mw = MAX(MIN(mw, s->power_cap_max_mw), s->power_cap_min_mw);
+    /* Workers read it (zhikai-perf.c): an atomic store. */
+    qatomic_set(&s->power_cap_mw,
+                MAX(MIN(mw, s->power_cap_max_mw), s->power_cap_min_mw));
 }
 
 /*
@@ -143,8 +146,8 @@ void zhikai_power_init(ZhikaiState *s)
                  s->idle_mw / 1000;
     s->energy_uj = 0;
     zhikai_power_reset(s);
-    timer_init_ns(&s->power_timer, QEMU_CLOCK_REALTIME, zhikai_power_tick, s);
-    s->power_last_ns = qemu_clock_get_ns(QEMU_CLOCK_REALTIME);
+    timer_init_ns(&s->power_timer, QEMU_CLOCK_VIRTUAL, zhikai_power_tick, s);
+    s->power_last_ns = qemu_clock_get_ns(QEMU_CLOCK_VIRTUAL);
     s->power_last_busy = 0;
     timer_mod(&s->power_timer,
               s->power_last_ns + (int64_t)s->power_window_ms * SCALE_MS);

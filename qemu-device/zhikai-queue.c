@@ -10,15 +10,24 @@
  * device MMU (engine/zk_mmu.c); system-memory pages through pci_dma_rw so
  * that they honour the IOMMU and bus-master enable.
  *
- * Resets bump the queue's generation and set its abort flag; long-running
- * commands (WAIT, DMA, LAUNCH) poll the flag.  The reset then waits (bounded
- * by ZK_RESET_QUIESCE_MS) for the command in flight to stop, so that once
- * the RESET register write completes the dropped work no longer touches
- * memory.  Whatever a worker was doing when its generation changed is
- * dropped (head, fence, fault registers are not updated any more).  The
- * worker never needs the BQL to stop (interrupts go through a bottom half),
- * so the wait cannot deadlock except on DMA aimed at MMIO, which the
- * timeout bounds.
+ * Hostile guests (issue 14):
+ *  - Every bus-master access of a worker carries MemTxAttrs.memory, so it
+ *    reaches guest RAM only: a ring, page-table entry or fence address that
+ *    points at MMIO (another device's BAR, the card's own BAR0 and its RESET
+ *    register) fails with a DMA fault instead of dispatching MMIO from the
+ *    worker (which would need the BQL that a reset or unplug holds while
+ *    waiting for the worker).
+ *  - Resets bump the queue's generation and set its abort flag; long
+ *    commands (WAIT, DMA in 1 MiB pieces, LAUNCH in ~1 ms engine chunks)
+ *    poll it.  Every side effect a command has outside HBM - guest-RAM
+ *    writes, fault registers, fences, head, interrupts - happens under the
+ *    queue lock after checking that the command's generation is still the
+ *    queue's, so once a reset has taken the lock and bumped the generation
+ *    nothing of the dropped work can become visible, whether or not the
+ *    worker has noticed the abort yet.
+ *  - A reset therefore only waits briefly (ZK_RESET_QUIESCE_MS for all
+ *    queues together) for the workers to stop touching HBM; the longest
+ *    wait is traced (zhikai_reset_quiesce).
  */
 #include "qemu/osdep.h"
 #include "qemu/log.h"
@@ -40,12 +49,44 @@
 /* DMA commands are executed in pieces of this size, polling abort. */
 #define ZK_DMA_CHUNK      (1 * MiB)
 
-/* Longest a reset waits for an aborted command to stop. */
-#define ZK_RESET_QUIESCE_MS 2000
+/* Longest a reset (of all queues together) waits for aborted commands. */
+#define ZK_RESET_QUIESCE_MS 30
+
+/* Worker bus-master accesses: guest RAM only, never MMIO. */
+#define ZK_DMA_ATTRS ((MemTxAttrs){ .memory = 1 })
 
 static bool queue_aborted(ZhikaiQueue *q)
 {
     return qatomic_read(&q->abort) != 0;
+}
+
+/*
+ * A write to guest RAM on behalf of the command of generation gen: done
+ * under the queue lock, and only if no reset has dropped that command.
+ * Returns MEMTX_OK, an error, or MEMTX_OK without writing when dropped
+ * (*dropped set).
+ */
+static MemTxResult queue_guest_write(ZhikaiQueue *q, uint32_t gen,
+                                     uint64_t bus, const void *buf,
+                                     uint64_t len, bool *dropped)
+{
+    MemTxResult r = MEMTX_OK;
+
+    qemu_mutex_lock(&q->lock);
+    *dropped = q->generation != gen;
+    if (!*dropped) {
+        r = pci_dma_rw(PCI_DEVICE(q->s), bus, (void *)buf, len,
+                       DMA_DIRECTION_FROM_DEVICE, ZK_DMA_ATTRS);
+    }
+    qemu_mutex_unlock(&q->lock);
+    return r;
+}
+
+static MemTxResult queue_guest_read(ZhikaiQueue *q, uint64_t bus, void *buf,
+                                    uint64_t len)
+{
+    return pci_dma_rw(PCI_DEVICE(q->s), bus, buf, len,
+                      DMA_DIRECTION_TO_DEVICE, ZK_DMA_ATTRS);
 }
 
 /* Bus-master access for SYSMEM pages (ZkSysRw). */
@@ -54,12 +95,17 @@ static int zhikai_sys_rw(void *opaque, uint64_t bus, void *buf, uint64_t len,
 {
     ZhikaiQueue *q = opaque;
     MemTxResult r;
+    bool dropped = false;
 
-    r = pci_dma_rw(PCI_DEVICE(q->s), bus, buf, len,
-                   write ? DMA_DIRECTION_FROM_DEVICE : DMA_DIRECTION_TO_DEVICE,
-                   MEMTXATTRS_UNSPECIFIED);
+    if (write) {
+        r = queue_guest_write(q, qatomic_read(&q->running_gen), bus, buf, len,
+                              &dropped);
+    } else {
+        r = queue_guest_read(q, bus, buf, len);
+    }
     trace_zhikai_sys_rw(q->idx, bus, len, write, r == MEMTX_OK);
-    return r == MEMTX_OK ? 0 : -1;
+    /* A dropped command fails its access: it is being aborted anyway. */
+    return r == MEMTX_OK && !dropped ? 0 : -1;
 }
 
 /* Sleep up to us microseconds, in slices, unless aborted. */
@@ -107,12 +153,26 @@ static void queue_record_fault(ZhikaiQueue *q, uint32_t type, uint64_t va)
     trace_zhikai_fault(q->idx, type, va, q->fault_ctx);
 }
 
-static void queue_fault_now(ZhikaiQueue *q, uint32_t type, uint64_t va)
+/* A fault of the command of generation gen, unless a reset dropped it. */
+static void queue_fault_now(ZhikaiQueue *q, uint32_t gen, uint32_t type,
+                            uint64_t va)
 {
     qemu_mutex_lock(&q->lock);
-    queue_record_fault(q, type, va);
+    if (q->generation == gen) {
+        queue_record_fault(q, type, va);
+        zhikai_raise_irq(q->s, ZK_IRQ_FAULT);
+    }
     qemu_mutex_unlock(&q->lock);
-    zhikai_raise_irq(q->s, ZK_IRQ_FAULT);
+}
+
+/* An interrupt of the command of generation gen, unless dropped. */
+static void queue_irq(ZhikaiQueue *q, uint32_t gen, uint32_t bits)
+{
+    qemu_mutex_lock(&q->lock);
+    if (q->generation == gen) {
+        zhikai_raise_irq(q->s, bits);
+    }
+    qemu_mutex_unlock(&q->lock);
 }
 
 /* ------------------------------------------------------------------ */
@@ -150,7 +210,6 @@ static int dma_copy(ZhikaiQueue *q, uint64_t dst, uint64_t src, uint64_t len,
                     ZkFault *f)
 {
     ZkMemSpace *ms = &q->ms;
-    PCIDevice *pdev = PCI_DEVICE(q->s);
 
     while (len) {
         ZkXlate xs, xd;
@@ -175,14 +234,17 @@ static int dma_copy(ZhikaiQueue *q, uint64_t dst, uint64_t src, uint64_t len,
             if (!xs.sysmem && !xd.sysmem) {
                 memmove(ms->hbm + xd.addr, ms->hbm + xs.addr, n);
             } else {
-                bool to_sys = xd.sysmem;
+                bool to_sys = xd.sysmem, dropped = false;
                 uint64_t bus = to_sys ? xd.addr : xs.addr;
                 uint8_t *p = ms->hbm + (to_sys ? xs.addr : xd.addr);
-                MemTxResult mr = pci_dma_rw(pdev, bus, p, n,
-                                            to_sys ? DMA_DIRECTION_FROM_DEVICE
-                                                   : DMA_DIRECTION_TO_DEVICE,
-                                            MEMTXATTRS_UNSPECIFIED);
+                MemTxResult mr = to_sys ?
+                    queue_guest_write(q, qatomic_read(&q->running_gen), bus,
+                                      p, n, &dropped) :
+                    queue_guest_read(q, bus, p, n);
                 trace_zhikai_sys_rw(q->idx, bus, n, to_sys, mr == MEMTX_OK);
+                if (dropped) {
+                    return ZK_EXEC_ABORTED;
+                }
                 if (mr != MEMTX_OK) {
                     f->type = ZK_FAULT_DMA;
                     f->va = to_sys ? dst : src;
@@ -345,6 +407,7 @@ static int exec_wait(ZhikaiQueue *q, const struct zk_cmd_wait *c, ZkFault *f)
 {
     uint64_t addr = le64_to_cpu(c->addr), want = le64_to_cpu(c->value);
     int64_t delay_us = 20;
+    bool enabled;
 
     for (;;) {
         uint64_t v;
@@ -358,7 +421,10 @@ static int exec_wait(ZhikaiQueue *q, const struct zk_cmd_wait *c, ZkFault *f)
         if (queue_aborted(q)) {
             return ZK_EXEC_ABORTED;
         }
-        if (!qatomic_read(&q->enabled)) {
+        qemu_mutex_lock(&q->lock);
+        enabled = q->enabled;
+        qemu_mutex_unlock(&q->lock);
+        if (!enabled) {
             return ZK_EXEC_RETRY;
         }
         g_usleep(delay_us);
@@ -366,38 +432,62 @@ static int exec_wait(ZhikaiQueue *q, const struct zk_cmd_wait *c, ZkFault *f)
     }
 }
 
+/* HBM discard in pieces, polling abort (HBM offsets: privileged). */
+static int exec_hbm_discard(ZhikaiQueue *q, const struct zk_cmd_hbm_discard *c,
+                            ZkFault *f)
+{
+    uint64_t off = le64_to_cpu(c->hbm_off), size = le64_to_cpu(c->size);
+
+    if (!zhikai_hbm_range_ok(q->s, off, size)) {
+        f->type = ZK_FAULT_ILLEGAL_CMD;
+        f->va = off;
+        return ZK_FAULT_ILLEGAL_CMD;
+    }
+    while (size) {
+        uint64_t n = MIN(size, ZK_HBM_DISCARD_MAX);
+        if (queue_aborted(q)) {
+            return ZK_EXEC_ABORTED;
+        }
+        zhikai_hbm_discard(q->s, off, n);
+        off += n;
+        size -= n;
+    }
+    return 0;
+}
+
 /* JOB_END; never skipped.  job_status is the status of the job it ends. */
 static int exec_job_end(ZhikaiQueue *q, const struct zk_cmd_job_end *c,
                         uint32_t job_status, uint32_t gen)
 {
-    PCIDevice *pdev = PCI_DEVICE(q->s);
     uint64_t seqno = le64_to_cpu(c->seqno);
     uint64_t status_bus = le64_to_cpu(c->status_bus);
     uint32_t st = cpu_to_le32(job_status);
     uint64_t seq_le = cpu_to_le64(seqno);
     uint64_t wb;
-    bool same_gen;
+    bool same_gen, dropped;
 
     trace_zhikai_job_end(q->idx, seqno, job_status);
     if (status_bus &&
-        pci_dma_write(pdev, status_bus, &st, sizeof(st)) != MEMTX_OK) {
-        queue_fault_now(q, ZK_FAULT_DMA, status_bus);
+        queue_guest_write(q, gen, status_bus, &st, sizeof(st),
+                          &dropped) != MEMTX_OK) {
+        queue_fault_now(q, gen, ZK_FAULT_DMA, status_bus);
     }
     qemu_mutex_lock(&q->lock);
     wb = q->fence_wb;
     qemu_mutex_unlock(&q->lock);
-    if (wb && pci_dma_write(pdev, wb, &seq_le, sizeof(seq_le)) != MEMTX_OK) {
-        queue_fault_now(q, ZK_FAULT_DMA, wb);
+    if (wb && queue_guest_write(q, gen, wb, &seq_le, sizeof(seq_le),
+                                &dropped) != MEMTX_OK) {
+        queue_fault_now(q, gen, ZK_FAULT_DMA, wb);
     }
     qemu_mutex_lock(&q->lock);
     same_gen = q->generation == gen;
     if (same_gen) {
         q->fence = seqno;
+        if (c->hdr.flags & ZK_JOB_END_F_IRQ) {
+            zhikai_raise_irq(q->s, ZK_IRQ_QUEUE(q->idx));
+        }
     }
     qemu_mutex_unlock(&q->lock);
-    if (same_gen && (c->hdr.flags & ZK_JOB_END_F_IRQ)) {
-        zhikai_raise_irq(q->s, ZK_IRQ_QUEUE(q->idx));
-    }
     return 0;
 }
 
@@ -421,7 +511,7 @@ static int exec_cmd(ZhikaiQueue *q, const uint8_t *raw, uint32_t off,
             /* Still ends the job, but the job is in error. */
             qemu_log_mask(LOG_GUEST_ERROR, "zhikai: q%u JOB_END with reserved "
                           "bits set\n", q->idx);
-            queue_fault_now(q, ZK_FAULT_ILLEGAL_CMD, off);
+            queue_fault_now(q, gen, ZK_FAULT_ILLEGAL_CMD, off);
             if (job_status == ZK_JOB_OK) {
                 job_status = ZK_JOB_ERROR;
             }
@@ -458,7 +548,7 @@ static int exec_cmd(ZhikaiQueue *q, const uint8_t *raw, uint32_t off,
             return f->type;
         }
         if (h->flags & ZK_FENCE_F_IRQ) {
-            zhikai_raise_irq(s, ZK_IRQ_QUEUE(q->idx));
+            queue_irq(q, gen, ZK_IRQ_QUEUE(q->idx));
         }
         return 0;
     }
@@ -473,6 +563,8 @@ static int exec_cmd(ZhikaiQueue *q, const uint8_t *raw, uint32_t off,
         zk_mmu_tlb_flush(&q->ms);
         return 0;
     }
+    case ZK_CMD_HBM_DISCARD:
+        return exec_hbm_discard(q, (const void *)raw, f);
     case ZK_CMD_TIMESTAMP: {
         const struct zk_cmd_timestamp *c = (const void *)raw;
         if (h->flags & ZK_TS_F_CARD_ENERGY) {
@@ -545,20 +637,20 @@ static void *zhikai_queue_thread(void *opaque)
         }
         qatomic_set(&q->abort, 0);
         q->running = true;
-        q->running_gen = gen;
+        qatomic_set(&q->running_gen, gen);
         qemu_mutex_unlock(&q->lock);
 
-        if (pci_dma_read(PCI_DEVICE(s), bus, raw, ZK_CMD_SIZE) != MEMTX_OK) {
+        if (queue_guest_read(q, bus, raw, ZK_CMD_SIZE) != MEMTX_OK) {
             /* The ring itself is unreachable: stop the queue. */
             qemu_mutex_lock(&q->lock);
             if (q->generation == gen) {
                 queue_record_fault(q, ZK_FAULT_DMA, bus);
                 q->enabled = false;
+                zhikai_raise_irq(s, ZK_IRQ_FAULT);
             }
             q->running = false;
             qemu_cond_broadcast(&q->idle_cond);
             qemu_mutex_unlock(&q->lock);
-            zhikai_raise_irq(s, ZK_IRQ_FAULT);
             continue;
         }
 
@@ -603,10 +695,10 @@ static void *zhikai_queue_thread(void *opaque)
             q->job_status = ZK_JOB_OK;
         }
         q->head = (off + ZK_CMD_SIZE) & (q->size - 1);
-        qemu_mutex_unlock(&q->lock);
         if (rc > 0) {
             zhikai_raise_irq(s, ZK_IRQ_FAULT);
         }
+        qemu_mutex_unlock(&q->lock);
     }
     rcu_unregister_thread();
     return NULL;
@@ -616,12 +708,14 @@ static void *zhikai_queue_thread(void *opaque)
 /* Registers                                                           */
 /* ------------------------------------------------------------------ */
 
-/* Drop the ring and in-flight work (lock held). */
-static void queue_reset_locked(ZhikaiQueue *q, bool device_reset)
+/*
+ * Drop the ring and in-flight work (lock held).  From here on nothing the
+ * dropped command does is visible outside HBM (generation checks); the
+ * caller may wait for the worker to stop (queue_quiesce).
+ */
+static uint32_t queue_reset_locked(ZhikaiQueue *q, bool device_reset)
 {
     uint32_t old_gen = q->generation++;
-    int64_t deadline = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
-                       ZK_RESET_QUIESCE_MS;
 
     qatomic_set(&q->abort, 1);
     q->enabled = false;
@@ -646,26 +740,63 @@ static void queue_reset_locked(ZhikaiQueue *q, bool device_reset)
         q->fault_count = 0;
     }
     qemu_cond_broadcast(&q->cond);
-    /*
-     * Let the command in flight see the abort and stop.  The queue is
-     * already disabled and empty, so the worker cannot pick up more work
-     * while the lock is dropped in the wait.
-     */
+    return old_gen;
+}
+
+/*
+ * Let the command of generation old_gen see the abort and stop, until the
+ * deadline (realtime ms).  The queue is disabled and empty, so the worker
+ * cannot pick up more work while the lock is dropped in the wait.  Returns
+ * false if it was still running at the deadline: harmless for everything
+ * but HBM, which it stops touching within one engine chunk.
+ */
+static bool queue_quiesce_locked(ZhikaiQueue *q, uint32_t old_gen,
+                                 int64_t deadline)
+{
     while (q->running && q->running_gen == old_gen && q->thread_started) {
         int64_t left = deadline - qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
         if (left <= 0) {
             qemu_log_mask(LOG_UNIMP, "zhikai: q%u command still running "
-                          "%d ms after reset\n", q->idx, ZK_RESET_QUIESCE_MS);
-            break;
+                          "after reset\n", q->idx);
+            return false;
         }
         qemu_cond_timedwait(&q->idle_cond, &q->lock, left);
     }
+    return true;
+}
+
+void zhikai_queues_reset(ZhikaiState *s, bool device_reset)
+{
+    int64_t t0 = zhikai_host_ns();
+    int64_t deadline = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
+                       ZK_RESET_QUIESCE_MS;
+    uint32_t old_gen[ZK_MAX_QUEUES];
+    unsigned stuck = 0;
+
+    /* Abort everything first, so all workers stop in parallel. */
+    for (unsigned i = 0; i < s->num_queues; i++) {
+        ZhikaiQueue *q = &s->queues[i];
+        qemu_mutex_lock(&q->lock);
+        old_gen[i] = queue_reset_locked(q, device_reset);
+        qemu_mutex_unlock(&q->lock);
+    }
+    for (unsigned i = 0; i < s->num_queues; i++) {
+        ZhikaiQueue *q = &s->queues[i];
+        qemu_mutex_lock(&q->lock);
+        stuck += !queue_quiesce_locked(q, old_gen[i], deadline);
+        qemu_mutex_unlock(&q->lock);
+    }
+    trace_zhikai_reset_quiesce(s->num_queues, stuck,
+                               (zhikai_host_ns() - t0) / 1000);
 }
 
 void zhikai_queue_reset(ZhikaiQueue *q, bool device_reset)
 {
+    int64_t deadline = qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
+                       ZK_RESET_QUIESCE_MS;
+
     qemu_mutex_lock(&q->lock);
-    queue_reset_locked(q, device_reset);
+    queue_quiesce_locked(q, queue_reset_locked(q, device_reset), deadline);
     qemu_mutex_unlock(&q->lock);
 }
 
@@ -846,8 +977,14 @@ void zhikai_queue_write(ZhikaiState *s, unsigned qi, hwaddr reg, uint32_t val)
         break;
     case ZK_Q_CTRL:
         if (val & ZK_QCTRL_RESET) {
+            int64_t t0 = zhikai_host_ns();
+
             trace_zhikai_reset(0, "queue");
-            queue_reset_locked(q, false);
+            queue_quiesce_locked(q, queue_reset_locked(q, false),
+                                 qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
+                                 ZK_RESET_QUIESCE_MS);
+            qatomic_set(&s->reset_time_us,
+                        (uint32_t)((zhikai_host_ns() - t0) / 1000));
         }
         if ((val & ZK_QCTRL_ENABLE) && !q->enabled) {
             why = queue_enable_refusal(s, q);
@@ -906,8 +1043,16 @@ void zhikai_queues_realize(ZhikaiState *s)
     }
 }
 
+/*
+ * Unrealize (hot-unplug): stop every worker first so they wind down in
+ * parallel, then join.  Workers never need the BQL (RAM-only DMA, IRQs via
+ * a bottom half) and see the abort within one engine chunk or DMA piece,
+ * so the joins are short; the total is traced (zhikai_queues_exit).
+ */
 void zhikai_queues_exit(ZhikaiState *s)
 {
+    int64_t t0 = zhikai_host_ns();
+
     for (unsigned i = 0; i < s->num_queues; i++) {
         ZhikaiQueue *q = &s->queues[i];
 
@@ -916,13 +1061,22 @@ void zhikai_queues_exit(ZhikaiState *s)
         }
         qemu_mutex_lock(&q->lock);
         q->stopping = true;
+        q->generation++;        /* nothing in flight may land any more */
         qatomic_set(&q->abort, 1);
         qemu_cond_broadcast(&q->cond);
         qemu_mutex_unlock(&q->lock);
+    }
+    for (unsigned i = 0; i < s->num_queues; i++) {
+        ZhikaiQueue *q = &s->queues[i];
+
+        if (!q->thread_started) {
+            continue;
+        }
         qemu_thread_join(&q->thread);
         qemu_cond_destroy(&q->cond);
         qemu_cond_destroy(&q->idle_cond);
         qemu_mutex_destroy(&q->lock);
         q->thread_started = false;
     }
+    trace_zhikai_queues_exit(s->num_queues, (zhikai_host_ns() - t0) / 1000);
 }

@@ -95,20 +95,28 @@ void zhikai_raise_irq(ZhikaiState *s, uint32_t irq_bits)
 /* Resets                                                              */
 /* ------------------------------------------------------------------ */
 
+/* How long a reset held up its caller (and the BQL), for ZK_REG_RESET_TIME_US. */
+static void zhikai_reset_done(ZhikaiState *s, int64_t t0)
+{
+    qatomic_set(&s->reset_time_us,
+                (uint32_t)MIN((zhikai_host_ns() - t0) / 1000, UINT32_MAX));
+}
+
 static void zhikai_engine_reset(ZhikaiState *s)
 {
-    for (unsigned i = 0; i < s->num_queues; i++) {
-        zhikai_queue_reset(&s->queues[i], false);
-    }
+    int64_t t0 = zhikai_host_ns();
+
+    zhikai_queues_reset(s, false);
     s->reset_count++;
+    zhikai_reset_done(s, t0);
 }
 
 /* Full device reset: BAR0 write of ZK_RESET_DEVICE, FLR, system reset. */
 static void zhikai_device_reset(ZhikaiState *s)
 {
-    for (unsigned i = 0; i < s->num_queues; i++) {
-        zhikai_queue_reset(&s->queues[i], true);
-    }
+    int64_t t0 = zhikai_host_ns();
+
+    zhikai_queues_reset(s, true);
     zhikai_fw_reset(s);
     qatomic_set(&s->irq_status, 0);
     qatomic_set(&s->irq_pending, 0);
@@ -132,6 +140,7 @@ static void zhikai_device_reset(ZhikaiState *s)
     if (!msix_enabled(PCI_DEVICE(s))) {
         pci_set_irq(PCI_DEVICE(s), 0);
     }
+    zhikai_reset_done(s, t0);
 }
 
 static void zhikai_qdev_reset(DeviceState *dev)
@@ -190,9 +199,20 @@ static uint64_t zhikai_global_read(ZhikaiState *s, hwaddr addr)
     case ZK_REG_CAPS:
         return ZK_CAP_MMU | ZK_CAP_DMA_SGLIST | ZK_CAP_FP16 | ZK_CAP_BF16 |
                ZK_CAP_INT8 | ZK_CAP_POWER_CAP | ZK_CAP_FAULT_INJECT |
-               ZK_CAP_CARD_TIME | ZK_CAP_PERF_MODEL | ZK_CAP_SIMT;
+               ZK_CAP_CARD_TIME | ZK_CAP_PERF_MODEL | ZK_CAP_HBM_DISCARD |
+               ZK_CAP_SIMT;
     case ZK_REG_SCRATCH:
         return s->scratch;
+    case ZK_REG_HBM_DISCARD_OFF_LO:
+        return (uint32_t)s->discard_off;
+    case ZK_REG_HBM_DISCARD_OFF_HI:
+        return s->discard_off >> 32;
+    case ZK_REG_HBM_DISCARD_LEN:
+        return s->discard_len;
+    case ZK_REG_HBM_DISCARD:
+        return s->discard_status;
+    case ZK_REG_RESET_TIME_US:
+        return qatomic_read(&s->reset_time_us);
     case ZK_REG_HBM_SIZE_LO:
         return (uint32_t)s->hbm_size;
     case ZK_REG_HBM_SIZE_HI:
@@ -322,6 +342,29 @@ static void zhikai_global_write(ZhikaiState *s, hwaddr addr, uint32_t val)
         } else {
             qemu_log_mask(LOG_GUEST_ERROR, "zhikai: BOOT written with 0x%x, "
                           "not the boot key\n", val);
+        }
+        break;
+    case ZK_REG_HBM_DISCARD_OFF_LO:
+        s->discard_off = deposit64(s->discard_off, 0, 32, val);
+        break;
+    case ZK_REG_HBM_DISCARD_OFF_HI:
+        s->discard_off = deposit64(s->discard_off, 32, 32, val);
+        break;
+    case ZK_REG_HBM_DISCARD_LEN:
+        s->discard_len = val;
+        break;
+    case ZK_REG_HBM_DISCARD:
+        if (val != ZK_DISCARD_KEY) {
+            qemu_log_mask(LOG_GUEST_ERROR, "zhikai: HBM_DISCARD written with "
+                          "0x%x, not the key\n", val);
+        } else if (s->discard_len > ZK_HBM_DISCARD_MAX ||
+                   !zhikai_hbm_range_ok(s, s->discard_off, s->discard_len)) {
+            qemu_log_mask(LOG_GUEST_ERROR, "zhikai: HBM_DISCARD of a bad "
+                          "range\n");
+            s->discard_status = ZK_DISCARD_ERR_RANGE;
+        } else {
+            zhikai_hbm_discard(s, s->discard_off, s->discard_len);
+            s->discard_status = ZK_DISCARD_ERR_NONE;
         }
         break;
     case ZK_REG_RESET:
@@ -565,7 +608,8 @@ static const VMStateDescription zhikai_vmstate = {
 };
 
 static const Property zhikai_properties[] = {
-    DEFINE_PROP_SIZE("hbm-size", ZhikaiState, hbm_size, 1 * GiB),
+    /* The card's 32 GB; host memory is spent only on pages the guest uses. */
+    DEFINE_PROP_SIZE("hbm-size", ZhikaiState, hbm_size, 32 * GiB),
     DEFINE_PROP_UINT32("hbm-stacks", ZhikaiState, hbm_stacks, 4),
     DEFINE_PROP_UINT32("queues", ZhikaiState, num_queues, 8),
     /* 0: the profile's TDP (300 W for zk100). */

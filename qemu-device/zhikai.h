@@ -10,13 +10,16 @@
  *  - The BQL protects the global register state (ZhikaiState fields not
  *    marked otherwise) and is held by MMIO handlers, timers and bottom halves.
  *  - ZhikaiQueue.lock protects the queue's registers and worker state.  The
- *    lock order is BQL -> queue lock.  Workers never take the BQL at all
- *    (except implicitly for DMA that hits MMIO), so resets holding the BQL
- *    may wait for a worker to finish its command.
+ *    lock order is BQL -> queue lock.  Workers never take the BQL at all:
+ *    their DMA is RAM-only (MemTxAttrs.memory), so resets holding the BQL
+ *    may wait (briefly, bounded) for a worker to stop its command.  Side
+ *    effects of a command outside HBM (guest-RAM writes, registers, IRQs)
+ *    are made under the queue lock after a generation check.
  *  - Interrupts from the workers are latched in ZhikaiState.irq_status and
  *    irq_pending (atomics) and delivered by a bottom half under the BQL
  *    (msix_notify).
- *  - Workers read state, clock_mhz and inject_dma_fail with atomics; the
+ *  - Workers read state, clock_mhz, power_cap_mw and inject_dma_fail with
+ *    atomics (written with qatomic_set under the BQL); the
  *    power timer reads each queue's busy time under its queue lock.
  *  - perf_lock (zhikai-perf.c) is a leaf lock protecting perf_tot (card
  *    time, modelled energy, counters); workers take it after each DMA or
@@ -69,7 +72,8 @@ typedef struct ZhikaiQueue {
     bool skipping;          /* skipping to the next JOB_END after a fault */
     uint32_t job_status;    /* ZK_JOB_* of the job being executed */
     bool running;           /* a command is being executed */
-    uint32_t running_gen;   /* generation the running command belongs to */
+    /* Generation the running command belongs to (set under lock). */
+    uint32_t running_gen;
     uint32_t generation;    /* bumped by resets: drops in-flight results */
     bool ctx_reset;         /* reset: worker forgets its context */
     uint64_t busy_ns;       /* accumulated busy time of finished stretches */
@@ -137,6 +141,10 @@ struct ZhikaiState {
     uint32_t fw_queues;     /* queues the firmware drives */
     uint32_t fw_isa_version;
     uint32_t reset_count;
+    uint64_t discard_off;   /* ZK_REG_HBM_DISCARD_* */
+    uint32_t discard_len;
+    uint32_t discard_status;
+    uint32_t reset_time_us; /* ZK_REG_RESET_TIME_US (atomic: set by resets) */
     bool powered_on;        /* the power-on reset has happened */
     uint32_t irq_status;    /* atomic: workers set bits */
     uint32_t irq_mask;
@@ -194,10 +202,16 @@ int64_t zhikai_host_ns(void);
 void zhikai_queues_realize(ZhikaiState *s);
 void zhikai_queues_exit(ZhikaiState *s);
 void zhikai_queue_reset(ZhikaiQueue *q, bool device_reset);
+/* All queues: abort all, then wait (bounded) for all; BQL held. */
+void zhikai_queues_reset(ZhikaiState *s, bool device_reset);
 uint64_t zhikai_queue_read(ZhikaiState *s, unsigned q, hwaddr reg);
 void zhikai_queue_write(ZhikaiState *s, unsigned q, hwaddr reg, uint32_t val);
 void zhikai_queue_inject_hang(ZhikaiState *s, unsigned q);
 uint64_t zhikai_queue_busy_ns(ZhikaiQueue *q);
+
+/* zhikai-hbm.c */
+bool zhikai_hbm_range_ok(ZhikaiState *s, uint64_t off, uint64_t len);
+void zhikai_hbm_discard(ZhikaiState *s, uint64_t off, uint64_t len);
 
 /* zhikai-fw.c */
 void zhikai_fw_init(ZhikaiState *s);

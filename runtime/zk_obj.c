@@ -375,7 +375,7 @@ out:
 
 static const char *const cap_names[] = {
     "mmu", "dma-sglist", "fp16", "bf16", "int8", "power-cap", "fault-inject",
-    "card-time", "perf-model", "simt",
+    "card-time", "perf-model", "hbm-discard", "simt",
 };
 
 const char *zk_obj_cap_name(unsigned int bit)

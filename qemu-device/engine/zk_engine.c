@@ -40,6 +40,7 @@ typedef struct Launch {
     ZkMemSpace ms_copy;
     ZkEngineStats st_copy;
     ZkFault fault_copy;
+    ZkExec exec;            /* tensor instructions' context */
 } Launch;
 
 #define BUDGET_CHUNK 256
@@ -210,7 +211,7 @@ static int run_workgroup(Launch *x)
         uint64_t pc_va = x->l->code_va + pc * 8, next = pc + 1;
         int f = ZK_FAULT_NONE;
 
-        if ((x->abort_flag && *x->abort_flag) || (x->stop && *x->stop)) {
+        if (zk_exec_aborted(&x->exec) || (x->stop && *x->stop)) {
             return fail(x->fault, ZK_FAULT_ENGINE, 0);
         }
         if (over_budget(x, budget)) {
@@ -278,9 +279,10 @@ static int run_workgroup(Launch *x)
             break;
         default:
             /* Verified: everything else is a tensor instruction. */
-            f = zk_tensor_exec(x->ms, x->st, desc, r, w, x->fault);
+            f = zk_tensor_exec(&x->exec, desc, r, w);
             if (f == ZK_FAULT_ENGINE) {
-                x->fault->va = pc_va;
+                /* An abort seen inside the instruction reports va 0. */
+                x->fault->va = zk_exec_aborted(&x->exec) ? 0 : pc_va;
             }
             break;
         }
@@ -331,6 +333,11 @@ static int run_parallel(Launch *x, uint64_t nwg)
         c->st = &c->st_copy;
         c->fault = &c->fault_copy;
         c->total_insns = &total;
+        /* Each unit stages through its own bounded host memory. */
+        c->exec.ms = c->ms;
+        c->exec.st = c->st;
+        c->exec.fault = c->fault;
+        c->exec.host_used = 0;
     }
     ret = zk_cu_run(n, nwg, cu_workgroup, cus, NULL);
     for (uint32_t i = 0; i < n; i++) {
@@ -343,6 +350,9 @@ static int run_parallel(Launch *x, uint64_t nwg)
         x->st->bytes_written += c->st_copy.bytes_written;
         for (unsigned k = 0; k < 4; k++) {
             x->st->flops[k] += c->st_copy.flops[k];
+        }
+        if (c->st_copy.host_bytes_peak > x->st->host_bytes_peak) {
+            x->st->host_bytes_peak = c->st_copy.host_bytes_peak;
         }
     }
     if (ret) {
@@ -374,6 +384,8 @@ int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
     x.fault = fault ? fault : &dummy_fault;
     x.fault->type = ZK_FAULT_NONE;
     x.fault->va = 0;
+    x.exec = (ZkExec){ .ms = ms, .st = x.st, .fault = x.fault,
+                       .abort_flag = abort_flag, .host_cap = ZK_ENGINE_STAGING };
     if (!launch->simt &&
         (launch->args_size % 8 || launch->args_size > ZK_MAX_ARGS * 8)) {
         return fail(x.fault, ZK_FAULT_ILLEGAL_CMD, launch->args_va);

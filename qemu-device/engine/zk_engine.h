@@ -36,6 +36,14 @@ enum {
     ZK_SIMT_CLS_COUNT
 };
 
+/*
+ * The tensor unit's staging memory: the most host memory one tensor
+ * instruction holds at a time (bounce buffers, widened panels, scratch).
+ * Instructions larger than this run in chunks; an instruction whose single
+ * row (or matmul K panel) cannot fit fails with ZK_FAULT_ENGINE.
+ */
+#define ZK_ENGINE_STAGING   (64ull << 20)
+
 /* Work counters: what the engine really did (for the power/timing model). */
 typedef struct ZkEngineStats {
     uint64_t insns;
@@ -47,13 +55,15 @@ typedef struct ZkEngineStats {
     uint64_t simt_lane_ops[ZK_SIMT_CLS_COUNT];
     uint64_t simt_fma_ops;
     uint64_t simt_shared_bytes;
+    uint64_t host_bytes_peak; /* most staging memory one instruction held */
 } ZkEngineStats;
 
 /*
  * Run one launch.  Returns ZK_FAULT_NONE (0) on success or the ZK_FAULT_*
  * that stopped it (fault filled in).  *abort_flag (may be NULL) is polled
- * between instructions; when it becomes non-zero the launch stops with
- * ZK_FAULT_BUDGET's sibling: ZK_FAULT_ENGINE and fault->va = 0.
+ * between instructions and between the chunks of a long tensor instruction;
+ * when it becomes non-zero the launch stops with ZK_FAULT_ENGINE and
+ * fault->va = 0.
  */
 int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
                      ZkEngineStats *stats, ZkFault *fault,

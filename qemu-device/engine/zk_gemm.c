@@ -26,6 +26,8 @@
 #include "zk_dtype.h"
 #include "zk_tensor.h"
 
+#define KPAD 16             /* int8 K padding: one AVX2 vpmaddwd step */
+
 /* QEMU runs many threads; OpenBLAS must not spawn its own pool per call. */
 static void blas_single_thread(void)
 {
@@ -36,10 +38,45 @@ static void blas_single_thread(void)
     }
 }
 
-static int ld(const ZkTile *t)
+/*
+ * BLAS takes int dimensions.  The engine's chunking keeps every chunk far
+ * below INT_MAX and bounces tiles whose stride is larger, so this only
+ * refuses (never truncates) if that ever stopped being true.
+ */
+static bool blas_int(uint64_t v, int *out)
+{
+    if (v > INT32_MAX) {
+        return false;
+    }
+    *out = (int)v;
+    return true;
+}
+
+/* Leading dimension of a tile as BLAS sees it (at least 1). */
+static bool ld(const ZkTile *t, int *out)
 {
     uint64_t l = t->stride > t->cols ? t->stride : t->cols;
-    return l ? (int)l : 1;
+    return blas_int(l ? l : 1, out);
+}
+
+uint64_t zk_gemm_scratch(uint64_t m, uint64_t n, uint64_t k, unsigned dt,
+                         unsigned flags)
+{
+    uint64_t bytes;
+    ZkSize s;
+    (void)flags;
+    if (dt == ZK_DT_F32) {
+        return 0;
+    }
+    if (dt == ZK_DT_I8) {     /* the padded int16 panels of gemm_i8 */
+        uint64_t kp = k / KPAD * KPAD + KPAD;
+        s = zk_sz_mul(zk_sz_add(zk_sz_mul(zk_sz(m + 2), kp), 1), 2);
+        s = zk_sz_addsz(s, zk_sz_mul(zk_sz_add(zk_sz_mul(zk_sz(n + 4), kp), 1), 2));
+    } else {                  /* f16/bf16 widened to f32 panels */
+        s = zk_sz_mul(zk_sz_add(zk_sz_mul(zk_sz(m + 1), k), k), 4);
+        s = zk_sz_addsz(s, zk_sz_mul(zk_sz_add(zk_sz_mul(zk_sz(n + 1), k), k), 4));
+    }
+    return zk_sz_fits(s, UINT64_MAX, &bytes) ? bytes : UINT64_MAX;
 }
 
 /* Widen a tile to a dense f32 panel (rows x cols). */
@@ -62,13 +99,17 @@ static int gemm_float(const ZkTile *c, const ZkTile *a, const ZkTile *b,
     bool bt = flags & ZK_MM_BT;
     const float *pa = (const float *)a->p, *pb = (const float *)b->p;
     float *wa = NULL, *wb = NULL;
-    int lda = ld(a), ldb = ld(b);
+    int im, in, ik, lda, ldb, ldc;
 
+    if (!blas_int(m, &im) || !blas_int(n, &in) || !blas_int(k, &ik) ||
+        !ld(a, &lda) || !ld(b, &ldb) || !ld(c, &ldc)) {
+        return -1;
+    }
     if (a->dtype != ZK_DT_F32) {
         pa = wa = to_f32(a);
         pb = wb = to_f32(b);
-        lda = k ? (int)k : 1;
-        ldb = (bt ? k : n) ? (int)(bt ? k : n) : 1;
+        lda = ik ? ik : 1;
+        ldb = (bt ? ik : in) ? (bt ? ik : in) : 1;
         if (!wa || !wb) {
             free(wa);
             free(wb);
@@ -83,7 +124,7 @@ static int gemm_float(const ZkTile *c, const ZkTile *a, const ZkTile *b,
          * c[1 x n] = a[1 x k] . B, with B n x k (bt) or k x n.
          */
         cblas_sgemv(CblasRowMajor, bt ? CblasNoTrans : CblasTrans,
-                    bt ? (int)n : (int)k, bt ? (int)k : (int)n, 1.0f,
+                    bt ? in : ik, bt ? ik : in, 1.0f,
                     pb, ldb, pa, 1, (flags & ZK_MM_ACC) ? 1.0f : 0.0f,
                     (float *)c->p, 1);
         free(wa);
@@ -91,16 +132,14 @@ static int gemm_float(const ZkTile *c, const ZkTile *a, const ZkTile *b,
         return 0;
     }
     cblas_sgemm(CblasRowMajor, CblasNoTrans, bt ? CblasTrans : CblasNoTrans,
-                (int)m, (int)n, (int)k, 1.0f, pa, lda, pb, ldb,
-                (flags & ZK_MM_ACC) ? 1.0f : 0.0f, (float *)c->p, ld(c));
+                im, in, ik, 1.0f, pa, lda, pb, ldb,
+                (flags & ZK_MM_ACC) ? 1.0f : 0.0f, (float *)c->p, ldc);
     free(wa);
     free(wb);
     return 0;
 }
 
 /* ---- int8 ---------------------------------------------------------- */
-
-#define KPAD 16
 
 /* 2 rows of A x 4 rows of Bt, kp a multiple of KPAD.  out[i*4+j]. */
 static void micro_2x4_c(const int16_t *a, const int16_t *b, uint64_t kp,

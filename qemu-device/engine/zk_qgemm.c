@@ -67,8 +67,7 @@ float zk_qdot(unsigned dtype, const uint8_t *brow, const int8_t *aq, const float
     return sum;
 }
 
-int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
-                    const uint64_t regs[], uint64_t insn, ZkFault *fault)
+int zk_exec_qmatmul(ZkExec *ex, ZkDesc desc[], const uint64_t regs[], uint64_t insn)
 {
     uint32_t imm = (uint32_t)ZK_INSN_IMM(insn);
     unsigned fn = ZK_TI_FN(imm);
@@ -91,19 +90,19 @@ int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
     }
     /* The weights as bytes: cols / 32 blocks per row. */
     ZkDesc braw = { b->va, b->rows, k / ZK_QBLOCK * bb, b->stride / ZK_QBLOCK * bb, ZK_DT_I8 };
-    err = zk_view_get(ms, st, &braw, 0, n, ZK_VIEW_IN, &vb, fault);
+    err = zk_view_get(ex, &braw, 0, n, ZK_VIEW_IN, &vb);
     if (err) {
         return err;
     }
-    err = zk_view_get(ms, st, a, 0, m, ZK_VIEW_IN, &va, fault);
+    err = zk_view_get(ex, a, 0, m, ZK_VIEW_IN, &va);
     if (err) {
-        zk_view_put(ms, &vb, fault);
+        zk_view_put(ex, &vb);
         return err;
     }
-    err = zk_view_get(ms, st, c, 0, m, (fn & ZK_MM_ACC) ? ZK_VIEW_INOUT : ZK_VIEW_OUT, &vc, fault);
+    err = zk_view_get(ex, c, 0, m, (fn & ZK_MM_ACC) ? ZK_VIEW_INOUT : ZK_VIEW_OUT, &vc);
     if (err) {
-        zk_view_put(ms, &va, fault);
-        zk_view_put(ms, &vb, fault);
+        zk_view_put(ex, &va);
+        zk_view_put(ex, &vb);
         return err;
     }
     float *x = malloc(k * sizeof(float) + 1);
@@ -114,6 +113,10 @@ int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
     }
     for (uint64_t i = 0; !err && i < m; i++) {
         float *crow = (float *)zk_tile_row(&vc.t, i);
+        if (zk_exec_aborted(ex)) {      /* a reset or unplug: stop between rows */
+            err = ZK_FAULT_ENGINE;
+            break;
+        }
         zk_load_row(zk_tile_row(&va.t, i), a->dtype, x, k);
         zk_q8_quantize_row(x, k, aq, ad);
         for (uint64_t j = 0; j < n; j++) {
@@ -128,11 +131,11 @@ int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
     free(x);
     free(aq);
     free(ad);
-    st->flops[ZK_DT_I8] += 2 * m * n * k;
+    ex->st->flops[ZK_DT_I8] += 2 * m * n * k;
     /* Reverse order: an output aliasing an input is written last. */
-    int r = zk_view_put(ms, &vc, fault);
-    int r2 = zk_view_put(ms, &va, fault);
-    int r3 = zk_view_put(ms, &vb, fault);
+    int r = zk_view_put(ex, &vc);
+    int r2 = zk_view_put(ex, &va);
+    int r3 = zk_view_put(ex, &vb);
     return err ? err : r ? r : r2 ? r2 : r3;
 }
 
@@ -145,8 +148,7 @@ static bool topk_before(float va, uint32_t ia, float vb, uint32_t ib)
     return va > vb || (va == vb && ia < ib);
 }
 
-int zk_exec_topk(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
-                 const uint64_t regs[], uint64_t insn, ZkFault *fault)
+int zk_exec_topk(ZkExec *ex, ZkDesc desc[], const uint64_t regs[], uint64_t insn)
 {
     const ZkDesc *d = &desc[ZK_INSN_RD(insn)], *a = &desc[ZK_INSN_RA(insn)];
     const ZkDesc *b = &desc[ZK_INSN_RB(insn)];
@@ -160,16 +162,16 @@ int zk_exec_topk(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
         (a->dtype != ZK_DT_F32 && a->dtype != ZK_DT_F16 && a->dtype != ZK_DT_BF16)) {
         return ZK_FAULT_ENGINE;
     }
-    if ((err = zk_view_get(ms, st, a, 0, rows, ZK_VIEW_IN, &va, fault))) {
+    if ((err = zk_view_get(ex, a, 0, rows, ZK_VIEW_IN, &va))) {
         return err;
     }
-    if ((err = zk_view_get(ms, st, d, 0, rows, ZK_VIEW_OUT, &vd, fault))) {
-        zk_view_put(ms, &va, fault);
+    if ((err = zk_view_get(ex, d, 0, rows, ZK_VIEW_OUT, &vd))) {
+        zk_view_put(ex, &va);
         return err;
     }
-    if ((err = zk_view_get(ms, st, b, 0, rows, ZK_VIEW_OUT, &vb, fault))) {
-        zk_view_put(ms, &vd, fault);
-        zk_view_put(ms, &va, fault);
+    if ((err = zk_view_get(ex, b, 0, rows, ZK_VIEW_OUT, &vb))) {
+        zk_view_put(ex, &vd);
+        zk_view_put(ex, &va);
         return err;
     }
     float *x = malloc(n * sizeof(float) + 1), *hv = malloc(k * sizeof(float));
@@ -179,6 +181,10 @@ int zk_exec_topk(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
     }
     for (uint64_t r = 0; !err && r < rows; r++) {
         uint64_t m = 0;
+        if (zk_exec_aborted(ex)) {
+            err = ZK_FAULT_ENGINE;
+            break;
+        }
         zk_load_row(zk_tile_row(&va.t, r), a->dtype, x, n);
         /* Min-heap (by top-k order) of the best k so far: root = worst kept. */
         for (uint64_t i = 0; i < n; i++) {
@@ -255,9 +261,9 @@ int zk_exec_topk(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
     free(x);
     free(hv);
     free(hi);
-    st->flops[ZK_DT_F32] += rows * n;
-    int r1 = zk_view_put(ms, &vb, fault);
-    int r2 = zk_view_put(ms, &vd, fault);
-    int r3 = zk_view_put(ms, &va, fault);
+    ex->st->flops[ZK_DT_F32] += rows * n;
+    int r1 = zk_view_put(ex, &vb);
+    int r2 = zk_view_put(ex, &vd);
+    int r3 = zk_view_put(ex, &va);
     return err ? err : r1 ? r1 : r2 ? r2 : r3;
 }

@@ -13,6 +13,7 @@
 #include "zhikai_hw.h"
 #include "zhikai_isa.h"
 #include "zk_engine.h"
+#include "zk_size.h"
 
 /* A tensor descriptor register (device side). */
 typedef struct ZkDesc {
@@ -37,37 +38,73 @@ static inline uint8_t *zk_tile_row(const ZkTile *t, uint64_t r)
 }
 
 /*
- * Host access to rows [row0, row0+nrows) of a descriptor: a direct HBM
- * pointer when the range is contiguous, else a bounce buffer (filled from
- * device memory unless the view is write-only with no gaps, written back by
- * zk_view_put).  Counts the element bytes in the engine stats.
+ * One tensor instruction's execution context.  Host memory the instruction
+ * holds at any time (bounce buffers, widened panels, scratch rows) is
+ * reserved against host_cap first, so a hostile shape gets a clean
+ * ZK_FAULT_ENGINE instead of a huge malloc; long instructions are cut into
+ * chunks and poll *abort_flag between them.
  */
-enum { ZK_VIEW_IN, ZK_VIEW_OUT, ZK_VIEW_INOUT };
+typedef struct ZkExec {
+    ZkMemSpace *ms;
+    ZkEngineStats *st;
+    ZkFault *fault;
+    const volatile int *abort_flag;     /* may be NULL */
+    uint64_t host_cap;                  /* bytes; ZK_ENGINE_STAGING */
+    uint64_t host_used;
+} ZkExec;
+
+/* Reserve / release host bytes against the cap; false when over it. */
+bool zk_host_reserve(ZkExec *x, uint64_t bytes);
+void zk_host_release(ZkExec *x, uint64_t bytes);
+/* True when the launch was asked to stop (reset, unplug, timeout). */
+bool zk_exec_aborted(const ZkExec *x);
+
+/*
+ * Check a descriptor before anything is computed or allocated from it:
+ * known dtype, stride >= cols when rows > 1, and its byte span
+ * ((rows-1)*stride + cols) * es within the device VA space without wrapping
+ * va.  After this every product of its dimensions fits 64 bits exactly.
+ */
+bool zk_desc_ok(const ZkDesc *d);
+/* Rows [r0, r0+nr) and columns [c0, c0+nc) of a checked descriptor. */
+ZkDesc zk_desc_sub(const ZkDesc *d, uint64_t r0, uint64_t nr, uint64_t c0,
+                   uint64_t nc);
+
+/*
+ * Host access to rows [row0, row0+nrows) of a descriptor: a direct HBM
+ * pointer when the range is contiguous, else a dense bounce buffer
+ * (nrows x cols, row by row from device memory unless the view is
+ * write-only; written back row by row by zk_view_put, so the gaps between
+ * rows are never touched).  ZK_VIEW_DENSE forces the bounce buffer (for
+ * callers that need a small leading dimension).  The bounce is reserved
+ * against x->host_cap.  Counts the element bytes in the engine stats.
+ */
+enum { ZK_VIEW_IN, ZK_VIEW_OUT, ZK_VIEW_INOUT, ZK_VIEW_DENSE = 4 };
 typedef struct ZkView {
     ZkTile t;
-    uint64_t va, bytes;
+    uint64_t va, stride_bytes, row_bytes;
     uint8_t *bounce;            /* non-NULL: slow path */
+    uint64_t bounce_bytes;
     int mode;
 } ZkView;
 
-int zk_view_get(ZkMemSpace *ms, ZkEngineStats *st, const ZkDesc *d,
-                uint64_t row0, uint64_t nrows, int mode, ZkView *v,
-                ZkFault *fault);
-int zk_view_put(ZkMemSpace *ms, ZkView *v, ZkFault *fault);
+int zk_view_get(ZkExec *x, const ZkDesc *d, uint64_t row0, uint64_t nrows,
+                int mode, ZkView *v);
+int zk_view_put(ZkExec *x, ZkView *v);
 /* Element i (row-major over rows x cols) of an integer tile. */
 int64_t zk_tile_int(const ZkTile *t, uint64_t i);
+/* Element i of an i32/i8 descriptor, read straight from device memory. */
+int zk_desc_int(ZkExec *x, const ZkDesc *d, uint64_t i, int64_t *val);
 
 /* KV-cache ops (zk_attn.c); same contract as zk_tensor_exec. */
-int zk_exec_kvwrite(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
-                    const uint64_t regs[], uint64_t insn, ZkFault *fault);
-int zk_exec_pattn(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
-                  const uint64_t regs[], uint64_t insn, ZkFault *fault);
+int zk_exec_kvwrite(ZkExec *x, ZkDesc desc[], const uint64_t regs[],
+                    uint64_t insn);
+int zk_exec_pattn(ZkExec *x, ZkDesc desc[], const uint64_t regs[],
+                  uint64_t insn);
 /* Block-quantized matmul (zk_qgemm.c); same contract. */
-int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
-                    const uint64_t regs[], uint64_t insn, ZkFault *fault);
+int zk_exec_qmatmul(ZkExec *x, ZkDesc desc[], const uint64_t regs[], uint64_t insn);
 /* Top-k selection (zk_qgemm.c, next to the other decode-path op). */
-int zk_exec_topk(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
-                 const uint64_t regs[], uint64_t insn, ZkFault *fault);
+int zk_exec_topk(ZkExec *x, ZkDesc desc[], const uint64_t regs[], uint64_t insn);
 /* Dot product of @n (multiple of 32) f32 values, quantized to int8 blocks
  * into @aq/@ad, with one B row of Q8_0 or Q4_0 blocks. */
 void zk_q8_quantize_row(const float *x, uint64_t n, int8_t *aq, float *ad);
@@ -76,11 +113,15 @@ float zk_qdot(unsigned dtype, const uint8_t *brow, const int8_t *aq,
 
 /*
  * Execute one verified tensor instruction.  Returns ZK_FAULT_NONE or a
- * ZK_FAULT_*; for MMU faults fault->va is the failing address, for
+ * ZK_FAULT_*; for MMU faults x->fault->va is the failing address, for
  * ZK_FAULT_ENGINE the caller fills in the instruction address.
  */
-int zk_tensor_exec(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
-                   const uint64_t regs[], uint64_t insn, ZkFault *fault);
+int zk_tensor_exec(ZkExec *x, ZkDesc desc[], const uint64_t regs[],
+                   uint64_t insn);
+
+/* Host bytes zk_gemm allocates for an m x n x k product of dtype dt. */
+uint64_t zk_gemm_scratch(uint64_t m, uint64_t n, uint64_t k, unsigned dt,
+                         unsigned flags);
 
 /* Math on host tiles; shapes are checked by the caller.  All return 0, or
  * -1 when a scratch buffer cannot be allocated. */

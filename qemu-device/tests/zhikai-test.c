@@ -14,6 +14,7 @@
 #include "qemu/units.h"
 #include "qemu/timer.h"
 #include "libqtest.h"
+#include "qobject/qdict.h"
 #include "libqos/pci-pc.h"
 #include "libqos/malloc-pc.h"
 #include "hw/pci/pci_regs.h"
@@ -108,21 +109,33 @@ static void hbm_read(ZkTest *t, uint64_t off, void *buf, size_t len)
     qpci_memread(t->dev, t->bar2, off, buf, len);
 }
 
-static void zk_start(ZkTest *t, const char *extra)
+/* QEMU with the card at devfn (bits 8.. = bus) and map its BARs. */
+static void zk_start_at(ZkTest *t, const char *args, int devfn,
+                        void (*bus_setup)(ZkTest *t))
 {
     memset(t, 0, sizeof(*t));
-    t->qts = qtest_initf("-M q35 -nic none "
-                         "-device zhikai,addr=%02x.0,hbm-size=64M%s",
-                         ZK_SLOT, extra ? extra : "");
+    t->qts = qtest_init(args);
     pc_alloc_init(&t->alloc, t->qts, ALLOC_NO_FLAGS);
     t->bus = qpci_new_pc(t->qts, &t->alloc);
-    t->dev = qpci_device_find(t->bus, QPCI_DEVFN(ZK_SLOT, 0));
+    if (bus_setup) {
+        bus_setup(t);
+    }
+    t->dev = qpci_device_find(t->bus, devfn);
     g_assert(t->dev);
     qpci_device_enable(t->dev);
     /* MSI-X lives in BAR0: qpci_msix_enable maps it for us. */
     qpci_msix_enable(t->dev);
     t->bar0 = t->dev->msix_table_bar;
     t->bar2 = qpci_iomap(t->dev, ZK_BAR_HBM, NULL);
+}
+
+static void zk_start(ZkTest *t, const char *extra)
+{
+    g_autofree char *args = g_strdup_printf(
+        "-M q35 -nic none -device zhikai,addr=%02x.0,hbm-size=64M%s",
+        ZK_SLOT, extra ? extra : "");
+
+    zk_start_at(t, args, QPCI_DEVFN(ZK_SLOT, 0), NULL);
 }
 
 static void zk_stop(ZkTest *t)
@@ -142,6 +155,23 @@ static void zk_stop(ZkTest *t)
             break;                                                  \
         }                                                           \
         g_usleep(1000);                                             \
+    }                                                               \
+    ok_;                                                            \
+})
+
+/*
+ * Like WAIT_FOR, but also advances the virtual clock by 1 ms per poll: the
+ * power/thermal model runs on QEMU_CLOCK_VIRTUAL, which only qtest moves.
+ */
+#define WAIT_TICKING(t, cond) ({                                    \
+    bool ok_ = false;                                               \
+    for (int i_ = 0; i_ < ZK_TIMEOUT_MS; i_++) {                    \
+        if (cond) {                                                 \
+            ok_ = true;                                             \
+            break;                                                  \
+        }                                                           \
+        g_usleep(1000);                                             \
+        qtest_clock_step((t)->qts, SCALE_MS);                       \
     }                                                               \
     ok_;                                                            \
 })
@@ -948,6 +978,7 @@ static void test_power(void)
             ring_kick(&t, &r);
         }
         g_usleep(1000);
+        qtest_clock_step(t.qts, SCALE_MS);
     }
     g_test_message("throttled to %u MHz, util %u, power %u mW avg %u mW",
                    clk, rd(&t, ZK_REG_UTIL), rd(&t, ZK_REG_POWER_MW),
@@ -964,7 +995,7 @@ static void test_power(void)
     /* Stop the work; with a generous cap the clock recovers. */
     wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
     wr(&t, ZK_REG_POWER_CAP_MW, 300000);
-    g_assert(WAIT_FOR(rd(&t, ZK_REG_CLOCK_MHZ) == max));
+    g_assert(WAIT_TICKING(&t, rd(&t, ZK_REG_CLOCK_MHZ) == max));
     g_assert_cmpuint(rd(&t, ZK_REG_THROTTLE), ==, 0);
     /* Energy keeps counting, monotonic, idle power included. */
     for (int i = 0; i < 20; i++) {
@@ -972,8 +1003,9 @@ static void test_power(void)
         g_assert_cmpuint(e2, >=, e1);
         e1 = e2;
         g_usleep(2000);
+        qtest_clock_step(t.qts, 2 * SCALE_MS);
     }
-    g_assert(WAIT_FOR(rd64(&t, ZK_REG_ENERGY_UJ_LO) > e1));
+    g_assert(WAIT_TICKING(&t, rd64(&t, ZK_REG_ENERGY_UJ_LO) > e1));
     zk_stop(&t);
 }
 
@@ -1189,6 +1221,7 @@ static void test_launch(void)
             ring_kick(t, r);                                            \
         }                                                               \
         g_usleep(1000);                                                 \
+        qtest_clock_step((t)->qts, SCALE_MS);                           \
     }                                                                   \
     done_;                                                              \
 })
@@ -1210,8 +1243,8 @@ static void test_thermal(void)
                      rd(&t, ZK_REG_CLOCK_MAX_MHZ));
     wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
     /* Cooling down lets the clock recover. */
-    g_assert(WAIT_FOR(rd(&t, ZK_REG_CLOCK_MHZ) ==
-                      rd(&t, ZK_REG_CLOCK_MAX_MHZ)));
+    g_assert(WAIT_TICKING(&t, rd(&t, ZK_REG_CLOCK_MHZ) ==
+                          rd(&t, ZK_REG_CLOCK_MAX_MHZ)));
     g_assert_cmpuint(rd(&t, ZK_REG_THROTTLE), ==, 0);
     zk_stop(&t);
 }
@@ -1421,6 +1454,498 @@ static void test_perf_cap(void)
     zk_stop(&t);
 }
 
+/* ------------------------------------------------------------------ */
+/* Hostile guest (issue 14)                                            */
+/* ------------------------------------------------------------------ */
+
+/* Long-kernel layout inside the 16 MiB at VA_HUGE (HBM is zero-filled). */
+#define LK_CACHE        (VA_HUGE)                   /* 2^16 x 1 f32 */
+#define LK_TABLE        (VA_HUGE + 1 * MiB)         /* 2^16 x i32 zeros */
+#define LK_QO           (VA_HUGE + 2 * MiB)         /* q and out: 1 x 1 */
+#define LK_CODE_OFF     (4 * MiB)                   /* from VA_HUGE/HBM_HUGE */
+#define LK_BIG          (VA_HUGE + 8 * MiB)
+
+typedef struct ZkCode {
+    uint64_t w[128];
+    unsigned n;
+} ZkCode;
+
+static void k_emit(ZkCode *c, uint8_t op, unsigned rd, unsigned ra,
+                   unsigned rb, uint32_t imm)
+{
+    g_assert(c->n < 128);
+    c->w[c->n++] = ZK_INSN(op, rd, ra, rb, imm);
+}
+
+static void k_li(ZkCode *c, unsigned rd, uint64_t v)
+{
+    k_emit(c, ZK_OP_MOVI, rd, 0, 0, (uint32_t)v);
+    k_emit(c, ZK_OP_MOVHI, rd, 0, 0, (uint32_t)(v >> 32));
+}
+
+static void k_tset(ZkCode *c, unsigned td, uint64_t va, uint64_t rows,
+                   uint64_t cols, uint64_t stride, unsigned dt)
+{
+    k_li(c, 24, va);
+    k_li(c, 25, rows);
+    k_li(c, 26, cols);
+    k_li(c, 27, stride);
+    k_emit(c, ZK_OP_TSET, td, 24, 0, dt);
+}
+
+enum { K_PATTN_LONG, K_PATTN_WRAP, K_TILE_2P31, K_MATMUL_HUGE };
+
+/*
+ * Kernels a guest user can launch.  K_PATTN_LONG: one PATTN over 2^32 - 1
+ * positions whose block table maps every block to block 0 (runs for
+ * hours unless aborted); the others are the measured QEMU crashers: PATTN
+ * with 2^62 columns and head dim 1 (scratch size wrap), a 2^31 x 2^31 f32
+ * tile (byte size wrap to 0), and a matmul whose widened panels would be
+ * terabytes.
+ */
+static unsigned put_kernel(ZkTest *t, int kind)
+{
+    ZkCode c = { .n = 0 };
+
+    switch (kind) {
+    case K_PATTN_LONG:
+        k_tset(&c, 0, LK_QO, 1, 1, 1, ZK_DT_F32);
+        k_tset(&c, 1, LK_QO, 1, 1, 1, ZK_DT_F32);
+        k_tset(&c, 2, LK_CACHE, 1 << 16, 1, 1, ZK_DT_F32);
+        k_tset(&c, 3, LK_CACHE, 1 << 16, 1, 1, ZK_DT_F32);
+        k_tset(&c, 4, LK_TABLE, 1, 1 << 16, 1 << 16, ZK_DT_I32);
+        k_li(&c, 8, 0xffffffffu);       /* context length */
+        k_li(&c, 9, 1);                 /* kv heads */
+        k_li(&c, 10, 1 << 16);          /* block size */
+        k_li(&c, 11, 1);                /* head dim */
+        k_emit(&c, ZK_OP_PATTN, 0, 1, 2, ZK_TI(3, 4, 8, 0));
+        break;
+    case K_PATTN_WRAP:
+        k_tset(&c, 0, LK_QO, 1, 1ull << 62, 1ull << 62, ZK_DT_F32);
+        k_tset(&c, 1, LK_QO, 1, 1ull << 62, 1ull << 62, ZK_DT_F32);
+        k_tset(&c, 2, LK_CACHE, 4, 1, 1, ZK_DT_F32);
+        k_tset(&c, 3, LK_CACHE, 4, 1, 1, ZK_DT_F32);
+        k_tset(&c, 4, LK_TABLE, 1, 4, 4, ZK_DT_I32);
+        k_li(&c, 8, 1);
+        k_li(&c, 9, 1);
+        k_li(&c, 10, 4);
+        k_li(&c, 11, 1);
+        k_emit(&c, ZK_OP_PATTN, 0, 1, 2, ZK_TI(3, 4, 8, 0));
+        break;
+    case K_TILE_2P31:
+        k_tset(&c, 0, LK_BIG, 1ull << 31, 1ull << 31, 1ull << 31, ZK_DT_F32);
+        k_tset(&c, 1, LK_BIG, 1ull << 31, 1ull << 31, 1ull << 31, ZK_DT_F32);
+        k_emit(&c, ZK_OP_EUN, 1, 0, 0, ZK_TI(0, 0, 0, ZK_EU_COPY));
+        break;
+    default:
+        k_tset(&c, 0, LK_BIG, 1ull << 20, 1ull << 19, 1ull << 19, ZK_DT_BF16);
+        k_tset(&c, 1, LK_BIG, 1ull << 19, 1ull << 19, 1ull << 19, ZK_DT_BF16);
+        k_tset(&c, 2, LK_BIG, 1ull << 20, 1ull << 19, 1ull << 19, ZK_DT_F32);
+        k_emit(&c, ZK_OP_MATMUL, 2, 0, 1, ZK_TI(0, 0, 0, 0));
+        break;
+    }
+    k_emit(&c, ZK_OP_HALT, 0, 0, 0, 0);
+    put_code(t, HBM_HUGE + LK_CODE_OFF, c.w, c.n);
+    return c.n * 8;
+}
+
+/* Start the long kernel on every queue; all are busy inside it on return. */
+static unsigned start_long_kernels(ZkTest *t, ZkRing *r, uint64_t *status)
+{
+    unsigned nq = rd(t, ZK_REG_NUM_QUEUES), size;
+
+    size = put_kernel(t, K_PATTN_LONG);
+    for (unsigned q = 0; q < nq; q++) {
+        if (q) {
+            ring_init(t, &r[q], q, 4096);
+        }
+        status[q] = alloc_status(t);
+        push_ctx(t, &r[q], 1, PT_L0);
+        push_launch(t, &r[q], VA_HUGE + LK_CODE_OFF, size, 1, 0, 0);
+        push_job_end(t, &r[q], 7, status[q], true);
+        ring_kick(t, &r[q]);
+    }
+    for (unsigned q = 0; q < nq; q++) {
+        g_assert(WAIT_FOR(qrd(t, q, ZK_Q_HEAD) == 64 &&
+                          (qrd(t, q, ZK_Q_STATUS) & ZK_QSTAT_BUSY)));
+    }
+    g_usleep(50 * 1000);    /* deep inside the PATTN now */
+    for (unsigned q = 0; q < nq; q++) {
+        g_assert_cmpuint(qrd(t, q, ZK_Q_HEAD), ==, 64);
+    }
+    return nq;
+}
+
+/* After a reset: nothing of the dropped jobs ever lands. */
+static void expect_dropped(ZkTest *t, unsigned nq, const uint64_t *status,
+                           uint64_t wb)
+{
+    g_usleep(100 * 1000);
+    for (unsigned q = 0; q < nq; q++) {
+        g_assert_cmphex(qtest_readl(t->qts, status[q]), ==, 0xdeadbeef);
+        g_assert_cmpuint(qrd(t, q, ZK_Q_FENCE_LO), ==, 0);
+        g_assert_cmpuint(qrd(t, q, ZK_Q_FAULT_COUNT), ==, 0);
+        g_assert(WAIT_FOR(!(qrd(t, q, ZK_Q_STATUS) & ZK_QSTAT_BUSY)));
+    }
+    g_assert_cmpuint(qtest_readq(t->qts, wb), ==, 0);
+}
+
+/*
+ * Bound on how long a reset may hold the BQL, as the device measures it
+ * (ZK_REG_RESET_TIME_US).  The qtest round trip of the register write is
+ * also bounded, more loosely: it adds scheduling delays of a loaded host
+ * (8 busy workers on 2 cores); without the fix it was 2 s per queue.
+ */
+#define ZK_BQL_BOUND_US     100000
+#define ZK_RTT_BOUND_US     1000000
+
+static int64_t timed_us(int64_t t0)
+{
+    return g_get_monotonic_time() - t0;
+}
+
+/* Check the last reset's BQL hold; returns it (us). */
+static int64_t check_hold(ZkTest *t, int64_t rtt_us, const char *what)
+{
+    int64_t dev_us = rd(t, ZK_REG_RESET_TIME_US);
+
+    g_test_message("%s: BQL held %" PRId64 " us (write round trip %" PRId64
+                   " us)", what, dev_us, rtt_us);
+    g_assert_cmpint(dev_us, <, ZK_BQL_BOUND_US);
+    g_assert_cmpint(rtt_us, <, ZK_RTT_BOUND_US);
+    return dev_us;
+}
+
+/*
+ * Engine reset, per-queue reset and device reset while every queue runs a
+ * kernel that would take hours: each register write returns within the
+ * bound (it holds the BQL throughout), and the dropped jobs write nothing.
+ */
+static void test_reset_bound(void)
+{
+    ZkRing r[ZK_MAX_QUEUES];
+    uint64_t status[ZK_MAX_QUEUES], wb;
+    int64_t t0, us, worst = 0;
+    unsigned nq;
+    ZkTest t;
+
+    zk_setup(&t, NULL, &r[0], 0, &wb);
+    nq = start_long_kernels(&t, r, status);
+    t0 = g_get_monotonic_time();
+    wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
+    us = timed_us(t0);
+    worst = MAX(worst, check_hold(&t, us, "engine reset, 8 busy queues"));
+    expect_dropped(&t, nq, status, wb);
+
+    /* One queue at a time through Q_CTRL. */
+    ring_init(&t, &r[0], 0, 4096);
+    nq = start_long_kernels(&t, r, status);
+    for (unsigned q = 0; q < nq; q++) {
+        t0 = g_get_monotonic_time();
+        qwr(&t, q, ZK_Q_CTRL, ZK_QCTRL_RESET);
+        us = timed_us(t0);
+        worst = MAX(worst, check_hold(&t, us, "queue reset"));
+    }
+    expect_dropped(&t, nq, status, wb);
+
+    /* Device reset: back to RESET state, everything dropped. */
+    ring_init(&t, &r[0], 0, 4096);
+    nq = start_long_kernels(&t, r, status);
+    t0 = g_get_monotonic_time();
+    wr(&t, ZK_REG_RESET, ZK_RESET_DEVICE);
+    us = timed_us(t0);
+    worst = MAX(worst, check_hold(&t, us, "device reset, 8 busy queues"));
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_RESET);
+    g_usleep(100 * 1000);
+    for (unsigned q = 0; q < nq; q++) {
+        g_assert_cmphex(qtest_readl(t.qts, status[q]), ==, 0xdeadbeef);
+    }
+    g_test_message("longest BQL hold for a reset under load: %" PRId64 " us",
+                   worst);
+    zk_stop(&t);
+}
+
+/* FLR (PCIe config write) during long kernels on every queue. */
+static void test_flr_bound(void)
+{
+    ZkRing r[ZK_MAX_QUEUES];
+    uint64_t status[ZK_MAX_QUEUES], wb;
+    int64_t t0, us;
+    unsigned nq;
+    uint8_t cap;
+    uint16_t ctl;
+    ZkTest t;
+
+    zk_setup(&t, NULL, &r[0], 0, &wb);
+    nq = start_long_kernels(&t, r, status);
+    cap = qpci_find_capability(t.dev, PCI_CAP_ID_EXP, 0);
+    ctl = qpci_config_readw(t.dev, cap + PCI_EXP_DEVCTL);
+    t0 = g_get_monotonic_time();
+    qpci_config_writew(t.dev, cap + PCI_EXP_DEVCTL,
+                       ctl | PCI_EXP_DEVCTL_BCR_FLR);
+    us = timed_us(t0);
+    qpci_device_enable(t.dev);
+    t.bar0 = qpci_iomap(t.dev, ZK_BAR_REGS, NULL);
+    check_hold(&t, us, "FLR, 8 busy queues");
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_RESET);
+    g_usleep(100 * 1000);
+    for (unsigned q = 0; q < nq; q++) {
+        g_assert_cmphex(qtest_readl(t.qts, status[q]), ==, 0xdeadbeef);
+    }
+    g_assert_cmpuint(qtest_readq(t.qts, wb), ==, 0);
+    zk_stop(&t);
+}
+
+/*
+ * Worker DMA reaches guest RAM only.  A SYSMEM page aimed at the card's own
+ * BAR0 (its RESET register) and a ring placed in BAR0 both fail with a DMA
+ * fault; the RESET register is never written by the device itself.
+ */
+static void test_dma_to_mmio(void)
+{
+    uint64_t bar0_phys, status;
+    uint32_t resets;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, NULL);
+    status = alloc_status(&t);
+    bar0_phys = qpci_config_readl(t.dev, PCI_BASE_ADDRESS_0) & ~0xfull;
+    bar0_phys |= (uint64_t)qpci_config_readl(t.dev, PCI_BASE_ADDRESS_1) << 32;
+    g_assert_cmphex(bar0_phys, !=, 0);
+    hbm_write64(&t, PT_L2 + (VA_SYS >> 12) * 8, bar0_phys | ZK_PTE_VALID |
+                ZK_PTE_WRITE | ZK_PTE_SYSMEM);
+    resets = rd(&t, ZK_REG_RESET_COUNT);
+    push_ctx(&t, &r, 1, PT_L0);
+    push_fence(&t, &r, VA_SYS + ZK_REG_RESET, ZK_RESET_DEVICE, false);
+    push_job_end(&t, &r, 1, status, false);
+    ring_run(&t, &r);
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_DMA);
+    g_assert_cmphex(qrd(&t, 0, ZK_Q_FAULT_ADDR_LO), ==, VA_SYS + ZK_REG_RESET);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_FAULTED);
+    g_assert_cmpuint(rd(&t, ZK_REG_RESET_COUNT), ==, resets);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_READY);
+
+    /* A ring in BAR0: the fetch fails, the queue stops with a DMA fault. */
+    qwr(&t, 1, ZK_Q_BASE_LO, bar0_phys);
+    qwr(&t, 1, ZK_Q_BASE_HI, bar0_phys >> 32);
+    qwr(&t, 1, ZK_Q_SIZE, 4096);
+    qwr(&t, 1, ZK_Q_CTRL, ZK_QCTRL_ENABLE);
+    qwr(&t, 1, ZK_Q_DOORBELL, 64);
+    g_assert(WAIT_FOR(qrd(&t, 1, ZK_Q_FAULT_TYPE) == ZK_FAULT_DMA));
+    g_assert(WAIT_FOR(qrd(&t, 1, ZK_Q_CTRL) == 0));
+    g_assert_cmpuint(rd(&t, ZK_REG_RESET_COUNT), ==, resets);
+    zk_stop(&t);
+}
+
+/* The measured crashers and kin through the device: a clean ENGINE fault. */
+static void test_hostile_kernels(void)
+{
+    static const int kinds[] = { K_PATTN_WRAP, K_TILE_2P31, K_MATMUL_HUGE };
+    uint64_t status;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, NULL);
+    for (unsigned i = 0; i < G_N_ELEMENTS(kinds); i++) {
+        unsigned size = put_kernel(&t, kinds[i]);
+        uint32_t faults = qrd(&t, 0, ZK_Q_FAULT_COUNT);
+
+        status = alloc_status(&t);
+        push_ctx(&t, &r, 1, PT_L0);
+        push_launch(&t, &r, VA_HUGE + LK_CODE_OFF, size, 1, 0, 0);
+        push_job_end(&t, &r, i + 1, status, false);
+        ring_run(&t, &r);
+        g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_COUNT), ==, faults + 1);
+        g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_ENGINE);
+        g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_ERROR);
+    }
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_READY);
+    zk_stop(&t);
+}
+
+/* QEMU's resident set, from /proc (KiB). */
+static uint64_t qemu_rss_kib(ZkTest *t)
+{
+    g_autofree char *path = g_strdup_printf("/proc/%d/status",
+                                            (int)qtest_pid(t->qts));
+    g_autofree char *text = NULL;
+    const char *p;
+
+    g_assert(g_file_get_contents(path, &text, NULL, NULL));
+    p = strstr(text, "VmRSS:");
+    g_assert(p);
+    return g_ascii_strtoull(p + 6, NULL, 10);
+}
+
+/* libqos maps BARs below 4 GiB: a 256 MiB card, 128 MiB of it discarded. */
+#define DISC_CARD       (256 * MiB)
+#define DISC_VA         0x8000000ull    /* L1 entries 64..127 */
+#define DISC_HBM        0x8000000ull
+#define DISC_BYTES      (128 * MiB)
+
+static void discard_regs(ZkTest *t, uint64_t off, uint32_t len)
+{
+    wr(t, ZK_REG_HBM_DISCARD_OFF_LO, off);
+    wr(t, ZK_REG_HBM_DISCARD_OFF_HI, off >> 32);
+    wr(t, ZK_REG_HBM_DISCARD_LEN, len);
+    wr(t, ZK_REG_HBM_DISCARD, ZK_DISCARD_KEY);
+}
+
+/* Fill 128 MiB of HBM through the DMA engine (touches every host page). */
+static void fill_disc(ZkTest *t, ZkRing *r, uint32_t pattern)
+{
+    push_ctx(t, r, 1, PT_L0);
+    push_dma(t, r, ZK_DMA_F_FILL, DISC_VA, pattern, DISC_BYTES);
+    ring_run(t, r);
+    g_assert_cmpuint(qrd(t, r->q, ZK_Q_FAULT_COUNT), ==, 0);
+    g_assert_cmphex(hbm_read64(t, DISC_HBM + DISC_BYTES - 8), ==,
+                    (uint64_t)pattern << 32 | pattern);
+}
+
+/*
+ * HBM discard: 128 MiB the guest filled cost ~128 MiB of QEMU RSS; after a
+ * discard (register or ring command) they read zero and the RSS is back.
+ */
+static void test_hbm_discard(void)
+{
+    uint64_t rss0, rss1, rss2;
+    ZkTest t;
+    ZkRing r;
+
+    zk_start(&t, ",hbm-size=256M");
+    zk_boot_ok(&t);
+    zk_build_pt(&t);
+    ring_init(&t, &r, 0, 4096);
+    g_assert(rd(&t, ZK_REG_CAPS) & ZK_CAP_HBM_DISCARD);
+    for (unsigned i = 0; i < DISC_BYTES / ZK_HUGE_SIZE; i++) {
+        hbm_write64(&t, PT_L1 + ((DISC_VA >> ZK_HUGE_SHIFT) + i) * 8,
+                    (DISC_HBM + i * ZK_HUGE_SIZE) | ZK_PTE_VALID |
+                    ZK_PTE_WRITE | ZK_PTE_HUGE);
+    }
+    rss0 = qemu_rss_kib(&t);
+    fill_disc(&t, &r, 0x5a5a1234);
+    rss1 = qemu_rss_kib(&t);
+    discard_regs(&t, DISC_HBM, DISC_BYTES);
+    g_assert_cmpuint(rd(&t, ZK_REG_HBM_DISCARD), ==, ZK_DISCARD_ERR_NONE);
+    rss2 = qemu_rss_kib(&t);
+    g_test_message("RSS: %" PRIu64 " MiB, after a 128 MiB fill %" PRIu64
+                   " MiB, after the discard %" PRIu64 " MiB", rss0 >> 10,
+                   rss1 >> 10, rss2 >> 10);
+    g_assert_cmpuint(rss1, >, rss0 + 100 * 1024);
+    g_assert_cmpuint(rss2 + 100 * 1024, <, rss1);
+    for (uint64_t off = 0; off < DISC_BYTES; off += 17 * MiB + 4096) {
+        g_assert_cmphex(hbm_read64(&t, DISC_HBM + off), ==, 0);
+    }
+    g_assert_cmphex(hbm_read64(&t, DISC_HBM + DISC_BYTES - 8), ==, 0);
+
+    /* Partial pages: exactly the range is cleared, neighbours stay. */
+    hbm_write64(&t, HBM_DATA, 0x1111);
+    hbm_write64(&t, HBM_DATA + 8, 0x2222);
+    hbm_write64(&t, HBM_DATA + 16, 0x3333);
+    discard_regs(&t, HBM_DATA + 8, 8);
+    g_assert_cmphex(hbm_read64(&t, HBM_DATA), ==, 0x1111);
+    g_assert_cmphex(hbm_read64(&t, HBM_DATA + 8), ==, 0);
+    g_assert_cmphex(hbm_read64(&t, HBM_DATA + 16), ==, 0x3333);
+
+    /* Bad ranges are refused and change nothing. */
+    discard_regs(&t, DISC_CARD - 4096, 8192);
+    g_assert_cmpuint(rd(&t, ZK_REG_HBM_DISCARD), ==, ZK_DISCARD_ERR_RANGE);
+    discard_regs(&t, 0, ZK_HBM_DISCARD_MAX + 4096);
+    g_assert_cmpuint(rd(&t, ZK_REG_HBM_DISCARD), ==, ZK_DISCARD_ERR_RANGE);
+    g_assert_cmphex(hbm_read64(&t, HBM_DATA), ==, 0x1111);
+
+    /* The same in ring order: ZK_CMD_HBM_DISCARD. */
+    fill_disc(&t, &r, 0x77777777);
+    rss1 = qemu_rss_kib(&t);
+    {
+        uint8_t c[ZK_CMD_SIZE] = { ZK_CMD_HBM_DISCARD };
+        stq_le_p(c + offsetof(struct zk_cmd_hbm_discard, hbm_off), DISC_HBM);
+        stq_le_p(c + offsetof(struct zk_cmd_hbm_discard, size), DISC_BYTES);
+        ring_push(&t, &r, c);
+        stq_le_p(c + offsetof(struct zk_cmd_hbm_discard, hbm_off), DISC_CARD);
+        stq_le_p(c + offsetof(struct zk_cmd_hbm_discard, size), 1);
+        ring_push(&t, &r, c);
+        ring_run(&t, &r);
+    }
+    g_assert_cmpuint(qrd(&t, 0, ZK_Q_FAULT_TYPE), ==, ZK_FAULT_ILLEGAL_CMD);
+    g_assert_cmphex(hbm_read64(&t, DISC_HBM + 4096), ==, 0);
+    g_assert_cmpuint(qemu_rss_kib(&t) + 100 * 1024, <, rss1);
+    zk_stop(&t);
+}
+
+#define RP_SLOT 5
+
+/*
+ * No firmware enumerates buses under qtest: give the root port bus 1 and a
+ * window over libqos's whole MMIO range (0xe0000000..), so the card behind
+ * it is reachable at devfn (1 << 8).
+ */
+static void setup_root_port(ZkTest *t)
+{
+    QPCIDevice *rp = qpci_device_find(t->bus, QPCI_DEVFN(RP_SLOT, 0));
+
+    g_assert(rp);
+    qpci_config_writeb(rp, PCI_PRIMARY_BUS, 0);
+    qpci_config_writeb(rp, PCI_SECONDARY_BUS, 1);
+    qpci_config_writeb(rp, PCI_SUBORDINATE_BUS, 1);
+    qpci_config_writew(rp, PCI_MEMORY_BASE, 0xe000);
+    qpci_config_writew(rp, PCI_MEMORY_LIMIT, 0xfff0);
+    qpci_config_writew(rp, PCI_PREF_MEMORY_BASE, 0xfff0);  /* closed */
+    qpci_config_writew(rp, PCI_PREF_MEMORY_LIMIT, 0x0000);
+    qpci_config_writew(rp, PCI_COMMAND, PCI_COMMAND_MEMORY |
+                       PCI_COMMAND_MASTER);
+    g_free(rp);
+}
+
+/*
+ * PCIe hot-unplug while every queue runs a kernel that would take hours:
+ * the guest powers the slot off (what pciehp does after device_del), QEMU
+ * unrealizes the card in that config write.  The workers stop without the
+ * BQL, so the write returns within the bound and QEMU carries on.
+ */
+static void test_unplug_busy(void)
+{
+    ZkRing r[ZK_MAX_QUEUES];
+    uint64_t status[ZK_MAX_QUEUES];
+    g_autofree char *args = g_strdup_printf(
+        "-M q35 -nic none -device pcie-root-port,id=rp0,bus=pcie.0,"
+        "chassis=1,addr=%02x.0 -device zhikai,id=zk0,bus=rp0,hbm-size=64M",
+        RP_SLOT);
+    QPCIDevice *rp;
+    QDict *resp;
+    int64_t t0, us;
+    uint16_t ctl;
+    uint8_t cap;
+    unsigned nq;
+    ZkTest t;
+
+    zk_start_at(&t, args, 1 << 8, setup_root_port);
+    zk_boot_ok(&t);
+    zk_build_pt(&t);
+    ring_init(&t, &r[0], 0, 4096);
+    nq = start_long_kernels(&t, r, status);
+
+    rp = qpci_device_find(t.bus, QPCI_DEVFN(RP_SLOT, 0));
+    cap = qpci_find_capability(rp, PCI_CAP_ID_EXP, 0);
+    g_assert_cmphex(cap, !=, 0);
+    ctl = qpci_config_readw(rp, cap + PCI_EXP_SLTCTL);
+    t0 = g_get_monotonic_time();
+    qpci_config_writew(rp, cap + PCI_EXP_SLTCTL, ctl | PCI_EXP_SLTCTL_PCC |
+                       PCI_EXP_SLTCTL_PIC);
+    us = timed_us(t0);
+    g_test_message("hot-unplug with %u busy queues: %" PRId64 " us (config "
+                   "write round trip, unrealize included)", nq, us);
+    g_assert_cmpint(us, <, ZK_RTT_BOUND_US);
+    /* QEMU is alive and the card is gone. */
+    resp = qtest_qmp(t.qts, "{'execute': 'query-status'}");
+    g_assert(qdict_haskey(resp, "return"));
+    qobject_unref(resp);
+    g_assert_cmphex(qpci_config_readw(t.dev, PCI_VENDOR_ID), ==, 0xffff);
+    g_free(rp);
+    zk_stop(&t);
+}
+
 static void test_big_hbm(void)
 {
     QTestState *qts;
@@ -1470,5 +1995,11 @@ int main(int argc, char **argv)
     g_test_add_func("/x86_64/zhikai/perf/params", test_perf_params);
     g_test_add_func("/x86_64/zhikai/perf/dma", test_perf_dma);
     g_test_add_func("/x86_64/zhikai/perf/cap", test_perf_cap);
+    g_test_add_func("/x86_64/zhikai/hostile/reset-bound", test_reset_bound);
+    g_test_add_func("/x86_64/zhikai/hostile/flr-bound", test_flr_bound);
+    g_test_add_func("/x86_64/zhikai/hostile/dma-to-mmio", test_dma_to_mmio);
+    g_test_add_func("/x86_64/zhikai/hostile/kernels", test_hostile_kernels);
+    g_test_add_func("/x86_64/zhikai/hbm/discard", test_hbm_discard);
+    g_test_add_func("/x86_64/zhikai/hostile/unplug-busy", test_unplug_busy);
     return g_test_run();
 }
