@@ -17,6 +17,7 @@
 #include <drm/drm_vma_manager.h>
 
 #include "zk_drv.h"
+#include "zk_trace.h"
 
 static const struct drm_gem_object_funcs zk_hbm_funcs;
 static const struct drm_gem_object_funcs zk_host_funcs;
@@ -89,6 +90,7 @@ static void zk_bo_free(struct drm_gem_object *obj)
 		zk_bo_destroy(bo);
 		return;
 	}
+	trace_zk_bo_free(ctx->id, bo->va, bo->size, zk_bo_is_hbm(bo));
 	mutex_lock(&ctx->lock);
 	list_move_tail(&bo->ctx_link, &ctx->zombies);
 	mutex_unlock(&ctx->lock);
@@ -136,6 +138,7 @@ void zk_ctx_reap_work(struct work_struct *work)
 
 	list_for_each_entry_safe(bo, tmp, &dead, ctx_link) {
 		list_del(&bo->ctx_link);
+		trace_zk_bo_release(ctx->id, bo->va, bo->size, zk_bo_is_hbm(bo));
 		bo->ctx = NULL;
 		zk_bo_destroy(bo);
 		zk_ctx_put(ctx);		/* the BO's */
@@ -413,6 +416,7 @@ static int zk_bo_create(struct drm_device *dev,
 	if (!ret) {
 		args->handle = handle;
 		args->device_va = bo->va;
+		trace_zk_bo_create(ctx->id, bo->va, bo->size, zk_bo_is_hbm(bo));
 	}
 	drm_gem_object_put(&bo->shmem.base);
 out_exit:

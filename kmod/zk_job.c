@@ -21,6 +21,7 @@
 #include <drm/drm_syncobj.h>
 
 #include "zk_drv.h"
+#include "zk_trace.h"
 #include "zhikai_isa.h"
 
 struct zk_job {
@@ -154,6 +155,8 @@ static void zk_fence_complete(struct zk_queue *q, struct zk_hw_fence *hw,
 			     &hw->ctx->busy_ns[q->idx]);
 		q->last_retired = now;
 	}
+	trace_zk_job_done(hw->ctx ? hw->ctx->id : 0, q->idx, rec->seqno,
+			  hw->base.seqno, status);
 	q->head = hw->ring_end;
 	q->last_done = hw->base.seqno;
 	q->completed++;
@@ -337,6 +340,7 @@ static int zk_job_emit(struct zk_job *job)
 	dma_fence_get(&hw->base);	/* for the inflight list */
 	list_add_tail(&hw->link, &q->inflight);
 	q->submitted++;
+	trace_zk_job_run(ctx->id, q->idx, job->rec->seqno, seqno, 0);
 	wmb(); /* ring, status slot and page tables before the doorbell */
 	zk_qwr(q, ZK_Q_DOORBELL, q->tail);
 	spin_unlock_irqrestore(&q->lock, flags);
@@ -365,6 +369,9 @@ static enum drm_gpu_sched_stat zk_job_timedout(struct drm_sched_job *sjob)
 {
 	struct zk_job *job = to_zk_job(sjob);
 
+	trace_zk_job_timeout(job->ctx->id, job->q->idx, job->rec->seqno,
+			     job->hw_inited ? job->hw->base.seqno : 0,
+			     DRM_ZHIKAI_JOB_TIMEDOUT);
 	zk_reset_recover(job->q->zdev, job->q, sjob, ZK_RESET_ENGINE,
 			 "job timeout");
 	return DRM_GPU_SCHED_STAT_NOMINAL;
@@ -775,6 +782,7 @@ static void zk_job_commit(struct zk_ctx *ctx, struct zk_job *job, u64 seqno)
 	struct dma_fence *done;
 	u32 i;
 
+	trace_zk_job_submit(ctx->id, job->q->idx, seqno, job->cmd_bytes);
 	drm_sched_job_arm(&job->base);
 	done = &job->base.s_fence->finished;
 	rec->seqno = seqno;

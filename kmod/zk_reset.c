@@ -12,6 +12,7 @@
 #include <linux/kobject.h>
 
 #include "zk_drv.h"
+#include "zk_trace.h"
 
 #define ZK_RESET_WAIT_MS	1000
 
@@ -148,6 +149,7 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 			zk_hw_irq_enable(zdev, true);
 		}
 		atomic_inc(&zdev->reset_count);
+		trace_zk_reset(level, bad_q ? (int)bad_q->idx : -1, ret);
 		zdev->hb_last = zk_rd(zdev, ZK_REG_HEARTBEAT);
 		zdev->hb_last_change = jiffies;
 	}

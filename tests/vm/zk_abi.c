@@ -6,6 +6,7 @@
  * hbm and system; implicit sync out: a job's fence in its BOs' dma_resv.
  */
 #include <poll.h>
+#include <sys/mount.h>
 
 #include "zk_vmtest.h"
 
@@ -139,9 +140,72 @@ out:
 	close(a);
 }
 
+/* The job timeline in the kernel's trace buffer (root, tracefs). */
+static void test_tracepoints(void)
+{
+	const char *tr = "/sys/kernel/tracing";
+	static char buf[1 << 16];
+	char path[128], want[3][96] = { "" };
+	int a, fd, n = 0, got = 0, ret;
+	uint64_t seqno = 0;
+	uint32_t status = ~0u;
+	struct tcmds c;
+	struct tbo bo;
+
+	if (geteuid() != 0) {
+		skip("tracepoints", "needs root");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/events/zhikai/enable", tr);
+	if (access(path, W_OK))
+		mount("tracefs", tr, "tracefs", 0, NULL);
+	if (write_file(path, "1")) {
+		ok(false, "tracefs events/zhikai/enable writable");
+		return;
+	}
+	snprintf(path, sizeof(path), "%s/trace", tr);
+	write_file(path, "");	/* clear */
+	a = zk_open_or_die();
+	if (tbo_new(a, 4096, DRM_ZHIKAI_BO_HOST, &bo) || cmds_new(a, &c)) {
+		ok(false, "tracepoint setup");
+		close(a);
+		return;
+	}
+	cmd_fence(&c, bo.va, 3);
+	ret = submit_cmds(a, 2, &c, &seqno);
+	ret = ret ? ret : wait_seqno(a, seqno, 10000, &status);
+	tbo_free(a, &bo);
+	tbo_free(a, &c.bo);
+	close(a);
+	snprintf(want[1], sizeof(want[1]), "zk_job_run: ctx=");
+	snprintf(want[2], sizeof(want[2]), "queue=2 seqno=%" PRIu64, seqno);
+	fd = open(path, O_RDONLY);
+	if (fd >= 0) {
+		ssize_t r;
+
+		while (n < (int)sizeof(buf) - 1 &&
+		       (r = read(fd, buf + n, sizeof(buf) - 1 - n)) > 0)
+			n += r;
+		close(fd);
+	}
+	buf[n > 0 ? n : 0] = 0;
+	got = strstr(buf, "zk_job_submit:") && strstr(buf, want[2]) &&
+	      strstr(buf, want[1]) && strstr(buf, "zk_job_done:") &&
+	      strstr(buf, "zk_bo_create:") && strstr(buf, "zk_bo_free:") &&
+	      strstr(buf, "zk_bo_release:");
+	ok(!ret && status == DRM_ZHIKAI_JOB_OK && got,
+	   "trace: zk_job_submit/run/done for queue 2 seqno %" PRIu64 ", zk_bo_create/free/release",
+	   seqno);
+	if (!got)
+		diag("%.*s", 1500, buf);
+	snprintf(path, sizeof(path), "%s/events/zhikai/enable", tr);
+	write_file(path, "0");
+}
+
 int main(void)
 {
 	test_fdinfo();
 	test_dma_resv();
+	test_tracepoints();
 	return tap_done();
 }
