@@ -254,18 +254,29 @@ struct zk_dma_sg {
  * Run a compiled kernel (ISA: include/zhikai_isa.h) over a grid of
  * workgroups.  code_va/code_size: the loaded image (code then constants),
  * entry: byte offset of the kernel's first instruction in that image.
+ *
+ * ZK_LAUNCH_F_SIMT (ISA v2, include/zhikai_simt.h): the entry is SIMT code
+ * (16-byte aligned); grid counts blocks of block[0]*block[1]*block[2]
+ * threads (1..ZK_SIMT_MAX_THREADS); args_va/args_size is the byte-addressed
+ * parameter buffer (<= ZK_SIMT_MAX_PARAMS bytes, any size); shared_bytes is
+ * the block's shared memory (the kernel's static size plus the launch's
+ * dynamic size, <= ZK_SIMT_MAX_SHARED) and local_bytes the local memory of
+ * each thread (<= ZK_SIMT_MAX_LOCAL).  Without the flag those three fields
+ * and `reserved` must be 0 (a tile launch, as in ISA v1).
  */
+#define ZK_LAUNCH_F_SIMT        (1u << 0)
 struct zk_cmd_launch {
 	struct zk_cmd_hdr hdr;
 	uint64_t code_va;
 	uint32_t code_size;
 	uint32_t entry;
 	uint32_t grid[3];
-	uint32_t reserved;
+	uint32_t shared_bytes;  /* SIMT: shared memory per block, else 0 */
 	uint64_t args_va;
-	uint32_t args_size;     /* bytes, multiple of 8, <= ZK_MAX_ARGS * 8 */
-	uint32_t reserved2;
-	uint64_t pad[1];
+	uint32_t args_size;     /* tile: multiple of 8, <= ZK_MAX_ARGS * 8 */
+	uint32_t local_bytes;   /* SIMT: local memory per thread, else 0 */
+	uint16_t block[3];      /* SIMT: threads per block x, y, z, else 0 */
+	uint16_t reserved;      /* 0 */
 };
 
 /* Write value (64-bit) to addr; ZK_FENCE_F_IRQ raises the queue vector. */

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #endif
 
-#define ZK_ISA_VERSION          1
+#define ZK_ISA_VERSION          2       /* 2: the SIMT unit (zhikai_simt.h) */
 
 /* ------------------------------------------------------------------ */
 /* Data types                                                          */
@@ -63,7 +63,7 @@ struct zk_arg_desc {
 struct zk_kernel_desc {
 	char name[ZK_NAME_LEN];         /* NUL-terminated, matches the symbol */
 	uint32_t num_args;              /* <= ZK_MAX_ARGS */
-	uint32_t reserved;              /* 0 */
+	uint32_t flags;                 /* ZK_KDESC_F_* (zhikai_simt.h), else 0 */
 	struct zk_arg_desc args[ZK_MAX_ARGS];
 };
 
@@ -282,5 +282,8 @@ struct zk_kernel_desc {
 #define ZK_SREG_CODE_VA         7       /* image base (LEA with imm 0) */
 #define ZK_SREG_ARGS_VA         8
 #define ZK_SREG_COUNT           9
+
+/* ISA v2: the SIMT unit, opcodes 0x80..0xff in 16-byte instructions. */
+#include "zhikai_simt.h"
 
 #endif /* ZHIKAI_ISA_H */

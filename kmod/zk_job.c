@@ -610,11 +610,18 @@ static int zk_validate_cmd(struct zk_job *job, u32 n, const void *raw)
 		const struct zk_cmd_launch *c = raw;
 		int ret;
 
-		if (hdr->flags || c->reserved || c->reserved2 ||
-		    !ZK_PAD_ZERO(c) || !c->code_size ||
-		    c->entry >= c->code_size || c->args_size % 8 ||
-		    c->args_size > 8 * ZK_MAX_ARGS)
+		if ((hdr->flags & ~ZK_LAUNCH_F_SIMT) || c->reserved ||
+		    !c->code_size || c->entry >= c->code_size)
 			goto bad;
+		/* SIMT shapes and sizes are the device's to check (it faults). */
+		if (hdr->flags & ZK_LAUNCH_F_SIMT) {
+			if (c->args_size > ZK_SIMT_MAX_PARAMS)
+				goto bad;
+		} else if (c->shared_bytes || c->local_bytes || c->block[0] ||
+			   c->block[1] || c->block[2] || c->args_size % 8 ||
+			   c->args_size > 8 * ZK_MAX_ARGS) {
+			goto bad;
+		}
 		ret = zk_check_range(job, n, c->code_va, c->code_size,
 				     "LAUNCH code");
 		if (ret || !c->args_size)

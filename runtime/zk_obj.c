@@ -44,7 +44,7 @@ static int check_desc(const struct zk_kernel_desc *d, char *err, size_t errlen)
     if (!str_ok(d->name, sizeof(d->name)) || !d->name[0]) {
         return fail(err, errlen, "kernel descriptor with a bad name");
     }
-    if (d->num_args > ZK_MAX_ARGS || d->reserved) {
+    if (d->num_args > ZK_MAX_ARGS || d->flags) {
         return fail(err, errlen, "kernel %s: bad argument count or reserved "
                     "field", d->name);
     }
