@@ -304,6 +304,14 @@ static void print_opcode(sbuf *b, const ptx_insn *in)
     }
 }
 
+void ptx_insn_opcode(const ptx_insn *in, char *buf, size_t len)
+{
+    sbuf b = { 0 };
+    print_opcode(&b, in);
+    snprintf(buf, len, "%s", b.p && !b.oom ? b.p : ptx_op_name(in->op));
+    free(b.p);
+}
+
 static void print_insn(sbuf *b, const ptx_module *m, const ptx_func *f, const ptx_insn *in)
 {
     if (in->guard >= 0) {

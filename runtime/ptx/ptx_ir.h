@@ -263,6 +263,9 @@ int ptx_type_is_signed(unsigned int t);
 const ptx_func *ptx_find_func(const ptx_module *m, const char *name);
 const ptx_var *ptx_find_var(const ptx_module *m, const char *name);
 
+/* The instruction's opcode with its modifiers ("cvt.rzi.s32.f32"). */
+void ptx_insn_opcode(const ptx_insn *in, char *buf, size_t len);
+
 /* Print a module back as PTX-like text (one instruction per line, with
  * its source line), for zkptx --dump and the round-trip tests. */
 struct zk_strbuf;

@@ -3,6 +3,8 @@
  * zkptx - offline PTX front end (docs/ptx.md).
  *   zkptx IN --ir            parse IN (PTX text, fat binary) and print the typed IR
  *   zkptx IN --check         parse only; exit status says whether IN is accepted
+ *   zkptx IN --dump          translate and print the SIMT code, PTX lines as comments
+ *   [--max-regs N]           use at most N registers (forces spills; for testing)
  * IN may be PTX text or a raw fat binary (.fatbin, or a section dumped
  * from an object); the PTX entry is picked as the loader would.
  */
@@ -12,11 +14,12 @@
 #include <string.h>
 
 #include "ptx_ir.h"
+#include "ptx_xlate.h"
 #include "zk_fatbin.h"
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: zkptx IN.ptx|IN.fatbin (--ir | --check)\n");
+    fprintf(stderr, "usage: zkptx IN.ptx|IN.fatbin (--ir | --check | --dump) [--max-regs N]\n");
     exit(2);
 }
 
@@ -61,8 +64,11 @@ int main(int argc, char **argv)
     ptx_module m;
     size_t len;
     char *data;
+    zk_ptx_options opt = { 0 };
     for (int i = 1; i < argc; i++) {
-        if (argv[i][0] == '-' && argv[i][1] == '-') {
+        if (strcmp(argv[i], "--max-regs") == 0 && i + 1 < argc) {
+            opt.max_regs = (uint32_t)strtoul(argv[++i], NULL, 0);
+        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             mode = argv[i];
         } else if (!in) {
             in = argv[i];
@@ -84,6 +90,27 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         zk_ptx_text_free(&text);
         return 1;
+    }
+    if (strcmp(mode, "--dump") == 0) {
+        zk_ptx_image img;
+        char *out;
+        size_t olen;
+        if (zk_ptx_translate(&m, &opt, &img, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s\n", err);
+            zk_ptx_text_free(&text);
+            ptx_module_free(&m);
+            return 1;
+        }
+        if (zk_ptx_dump(&img, text.text, text.len, &out, &olen) != 0) {
+            fprintf(stderr, "zkptx: out of memory\n");
+            return 1;
+        }
+        fwrite(out, 1, olen, stdout);
+        free(out);
+        zk_ptx_image_free(&img);
+        zk_ptx_text_free(&text);
+        ptx_module_free(&m);
+        return 0;
     }
     zk_ptx_text_free(&text);
     if (strcmp(mode, "--ir") == 0) {
