@@ -4,7 +4,9 @@
  *
  * A launch copies the code image and the argument block out of device
  * memory once, verifies the kernel (zk_isa.c) and only then runs it, so a
- * bad kernel never executes a single instruction.  Workgroups run one after
+ * bad kernel never executes a single instruction.  Workgroups are independent:
+ * with num_cus > 1 they run on that many compute-unit threads (zk_cu.c),
+ * otherwise one after
  * another; each starts with all registers and descriptors zero.  The
  * instruction budget spans the whole launch and the abort flag is polled
  * before every instruction.
@@ -13,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "zk_cu.h"
 #include "zk_dtype.h"
 #include "zk_isa.h"
+#include "zk_simt.h"
 #include "zk_tensor.h"
 
 #define MAX_CODE_SIZE   (16u << 20)
@@ -28,7 +32,31 @@ typedef struct Launch {
     const uint64_t *code;
     uint64_t args[ZK_MAX_ARGS];
     uint64_t wg[3];
+    /* Parallel launches: each compute unit has its own Launch, memory-space
+     * copy and stats; the budget counts on a shared total. */
+    uint64_t *total_insns;
+    uint64_t unflushed;
+    const volatile int *stop;
+    ZkMemSpace ms_copy;
+    ZkEngineStats st_copy;
+    ZkFault fault_copy;
 } Launch;
+
+#define BUDGET_CHUNK 256
+
+/* True when the launch must stop for its budget (checked per instruction). */
+static bool over_budget(Launch *x, uint64_t budget)
+{
+    if (!x->total_insns) {
+        return budget && x->st->insns >= budget;
+    }
+    if (++x->unflushed >= BUDGET_CHUNK || budget) {
+        uint64_t t = __atomic_add_fetch(x->total_insns, x->unflushed, __ATOMIC_RELAXED);
+        x->unflushed = 0;
+        return budget && t > budget;
+    }
+    return false;
+}
 
 static int fail(ZkFault *fault, int type, uint64_t va)
 {
@@ -182,10 +210,10 @@ static int run_workgroup(Launch *x)
         uint64_t pc_va = x->l->code_va + pc * 8, next = pc + 1;
         int f = ZK_FAULT_NONE;
 
-        if (x->abort_flag && *x->abort_flag) {
+        if ((x->abort_flag && *x->abort_flag) || (x->stop && *x->stop)) {
             return fail(x->fault, ZK_FAULT_ENGINE, 0);
         }
-        if (budget && x->st->insns >= budget) {
+        if (over_budget(x, budget)) {
             return fail(x->fault, ZK_FAULT_BUDGET, pc_va);
         }
         x->st->insns++;
@@ -265,6 +293,72 @@ static int run_workgroup(Launch *x)
     }
 }
 
+static int cu_workgroup(void *ctx, uint32_t cu, uint64_t item,
+                        const volatile int *stop)
+{
+    Launch *x = &((Launch *)ctx)[cu];
+    const uint32_t *g = x->l->grid;
+
+    x->stop = stop;
+    x->wg[0] = item % g[0];
+    x->wg[1] = (item / g[0]) % g[1];
+    x->wg[2] = item / ((uint64_t)g[0] * g[1]);
+    return run_workgroup(x);
+}
+
+/*
+ * Workgroups on the launch's compute units.  Each unit works on a copy of
+ * the memory space and its own counters, merged at the end; the fault
+ * reported is the one of the unit that failed first.
+ */
+static int run_parallel(Launch *x, uint64_t nwg)
+{
+    uint32_t n = x->l->num_cus > nwg ? (uint32_t)nwg : x->l->num_cus;
+    Launch *cus = calloc(n, sizeof(*cus));
+    uint64_t total = 0;
+    int ret;
+
+    if (!cus) {
+        return fail(x->fault, ZK_FAULT_ENGINE, x->l->code_va);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        Launch *c = &cus[i];
+        *c = *x;
+        c->ms_copy = *x->ms;
+        c->ms_copy.hbm_bytes_read = c->ms_copy.hbm_bytes_written = 0;
+        c->ms_copy.sys_bytes = 0;
+        c->ms = &c->ms_copy;
+        c->st = &c->st_copy;
+        c->fault = &c->fault_copy;
+        c->total_insns = &total;
+    }
+    ret = zk_cu_run(n, nwg, cu_workgroup, cus, NULL);
+    for (uint32_t i = 0; i < n; i++) {
+        Launch *c = &cus[i];
+        x->ms->hbm_bytes_read += c->ms_copy.hbm_bytes_read;
+        x->ms->hbm_bytes_written += c->ms_copy.hbm_bytes_written;
+        x->ms->sys_bytes += c->ms_copy.sys_bytes;
+        x->st->insns += c->st_copy.insns;
+        x->st->bytes_read += c->st_copy.bytes_read;
+        x->st->bytes_written += c->st_copy.bytes_written;
+        for (unsigned k = 0; k < 4; k++) {
+            x->st->flops[k] += c->st_copy.flops[k];
+        }
+    }
+    if (ret) {
+        *x->fault = (ZkFault){ .type = (uint32_t)ret };
+        for (uint32_t i = 0; i < n; i++) {
+            if (cus[i].fault_copy.type == (uint32_t)ret &&
+                (ret != ZK_FAULT_ENGINE || cus[i].fault_copy.va)) {
+                *x->fault = cus[i].fault_copy;
+                break;
+            }
+        }
+    }
+    free(cus);
+    return ret;
+}
+
 int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
                      ZkEngineStats *stats, ZkFault *fault,
                      const volatile int *abort_flag)
@@ -280,7 +374,8 @@ int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
     x.fault = fault ? fault : &dummy_fault;
     x.fault->type = ZK_FAULT_NONE;
     x.fault->va = 0;
-    if (launch->args_size % 8 || launch->args_size > ZK_MAX_ARGS * 8) {
+    if (!launch->simt &&
+        (launch->args_size % 8 || launch->args_size > ZK_MAX_ARGS * 8)) {
         return fail(x.fault, ZK_FAULT_ILLEGAL_CMD, launch->args_va);
     }
     if (launch->entry % 8 || launch->entry >= launch->code_size ||
@@ -306,6 +401,11 @@ int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
         code[i] = __builtin_bswap64(code[i]);
     }
 #endif
+    if (launch->simt) {
+        /* ISA v2: the SIMT unit (zk_simt.c) verifies and runs it. */
+        ret = zk_simt_launch(ms, launch, code, x.st, x.fault, abort_flag);
+        goto out;
+    }
     ret = zk_mem_read(ms, launch->args_va, x.args, launch->args_size, x.fault);
     if (ret) {
         goto out;
@@ -314,6 +414,11 @@ int zk_engine_launch(ZkMemSpace *ms, const ZkLaunch *launch,
                       launch->code_size, &bad_pc, &why)) {
         ret = fail(x.fault, ZK_FAULT_ILLEGAL_INSN,
                    launch->code_va + (uint64_t)bad_pc * 8);
+        goto out;
+    }
+    uint64_t nwg = (uint64_t)launch->grid[0] * launch->grid[1] * launch->grid[2];
+    if (launch->num_cus > 1 && nwg > 1) {
+        ret = run_parallel(&x, nwg);
         goto out;
     }
     for (x.wg[2] = 0; x.wg[2] < launch->grid[2]; x.wg[2]++) {

@@ -16,7 +16,25 @@ typedef struct ZkLaunch {
     uint64_t args_va;
     uint32_t args_size;
     uint64_t insn_budget;    /* 0 = unlimited */
+    uint32_t num_cus;        /* compute units (threads) to use, 0 = 1 */
+    /* SIMT launches (ZK_LAUNCH_F_SIMT, include/zhikai_simt.h). */
+    bool simt;
+    uint32_t block[3];       /* threads per block */
+    uint32_t shared_bytes;   /* per block */
+    uint32_t local_bytes;    /* per thread */
 } ZkLaunch;
+
+/* SIMT lane-instruction classes (ZkEngineStats.simt_lane_ops). */
+enum {
+    ZK_SIMT_CLS_INT,         /* integer, logic, moves, compares */
+    ZK_SIMT_CLS_F32,         /* fp32 add/mul/min/...; ffma counts here once */
+    ZK_SIMT_CLS_F64,
+    ZK_SIMT_CLS_SFU,         /* sqrt, rcp, rsqrt, ex2, lg2, sin, cos, div, cvt */
+    ZK_SIMT_CLS_MEM,         /* loads, stores, atomics */
+    ZK_SIMT_CLS_CTRL,        /* branches, barriers, exit */
+    ZK_SIMT_CLS_WARP,        /* shuffles, votes */
+    ZK_SIMT_CLS_COUNT
+};
 
 /* Work counters: what the engine really did (for the power/timing model). */
 typedef struct ZkEngineStats {
@@ -24,6 +42,11 @@ typedef struct ZkEngineStats {
     uint64_t flops[4];       /* by ZK_DT_* dtype of the math: fp32, fp16, bf16, int8 */
     uint64_t bytes_read;     /* tensor + scalar loads */
     uint64_t bytes_written;
+    /* SIMT: lane-instructions by ZK_SIMT_CLS_*, fp32 fma lane-ops (2 flops
+     * each), shared-memory bytes moved. */
+    uint64_t simt_lane_ops[ZK_SIMT_CLS_COUNT];
+    uint64_t simt_fma_ops;
+    uint64_t simt_shared_bytes;
 } ZkEngineStats;
 
 /*

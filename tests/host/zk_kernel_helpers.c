@@ -56,7 +56,10 @@ int zkt_launch_lib(ZkTestMem *t, const char *lib, const char *name, const uint64
     zkt_put(t, code, o.image, o.image_size);
     zkt_put(t, av, args, 8 * nargs);
     ZkLaunch l = { .code_va = code, .code_size = o.image_size, .entry = k->entry,
-                   .grid = { gx, 1, 1 }, .args_va = av, .args_size = 8 * nargs };
+                   .grid = { gx, 1, 1 }, .args_va = av, .args_size = 8 * nargs,
+                   /* library kernels must give the same results and
+                    * counts with their workgroups on parallel units */
+                   .num_cus = 3 };
     ZkFault fault;
     memset(st, 0, sizeof(*st));
     int r = zk_engine_launch(&t->ms, &l, st, &fault, NULL);

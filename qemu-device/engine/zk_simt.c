@@ -1,0 +1,1349 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zk_simt.c - the SIMT unit: interpreter for ISA v2 kernels.
+ *
+ * Decode once per launch: the verified image becomes an array of SInsn with
+ * operands, immediates and branch targets already extracted.  Registers are
+ * stored per warp as [register][lane], so one warp instruction is a loop
+ * over 32 lanes on contiguous 64-bit values that the compiler vectorises
+ * when every lane is active.
+ *
+ * Control flow uses one PC per lane and min-PC scheduling (docs/isa.md):
+ * the warp issues the lowest PC among its runnable lanes and exactly the
+ * lanes at that PC execute.  A warp whose runnable lanes share one PC is
+ * "uniform" and skips all per-lane PC work, which is the common case.
+ *
+ * Blocks are independent and run on the launch's compute units (zk_cu.c);
+ * each unit owns its block state, a copy of the memory space (so MMU byte
+ * counters need no locking) and a small software TLB of HBM pages.
+ */
+#include <fenv.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "zhikai_hw.h"
+#include "zk_cu.h"
+#include "zk_dtype.h"
+#include "zk_simt.h"
+#include "zk_simt_isa.h"
+
+#define ALL_LANES       0xffffffffu
+#define TLB_SIZE        64
+#define BUDGET_CHUNK    1024
+
+typedef struct SInsn {
+    uint8_t op, type, mod, t2;
+    uint8_t rd, ra, rb, rc;
+    uint8_t guard, gneg, pd, flags;
+    uint32_t target;            /* BRA: absolute instruction index */
+    uint64_t imm, bimm, cimm;
+    uint8_t cls;                /* ZK_SIMT_CLS_* */
+} SInsn;
+
+typedef struct TlbEntry {
+    uint64_t vpage;             /* va >> 12, or ~0 */
+    uint8_t *host;              /* HBM page */
+    bool writable;
+} TlbEntry;
+
+typedef struct Warp {
+    uint32_t live;              /* lanes not exited */
+    uint32_t wait;              /* lanes waiting at a barrier */
+    uint32_t preds[ZK_SIMT_NUM_PREDS];
+    bool uniform;               /* all runnable lanes at upc */
+    uint32_t upc;
+    uint32_t pc[ZK_SIMT_WARP];  /* per lane when !uniform, and for waiters */
+} Warp;
+
+struct SimtLaunch;
+
+typedef struct SimtCu {
+    struct SimtLaunch *x;
+    uint32_t index;
+    ZkMemSpace ms;              /* private copy: counters are per unit */
+    ZkEngineStats st;
+    ZkFault fault;
+    uint64_t *regs;             /* [warp][reg][lane] */
+    Warp *warps;
+    uint8_t *shared;
+    uint8_t *local;             /* [thread][local_bytes] */
+    uint64_t sink[ZK_SIMT_WARP];    /* writes to r0 */
+    uint64_t bvec[ZK_SIMT_WARP], cvec[ZK_SIMT_WARP];
+    TlbEntry tlb[TLB_SIZE];
+    uint64_t unflushed;         /* insns not yet added to the launch total */
+    uint64_t clock;             /* warp instructions of the current block */
+    uint64_t block[3];
+    const volatile int *stop;
+} SimtCu;
+
+typedef struct SimtLaunch {
+    const ZkLaunch *l;
+    const SInsn *code;
+    uint32_t n_insns;
+    const uint8_t *image;       /* const space */
+    uint8_t params[ZK_SIMT_MAX_PARAMS];
+    uint32_t nregs, nthreads, nwarps;
+    const volatile int *abort_flag;
+    uint64_t insns;             /* atomic: launch total */
+    SimtCu *cus;
+} SimtLaunch;
+
+static int fault_at(SimtCu *cu, int type, uint64_t va)
+{
+    cu->fault.type = (uint32_t)type;
+    cu->fault.va = va;
+    return type;
+}
+
+static uint64_t *reg(SimtCu *cu, uint32_t warp, unsigned r)
+{
+    return &cu->regs[((size_t)warp * cu->x->nregs + r) * ZK_SIMT_WARP];
+}
+
+/* Run body for every lane in mask; the full-mask loop vectorises. */
+#define LANES(mask, ...) do { \
+        uint32_t m_ = (mask); \
+        if (m_ == ALL_LANES) { \
+            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) { __VA_ARGS__; } \
+        } else { \
+            for (; m_; m_ &= m_ - 1) { unsigned l = (unsigned)__builtin_ctz(m_); __VA_ARGS__; } \
+        } \
+    } while (0)
+
+/* ------------------------------------------------------------------ */
+/* Scalar helpers                                                       */
+/* ------------------------------------------------------------------ */
+
+static const uint8_t type_size[ZK_ST_COUNT] = { 4, 4, 8, 8, 4, 8, 2, 2, 1, 1, 2, 2 };
+
+static bool is64(unsigned t)
+{
+    return t == ZK_ST_U64 || t == ZK_ST_S64 || t == ZK_ST_F64;
+}
+
+static bool is_signed(unsigned t)
+{
+    return t == ZK_ST_S32 || t == ZK_ST_S64 || t == ZK_ST_S8 || t == ZK_ST_S16;
+}
+
+static bool is_fp(unsigned t)
+{
+    return t == ZK_ST_F32 || t == ZK_ST_F64 || t == ZK_ST_F16 || t == ZK_ST_BF16;
+}
+
+static float f32_of(uint64_t v)
+{
+    return zk_bits_f32((uint32_t)v);
+}
+
+static uint64_t of_f32(float f)
+{
+    return zk_f32_bits(f);
+}
+
+static double f64_of(uint64_t v)
+{
+    double d;
+    memcpy(&d, &v, 8);
+    return d;
+}
+
+static uint64_t of_f64(double d)
+{
+    uint64_t v;
+    memcpy(&v, &d, 8);
+    return v;
+}
+
+/* Sign- or zero-extend the low bits of v per integer type. */
+static int64_t sext(uint64_t v, unsigned t)
+{
+    switch (t) {
+    case ZK_ST_S32: return (int32_t)(uint32_t)v;
+    case ZK_ST_S16: return (int16_t)(uint16_t)v;
+    case ZK_ST_S8: return (int8_t)(uint8_t)v;
+    case ZK_ST_U32: return (uint32_t)v;
+    case ZK_ST_U16: return (uint16_t)v;
+    case ZK_ST_U8: return (uint8_t)v;
+    default: return (int64_t)v;
+    }
+}
+
+static const int fe_modes[ZK_RND_COUNT] = {
+    FE_TONEAREST, FE_TOWARDZERO, FE_DOWNWARD, FE_UPWARD
+};
+
+/*
+ * One fp operation in the current rounding mode.  The volatile operands
+ * keep the compiler from evaluating it (or folding it) outside the
+ * fesetround() bracket the caller puts around directed-rounding lanes.
+ */
+static uint64_t __attribute__((noinline))
+fp_op(unsigned op, unsigned t, uint64_t ua, uint64_t ub, uint64_t uc)
+{
+    if (t == ZK_ST_F32) {
+        volatile float a = f32_of(ua), b = f32_of(ub), c = f32_of(uc);
+        float r;
+        switch (op) {
+        case ZK_SOP_FADD: r = a + b; break;
+        case ZK_SOP_FSUB: r = a - b; break;
+        case ZK_SOP_FMUL: r = a * b; break;
+        case ZK_SOP_FFMA: r = fmaf(a, b, c); break;
+        case ZK_SOP_FDIV: r = a / b; break;
+        case ZK_SOP_FSQRT: r = sqrtf(a); break;
+        default: r = 1.0f / a; break;           /* FRCP */
+        }
+        return of_f32(r);
+    } else {
+        volatile double a = f64_of(ua), b = f64_of(ub), c = f64_of(uc);
+        double r;
+        switch (op) {
+        case ZK_SOP_FADD: r = a + b; break;
+        case ZK_SOP_FSUB: r = a - b; break;
+        case ZK_SOP_FMUL: r = a * b; break;
+        case ZK_SOP_FFMA: r = fma(a, b, c); break;
+        case ZK_SOP_FDIV: r = a / b; break;
+        case ZK_SOP_FSQRT: r = sqrt(a); break;
+        default: r = 1.0 / a; break;
+        }
+        return of_f64(r);
+    }
+}
+
+/* Float to integer of type t: round per mode, saturate, NaN -> 0. */
+static uint64_t f2i(double d, unsigned t, unsigned rnd)
+{
+    double lo, hi;
+
+    if (d != d) {
+        return 0;
+    }
+    switch (rnd) {
+    case ZK_RND_RZ: d = trunc(d); break;
+    case ZK_RND_RM: d = floor(d); break;
+    case ZK_RND_RP: d = ceil(d); break;
+    default: d = nearbyint(d); break;       /* default mode: nearest even */
+    }
+    switch (t) {
+    case ZK_ST_U8: lo = 0; hi = 255; break;
+    case ZK_ST_S8: lo = -128; hi = 127; break;
+    case ZK_ST_U16: lo = 0; hi = 65535; break;
+    case ZK_ST_S16: lo = -32768; hi = 32767; break;
+    case ZK_ST_U32: lo = 0; hi = 4294967295.0; break;
+    case ZK_ST_S32: lo = -2147483648.0; hi = 2147483647.0; break;
+    case ZK_ST_U64:
+        if (d <= 0) {
+            return 0;
+        }
+        return d >= 0x1p64 ? UINT64_MAX : (uint64_t)d;
+    default:
+        if (d >= 0x1p63) {
+            return (uint64_t)INT64_MAX;
+        }
+        return d < -0x1p63 ? (uint64_t)INT64_MIN : (uint64_t)(int64_t)d;
+    }
+    d = d < lo ? lo : d > hi ? hi : d;
+    return is_signed(t) ? (uint64_t)(int64_t)d & (t == ZK_ST_S32 ? 0xffffffffu :
+                                                  t == ZK_ST_S16 ? 0xffffu : 0xffu)
+                        : (uint64_t)d;
+}
+
+static uint64_t __attribute__((noinline))
+int_to_fp(uint64_t v, unsigned src, unsigned dst)
+{
+    volatile int64_t s = sext(v, src);
+    volatile uint64_t u = (uint64_t)s;
+    bool sg = is_signed(src);
+
+    if (dst == ZK_ST_F64) {
+        return of_f64(sg ? (double)s : (double)u);
+    }
+    float f = sg ? (float)s : (float)u;
+    if (dst == ZK_ST_F32) {
+        return of_f32(f);
+    }
+    return dst == ZK_ST_F16 ? zk_f32_to_f16(f) : zk_f32_to_bf16(f);
+}
+
+static uint64_t __attribute__((noinline))
+fp_to_fp(uint64_t v, unsigned src, unsigned dst)
+{
+    volatile double d;
+
+    switch (src) {
+    case ZK_ST_F64: d = f64_of(v); break;
+    case ZK_ST_F32: d = f32_of(v); break;
+    case ZK_ST_F16: d = zk_f16_to_f32((uint16_t)v); break;
+    default: d = zk_bf16_to_f32((uint16_t)v); break;
+    }
+    switch (dst) {
+    case ZK_ST_F64: return of_f64(d);
+    case ZK_ST_F32: return of_f32((float)d);
+    case ZK_ST_F16: return zk_f32_to_f16((float)d);
+    default: return zk_f32_to_bf16((float)d);
+    }
+}
+
+static double fp_value(uint64_t v, unsigned t)
+{
+    switch (t) {
+    case ZK_ST_F64: return f64_of(v);
+    case ZK_ST_F32: return f32_of(v);
+    case ZK_ST_F16: return zk_f16_to_f32((uint16_t)v);
+    default: return zk_bf16_to_f32((uint16_t)v);
+    }
+}
+
+/* CVT of one value; the caller has set the rounding mode for fp results. */
+static uint64_t cvt(uint64_t v, unsigned dst, unsigned src, unsigned rnd)
+{
+    if (!is_fp(src) && !is_fp(dst)) {
+        uint64_t r = (uint64_t)sext(v, src);
+        return type_size[dst] == 8 ? r : r & ((1ull << (8 * type_size[dst])) - 1);
+    }
+    if (!is_fp(src)) {
+        return int_to_fp(v, src, dst);
+    }
+    if (!is_fp(dst)) {
+        return f2i(fp_value(v, src), dst, rnd);
+    }
+    return fp_to_fp(v, src, dst);
+}
+
+static bool cmp_int(unsigned c, unsigned t, uint64_t a, uint64_t b)
+{
+    if (is_signed(t)) {
+        int64_t x = sext(a, t), y = sext(b, t);
+        switch (c) {
+        case ZK_CMP_EQ: return x == y;
+        case ZK_CMP_NE: return x != y;
+        case ZK_CMP_LT: return x < y;
+        case ZK_CMP_LE: return x <= y;
+        case ZK_CMP_GT: return x > y;
+        default: return x >= y;
+        }
+    }
+    if (!is64(t)) {
+        a = (uint32_t)a;
+        b = (uint32_t)b;
+    }
+    switch (c) {
+    case ZK_CMP_EQ: return a == b;
+    case ZK_CMP_NE: return a != b;
+    case ZK_CMP_LT: return a < b;
+    case ZK_CMP_LE: return a <= b;
+    case ZK_CMP_GT: return a > b;
+    default: return a >= b;
+    }
+}
+
+static bool cmp_fp(unsigned c, double x, double y)
+{
+    bool un = x != x || y != y;
+    switch (c) {
+    case ZK_CMP_EQ: return !un && x == y;
+    case ZK_CMP_NE: return !un && x != y;
+    case ZK_CMP_LT: return !un && x < y;
+    case ZK_CMP_LE: return !un && x <= y;
+    case ZK_CMP_GT: return !un && x > y;
+    case ZK_CMP_GE: return !un && x >= y;
+    case ZK_CMP_EQU: return un || x == y;
+    case ZK_CMP_NEU: return un || x != y;
+    case ZK_CMP_LTU: return un || x < y;
+    case ZK_CMP_LEU: return un || x <= y;
+    case ZK_CMP_GTU: return un || x > y;
+    case ZK_CMP_GEU: return un || x >= y;
+    case ZK_CMP_NUM: return !un;
+    default: return un;
+    }
+}
+
+static bool compare(unsigned c, unsigned t, uint64_t a, uint64_t b)
+{
+    if (t == ZK_ST_F32) {
+        return cmp_fp(c, f32_of(a), f32_of(b));
+    }
+    if (t == ZK_ST_F64) {
+        return cmp_fp(c, f64_of(a), f64_of(b));
+    }
+    return cmp_int(c, t, a, b);
+}
+
+/* Integer ops that have no dedicated vector loop. */
+static uint64_t ialu(const SInsn *in, uint64_t a, uint64_t b, uint64_t c)
+{
+    unsigned t = in->type, w = is64(t) ? 64 : 32;
+    uint64_t wmask = w == 64 ? ~0ull : 0xffffffffull;
+    bool s = is_signed(t);
+    int64_t sa = sext(a, t), sb = sext(b, t);
+    uint64_t ua = a & wmask, ub = b & wmask, r;
+
+    switch (in->op) {
+    case ZK_SOP_MULHI:
+        if (w == 32) {
+            r = s ? (uint64_t)((sa * sb) >> 32) : (ua * ub) >> 32;
+        } else if (s) {
+            r = (uint64_t)(((__int128)sa * sb) >> 64);
+        } else {
+            r = (uint64_t)(((unsigned __int128)ua * ub) >> 64);
+        }
+        break;
+    case ZK_SOP_MULWIDE:
+        return s ? (uint64_t)(sa * sb) : ua * ub;
+    case ZK_SOP_MADWIDE:
+        return (s ? (uint64_t)(sa * sb) : ua * ub) + c;
+    case ZK_SOP_DIV:
+        if (!ub) {
+            r = ~0ull;
+        } else if (s) {
+            int64_t min = w == 32 ? INT32_MIN : INT64_MIN;
+            r = (sa == min && sb == -1) ? (uint64_t)min : (uint64_t)(sa / sb);
+        } else {
+            r = ua / ub;
+        }
+        break;
+    case ZK_SOP_REM:
+        if (!ub) {
+            r = a;
+        } else if (s) {
+            r = sb == -1 ? 0 : (uint64_t)(sa % sb);
+        } else {
+            r = ua % ub;
+        }
+        break;
+    case ZK_SOP_MIN:
+        r = s ? (uint64_t)(sa < sb ? sa : sb) : (ua < ub ? ua : ub);
+        break;
+    case ZK_SOP_MAX:
+        r = s ? (uint64_t)(sa > sb ? sa : sb) : (ua > ub ? ua : ub);
+        break;
+    case ZK_SOP_ABS:
+        r = s && sa < 0 ? 0 - (uint64_t)sa : ua;
+        break;
+    case ZK_SOP_NEG:
+        r = 0 - a;
+        break;
+    case ZK_SOP_NOT:
+        r = ~a;
+        break;
+    case ZK_SOP_SHL:
+        r = (uint32_t)b >= w ? 0 : ua << (uint32_t)b;
+        break;
+    case ZK_SOP_SHR:
+        if (s) {
+            unsigned n = (uint32_t)b >= w ? w - 1 : (uint32_t)b;
+            r = sa < 0 ? ~(~(uint64_t)sa >> n) : (uint64_t)sa >> n;
+        } else {
+            r = (uint32_t)b >= w ? 0 : ua >> (uint32_t)b;
+        }
+        break;
+    case ZK_SOP_POPC:
+        return (uint64_t)__builtin_popcountll(ua);
+    case ZK_SOP_CLZ:
+        return ua ? (uint64_t)(__builtin_clzll(ua) - (64 - w)) : w;
+    case ZK_SOP_BREV: {
+        uint64_t v = ua, o = 0;
+        for (unsigned i = 0; i < w; i++, v >>= 1) {
+            o = (o << 1) | (v & 1);
+        }
+        r = o;
+        break;
+    }
+    case ZK_SOP_BFE: {
+        unsigned pos = b & 0xff, len = c & 0xff;
+        if (!len) {
+            return 0;
+        }
+        uint64_t field = pos >= w ? 0 : ua >> pos;
+        if (len < w) {
+            field &= (1ull << len) - 1;
+        }
+        if (s) {
+            unsigned top = pos + len - 1 >= w ? w - 1 : pos + len - 1;
+            if ((ua >> top) & 1 && len < 64) {
+                field |= ~0ull << (len < w ? len : w);
+            }
+        }
+        r = field;
+        break;
+    }
+    case ZK_SOP_BFI: {
+        unsigned pos = c & 0xff, len = (c >> 8) & 0xff;
+        r = ub;
+        if (len && pos < w) {
+            uint64_t m = len >= 64 ? ~0ull : (1ull << len) - 1;
+            m <<= pos;
+            r = (ub & ~m) | ((ua << pos) & m);
+        }
+        break;
+    }
+    case ZK_SOP_SHF: {
+        uint64_t v = (uint64_t)(uint32_t)b << 32 | (uint32_t)a;
+        uint32_t n = (uint32_t)c;
+        n = (in->mod & ZK_SHF_CLAMP) ? (n > 32 ? 32 : n) : (n & 31);
+        r = (in->mod & ZK_SHF_R) ? (uint32_t)(v >> n) : (uint32_t)((v << n) >> 32);
+        break;
+    }
+    default:
+        r = 0;
+        break;
+    }
+    return r & wmask;
+}
+
+/* ------------------------------------------------------------------ */
+/* Memory                                                               */
+/* ------------------------------------------------------------------ */
+
+/*
+ * Host pointer for n bytes at address addr of space sp seen by thread tid,
+ * or NULL: *f = 0 means "valid but not directly mapped" (system memory,
+ * a page boundary: use zk_mem_read/write), else *f is the fault.
+ */
+static uint8_t *resolve(SimtCu *cu, unsigned sp, uint64_t addr, unsigned n,
+                        bool write, uint32_t tid, int *f)
+{
+    const ZkLaunch *l = cu->x->l;
+    int kind = write ? ZK_FAULT_MMU_WRITE : ZK_FAULT_MMU_READ;
+
+    *f = 0;
+    if (sp == ZK_SPACE_GENERIC) {
+        if (addr - ZK_SIMT_SHARED_WINDOW < ZK_SIMT_WINDOW_SIZE) {
+            sp = ZK_SPACE_SHARED;
+            addr -= ZK_SIMT_SHARED_WINDOW;
+        } else if (addr - ZK_SIMT_LOCAL_WINDOW < ZK_SIMT_WINDOW_SIZE) {
+            sp = ZK_SPACE_LOCAL;
+            addr -= ZK_SIMT_LOCAL_WINDOW;
+        } else {
+            sp = ZK_SPACE_GLOBAL;
+        }
+    }
+    switch (sp) {
+    case ZK_SPACE_SHARED:
+        if (addr > l->shared_bytes || n > l->shared_bytes - addr) {
+            *f = fault_at(cu, kind, ZK_SIMT_SHARED_WINDOW + (addr & 0xffffffffull));
+            return NULL;
+        }
+        cu->st.simt_shared_bytes += n;
+        return cu->shared + addr;
+    case ZK_SPACE_LOCAL:
+        if (addr > l->local_bytes || n > l->local_bytes - addr) {
+            *f = fault_at(cu, kind, ZK_SIMT_LOCAL_WINDOW + (addr & 0xffffffffull));
+            return NULL;
+        }
+        return cu->local + (size_t)tid * l->local_bytes + addr;
+    case ZK_SPACE_PARAM:
+        if (addr > l->args_size || n > l->args_size - addr) {
+            *f = fault_at(cu, ZK_FAULT_MMU_READ, l->args_va + (addr & 0xffffffffull));
+            return NULL;
+        }
+        return cu->x->params + addr;
+    case ZK_SPACE_CONST:
+        if (addr > l->code_size || n > l->code_size - addr) {
+            *f = fault_at(cu, ZK_FAULT_MMU_READ, l->code_va + (addr & 0xffffffffull));
+            return NULL;
+        }
+        return (uint8_t *)cu->x->image + addr;
+    default:
+        break;
+    }
+    /* Global: software TLB of 4 KiB HBM pages. */
+    uint64_t vpage = addr >> ZK_PAGE_SHIFT, in_page = addr & (ZK_PAGE_SIZE - 1);
+    TlbEntry *e = &cu->tlb[vpage % TLB_SIZE];
+    if (e->vpage != vpage || (write && !e->writable)) {
+        ZkXlate x;
+        if (zk_mmu_translate(&cu->ms, addr, write, &x, &cu->fault)) {
+            *f = (int)cu->fault.type;
+            return NULL;
+        }
+        if (x.sysmem) {
+            return NULL;
+        }
+        e->vpage = vpage;
+        e->host = cu->ms.hbm + (x.addr - in_page);
+        e->writable = x.writable;
+    }
+    if (in_page + n > ZK_PAGE_SIZE) {
+        return NULL;
+    }
+    if (write) {
+        cu->ms.hbm_bytes_written += n;
+        cu->st.bytes_written += n;
+    } else {
+        cu->ms.hbm_bytes_read += n;
+        cu->st.bytes_read += n;
+    }
+    return e->host + in_page;
+}
+
+static int mem_load(SimtCu *cu, unsigned sp, uint64_t addr, unsigned t,
+                    uint32_t tid, uint64_t *out)
+{
+    unsigned n = type_size[t];
+    uint64_t v = 0;
+    int f;
+    uint8_t *p = resolve(cu, sp, addr, n, false, tid, &f);
+
+    if (p) {
+        memcpy(&v, p, n);
+    } else if (f) {
+        return f;
+    } else {
+        if (zk_mem_read(&cu->ms, addr, &v, n, &cu->fault)) {
+            return (int)cu->fault.type;
+        }
+        cu->st.bytes_read += n;
+    }
+    *out = is_signed(t) ? (uint64_t)sext(v, t) : v;
+    return 0;
+}
+
+static int mem_store(SimtCu *cu, unsigned sp, uint64_t addr, unsigned t,
+                     uint32_t tid, uint64_t v)
+{
+    unsigned n = type_size[t];
+    int f;
+    uint8_t *p = resolve(cu, sp, addr, n, true, tid, &f);
+
+    if (p) {
+        memcpy(p, &v, n);
+        return 0;
+    }
+    if (f) {
+        return f;
+    }
+    if (zk_mem_write(&cu->ms, addr, &v, n, &cu->fault)) {
+        return (int)cu->fault.type;
+    }
+    cu->st.bytes_written += n;
+    return 0;
+}
+
+static uint64_t atom_apply(unsigned op, unsigned t, uint64_t old, uint64_t b,
+                           uint64_t c)
+{
+    bool s = is_signed(t);
+    int64_t so = sext(old, t), sb = sext(b, t);
+
+    switch (op) {
+    case ZK_ATOM_ADD:
+        return t == ZK_ST_F32 ? of_f32(f32_of(old) + f32_of(b)) : old + b;
+    case ZK_ATOM_MIN:
+        return s ? (uint64_t)(so < sb ? so : sb) : (old < b ? old : b);
+    case ZK_ATOM_MAX:
+        return s ? (uint64_t)(so > sb ? so : sb) : (old > b ? old : b);
+    case ZK_ATOM_EXCH: return b;
+    case ZK_ATOM_CAS: return old == b ? c : old;
+    case ZK_ATOM_AND: return old & b;
+    case ZK_ATOM_OR: return old | b;
+    case ZK_ATOM_XOR: return old ^ b;
+    case ZK_ATOM_INC: return (uint32_t)old >= (uint32_t)b ? 0 : old + 1;
+    default: /* DEC */
+        return ((uint32_t)old == 0 || (uint32_t)old > (uint32_t)b) ? b : old - 1;
+    }
+}
+
+/* One lane's atomic: natural alignment, HBM, shared (or local) memory. */
+static int mem_atomic(SimtCu *cu, const SInsn *in, uint64_t addr, uint32_t tid,
+                      uint64_t b, uint64_t c, uint64_t *old_out)
+{
+    unsigned n = type_size[in->type];
+    bool wide = n == 8;
+    int f;
+    uint8_t *p;
+
+    if (addr % n) {
+        return fault_at(cu, ZK_FAULT_ENGINE, addr);
+    }
+    p = resolve(cu, in->t2, addr, n, true, tid, &f);
+    if (!p) {
+        /* Atomics need HBM: system memory (or a misaligned split) faults. */
+        return f ? f : fault_at(cu, ZK_FAULT_MMU_WRITE, addr);
+    }
+    if (!wide) {
+        b = (uint32_t)b;
+        c = (uint32_t)c;
+    }
+    if (in->mod == ZK_ATOM_ADD && in->type != ZK_ST_F32) {
+        *old_out = wide ? __atomic_fetch_add((uint64_t *)p, b, __ATOMIC_SEQ_CST)
+                        : __atomic_fetch_add((uint32_t *)p, (uint32_t)b, __ATOMIC_SEQ_CST);
+    } else if (wide) {
+        uint64_t old = __atomic_load_n((uint64_t *)p, __ATOMIC_RELAXED), nv;
+        do {
+            nv = atom_apply(in->mod, in->type, old, b, c);
+        } while (!__atomic_compare_exchange_n((uint64_t *)p, &old, nv, false,
+                                              __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+        *old_out = old;
+    } else {
+        uint32_t old = __atomic_load_n((uint32_t *)p, __ATOMIC_RELAXED), nv;
+        do {
+            nv = (uint32_t)atom_apply(in->mod, in->type, old, b, c);
+        } while (!__atomic_compare_exchange_n((uint32_t *)p, &old, nv, false,
+                                              __ATOMIC_SEQ_CST, __ATOMIC_RELAXED));
+        *old_out = old;
+    }
+    if (is_signed(in->type)) {
+        *old_out = (uint64_t)sext(*old_out, in->type);
+    }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* One warp instruction (non-control)                                  */
+/* ------------------------------------------------------------------ */
+
+static uint64_t sreg_value(SimtCu *cu, uint32_t warp, unsigned lane, unsigned sr)
+{
+    const ZkLaunch *l = cu->x->l;
+    uint32_t tid = warp * ZK_SIMT_WARP + lane;
+    uint64_t below = (1ull << lane) - 1;
+
+    switch (sr) {
+    case ZK_SR_TID_X: return tid % l->block[0];
+    case ZK_SR_TID_Y: return (tid / l->block[0]) % l->block[1];
+    case ZK_SR_TID_Z: return tid / (l->block[0] * l->block[1]);
+    case ZK_SR_NTID_X: case ZK_SR_NTID_Y: case ZK_SR_NTID_Z:
+        return l->block[sr - ZK_SR_NTID_X];
+    case ZK_SR_CTAID_X: case ZK_SR_CTAID_Y: case ZK_SR_CTAID_Z:
+        return cu->block[sr - ZK_SR_CTAID_X];
+    case ZK_SR_NCTAID_X: case ZK_SR_NCTAID_Y: case ZK_SR_NCTAID_Z:
+        return l->grid[sr - ZK_SR_NCTAID_X];
+    case ZK_SR_LANEID: return lane;
+    case ZK_SR_WARPID: return warp;
+    case ZK_SR_NWARPID: return cu->x->nwarps;
+    case ZK_SR_CLOCK: return (uint32_t)cu->clock;
+    case ZK_SR_CLOCK64: return cu->clock;
+    case ZK_SR_LANEMASK_EQ: return 1ull << lane;
+    case ZK_SR_LANEMASK_LT: return below;
+    case ZK_SR_LANEMASK_LE: return below | (1ull << lane);
+    case ZK_SR_LANEMASK_GT: return ALL_LANES & ~(below | (1ull << lane));
+    case ZK_SR_LANEMASK_GE: return ALL_LANES & ~below;
+    case ZK_SR_SHARED_SIZE: return l->shared_bytes;
+    case ZK_SR_LOCAL_SIZE: return l->local_bytes;
+    case ZK_SR_PARAM_SIZE: return l->args_size;
+    case ZK_SR_CODE_VA: return l->code_va;
+    case ZK_SR_SMID: return cu->index;
+    case ZK_SR_NSMID: return l->num_cus ? l->num_cus : 1;
+    default: {                          /* GLOBALTIMER */
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+    }
+    }
+}
+
+static void set_pred(Warp *w, unsigned p, uint32_t ex, uint32_t val)
+{
+    if (p) {
+        w->preds[p] = (w->preds[p] & ~ex) | (val & ex);
+    }
+}
+
+static uint32_t pred_code(const Warp *w, unsigned code)
+{
+    return w->preds[code & 7] ^ ((code & 8) ? ALL_LANES : 0);
+}
+
+static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
+{
+    const uint64_t *A = reg(cu, wi, in->ra);
+    const uint64_t *B = reg(cu, wi, in->rb);
+    const uint64_t *C = reg(cu, wi, in->rc);
+    uint64_t *D = in->rd ? reg(cu, wi, in->rd) : cu->sink;
+    unsigned t = in->type;
+    uint64_t wm = is64(t) ? ~0ull : 0xffffffffull;
+    uint32_t tid0 = wi * ZK_SIMT_WARP;
+    int f;
+
+    if (in->flags & ZK_SF_BIMM) {
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            cu->bvec[l] = in->bimm;
+        }
+        B = cu->bvec;
+    }
+    if (in->flags & ZK_SF_CIMM) {
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            cu->cvec[l] = in->cimm;
+        }
+        C = cu->cvec;
+    }
+    cu->st.simt_lane_ops[in->cls] += (uint64_t)__builtin_popcount(ex);
+
+    switch (in->op) {
+    case ZK_SOP_NOP:
+        return 0;
+    case ZK_SOP_MEMBAR:
+        __atomic_thread_fence(__ATOMIC_SEQ_CST);
+        return 0;
+    case ZK_SOP_MOV:
+        LANES(ex, D[l] = B[l]);
+        return 0;
+    case ZK_SOP_SREG:
+        LANES(ex, D[l] = sreg_value(cu, wi, l, (unsigned)in->imm));
+        return 0;
+    case ZK_SOP_SELP: {
+        uint32_t p = w->preds[in->pd];
+        LANES(ex, D[l] = (p >> l) & 1 ? A[l] : B[l]);
+        return 0;
+    }
+    case ZK_SOP_CVTA: {
+        uint64_t base = in->t2 == ZK_SPACE_SHARED ? ZK_SIMT_SHARED_WINDOW :
+                        in->t2 == ZK_SPACE_LOCAL ? ZK_SIMT_LOCAL_WINDOW : 0;
+        if (in->mod) {
+            LANES(ex, D[l] = base ? (A[l] - base) & 0xffffffffull : A[l]);
+        } else {
+            LANES(ex, D[l] = base ? base + (A[l] & 0xffffffffull) : A[l]);
+        }
+        return 0;
+    }
+    case ZK_SOP_ADD: LANES(ex, D[l] = (A[l] + B[l]) & wm); return 0;
+    case ZK_SOP_SUB: LANES(ex, D[l] = (A[l] - B[l]) & wm); return 0;
+    case ZK_SOP_MUL: LANES(ex, D[l] = (A[l] * B[l]) & wm); return 0;
+    case ZK_SOP_MAD: LANES(ex, D[l] = (A[l] * B[l] + C[l]) & wm); return 0;
+    case ZK_SOP_AND: LANES(ex, D[l] = (A[l] & B[l]) & wm); return 0;
+    case ZK_SOP_OR: LANES(ex, D[l] = (A[l] | B[l]) & wm); return 0;
+    case ZK_SOP_XOR: LANES(ex, D[l] = (A[l] ^ B[l]) & wm); return 0;
+    case ZK_SOP_SETP: {
+        uint32_t r = 0;
+        if (t == ZK_ST_U32 || t == ZK_ST_S32) {
+            /* The common case, without the generic compare. */
+            unsigned c = in->mod;
+            bool s = t == ZK_ST_S32;
+            LANES(ex, {
+                int64_t x = s ? (int32_t)A[l] : (int64_t)(uint32_t)A[l];
+                int64_t y = s ? (int32_t)B[l] : (int64_t)(uint32_t)B[l];
+                bool v = c == ZK_CMP_EQ ? x == y : c == ZK_CMP_NE ? x != y :
+                         c == ZK_CMP_LT ? x < y : c == ZK_CMP_LE ? x <= y :
+                         c == ZK_CMP_GT ? x > y : x >= y;
+                r |= (uint32_t)v << l;
+            });
+        } else {
+            LANES(ex, r |= (uint32_t)compare(in->mod, t, A[l], B[l]) << l);
+        }
+        set_pred(w, in->pd, ex, r);
+        return 0;
+    }
+    case ZK_SOP_SET:
+        LANES(ex, D[l] = compare(in->mod, t, A[l], B[l]));
+        return 0;
+    case ZK_SOP_PLOP: {
+        uint32_t a = pred_code(w, in->ra), b = pred_code(w, in->rb);
+        uint32_t r = in->mod == ZK_PLOP_AND ? a & b : in->mod == ZK_PLOP_OR ? a | b : a ^ b;
+        set_pred(w, in->pd, ex, r);
+        return 0;
+    }
+    case ZK_SOP_MULHI: case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE:
+    case ZK_SOP_DIV: case ZK_SOP_REM: case ZK_SOP_MIN: case ZK_SOP_MAX:
+    case ZK_SOP_ABS: case ZK_SOP_NEG: case ZK_SOP_NOT: case ZK_SOP_SHL:
+    case ZK_SOP_SHR: case ZK_SOP_POPC: case ZK_SOP_CLZ: case ZK_SOP_BREV:
+    case ZK_SOP_BFE: case ZK_SOP_BFI: case ZK_SOP_SHF:
+        LANES(ex, D[l] = ialu(in, A[l], B[l], C[l]));
+        return 0;
+    case ZK_SOP_FADD: case ZK_SOP_FSUB: case ZK_SOP_FMUL: case ZK_SOP_FFMA:
+    case ZK_SOP_FDIV: case ZK_SOP_FSQRT: case ZK_SOP_FRCP:
+        if (in->op == ZK_SOP_FFMA && t == ZK_ST_F32) {
+            cu->st.simt_fma_ops += (uint64_t)__builtin_popcount(ex);
+        }
+        if (in->mod == ZK_RND_RN && t == ZK_ST_F32) {
+            switch (in->op) {
+            case ZK_SOP_FADD: LANES(ex, D[l] = of_f32(f32_of(A[l]) + f32_of(B[l]))); return 0;
+            case ZK_SOP_FSUB: LANES(ex, D[l] = of_f32(f32_of(A[l]) - f32_of(B[l]))); return 0;
+            case ZK_SOP_FMUL: LANES(ex, D[l] = of_f32(f32_of(A[l]) * f32_of(B[l]))); return 0;
+            case ZK_SOP_FFMA:
+                LANES(ex, D[l] = of_f32(fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l]))));
+                return 0;
+            default:
+                break;
+            }
+        }
+        if (in->mod == ZK_RND_RN) {
+            LANES(ex, D[l] = fp_op(in->op, t, A[l], B[l], C[l]));
+        } else {
+            int old = fegetround();
+            fesetround(fe_modes[in->mod]);
+            LANES(ex, D[l] = fp_op(in->op, t, A[l], B[l], C[l]));
+            fesetround(old);
+        }
+        return 0;
+    case ZK_SOP_FMIN:
+        if (t == ZK_ST_F32) {
+            LANES(ex, D[l] = of_f32(fminf(f32_of(A[l]), f32_of(B[l]))));
+        } else {
+            LANES(ex, D[l] = of_f64(fmin(f64_of(A[l]), f64_of(B[l]))));
+        }
+        return 0;
+    case ZK_SOP_FMAX:
+        if (t == ZK_ST_F32) {
+            LANES(ex, D[l] = of_f32(fmaxf(f32_of(A[l]), f32_of(B[l]))));
+        } else {
+            LANES(ex, D[l] = of_f64(fmax(f64_of(A[l]), f64_of(B[l]))));
+        }
+        return 0;
+    case ZK_SOP_FABS:
+        LANES(ex, D[l] = A[l] & (t == ZK_ST_F32 ? 0x7fffffffull : ~(1ull << 63)));
+        return 0;
+    case ZK_SOP_FNEG:
+        LANES(ex, D[l] = (A[l] ^ (t == ZK_ST_F32 ? 0x80000000ull : 1ull << 63)) & wm);
+        return 0;
+    case ZK_SOP_FRSQRT:
+        if (t == ZK_ST_F32) {
+            LANES(ex, D[l] = of_f32(1.0f / sqrtf(f32_of(A[l]))));
+        } else {
+            LANES(ex, D[l] = of_f64(1.0 / sqrt(f64_of(A[l]))));
+        }
+        return 0;
+    case ZK_SOP_FEX2: LANES(ex, D[l] = of_f32(exp2f(f32_of(A[l])))); return 0;
+    case ZK_SOP_FLG2: LANES(ex, D[l] = of_f32(log2f(f32_of(A[l])))); return 0;
+    case ZK_SOP_FSIN: LANES(ex, D[l] = of_f32(sinf(f32_of(A[l])))); return 0;
+    case ZK_SOP_FCOS: LANES(ex, D[l] = of_f32(cosf(f32_of(A[l])))); return 0;
+    case ZK_SOP_CVT:
+        if (in->mod != ZK_RND_RN && is_fp(t)) {
+            int old = fegetround();
+            fesetround(fe_modes[in->mod]);
+            LANES(ex, D[l] = cvt(A[l], t, in->t2, in->mod));
+            fesetround(old);
+        } else {
+            LANES(ex, D[l] = cvt(A[l], t, in->t2, in->mod));
+        }
+        return 0;
+    case ZK_SOP_LD: {
+        /* Load into a temporary so a fault leaves rd untouched in all lanes. */
+        uint64_t v[ZK_SIMT_WARP];
+        f = 0;
+        LANES(ex, if (!f) { f = mem_load(cu, in->t2, A[l] + in->imm, t, tid0 + l, &v[l]); });
+        if (f) {
+            return f;
+        }
+        LANES(ex, D[l] = v[l]);
+        return 0;
+    }
+    case ZK_SOP_ST:
+        f = 0;
+        LANES(ex, if (!f) { f = mem_store(cu, in->t2, A[l] + in->imm, t, tid0 + l, B[l]); });
+        return f;
+    case ZK_SOP_ATOM: {
+        uint64_t v[ZK_SIMT_WARP];
+        f = 0;
+        LANES(ex, if (!f) { f = mem_atomic(cu, in, A[l] + in->imm, tid0 + l, B[l], C[l], &v[l]); });
+        if (f) {
+            return f;
+        }
+        LANES(ex, D[l] = v[l]);
+        return 0;
+    }
+    case ZK_SOP_SHFL: {
+        uint64_t src[ZK_SIMT_WARP];
+        uint32_t ok = 0;
+        memcpy(src, A, sizeof(src));
+        LANES(ex, {
+            uint32_t bb = (uint32_t)B[l] & 31, cc = (uint32_t)C[l];
+            uint32_t clamp = cc & 31, seg = (cc >> 8) & 31;
+            uint32_t maxl = (l & seg) | (clamp & ~seg), minl = l & seg;
+            int32_t j;
+            bool valid;
+            switch (in->mod) {
+            case ZK_SHFL_UP: j = (int32_t)l - (int32_t)bb; valid = j >= (int32_t)minl; break;
+            case ZK_SHFL_DOWN: j = (int32_t)(l + bb); valid = j <= (int32_t)maxl; break;
+            case ZK_SHFL_BFLY: j = (int32_t)(l ^ bb); valid = j <= (int32_t)maxl; break;
+            default: j = (int32_t)(minl | (bb & ~seg)); valid = j <= (int32_t)maxl; break;
+            }
+            if (!valid) {
+                j = (int32_t)l;
+            }
+            D[l] = src[j];
+            ok |= (uint32_t)valid << l;
+        });
+        set_pred(w, in->pd, ex, ok);
+        return 0;
+    }
+    case ZK_SOP_VOTE: {
+        uint32_t p = pred_code(w, in->ra) & ex;
+        switch (in->mod) {
+        case ZK_VOTE_BALLOT: LANES(ex, D[l] = p); break;
+        case ZK_VOTE_ANY: set_pred(w, in->pd, ex, p ? ALL_LANES : 0); break;
+        case ZK_VOTE_ALL: set_pred(w, in->pd, ex, p == ex ? ALL_LANES : 0); break;
+        default: set_pred(w, in->pd, ex, (p == ex || !p) ? ALL_LANES : 0); break;
+        }
+        return 0;
+    }
+    default:
+        return fault_at(cu, ZK_FAULT_ENGINE, 0);
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Warps and blocks                                                     */
+/* ------------------------------------------------------------------ */
+
+static void advance(Warp *w, uint32_t mask, uint32_t next)
+{
+    if (w->uniform) {
+        w->upc = next;
+    } else {
+        LANES(mask, w->pc[l] = next);
+    }
+}
+
+static void diverge(Warp *w)
+{
+    if (w->uniform) {
+        uint32_t run = w->live & ~w->wait;
+        LANES(run, w->pc[l] = w->upc);
+        w->uniform = false;
+    }
+}
+
+/* Count one warp instruction against the budget; 0 or a fault. */
+static int tick(SimtCu *cu, uint32_t pc)
+{
+    SimtLaunch *x = cu->x;
+
+    cu->st.insns++;
+    cu->clock++;
+    if (++cu->unflushed >= BUDGET_CHUNK || x->l->insn_budget) {
+        uint64_t total = __atomic_add_fetch(&x->insns, cu->unflushed, __ATOMIC_RELAXED);
+        cu->unflushed = 0;
+        if (x->l->insn_budget && total > x->l->insn_budget) {
+            return fault_at(cu, ZK_FAULT_BUDGET, x->l->code_va + (uint64_t)pc * 16);
+        }
+        if (*cu->stop) {
+            return fault_at(cu, ZK_FAULT_ENGINE, 0);
+        }
+    }
+    if (x->abort_flag && *x->abort_flag) {
+        return fault_at(cu, ZK_FAULT_ENGINE, 0);
+    }
+    return 0;
+}
+
+/* Run warp wi until all its lanes exited or wait at a barrier. */
+static int run_warp(SimtCu *cu, uint32_t wi)
+{
+    Warp *w = &cu->warps[wi];
+    const SInsn *code = cu->x->code;
+
+    for (;;) {
+        uint32_t run = w->live & ~w->wait, pc, mask;
+        int f;
+
+        if (!run) {
+            return 0;
+        }
+        if (w->uniform) {
+            pc = w->upc;
+            mask = run;
+        } else {
+            pc = UINT32_MAX;
+            mask = 0;
+            LANES(run, {
+                if (w->pc[l] < pc) {
+                    pc = w->pc[l];
+                    mask = 0;
+                }
+                if (w->pc[l] == pc) {
+                    mask |= 1u << l;
+                }
+            });
+            if (mask == run) {
+                w->uniform = true;
+                w->upc = pc;
+            }
+        }
+        f = tick(cu, pc);
+        if (f) {
+            return f;
+        }
+        const SInsn *in = &code[pc];
+        uint32_t ex = mask & (w->preds[in->guard] ^ (in->gneg ? ALL_LANES : 0));
+
+        switch (in->op) {
+        case ZK_SOP_BRA:
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(mask);
+            if (ex == mask) {
+                advance(w, mask, in->target);
+            } else if (!ex) {
+                advance(w, mask, pc + 1);
+            } else {
+                diverge(w);
+                LANES(mask, w->pc[l] = (ex >> l) & 1 ? in->target : pc + 1);
+            }
+            break;
+        case ZK_SOP_EXIT:
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(ex);
+            w->live &= ~ex;
+            advance(w, mask & ~ex, pc + 1);
+            break;
+        case ZK_SOP_TRAP:
+            if (ex) {
+                return fault_at(cu, ZK_FAULT_ENGINE, cu->x->l->code_va + (uint64_t)pc * 16);
+            }
+            advance(w, mask, pc + 1);
+            break;
+        case ZK_SOP_BAR:
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)__builtin_popcount(ex);
+            LANES(ex, w->pc[l] = pc + 1);
+            w->wait |= ex;
+            advance(w, mask & ~ex, pc + 1);
+            break;
+        default:
+            if (ex) {
+                f = exec_insn(cu, wi, w, in, ex);
+                if (f) {
+                    if (cu->fault.type == ZK_FAULT_ENGINE && !cu->fault.va) {
+                        cu->fault.va = cu->x->l->code_va + (uint64_t)pc * 16;
+                    }
+                    return f;
+                }
+            }
+            advance(w, mask, pc + 1);
+            break;
+        }
+    }
+}
+
+static int run_block(SimtCu *cu)
+{
+    SimtLaunch *x = cu->x;
+    const ZkLaunch *la = x->l;
+    uint32_t entry = la->entry / ZK_SIMT_INSN_BYTES;
+
+    memset(cu->regs, 0, (size_t)x->nwarps * x->nregs * ZK_SIMT_WARP * 8);
+    if (la->shared_bytes) {
+        memset(cu->shared, 0, la->shared_bytes);
+    }
+    if (la->local_bytes) {
+        memset(cu->local, 0, (size_t)la->local_bytes * x->nthreads);
+    }
+    cu->clock = 0;
+    for (uint32_t i = 0; i < x->nwarps; i++) {
+        Warp *w = &cu->warps[i];
+        uint32_t left = x->nthreads - i * ZK_SIMT_WARP;
+        memset(w, 0, sizeof(*w));
+        w->live = left >= ZK_SIMT_WARP ? ALL_LANES : (1u << left) - 1;
+        w->preds[0] = ALL_LANES;
+        w->uniform = true;
+        w->upc = entry;
+    }
+    for (;;) {
+        uint32_t waiting = 0, bar_pc = UINT32_MAX;
+        for (uint32_t i = 0; i < x->nwarps; i++) {
+            int f = run_warp(cu, i);
+            if (f) {
+                return f;
+            }
+        }
+        /* Every warp is done or waits: release the barrier, if any. */
+        for (uint32_t i = 0; i < x->nwarps; i++) {
+            Warp *w = &cu->warps[i];
+            uint32_t wt = w->wait & w->live;
+            LANES(wt, {
+                if (bar_pc != UINT32_MAX && w->pc[l] != bar_pc) {
+                    /* Threads wait at different barriers: divergent bar. */
+                    return fault_at(cu, ZK_FAULT_ENGINE,
+                                    la->code_va + (uint64_t)(w->pc[l] - 1) * 16);
+                }
+                bar_pc = w->pc[l];
+            });
+            waiting |= wt;
+        }
+        if (!waiting) {
+            return 0;
+        }
+        for (uint32_t i = 0; i < x->nwarps; i++) {
+            Warp *w = &cu->warps[i];
+            if (w->wait) {
+                diverge(w);
+                w->wait = 0;
+                w->uniform = false;
+            }
+        }
+    }
+}
+
+static int cu_block(void *ctx, uint32_t cu_index, uint64_t item,
+                    const volatile int *stop)
+{
+    SimtLaunch *x = ctx;
+    SimtCu *cu = &x->cus[cu_index];
+    const uint32_t *g = x->l->grid;
+
+    cu->stop = stop;
+    cu->block[0] = item % g[0];
+    cu->block[1] = (item / g[0]) % g[1];
+    cu->block[2] = item / ((uint64_t)g[0] * g[1]);
+    return run_block(cu);
+}
+
+static void predecode(const uint64_t *w, uint32_t pc, SInsn *s)
+{
+    ZkSimtInsn i;
+
+    zk_simt_decode(w, &i);
+    *s = (SInsn){
+        .op = i.op, .type = i.type, .mod = i.mod, .t2 = i.type2,
+        .rd = i.rd, .ra = i.ra, .rb = i.rb, .rc = i.rc,
+        .guard = i.guard, .gneg = i.gneg, .pd = i.pd, .flags = i.flags,
+        .imm = i.imm, .bimm = i.imm, .cimm = i.imm,
+    };
+    if ((i.flags & ZK_SF_BIMM) && (i.flags & ZK_SF_CIMM)) {
+        s->bimm = (uint64_t)(int64_t)(int32_t)(uint32_t)i.imm;
+        s->cimm = (uint64_t)(int64_t)(int32_t)(uint32_t)(i.imm >> 32);
+    }
+    if (i.op == ZK_SOP_BRA) {
+        s->target = (uint32_t)zk_simt_target(w, pc);
+    }
+    switch (i.op) {
+    case ZK_SOP_FADD: case ZK_SOP_FSUB: case ZK_SOP_FMUL: case ZK_SOP_FFMA:
+    case ZK_SOP_FMIN: case ZK_SOP_FMAX: case ZK_SOP_FABS: case ZK_SOP_FNEG:
+        s->cls = i.type == ZK_ST_F64 ? ZK_SIMT_CLS_F64 : ZK_SIMT_CLS_F32;
+        break;
+    case ZK_SOP_FDIV: case ZK_SOP_FSQRT: case ZK_SOP_FRCP: case ZK_SOP_FRSQRT:
+    case ZK_SOP_FEX2: case ZK_SOP_FLG2: case ZK_SOP_FSIN: case ZK_SOP_FCOS:
+    case ZK_SOP_CVT:
+        s->cls = ZK_SIMT_CLS_SFU;
+        break;
+    case ZK_SOP_LD: case ZK_SOP_ST: case ZK_SOP_ATOM:
+        s->cls = ZK_SIMT_CLS_MEM;
+        break;
+    case ZK_SOP_SHFL: case ZK_SOP_VOTE:
+        s->cls = ZK_SIMT_CLS_WARP;
+        break;
+    case ZK_SOP_NOP: case ZK_SOP_MEMBAR:
+        s->cls = ZK_SIMT_CLS_CTRL;
+        break;
+    default:
+        s->cls = ZK_SIMT_CLS_INT;
+        break;
+    }
+}
+
+static bool launch_shape_ok(const ZkLaunch *l)
+{
+    const uint32_t *b = l->block;
+    return b[0] && b[1] && b[2] && b[0] <= ZK_SIMT_MAX_BLOCK_X &&
+           b[1] <= ZK_SIMT_MAX_BLOCK_Y && b[2] <= ZK_SIMT_MAX_BLOCK_Z &&
+           (uint64_t)b[0] * b[1] * b[2] <= ZK_SIMT_MAX_THREADS &&
+           l->shared_bytes <= ZK_SIMT_MAX_SHARED &&
+           l->local_bytes <= ZK_SIMT_MAX_LOCAL &&
+           l->args_size <= ZK_SIMT_MAX_PARAMS &&
+           l->entry % ZK_SIMT_INSN_BYTES == 0;
+}
+
+int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
+                   ZkEngineStats *st, ZkFault *fault,
+                   const volatile int *abort_flag)
+{
+    SimtLaunch *x;
+    uint32_t n = l->code_size / ZK_SIMT_INSN_BYTES, bad_pc, ncu;
+    uint64_t nblocks;
+    ZkSimtInfo info;
+    const char *why;
+    SInsn *code = NULL;
+    int ret = 0;
+
+    if (!launch_shape_ok(l)) {
+        fault->type = ZK_FAULT_ILLEGAL_CMD;
+        fault->va = l->args_va;
+        return ZK_FAULT_ILLEGAL_CMD;
+    }
+    nblocks = (uint64_t)l->grid[0] * l->grid[1] * l->grid[2];
+    if (!nblocks) {
+        return 0;
+    }
+    if (zk_simt_verify(image, n, l->entry / ZK_SIMT_INSN_BYTES, &info, &bad_pc, &why)) {
+        fault->type = ZK_FAULT_ILLEGAL_INSN;
+        fault->va = l->code_va + (uint64_t)bad_pc * ZK_SIMT_INSN_BYTES;
+        return ZK_FAULT_ILLEGAL_INSN;
+    }
+    x = calloc(1, sizeof(*x));
+    code = calloc(n, sizeof(*code));
+    if (!x || !code) {
+        free(x);
+        free(code);
+        fault->type = ZK_FAULT_ENGINE;
+        fault->va = l->code_va;
+        return ZK_FAULT_ENGINE;
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        predecode(&image[2 * (size_t)i], i, &code[i]);
+    }
+    x->l = l;
+    x->code = code;
+    x->n_insns = n;
+    x->image = (const uint8_t *)image;
+    x->abort_flag = abort_flag;
+    x->nregs = info.num_regs;
+    x->nthreads = l->block[0] * l->block[1] * l->block[2];
+    x->nwarps = (x->nthreads + ZK_SIMT_WARP - 1) / ZK_SIMT_WARP;
+    if (l->args_size &&
+        zk_mem_read(ms, l->args_va, x->params, l->args_size, fault)) {
+        ret = (int)fault->type;
+        goto out;
+    }
+    ncu = l->num_cus ? l->num_cus : 1;
+    if (ncu > nblocks) {
+        ncu = (uint32_t)nblocks;
+    }
+    x->cus = calloc(ncu, sizeof(*x->cus));
+    if (!x->cus) {
+        ret = fault->type = ZK_FAULT_ENGINE;
+        goto out;
+    }
+    for (uint32_t i = 0; i < ncu; i++) {
+        SimtCu *cu = &x->cus[i];
+        cu->x = x;
+        cu->index = i;
+        cu->ms = *ms;
+        cu->ms.hbm_bytes_read = cu->ms.hbm_bytes_written = cu->ms.sys_bytes = 0;
+        cu->regs = malloc((size_t)x->nwarps * x->nregs * ZK_SIMT_WARP * 8);
+        cu->warps = malloc(x->nwarps * sizeof(*cu->warps));
+        cu->shared = malloc(l->shared_bytes ? l->shared_bytes : 1);
+        cu->local = malloc(l->local_bytes ? (size_t)l->local_bytes * x->nthreads : 1);
+        for (unsigned k = 0; k < TLB_SIZE; k++) {
+            cu->tlb[k].vpage = UINT64_MAX;
+        }
+        if (!cu->regs || !cu->warps || !cu->shared || !cu->local) {
+            ncu = i + 1;
+            ret = fault->type = ZK_FAULT_ENGINE;
+            fault->va = l->code_va;
+            goto free_cus;
+        }
+    }
+    ret = zk_cu_run(ncu, nblocks, cu_block, x, NULL);
+    if (ret) {
+        /* The first unit to fail reported it; others only saw "stop". */
+        for (uint32_t i = 0; i < ncu; i++) {
+            if (x->cus[i].fault.type == (uint32_t)ret) {
+                *fault = x->cus[i].fault;
+                break;
+            }
+        }
+        fault->type = (uint32_t)ret;
+    }
+free_cus:
+    for (uint32_t i = 0; i < ncu; i++) {
+        SimtCu *cu = &x->cus[i];
+        st->insns += cu->st.insns;
+        st->bytes_read += cu->st.bytes_read;
+        st->bytes_written += cu->st.bytes_written;
+        for (unsigned k = 0; k < ZK_SIMT_CLS_COUNT; k++) {
+            st->simt_lane_ops[k] += cu->st.simt_lane_ops[k];
+        }
+        st->simt_fma_ops += cu->st.simt_fma_ops;
+        st->simt_shared_bytes += cu->st.simt_shared_bytes;
+        ms->hbm_bytes_read += cu->ms.hbm_bytes_read;
+        ms->hbm_bytes_written += cu->ms.hbm_bytes_written;
+        ms->sys_bytes += cu->ms.sys_bytes;
+        free(cu->regs);
+        free(cu->warps);
+        free(cu->shared);
+        free(cu->local);
+    }
+    free(x->cus);
+out:
+    free(code);
+    free(x);
+    return ret;
+}
