@@ -53,6 +53,8 @@ typedef struct lowerer {
     uint32_t guard, gneg;   /* of the PTX instruction being lowered */
     uint32_t line;
     const ptx_insn *cur;
+    void *owned[4 * (MAX_INLINE_DEPTH + 2)];   /* per-function scratch, freed on failure */
+    int nowned;
     jmp_buf fail;
     char *err;
     size_t errlen;
@@ -91,6 +93,27 @@ static void *lalloc(lowerer *l, void *p, size_t n, size_t sz)
         lfail(l, "out of host memory");
     }
     return q;
+}
+
+/* Scratch arrays of the functions being lowered (LIFO), so a failure
+ * (longjmp) frees them too. */
+static void *own(lowerer *l, size_t n, size_t sz)
+{
+    void *p = lalloc(l, NULL, n ? n : 1, sz);
+    memset(p, 0, (n ? n : 1) * sz);
+    l->owned[l->nowned++] = p;
+    return p;
+}
+
+static void disown(lowerer *l, void *p)
+{
+    for (int i = l->nowned; i-- > 0;) {
+        if (l->owned[i] == p) {
+            l->owned[i] = l->owned[--l->nowned];
+            break;
+        }
+    }
+    free(p);
 }
 
 /* ---- emitting ---------------------------------------------------------------------- */
@@ -448,10 +471,19 @@ static void set_b(lowerer *l, const lctx *c, mir_insn **inp, const ptx_operand *
         (*inp)->imm = v;
         return;
     }
+    if (o->kind == POK_REG) {
+        (*inp)->rb = val(l, c, o, st);
+        return;
+    }
     {
+        /* The value takes instructions of its own: they must come first,
+         * so move the (already emitted) instruction after them. */
         size_t idx = (size_t)(*inp - l->f->v);
         uint32_t r = val(l, c, o, st);
-        *inp = &l->f->v[idx];    /* val() may have grown the array */
+        mir_insn save = l->f->v[idx];
+        memmove(&l->f->v[idx], &l->f->v[idx + 1], (l->f->n - idx - 1) * sizeof(mir_insn));
+        l->f->v[l->f->n - 1] = save;
+        *inp = &l->f->v[l->f->n - 1];
         (*inp)->rb = r;
     }
 }
@@ -873,19 +905,16 @@ static void lower_call(lowerer *l, const lctx *c)
     }
     memset(&cc, 0, sizeof(cc));
     cc.pf = callee;
-    cc.vars = lalloc(l, NULL, callee->nvars ? callee->nvars : 1, sizeof(*cc.vars));
-    memset(cc.vars, 0, sizeof(*cc.vars) * (callee->nvars ? callee->nvars : 1));
+    cc.vars = own(l, callee->nvars, sizeof(*cc.vars));
     /* callee params alias the caller's argument variables, rets its result variables */
     for (uint32_t i = 0; i < callee->nparams + callee->nrets; i++) {
         const ptx_operand *o = i < callee->nparams ? &pi->call_args[i] :
                                &pi->ops[i - callee->nparams];
         if (o->kind != POK_VAR || !o->var_local) {
-            free(cc.vars);
             unsupported(l, "call arguments and results must be .param variables");
         }
         cc.vars[i] = c->vars[o->val];
         if (cc.vars[i].space != ZK_SPACE_LOCAL) {
-            free(cc.vars);
             unsupported(l, "call argument is not a call-site .param variable");
         }
     }
@@ -894,7 +923,7 @@ static void lower_call(lowerer *l, const lctx *c)
     lower_body(l, callee, &cc);
     place_label(l, cc.ret_label);
     l->depth--;
-    free(cc.vars);
+    disown(l, cc.vars);
     l->guard = saved_guard;
     l->gneg = saved_gneg;
 }
@@ -1432,8 +1461,8 @@ static void lower_body(lowerer *l, const ptx_func *pf, lctx *c)
 {
     uint32_t fi = (uint32_t)(pf - l->m->funcs);
     mir_func *f = l->f;
-    c->gmap = lalloc(l, NULL, pf->nregs ? pf->nregs : 1, sizeof(*c->gmap));
-    c->pmap = lalloc(l, NULL, pf->nregs ? pf->nregs : 1, sizeof(*c->pmap));
+    c->gmap = own(l, pf->nregs, sizeof(*c->gmap));
+    c->pmap = own(l, pf->nregs, sizeof(*c->pmap));
     for (uint32_t i = 0; i < pf->nregs; i++) {
         if (pf->reg_type[i] == PT_PRED) {
             c->gmap[i] = 0;
@@ -1501,8 +1530,8 @@ static void lower_body(lowerer *l, const ptx_func *pf, lctx *c)
         l->gneg = 0;
         emit(l, ZK_SOP_EXIT);
     }
-    free(c->gmap);
-    free(c->pmap);
+    disown(l, c->gmap);
+    disown(l, c->pmap);
     c->gmap = c->pmap = NULL;
 }
 
@@ -1565,12 +1594,11 @@ static void lower_kernel(lowerer *l, const ptx_func *pf, mir_func *f)
     f->shared_bytes = l->shared_top;
     c.pf = pf;
     c.ret_label = -1;
-    c.vars = lalloc(l, NULL, pf->nvars ? pf->nvars : 1, sizeof(*c.vars));
-    memset(c.vars, 0, sizeof(*c.vars) * (pf->nvars ? pf->nvars : 1));
+    c.vars = own(l, pf->nvars, sizeof(*c.vars));
     l->depth = 0;
     l->stack[0] = pf;
     lower_body(l, pf, &c);
-    free(c.vars);
+    disown(l, c.vars);
     for (uint32_t i = 0; i < l->m->nfuncs; i++) {
         free(l->fshared[i]);
     }
@@ -1605,6 +1633,9 @@ int ptx_lower(const ptx_module *m, mir_module *out, char *err, size_t errlen)
     l->err = err;
     l->errlen = errlen;
     if (setjmp(l->fail)) {
+        while (l->nowned > 0) {
+            free(l->owned[--l->nowned]);
+        }
         if (l->fshared) {
             for (uint32_t i = 0; i < m->nfuncs; i++) {
                 free(l->fshared[i]);

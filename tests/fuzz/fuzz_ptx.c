@@ -5,12 +5,14 @@
  * the IR printer when it parses).  Any input must be accepted or refused
  * with a message; ASan/UBSan flag anything else.  The generator mutates
  * real PTX (text edits that keep most of it lexically valid) and a fat
- * binary built around it.
+ * binary built around it.  What parses is also translated (lowering,
+ * register allocation, emission, verification).
  */
 #include <string.h>
 
 #include "fuzz_driver.h"
 #include "ptx_ir.h"
+#include "ptx_xlate.h"
 #include "zk_fatbin.h"
 
 static void parse_text(const char *s, size_t n)
@@ -20,8 +22,13 @@ static void parse_text(const char *s, size_t n)
     if (ptx_parse(s, n, "fuzz.ptx", &m, err, sizeof(err)) == 0) {
         char *out;
         size_t len;
+        zk_ptx_image img;
         if (ptx_module_print(&m, &out, &len) == 0) {
             free(out);
+        }
+        /* whatever parses must translate or be refused, never crash */
+        if (zk_ptx_translate(&m, NULL, &img, err, sizeof(err)) == 0) {
+            zk_ptx_image_free(&img);
         }
         ptx_module_free(&m);
     } else if (strncmp(err, "fuzz.ptx:", 9) != 0) {
