@@ -142,6 +142,19 @@ void zhikai_perf_launch(ZhikaiQueue *q, const ZhikaiPerfMark *m,
     for (int i = 0; i < ZK_PERF_NDT; i++) {
         w.flops[i] = st->flops[i];
     }
+    /*
+     * SIMT work runs on the same fp32 datapath: one op per lane-instruction,
+     * fma 2, fp64 at half rate (2), special functions (div, sqrt, rcp,
+     * transcendental, cvt) 4.  Global bytes are already in bytes_*;
+     * shared memory stays on chip.
+     */
+    w.flops[ZK_DT_F32] += st->simt_lane_ops[ZK_SIMT_CLS_INT] +
+        st->simt_lane_ops[ZK_SIMT_CLS_F32] + st->simt_fma_ops +
+        2 * st->simt_lane_ops[ZK_SIMT_CLS_F64] +
+        4 * st->simt_lane_ops[ZK_SIMT_CLS_SFU] +
+        st->simt_lane_ops[ZK_SIMT_CLS_MEM] +
+        st->simt_lane_ops[ZK_SIMT_CLS_CTRL] +
+        st->simt_lane_ops[ZK_SIMT_CLS_WARP];
     /* Tensor and scalar traffic is HBM's unless it went over the bus. */
     w.pcie_bytes = q->ms.sys_bytes - m->sys;
     w.hbm_bytes = bytes > w.pcie_bytes ? bytes - w.pcie_bytes : 0;

@@ -302,10 +302,21 @@ static int exec_launch(ZhikaiQueue *q, const struct zk_cmd_launch *c,
         .args_va = le64_to_cpu(c->args_va),
         .args_size = le32_to_cpu(c->args_size),
         .insn_budget = q->s->insn_budget,
+        .num_cus = q->s->compute_units,
+        .simt = c->hdr.flags & ZK_LAUNCH_F_SIMT,
+        .block = { le16_to_cpu(c->block[0]), le16_to_cpu(c->block[1]),
+                   le16_to_cpu(c->block[2]) },
+        .shared_bytes = le32_to_cpu(c->shared_bytes),
+        .local_bytes = le32_to_cpu(c->local_bytes),
     };
     int r;
 
-    if ((l.args_size & 7) || l.args_size > ZK_MAX_ARGS * 8) {
+    /* Tile launches keep ISA v1's rules: the SIMT fields must be zero.
+     * SIMT shapes and sizes are checked by the engine (ILLEGAL_CMD). */
+    if ((c->hdr.flags & ~ZK_LAUNCH_F_SIMT) || c->reserved ||
+        (!l.simt && (l.shared_bytes || l.local_bytes || l.block[0] ||
+                     l.block[1] || l.block[2] ||
+                     (l.args_size & 7) || l.args_size > ZK_MAX_ARGS * 8))) {
         f->type = ZK_FAULT_ILLEGAL_CMD;
         f->va = l.args_va;
         return ZK_FAULT_ILLEGAL_CMD;

@@ -25,7 +25,9 @@
 #include "hw/qdev-properties.h"
 #include "migration/vmstate.h"
 
+#include "qemu/rcu.h"
 #include "zhikai.h"
+#include "zk_cu.h"
 #include "trace.h"
 
 #define ZK_IRQ_VALID_BITS(s) \
@@ -445,6 +447,15 @@ static void zhikai_realize(PCIDevice *pdev, Error **errp)
                    "hbm-size");
         return;
     }
+    if (s->compute_units > 256) {
+        error_setg(errp, "zhikai: compute-units must be 0 (host cores) .. 256");
+        return;
+    }
+    if (!s->compute_units) {
+        s->compute_units = zk_cu_default_count();
+    }
+    /* Compute-unit threads reach guest memory (SYSMEM pages) via RCU. */
+    zk_cu_set_thread_hooks(rcu_register_thread, rcu_unregister_thread);
     /* Profile and model parameters; fills in tdp/idle/cap left at 0. */
     if (!zhikai_perf_realize(s, errp)) {
         return;
@@ -578,6 +589,9 @@ static const Property zhikai_properties[] = {
     DEFINE_PROP_BOOL("throttle-slowdown", ZhikaiState, throttle_slowdown,
                      true),
     DEFINE_PROP_UINT64("insn-budget", ZhikaiState, insn_budget, 0),
+    /* The card's compute units: engine threads that run the workgroups /
+     * blocks of one launch in parallel.  0 = the host's online cores. */
+    DEFINE_PROP_UINT32("compute-units", ZhikaiState, compute_units, 0),
     DEFINE_PROP_UINT32("heartbeat-ms", ZhikaiState, heartbeat_ms_prop, 0),
     DEFINE_PROP_UINT32("boot-delay-ms", ZhikaiState, boot_delay_ms, 2),
     DEFINE_PROP_BOOL("inject-boot-hang", ZhikaiState, inject_boot_hang, false),

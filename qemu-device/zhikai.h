@@ -109,6 +109,7 @@ struct ZhikaiState {
     uint32_t thermal_r_mc_per_w;
     uint32_t thermal_tau_ms;
     uint64_t insn_budget;
+    uint32_t compute_units;     /* engine threads per launch (0: host cores) */
     uint32_t heartbeat_ms_prop;
     uint32_t boot_delay_ms;
     bool inject_boot_hang;

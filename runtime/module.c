@@ -19,6 +19,7 @@
 /* What module.c needs from a parsed object. */
 typedef struct parsed_kernel {
     struct zk_kernel_desc desc;
+    struct zk_simt_desc simt;
     uint32_t entry;
 } parsed_kernel;
 
@@ -65,6 +66,7 @@ static zk_status parse_object(const void *data, size_t len, parsed_obj *out)
         memcpy(p.kernels[i].desc.name, o.kernels[i].name, ZK_NAME_LEN);
         p.kernels[i].desc.name[ZK_NAME_LEN - 1] = 0;
         p.kernels[i].entry = o.kernels[i].entry;
+        p.kernels[i].simt = o.kernels[i].simt;
     }
     zk_obj_free(&o);
     if (!p.image_size) {
@@ -175,6 +177,7 @@ ZK_EXPORT zk_status zk_module_load_data(zk_module *out, const void *data, size_t
         m->funcs[i].mod = m;
         m->funcs[i].desc = p.kernels[i].desc;
         m->funcs[i].entry = p.kernels[i].entry;
+        m->funcs[i].simt = p.kernels[i].simt;
     }
     st = zk__bo_new(ctx, p.image_size, ZKIO_BO_HBM, ZK_ALLOC_INTERNAL, 0, &m->image);
     if (st != ZK_SUCCESS) {
@@ -372,6 +375,10 @@ ZK_EXPORT zk_status zk_launch_kernel(zk_function f, const uint32_t grid[3],
         return st;
     }
     ctx = f->mod->ctx;
+    if (f->desc.flags & ZK_KDESC_F_SIMT) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel: %s is a SIMT "
+                        "kernel: launch it with zk_launch_kernel_ex", f->desc.name);
+    }
     if (!grid || !grid[0] || !grid[1] || !grid[2]) {
         return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel: grid %s",
                         grid ? "has a zero dimension" : "is NULL");
@@ -427,6 +434,103 @@ ZK_EXPORT zk_status zk_launch_kernel(zk_function f, const uint32_t grid[3],
     for (i = 0; st == ZK_SUCCESS && i < nh; i++) {
         st = zk__stream_add_bo(s, handles[i]);
     }
+out:
+    pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+/* Reason a SIMT launch shape is invalid, or NULL. */
+static const char *simt_shape_error(const struct zk_function_st *f, const uint32_t grid[3],
+                                    const uint32_t block[3], uint32_t shared_bytes,
+                                    size_t params_size)
+{
+    uint64_t threads;
+
+    if (!grid || !block) {
+        return "grid or block is NULL";
+    }
+    if (!grid[0] || !grid[1] || !grid[2]) {
+        return "grid has a zero dimension";
+    }
+    if (!block[0] || !block[1] || !block[2] || block[0] > ZK_SIMT_MAX_BLOCK_X ||
+        block[1] > ZK_SIMT_MAX_BLOCK_Y || block[2] > ZK_SIMT_MAX_BLOCK_Z) {
+        return "block dimension is 0 or over the limit (1024, 1024, 64)";
+    }
+    threads = (uint64_t)block[0] * block[1] * block[2];
+    if (threads > ZK_SIMT_MAX_THREADS) {
+        return "block has more than 1024 threads";
+    }
+    if (shared_bytes > ZK_SIMT_MAX_SHARED - f->simt.shared_bytes) {
+        return "static + dynamic shared memory over the 96 KiB limit";
+    }
+    if (params_size > ZK_SIMT_MAX_PARAMS) {
+        return "parameter buffer over 4096 bytes";
+    }
+    if (f->simt.param_bytes && params_size != f->simt.param_bytes) {
+        return "parameter buffer size differs from the kernel's";
+    }
+    return NULL;
+}
+
+ZK_EXPORT zk_status zk_launch_kernel_ex(zk_function f, const uint32_t grid[3],
+                                        const uint32_t block[3], uint32_t shared_bytes,
+                                        const void *params, size_t params_size,
+                                        zk_stream in)
+{
+    zk_stream s = NULL;
+    struct zk_cmd_launch *c;
+    void *data;
+    uint64_t data_va;
+    const char *why;
+    zk_status st = check_func(f, "zk_launch_kernel_ex");
+
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    if (!(f->desc.flags & ZK_KDESC_F_SIMT)) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_ex: %s is a tile "
+                        "kernel: launch it with zk_launch_kernel", f->desc.name);
+    }
+    why = simt_shape_error(f, grid, block, shared_bytes, params_size);
+    if (!why && params_size && !params) {
+        why = "params is NULL";
+    }
+    if (why) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_ex: %s", why);
+    }
+    if ((st = zk__stream_resolve(in, f->mod->ctx, &s)) != ZK_SUCCESS) {
+        return st;
+    }
+    pthread_mutex_lock(&s->lock);
+    if (s->error != ZK_SUCCESS) {
+        st = zk__fail(s->error, "zk_launch_kernel_ex: stream has a sticky error %s "
+                      "(zk_stream_clear_error)", zk_error_name(s->error));
+        goto out;
+    }
+    st = zk__stream_reserve(s, 1 + ZK_LAUNCH_TAIL_NOP, params_size ? (params_size + 7) & ~7ul : 8,
+                            (void **)&c, &data, &data_va);
+    if (st != ZK_SUCCESS) {
+        goto out;
+    }
+    if (params_size) {
+        memcpy(data, params, params_size);
+    }
+    c->hdr.opcode = ZK_CMD_LAUNCH;
+    c->hdr.flags = ZK_LAUNCH_F_SIMT;
+    c->code_va = f->mod->image->va;
+    c->code_size = f->mod->image_size;
+    c->entry = f->entry;
+    for (int i = 0; i < 3; i++) {
+        c->grid[i] = grid[i];
+        c->block[i] = (uint16_t)block[i];
+    }
+    c->shared_bytes = f->simt.shared_bytes + shared_bytes;
+    c->local_bytes = f->simt.local_bytes;
+    c->args_va = data_va;
+    c->args_size = (uint32_t)params_size;
+    /* Pointers inside params are opaque here: like CUDA, the buffers they
+     * name must stay allocated until the launch has completed. */
+    st = zk__stream_add_bo(s, f->mod->image->handle);
 out:
     pthread_mutex_unlock(&s->lock);
     return st;

@@ -176,6 +176,7 @@ zk_status zk__wait_seqno(zk_context ctx, uint64_t seqno, int block, uint32_t *st
 struct zk_function_st {
     struct zk_module_st *mod;
     struct zk_kernel_desc desc;
+    struct zk_simt_desc simt;       /* SIMT kernels (desc.flags) */
     uint32_t entry;
 };
 struct zk_module_st {

@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "zk_isa.h"
+#include "zk_simt_isa.h"
 
 static int fail(char *err, size_t errlen, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -44,7 +45,7 @@ static int check_desc(const struct zk_kernel_desc *d, char *err, size_t errlen)
     if (!str_ok(d->name, sizeof(d->name)) || !d->name[0]) {
         return fail(err, errlen, "kernel descriptor with a bad name");
     }
-    if (d->num_args > ZK_MAX_ARGS || d->flags) {
+    if (d->num_args > ZK_MAX_ARGS || (d->flags & ~ZK_KDESC_F_SIMT)) {
         return fail(err, errlen, "kernel %s: bad argument count or reserved "
                     "field", d->name);
     }
@@ -65,6 +66,66 @@ static int check_desc(const struct zk_kernel_desc *d, char *err, size_t errlen)
     return 0;
 }
 
+/* A SIMT kernel: its .zk.simt descriptor, sizes, then the SIMT verifier. */
+static int load_simt(ZkObjKernel *ok, const Elf_Data *simt, const ZkObj *o,
+                     char *err, size_t errlen)
+{
+    size_t n = simt ? simt->d_size / sizeof(struct zk_simt_desc) : 0;
+    const struct zk_simt_desc *sd = NULL;
+    ZkSimtInfo info;
+    uint32_t bad;
+    const char *why;
+
+    for (size_t i = 0; i < n; i++) {
+        const struct zk_simt_desc *d =
+            (const struct zk_simt_desc *)((const uint8_t *)simt->d_buf + i * sizeof(*d));
+        if (str_ok(d->name, sizeof(d->name)) && !strcmp(d->name, ok->name)) {
+            sd = d;
+            break;
+        }
+    }
+    if (!sd) {
+        return fail(err, errlen, "SIMT kernel %s has no %s descriptor",
+                    ok->name, ZK_SECT_SIMT);
+    }
+    memcpy(&ok->simt, sd, sizeof(ok->simt));
+    for (unsigned i = 0; i < 5; i++) {
+        if (sd->reserved[i]) {
+            return fail(err, errlen, "kernel %s: reserved SIMT field set", ok->name);
+        }
+    }
+    if (sd->shared_bytes > ZK_SIMT_MAX_SHARED || sd->local_bytes > ZK_SIMT_MAX_LOCAL ||
+        sd->param_bytes > ZK_SIMT_MAX_PARAMS) {
+        return fail(err, errlen, "kernel %s: shared %u / local %u / param %u "
+                    "bytes over the limits (%u, %u, %u)", ok->name,
+                    sd->shared_bytes, sd->local_bytes, sd->param_bytes,
+                    ZK_SIMT_MAX_SHARED, ZK_SIMT_MAX_LOCAL, ZK_SIMT_MAX_PARAMS);
+    }
+    if (ok->entry % ZK_SIMT_INSN_BYTES) {
+        return fail(err, errlen, "SIMT kernel %s: entry not 16-byte aligned", ok->name);
+    }
+    uint32_t ni = o->text_size / ZK_SIMT_INSN_BYTES;
+    uint64_t *words = malloc((size_t)ni * ZK_SIMT_INSN_BYTES + 16);
+    if (!words) {
+        return fail(err, errlen, "out of memory");
+    }
+    memcpy(words, o->image, (size_t)ni * ZK_SIMT_INSN_BYTES);
+    int v = zk_simt_verify(words, ni, ok->entry / ZK_SIMT_INSN_BYTES, &info, &bad, &why);
+    if (v) {
+        char text_insn[128];
+        if (bad < ni) {
+            zk_simt_disasm(&words[2 * (size_t)bad], bad, text_insn, sizeof(text_insn));
+        } else {
+            snprintf(text_insn, sizeof(text_insn), "-");
+        }
+        free(words);
+        return fail(err, errlen, "SIMT kernel %s: instruction %u (%s): %s",
+                    ok->name, bad, text_insn, why);
+    }
+    free(words);
+    return 0;
+}
+
 int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
                 size_t errlen)
 {
@@ -72,6 +133,7 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
     char *copy = NULL;
     size_t shstrndx;
     Elf_Data *text = NULL, *rodata = NULL, *kern = NULL, *syms = NULL;
+    Elf_Data *simt = NULL;
     size_t text_idx = 0, sym_link = 0;
     int ret = -1;
 
@@ -141,6 +203,8 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
             slot = &rodata;
         } else if (!strcmp(name, ZK_SECT_KERNELS)) {
             slot = &kern;
+        } else if (!strcmp(name, ZK_SECT_SIMT)) {
+            slot = &simt;
         } else if (sh.sh_type == SHT_SYMTAB) {
             slot = &syms;
             sym_link = sh.sh_link;
@@ -168,6 +232,12 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
     if (kern->d_size % sizeof(struct zk_kernel_desc) || !kern->d_size) {
         fail(err, errlen, "%s size is not a multiple of the descriptor size",
              ZK_SECT_KERNELS);
+        goto out;
+    }
+    if (simt && (simt->d_size % sizeof(struct zk_simt_desc) ||
+                 (simt->d_size && !simt->d_buf))) {
+        fail(err, errlen, "%s size is not a multiple of the descriptor size",
+             ZK_SECT_SIMT);
         goto out;
     }
     uint64_t rsize = rodata ? rodata->d_size : 0;
@@ -240,6 +310,12 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
         if (!found) {
             fail(err, errlen, "kernel %s has no STT_FUNC symbol", ok->name);
             goto out;
+        }
+        if (ok->desc.flags & ZK_KDESC_F_SIMT) {
+            if (load_simt(ok, simt, out, err, errlen)) {
+                goto out;
+            }
+            continue;
         }
         uint32_t bad;
         const char *why;
@@ -324,10 +400,11 @@ int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
                  uint32_t rodata_size, const ZkObjKernel *kernels,
                  uint32_t num_kernels, uint8_t **out, size_t *out_len)
 {
-    enum { S_NULL, S_TEXT, S_RODATA, S_KERN, S_SYMTAB, S_STRTAB, S_SHSTR, S_N };
+    enum { S_NULL, S_TEXT, S_RODATA, S_KERN, S_SYMTAB, S_STRTAB, S_SHSTR,
+           S_SIMT, S_N };
     static const char shstr[] =
-        "\0.text\0.rodata\0.zk.kernels\0.symtab\0.strtab\0.shstrtab";
-    static const uint32_t shname[S_N] = { 0, 1, 7, 15, 27, 35, 43 };
+        "\0.text\0.rodata\0.zk.kernels\0.symtab\0.strtab\0.shstrtab\0.zk.simt";
+    static const uint32_t shname[S_N] = { 0, 1, 7, 15, 27, 35, 43, 53 };
     Buf b = { 0 }, str = { 0 };
     Elf64_Shdr sh[S_N];
     Elf64_Ehdr eh;
@@ -354,6 +431,20 @@ int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
                                .sh_size = num_kernels * sizeof(struct zk_kernel_desc),
                                .sh_addralign = 8,
                                .sh_entsize = sizeof(struct zk_kernel_desc) };
+    /* SIMT descriptors (possibly none). */
+    size_t simt_off = b.len, nsimt = 0;
+    for (uint32_t i = 0; i < num_kernels; i++) {
+        if (kernels[i].desc.flags & ZK_KDESC_F_SIMT) {
+            struct zk_simt_desc d = kernels[i].simt;
+            memcpy(d.name, kernels[i].desc.name, sizeof(d.name));
+            size_t o = put(&b, &d, sizeof(d), 8);
+            simt_off = nsimt++ ? simt_off : o;
+        }
+    }
+    sh[S_SIMT] = (Elf64_Shdr){ .sh_type = SHT_PROGBITS, .sh_offset = simt_off,
+                               .sh_size = nsimt * sizeof(struct zk_simt_desc),
+                               .sh_addralign = 8,
+                               .sh_entsize = sizeof(struct zk_simt_desc) };
     /* Symbols: the null symbol, then one global STT_FUNC per kernel. */
     Elf64_Sym null_sym;
     memset(&null_sym, 0, sizeof(null_sym));

@@ -7,9 +7,11 @@
  * and a symbol table with one STT_FUNC symbol in .text per kernel; no
  * relocations (include/zhikai_isa.h).  Loading checks all of it and runs
  * the engine's own instruction verifier (isa/zk_isa.c) on
- * every kernel, so an object that loads will also pass the device's check.
+ * every kernel (isa/zk_simt_isa.c for SIMT kernels, which also have a
+ * struct zk_simt_desc in section .zk.simt), so an object that loads will
+ * also pass the device's check.
  *
- * Link with zk_obj.c, isa/zk_isa.c and -lelf.
+ * Link with zk_obj.c, isa/zk_isa.c, isa/zk_simt_isa.c and -lelf.
  */
 #ifndef ZK_OBJ_H
 #define ZK_OBJ_H
@@ -23,6 +25,9 @@ typedef struct ZkObjKernel {
     char name[ZK_NAME_LEN];
     uint32_t entry;                 /* byte offset of the first instruction */
     struct zk_kernel_desc desc;     /* argument list */
+    /* desc.flags & ZK_KDESC_F_SIMT: an ISA v2 SIMT kernel (16-byte
+     * instructions, entry 16-aligned) with these sizes; else zero. */
+    struct zk_simt_desc simt;
 } ZkObjKernel;
 
 typedef struct ZkObj {

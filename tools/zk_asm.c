@@ -21,6 +21,7 @@
 #include "zk_dtype.h"
 #include "zk_isa.h"
 #include "zk_obj.h"
+#include "zk_simt_isa.h"
 
 #define MAX_OPS 8
 
@@ -34,6 +35,7 @@ typedef struct Fixup {
     uint32_t pc;
     char name[64];
     int line;
+    bool simt;                  /* SIMT bra: pc is its first word */
 } Fixup;
 
 typedef struct Asm {
@@ -53,6 +55,7 @@ typedef struct Asm {
     ZkObjKernel *kernels;
     uint32_t nkernels;
     ZkObjKernel *cur;           /* kernel whose .arg lines we are reading */
+    bool simt;                  /* the current kernel is SIMT (ISA v2) */
 } Asm;
 
 static int error(Asm *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -177,6 +180,7 @@ static int target(Asm *a, const char *s, int64_t *imm)
     a->fix = f;
     f[a->nfix].pc = a->n;
     f[a->nfix].line = a->line;
+    f[a->nfix].simt = a->simt;
     snprintf(f[a->nfix].name, sizeof(f->name), "%s", s);
     a->nfix++;
     *imm = 0;
@@ -394,11 +398,315 @@ static int insn(Asm *a, char *mn, char **ops, int nops)
     return emit(a, w);
 }
 
+/* ---- SIMT (ISA v2) instructions: docs/isa.md, "ISA v2" ---------------- */
+
+static int name_index(const char *const *names, int n, const char *s)
+{
+    for (int i = 0; i < n; i++) {
+        if (!strcmp(names[i], s)) {
+            return i;
+        }
+    }
+    return -1;
+}
+
+/* pN or !pN -> predicate code (bit 3 = negated). */
+static bool parse_pred(const char *s, unsigned *code)
+{
+    bool neg = *s == '!';
+    s += neg;
+    if (s[0] != 'p' || s[1] < '0' || s[1] > '7' || s[2]) {
+        return false;
+    }
+    *code = (unsigned)(s[1] - '0') | (neg ? 8u : 0u);
+    return true;
+}
+
+/* Register or immediate (floats for f32/f64; 0fXXXXXXXX/0dXXXX.. raw bits). */
+static int simt_operand(Asm *a, const char *s, unsigned type, uint8_t *reg,
+                        uint64_t *imm, bool *is_imm)
+{
+    unsigned r;
+    char *end;
+
+    if (parse_reg(s, 'r', &r)) {
+        *reg = (uint8_t)r;
+        *is_imm = false;
+        return 0;
+    }
+    *is_imm = true;
+    if (s[0] == '0' && (s[1] == 'f' || s[1] == 'd') && isxdigit((unsigned char)s[2])) {
+        errno = 0;
+        *imm = strtoull(s + 2, &end, 16);
+        return *end || errno ? error(a, "bad raw float %s", s) : 0;
+    }
+    if (type == ZK_ST_F32 || type == ZK_ST_F64) {
+        double d = strtod(s, &end);
+        if (!*s || *end) {
+            return error(a, "bad operand %s", s);
+        }
+        if (type == ZK_ST_F32) {
+            *imm = zk_f32_bits((float)d);
+        } else {
+            memcpy(imm, &d, 8);
+        }
+        return 0;
+    }
+    int64_t v;
+    if (!parse_int(s, &v)) {
+        return error(a, "bad operand %s (register or integer)", s);
+    }
+    *imm = (uint64_t)v;
+    return 0;
+}
+
+static int simt_suffix(Asm *a, ZkSimtInsn *in, const ZkSimtOpInfo *oi, const char *sfx,
+                       int *ntypes)
+{
+    int k = name_index(zk_simt_type_names, ZK_ST_COUNT, sfx);
+    uint8_t op = in->op;
+
+    if (k >= 0) {
+        if (*ntypes == 0) {
+            in->type = (uint8_t)k;
+        } else if (op == ZK_SOP_CVT && *ntypes == 1) {
+            in->type2 = (uint8_t)k;
+        } else {
+            return error(a, "too many types");
+        }
+        (*ntypes)++;
+        return 0;
+    }
+    if ((op == ZK_SOP_SETP || op == ZK_SOP_SET) &&
+        (k = name_index(zk_simt_cmp_names, ZK_CMP_COUNT, sfx)) >= 0) {
+        in->mod = (uint8_t)k;
+    } else if ((op == ZK_SOP_LD || op == ZK_SOP_ST || op == ZK_SOP_ATOM ||
+                op == ZK_SOP_CVTA) &&
+               (k = name_index(zk_simt_space_names, ZK_SPACE_COUNT, sfx)) >= 0) {
+        in->type2 = (uint8_t)k;
+    } else if (op == ZK_SOP_ATOM && (k = name_index(zk_simt_atom_names, ZK_ATOM_COUNT, sfx)) >= 0) {
+        in->mod = (uint8_t)k;
+    } else if (op == ZK_SOP_SHFL && (k = name_index(zk_simt_shfl_names, ZK_SHFL_COUNT, sfx)) >= 0) {
+        in->mod = (uint8_t)k;
+    } else if (op == ZK_SOP_VOTE && (k = name_index(zk_simt_vote_names, ZK_VOTE_COUNT, sfx)) >= 0) {
+        in->mod = (uint8_t)k;
+    } else if (op == ZK_SOP_PLOP && (k = name_index(zk_simt_plop_names, ZK_PLOP_COUNT, sfx)) >= 0) {
+        in->mod = (uint8_t)k;
+    } else if (op == ZK_SOP_CVTA && !strcmp(sfx, "to")) {
+        in->mod = 1;
+    } else if (op == ZK_SOP_SHF && (!strcmp(sfx, "l") || !strcmp(sfx, "wrap"))) {
+        /* the defaults */
+    } else if (op == ZK_SOP_SHF && !strcmp(sfx, "r")) {
+        in->mod |= ZK_SHF_R;
+    } else if (op == ZK_SOP_SHF && !strcmp(sfx, "clamp")) {
+        in->mod |= ZK_SHF_CLAMP;
+    } else if (oi->mod_count == ZK_RND_COUNT && op != ZK_SOP_SETP && op != ZK_SOP_SET &&
+               ((k = name_index(zk_simt_rnd_names, ZK_RND_COUNT, sfx)) >= 0 ||
+                (op == ZK_SOP_CVT && strlen(sfx) == 3 && sfx[2] == 'i' &&
+                 (k = name_index(zk_simt_rnd_names, ZK_RND_COUNT,
+                                 (char[3]){ sfx[0], sfx[1], 0 })) >= 0))) {
+        in->mod = (uint8_t)k;
+    } else {
+        return error(a, "unknown suffix .%s for %s", sfx, oi->name);
+    }
+    return 0;
+}
+
+static int simt_insn(Asm *a, const char *guard, char *mn, char **ops, int nops)
+{
+    ZkSimtInsn in;
+    const ZkSimtOpInfo *oi = NULL;
+    char *sfx = strchr(mn, '.');
+    int ntypes = 0, need, i = 0;
+    unsigned code;
+    bool bimm = false, cimm = false;
+    uint64_t bv = 0, cv = 0;
+    int64_t off;
+
+    memset(&in, 0, sizeof(in));
+    if (sfx) {
+        *sfx++ = 0;
+    }
+    for (unsigned op = 0x80; op < 0x100 && !oi; op++) {
+        const ZkSimtOpInfo *o = zk_simt_op((uint8_t)op);
+        if (o && !strcmp(o->name, mn)) {
+            oi = o;
+            in.op = (uint8_t)op;
+        }
+    }
+    if (!oi) {
+        return error(a, "unknown SIMT instruction %s", mn);
+    }
+    while (sfx) {
+        char *next = strchr(sfx, '.');
+        if (next) {
+            *next++ = 0;
+        }
+        if (simt_suffix(a, &in, oi, sfx, &ntypes)) {
+            return -1;
+        }
+        sfx = next;
+    }
+    if (guard) {
+        if (!parse_pred(guard + 1, &code)) {
+            return error(a, "bad guard %s", guard);
+        }
+        in.guard = code & 7;
+        in.gneg = code >> 3;
+    }
+    /* Operand count per shape. */
+    switch (in.op) {
+    case ZK_SOP_BRA: need = 1; break;
+    case ZK_SOP_SREG: case ZK_SOP_LD: case ZK_SOP_ST: case ZK_SOP_VOTE: case ZK_SOP_MOV:
+        need = 2; break;
+    case ZK_SOP_SETP: case ZK_SOP_PLOP: need = 3; break;
+    case ZK_SOP_ATOM: need = in.mod == ZK_ATOM_CAS ? 4 : 3; break;
+    case ZK_SOP_SELP: case ZK_SOP_SHFL: need = 4; break;
+    default:
+        need = !!(oi->use & ZK_SU_RD) + !!(oi->use & ZK_SU_RA) + !!(oi->use & ZK_SU_B) +
+               !!(oi->use & ZK_SU_C);
+        break;
+    }
+    if (nops != need) {
+        return error(a, "%s takes %d operands", oi->name, need);
+    }
+    unsigned r;
+#define REG(dst, s) do { if (!parse_reg((s), 'r', &r)) return error(a, "bad register %s", (s)); \
+                         (dst) = (uint8_t)r; } while (0)
+#define PRED(dst, s, neg_ok) do { if (!parse_pred((s), &code) || (!(neg_ok) && code > 7)) \
+                                      return error(a, "bad predicate %s", (s)); \
+                                  (dst) = (uint8_t)code; } while (0)
+    switch (in.op) {
+    case ZK_SOP_BRA:
+        if (ops[0][0] == '@') {
+            if (!parse_int(ops[0] + 1, &off)) {
+                return error(a, "bad target %s", ops[0]);
+            }
+            in.imm = (uint64_t)(off - (int64_t)(a->n / 2));
+        } else if (target(a, ops[0], &off)) {
+            return -1;
+        }
+        break;
+    case ZK_SOP_SREG: {
+        REG(in.rd, ops[0]);
+        int k = name_index(zk_simt_sreg_names, ZK_SR_COUNT, ops[1] + (ops[1][0] == '%'));
+        if (k < 0) {
+            return error(a, "unknown special register %s", ops[1]);
+        }
+        in.imm = (uint64_t)k;
+        break;
+    }
+    case ZK_SOP_LD:
+        REG(in.rd, ops[0]);
+        if (!parse_mem(ops[1], &r, &off)) {
+            return error(a, "bad address %s", ops[1]);
+        }
+        in.ra = (uint8_t)r;
+        in.imm = (uint64_t)off;
+        break;
+    case ZK_SOP_ST:
+        if (!parse_mem(ops[0], &r, &off)) {
+            return error(a, "bad address %s", ops[0]);
+        }
+        in.ra = (uint8_t)r;
+        in.imm = (uint64_t)off;
+        REG(in.rb, ops[1]);
+        break;
+    case ZK_SOP_ATOM:
+        REG(in.rd, ops[0]);
+        if (!parse_mem(ops[1], &r, &off)) {
+            return error(a, "bad address %s", ops[1]);
+        }
+        in.ra = (uint8_t)r;
+        in.imm = (uint64_t)off;
+        REG(in.rb, ops[2]);
+        if (nops == 4) {
+            REG(in.rc, ops[3]);
+        }
+        break;
+    case ZK_SOP_PLOP:
+        PRED(in.pd, ops[0], false);
+        PRED(in.ra, ops[1], true);
+        PRED(in.rb, ops[2], true);
+        break;
+    case ZK_SOP_VOTE:
+        if (in.mod == ZK_VOTE_BALLOT) {
+            REG(in.rd, ops[0]);
+        } else {
+            PRED(in.pd, ops[0], false);
+        }
+        PRED(in.ra, ops[1], true);
+        break;
+    default: {
+        /* rd / pd (setp) / "rd|pd" (shfl), then a, b, c */
+        if (in.op == ZK_SOP_SETP) {
+            PRED(in.pd, ops[i], false);
+            i++;
+        } else if (in.op == ZK_SOP_SHFL) {
+            char *bar = strchr(ops[0], '|');
+            if (!bar) {
+                return error(a, "shfl destination is rD|pN");
+            }
+            *bar = 0;
+            REG(in.rd, trim(ops[0]));
+            PRED(in.pd, trim(bar + 1), false);
+            i++;
+        } else if (oi->use & ZK_SU_RD) {
+            REG(in.rd, ops[i]);
+            i++;
+        }
+        if (oi->use & ZK_SU_RA) {
+            REG(in.ra, ops[i]);
+            i++;
+        }
+        if (oi->use & ZK_SU_B) {
+            if (simt_operand(a, ops[i], in.type, &in.rb, &bv, &bimm)) {
+                return -1;
+            }
+            i++;
+        }
+        if (oi->use & ZK_SU_C) {
+            if (simt_operand(a, ops[i], in.type, &in.rc, &cv, &cimm)) {
+                return -1;
+            }
+            i++;
+        }
+        if (in.op == ZK_SOP_SELP) {
+            PRED(in.pd, ops[i], false);
+        }
+        if (bimm && cimm) {
+            if ((int64_t)bv != (int32_t)bv || (int64_t)cv != (int32_t)cv) {
+                if (in.type != ZK_ST_F32) {
+                    return error(a, "two immediates must each fit 32 bits");
+                }
+            }
+            in.imm = (uint32_t)bv | (uint64_t)(uint32_t)cv << 32;
+        } else {
+            in.imm = bimm ? bv : cv;
+        }
+        in.flags = (bimm ? ZK_SF_BIMM : 0) | (cimm ? ZK_SF_CIMM : 0);
+        break;
+    }
+    }
+#undef REG
+#undef PRED
+    uint64_t w[2];
+    zk_simt_encode(&in, w);
+    const char *why = in.op == ZK_SOP_BRA ? NULL : zk_simt_check(w);
+    if (why) {
+        return error(a, "%s", why);
+    }
+    return emit(a, w[0]) || emit(a, w[1]) ? -1 : 0;
+}
+
 static int directive(Asm *a, char *d, char **ops, int nops)
 {
     if (!strcmp(d, ".kernel")) {
-        if (nops != 1 || strlen(ops[0]) >= ZK_NAME_LEN || a->in_rodata) {
-            return error(a, ".kernel NAME (in the text section)");
+        char name[ZK_NAME_LEN + 1], kind[8] = "";
+        if (nops != 1 || a->in_rodata ||
+            sscanf(ops[0], "%64s %7s", name, kind) < 1 || strlen(name) >= ZK_NAME_LEN ||
+            (kind[0] && strcmp(kind, "simt"))) {
+            return error(a, ".kernel NAME [simt] (in the text section)");
         }
         ZkObjKernel *k = realloc(a->kernels, (a->nkernels + 1) * sizeof(*k));
         if (!k) {
@@ -407,9 +715,28 @@ static int directive(Asm *a, char *d, char **ops, int nops)
         a->kernels = k;
         a->cur = &k[a->nkernels++];
         memset(a->cur, 0, sizeof(*a->cur));
-        snprintf(a->cur->desc.name, ZK_NAME_LEN, "%s", ops[0]);
+        snprintf(a->cur->desc.name, ZK_NAME_LEN, "%s", name);
+        a->simt = kind[0] != 0;
+        if (a->simt) {
+            /* SIMT instructions are 16 bytes: align with a (never run) nop. */
+            if (a->n % 2 && emit(a, ZK_INSN(ZK_OP_NOP, 0, 0, 0, 0))) {
+                return -1;
+            }
+            a->cur->desc.flags = ZK_KDESC_F_SIMT;
+        }
         a->cur->entry = a->n * 8;
-        return add_label(a, ops[0]);
+        return add_label(a, name);
+    }
+    if (!strcmp(d, ".shared") || !strcmp(d, ".local") || !strcmp(d, ".params")) {
+        int64_t v;
+        if (!a->cur || !a->simt || nops != 1 || !parse_int(ops[0], &v) || v < 0 ||
+            v > UINT32_MAX) {
+            return error(a, "%s BYTES after .kernel NAME simt", d);
+        }
+        uint32_t *f = d[1] == 's' ? &a->cur->simt.shared_bytes :
+                      d[1] == 'l' ? &a->cur->simt.local_bytes : &a->cur->simt.param_bytes;
+        *f = (uint32_t)v;
+        return 0;
     }
     if (!strcmp(d, ".arg")) {
         /* .arg NAME u64|f32|ptr [dtype] [r|w|rw]   (one line: spaces) */
@@ -519,6 +846,15 @@ static int line(Asm *a, char *s)
     if (!*s) {
         return 0;
     }
+    char *guard = NULL;
+    if (*s == '@') {                    /* SIMT guard predicate: @p1 / @!p1 */
+        guard = s;
+        s += strcspn(s, " \t");
+        if (*s) {
+            *s++ = 0;
+        }
+        s = trim(s);
+    }
     char *mn = s;
     size_t l = strcspn(s, " \t");
     char *rest = s + l;
@@ -549,7 +885,13 @@ static int line(Asm *a, char *s)
     for (char *p = mn; *p; p++) {
         *p = (char)tolower((unsigned char)*p);
     }
-    return mn[0] == '.' ? directive(a, mn, ops, nops) : insn(a, mn, ops, nops);
+    if (mn[0] == '.') {
+        return guard ? error(a, "a guard on a directive") : directive(a, mn, ops, nops);
+    }
+    if (a->simt && !a->in_rodata) {
+        return simt_insn(a, guard, mn, ops, nops);
+    }
+    return guard ? error(a, "guards are for SIMT kernels") : insn(a, mn, ops, nops);
 }
 
 static int resolve(Asm *a)
@@ -566,6 +908,13 @@ static int resolve(Asm *a)
         }
         if (!l) {
             return error(a, "undefined label %s", f->name);
+        }
+        if (f->simt) {
+            if (l->rodata || l->off % 2) {
+                return error(a, "branch to %s, which is not a SIMT instruction", f->name);
+            }
+            a->text[f->pc + 1] = (uint64_t)(((int64_t)l->off - f->pc) / 2);
+            continue;
         }
         uint64_t w = a->text[f->pc];
         uint8_t op = ZK_INSN_OP(w);

@@ -690,6 +690,147 @@ static int mem_atomic(SimtCu *cu, const SInsn *in, uint64_t addr, uint32_t tid,
     return 0;
 }
 
+/*
+ * Whole-warp accesses the way GPUs coalesce them: all 32 lanes at one
+ * address (a broadcast, e.g. parameters) or at consecutive elements inside
+ * one page/region: one translation and one copy for the warp.  Returns 0
+ * (done), 1 (not such a pattern: use the per-lane path) or -fault.
+ */
+static int warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
+{
+    uint64_t a0 = A[0] + in->imm;
+    bool same = true, seq = true;
+
+    for (unsigned l = 1; l < ZK_SIMT_WARP; l++) {
+        uint64_t al = A[l] + in->imm;
+        same &= al == a0;
+        seq &= al == a0 + (uint64_t)l * n;
+    }
+    *base = a0;
+    return same ? 1 : seq ? 2 : 0;
+}
+
+static int load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
+{
+    unsigned t = in->type, n = type_size[t];
+    uint64_t base, v = 0;
+    int kind = warp_pattern(in, A, n, &base), f;
+    uint8_t *p;
+
+    if (kind == 1) {
+        f = mem_load(cu, in->t2, base, t, 0, &v);
+        if (f) {
+            return -f;
+        }
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            D[l] = v;
+        }
+        return 0;
+    }
+    if (kind != 2) {
+        return 1;
+    }
+    p = resolve(cu, in->t2, base, n * ZK_SIMT_WARP, false, 0, &f);
+    if (!p) {
+        /* Not one mapped run (page boundary, system memory) or a fault:
+         * the per-lane path decides, faulting on the exact lane. */
+        return 1;
+    }
+    switch (t) {
+    case ZK_ST_U32: case ZK_ST_F32: {
+        uint32_t w[ZK_SIMT_WARP];
+        memcpy(w, p, sizeof(w));
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            D[l] = w[l];
+        }
+        return 0;
+    }
+    case ZK_ST_S32: {
+        int32_t w[ZK_SIMT_WARP];
+        memcpy(w, p, sizeof(w));
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            D[l] = (uint64_t)(int64_t)w[l];
+        }
+        return 0;
+    }
+    case ZK_ST_U64: case ZK_ST_S64: case ZK_ST_F64:
+        memcpy(D, p, 8 * ZK_SIMT_WARP);
+        return 0;
+    default:
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            uint64_t x = 0;
+            memcpy(&x, p + l * n, n);
+            D[l] = is_signed(t) ? (uint64_t)sext(x, t) : x;
+        }
+        return 0;
+    }
+}
+
+static int store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
+{
+    unsigned t = in->type, n = type_size[t];
+    uint64_t base;
+    int f;
+    uint8_t *p;
+
+    if (warp_pattern(in, A, n, &base) != 2) {
+        return 1;
+    }
+    p = resolve(cu, in->t2, base, n * ZK_SIMT_WARP, true, 0, &f);
+    if (!p) {
+        return 1;
+    }
+    if (n == 4) {
+        uint32_t w[ZK_SIMT_WARP];
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            w[l] = (uint32_t)B[l];
+        }
+        memcpy(p, w, sizeof(w));
+    } else if (n == 8) {
+        memcpy(p, B, 8 * ZK_SIMT_WARP);
+    } else {
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            memcpy(p + l * n, &B[l], n);
+        }
+    }
+    return 0;
+}
+
+/* fp32 fma over a full warp with the FMA instruction when the host has it
+ * (the generic build calls libm's fmaf per lane). */
+#if defined(__x86_64__) || defined(__i386__)
+static void __attribute__((target("fma")))
+ffma_warp_hw(uint64_t *D, const uint64_t *A, const uint64_t *B, const uint64_t *C)
+{
+    for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+        D[l] = of_f32(__builtin_fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l])));
+    }
+}
+
+static bool host_has_fma(void)
+{
+    static int has = -1;
+    if (has < 0) {
+        __builtin_cpu_init();
+        has = __builtin_cpu_supports("fma") ? 1 : 0;
+    }
+    return has;
+}
+#else
+static void ffma_warp_hw(uint64_t *D, const uint64_t *A, const uint64_t *B,
+                         const uint64_t *C)
+{
+    for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+        D[l] = of_f32(fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l])));
+    }
+}
+
+static bool host_has_fma(void)
+{
+    return false;
+}
+#endif
+
 /* ------------------------------------------------------------------ */
 /* One warp instruction (non-control)                                  */
 /* ------------------------------------------------------------------ */
@@ -852,6 +993,10 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
             case ZK_SOP_FSUB: LANES(ex, D[l] = of_f32(f32_of(A[l]) - f32_of(B[l]))); return 0;
             case ZK_SOP_FMUL: LANES(ex, D[l] = of_f32(f32_of(A[l]) * f32_of(B[l]))); return 0;
             case ZK_SOP_FFMA:
+                if (ex == ALL_LANES && host_has_fma()) {
+                    ffma_warp_hw(D, A, B, C);
+                    return 0;
+                }
                 LANES(ex, D[l] = of_f32(fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l]))));
                 return 0;
             default:
@@ -911,6 +1056,12 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     case ZK_SOP_LD: {
         /* Load into a temporary so a fault leaves rd untouched in all lanes. */
         uint64_t v[ZK_SIMT_WARP];
+        if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
+            int r = load_warp(cu, in, A, D);
+            if (r <= 0) {
+                return -r;
+            }
+        }
         f = 0;
         LANES(ex, if (!f) { f = mem_load(cu, in->t2, A[l] + in->imm, t, tid0 + l, &v[l]); });
         if (f) {
@@ -920,6 +1071,12 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
         return 0;
     }
     case ZK_SOP_ST:
+        if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
+            int r = store_warp(cu, in, A, B);
+            if (r <= 0) {
+                return -r;
+            }
+        }
         f = 0;
         LANES(ex, if (!f) { f = mem_store(cu, in->t2, A[l] + in->imm, t, tid0 + l, B[l]); });
         return f;

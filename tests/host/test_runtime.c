@@ -10,6 +10,7 @@
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -17,6 +18,7 @@
 #include "zk_internal.h"
 #include "zk_fake_ioctl.h"
 #include "zk_test_obj.h"
+#include "zk_obj.h"
 
 #define OK(x) assert_int_equal((x), ZK_SUCCESS)
 
@@ -657,6 +659,64 @@ static void test_events_without_syncobj(void **state)
     OK(zk_ctx_set_current(g_ctx));
 }
 
+/* SIMT kernels: zk_launch_kernel_ex encodes the ISA v2 launch fields. */
+static void test_simt_launch(void **state)
+{
+    uint64_t w[4];
+    ZkSimtInsn ex = { .op = ZK_SOP_EXIT };
+    static const uint64_t halt[] = { ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0), 0 };
+    ZkObjKernel ks[2];
+    uint8_t *obj;
+    size_t len;
+    zk_module m;
+    zk_function f, ftile;
+    struct { uint64_t p; uint32_t n; } __attribute__((packed)) params = { 0x1234, 77 };
+    uint32_t grid[3] = { 5, 2, 1 }, block[3] = { 32, 4, 2 }, big[3] = { 33, 32, 1 };
+    (void)state;
+
+    zk_simt_encode(&ex, w);
+    memcpy(&w[2], halt, sizeof(halt));
+    memset(ks, 0, sizeof(ks));
+    snprintf(ks[0].desc.name, sizeof(ks[0].desc.name), "sk");
+    ks[0].desc.flags = ZK_KDESC_F_SIMT;
+    ks[0].simt.shared_bytes = 256;
+    ks[0].simt.local_bytes = 64;
+    ks[0].simt.param_bytes = sizeof(params);
+    snprintf(ks[1].desc.name, sizeof(ks[1].desc.name), "tk");
+    ks[1].entry = 16;
+    assert_int_equal(zk_obj_write(w, sizeof(w), NULL, 0, ks, 2, &obj, &len), 0);
+    OK(zk_module_load_data(&m, obj, len));
+    free(obj);
+    OK(zk_module_get_function(&f, m, "sk"));
+    OK(zk_module_get_function(&ftile, m, "tk"));
+    OK(zk_launch_kernel_ex(f, grid, block, 1000, &params, sizeof(params), NULL));
+    OK(zk_ctx_synchronize());
+    assert_int_equal(fake.last_launch.hdr.flags, ZK_LAUNCH_F_SIMT);
+    assert_int_equal(fake.last_launch.grid[0], 5);
+    assert_int_equal(fake.last_launch.grid[1], 2);
+    assert_int_equal(fake.last_launch.block[0], 32);
+    assert_int_equal(fake.last_launch.block[1], 4);
+    assert_int_equal(fake.last_launch.block[2], 2);
+    assert_int_equal(fake.last_launch.shared_bytes, 1256);
+    assert_int_equal(fake.last_launch.local_bytes, 64);
+    assert_int_equal(fake.last_launch.args_size, sizeof(params));
+    assert_int_equal(fake.last_launch.entry, 0);
+    assert_memory_equal(fake.last_args, &params, sizeof(params));
+    /* wrong kind of launch, bad shapes and sizes */
+    assert_int_equal(zk_launch_kernel(f, grid, NULL, 0, NULL), ZK_ERROR_INVALID_VALUE);
+    assert_int_equal(zk_launch_kernel_ex(ftile, grid, block, 0, NULL, 0, NULL),
+                     ZK_ERROR_INVALID_VALUE);
+    assert_int_equal(zk_launch_kernel_ex(f, grid, big, 0, &params, sizeof(params), NULL),
+                     ZK_ERROR_INVALID_VALUE);
+    assert_int_equal(zk_launch_kernel_ex(f, grid, block, ZK_SIMT_MAX_SHARED - 255, &params,
+                                         sizeof(params), NULL), ZK_ERROR_INVALID_VALUE);
+    assert_int_equal(zk_launch_kernel_ex(f, grid, block, 0, &params, 4, NULL),
+                     ZK_ERROR_INVALID_VALUE);
+    assert_int_equal(zk_launch_kernel_ex(f, grid, block, 0, NULL, sizeof(params), NULL),
+                     ZK_ERROR_INVALID_VALUE);
+    OK(zk_module_unload(m));
+}
+
 static void test_module_launch(void **state)
 {
     static const uint64_t halt[] = {ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0)};
@@ -860,6 +920,7 @@ int main(void)
         T(test_events),
         T(test_events_without_syncobj),
         T(test_module_launch),
+        T(test_simt_launch),
         T(test_threads),
         T(test_threads_small_staging),
     };

@@ -396,6 +396,23 @@ zk_status zk_launch_kernel(zk_function func, const uint32_t grid[3],
                            const uint64_t *args, unsigned int nargs,
                            zk_stream stream);
 
+/**
+ * zk_launch_kernel_ex - queue a launch of the SIMT kernel @func (ISA v2,
+ * docs/isa.md) in the shape of cuLaunchKernel: @grid blocks of @block
+ * threads (each >= 1; block <= 1024 x 1024 x 64 and <= 1024 threads),
+ * @shared_bytes of dynamic shared memory per block on top of the kernel's
+ * static size (together <= 96 KiB), and @params_size bytes of parameters
+ * (<= 4096; must equal the kernel's declared size if it declares one) that
+ * the kernel reads from its param space.  The parameters are copied.
+ * Pointers inside @params are not tracked: the buffers must stay allocated
+ * until the launch completes.  Returns ZK_ERROR_INVALID_VALUE for a bad
+ * shape or size, or a tile kernel (use zk_launch_kernel for those).
+ */
+zk_status zk_launch_kernel_ex(zk_function func, const uint32_t grid[3],
+                              const uint32_t block[3], uint32_t shared_bytes,
+                              const void *params, size_t params_size,
+                              zk_stream stream);
+
 /** zk_arg_f32 - pack a float into an argument slot. */
 static inline uint64_t zk_arg_f32(float f)
 {
