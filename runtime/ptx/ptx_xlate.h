@@ -66,6 +66,10 @@ int zk_ptx_compile(const char *text, size_t len, const char *name, const zk_ptx_
 void zk_ptx_image_free(zk_ptx_image *img);
 const zk_ptx_kernel *zk_ptx_find_kernel(const zk_ptx_image *img, const char *name);
 
+/* The image as a .zko kernel object (runtime/ptx/ptx_zko.c, needs
+ * runtime/zk_obj.c): malloc'd *out.  0 or -1. */
+int zk_ptx_write_zko(const zk_ptx_image *img, uint8_t **out, size_t *out_len);
+
 /* SIMT listing of the image with the PTX source lines as comments
  * (zkptx --dump); ptx_text may be NULL. */
 int zk_ptx_dump(const zk_ptx_image *img, const char *ptx_text, size_t ptx_len, char **out,

@@ -18,6 +18,7 @@
 
 #include "ptx_xlate.h"
 #include "zk_engine.h"
+#include "zk_obj.h"
 #include "zk_testmem.h"
 #include "zk_fatbin.h"
 
@@ -607,6 +608,38 @@ static void test_bitops(void **state)
     unload(&m);
 }
 
+/* zkptx -o: the .zko object loads back (runtime/zk_obj.c, the ISA
+ * verifier) with the same image and SIMT kernel descriptors, and runs. */
+static void test_zko_roundtrip(void **state)
+{
+    ZkTestMem *t = *state;
+    uint8_t *obj;
+    size_t len;
+    ZkObj o;
+    char err[256];
+    Mod m;
+    LOAD_OR_SKIP(t, "attention", &m);
+    assert_int_equal(zk_ptx_write_zko(&m.img, &obj, &len), 0);
+    if (zk_obj_load(obj, len, &o, err, sizeof(err)) != 0) {
+        fail_msg("%s", err);
+    }
+    assert_int_equal(o.image_size, m.img.size);
+    assert_memory_equal(o.image, m.img.image, m.img.size);
+    assert_int_equal(o.num_kernels, m.img.nkernels);
+    {
+        const ZkObjKernel *k = zk_obj_find(&o, "attention");
+        const zk_ptx_kernel *pk = zk_ptx_find_kernel(&m.img, "attention");
+        assert_non_null(k);
+        assert_int_equal(k->entry, pk->entry);
+        assert_true(k->desc.flags & ZK_KDESC_F_SIMT);
+        assert_int_equal(k->simt.shared_bytes, pk->shared_bytes);
+        assert_int_equal(k->simt.param_bytes, pk->param_bytes);
+    }
+    zk_obj_free(&o);
+    free(obj);
+    unload(&m);
+}
+
 static int setup(void **state)
 {
     ZkTestMem *t = malloc(sizeof(*t));
@@ -630,7 +663,7 @@ int main(int argc, char **argv)
         T(test_vector_add), T(test_sgemm), T(test_reduce_tree), T(test_reduce_warp),
         T(test_softmax), T(test_rmsnorm), T(test_rope), T(test_attention), T(test_activations),
         T(test_atomics), T(test_device_call), T(test_local_array), T(test_many_live),
-        T(test_bitops),
+        T(test_bitops), T(test_zko_roundtrip),
     };
     char name[64];
     int fails = 0;

@@ -4,6 +4,7 @@
  *   zkptx IN --ir            parse IN (PTX text, fat binary) and print the typed IR
  *   zkptx IN --check         parse only; exit status says whether IN is accepted
  *   zkptx IN --dump          translate and print the SIMT code, PTX lines as comments
+ *   zkptx IN -o OUT.zko      translate into a kernel object zk_module_load and zkdis read
  *   [--max-regs N]           use at most N registers (forces spills; for testing)
  * IN may be PTX text or a raw fat binary (.fatbin, or a section dumped
  * from an object); the PTX entry is picked as the loader would.
@@ -19,7 +20,8 @@
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: zkptx IN.ptx|IN.fatbin (--ir | --check | --dump) [--max-regs N]\n");
+    fprintf(stderr, "usage: zkptx IN.ptx|IN.fatbin (--ir | --check | --dump | -o OUT.zko) "
+            "[--max-regs N]\n");
     exit(2);
 }
 
@@ -58,7 +60,7 @@ static char *slurp(const char *path, size_t *len)
 
 int main(int argc, char **argv)
 {
-    const char *in = NULL, *mode = NULL;
+    const char *in = NULL, *mode = NULL, *outpath = NULL;
     char err[512];
     zk_ptx_text text;
     ptx_module m;
@@ -66,7 +68,10 @@ int main(int argc, char **argv)
     char *data;
     zk_ptx_options opt = { 0 };
     for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--max-regs") == 0 && i + 1 < argc) {
+        if (strcmp(argv[i], "-o") == 0 && i + 1 < argc) {
+            outpath = argv[++i];
+            mode = "-o";
+        } else if (strcmp(argv[i], "--max-regs") == 0 && i + 1 < argc) {
             opt.max_regs = (uint32_t)strtoul(argv[++i], NULL, 0);
         } else if (argv[i][0] == '-' && argv[i][1] == '-') {
             mode = argv[i];
@@ -90,6 +95,34 @@ int main(int argc, char **argv)
         fprintf(stderr, "%s\n", err);
         zk_ptx_text_free(&text);
         return 1;
+    }
+    if (strcmp(mode, "-o") == 0) {
+        zk_ptx_image img;
+        uint8_t *obj;
+        size_t olen;
+        FILE *f;
+        if (zk_ptx_translate(&m, &opt, &img, err, sizeof(err)) != 0) {
+            fprintf(stderr, "%s\n", err);
+            zk_ptx_text_free(&text);
+            ptx_module_free(&m);
+            return 1;
+        }
+        zk_ptx_text_free(&text);
+        ptx_module_free(&m);
+        if (zk_ptx_write_zko(&img, &obj, &olen) != 0) {
+            fprintf(stderr, "zkptx: cannot build the object\n");
+            zk_ptx_image_free(&img);
+            return 1;
+        }
+        zk_ptx_image_free(&img);
+        f = fopen(outpath, "wb");
+        if (!f || fwrite(obj, 1, olen, f) != olen || fclose(f) != 0) {
+            fprintf(stderr, "zkptx: %s: %s\n", outpath, strerror(errno));
+            free(obj);
+            return 1;
+        }
+        free(obj);
+        return 0;
     }
     if (strcmp(mode, "--dump") == 0) {
         zk_ptx_image img;
