@@ -225,7 +225,8 @@ static int build_intervals(const mir_func *f, int preds, uint32_t nv, const bloc
 
 /* Linear scan; phys[v] = register (1-based) or -1 (spilled). */
 static int linear_scan(interval *iv, uint32_t nv, uint32_t nregs, int32_t *phys,
-                       int allow_spill, uint32_t *spills, uint32_t *maxreg)
+                       int allow_spill, uint32_t *spills, uint32_t *maxreg,
+                       const uint32_t *hint)
 {
     interval *sorted = malloc((nv ? nv : 1) * sizeof(*sorted));
     uint32_t *active = malloc((nregs + 1) * sizeof(*active)), nact = 0;
@@ -255,6 +256,23 @@ static int linear_scan(interval *iv, uint32_t nv, uint32_t nregs, int32_t *phys,
                 active[a] = active[--nact];
             } else {
                 a++;
+            }
+        }
+        /* Coalesce copies: "mov d, s" where s dies at the mov takes over s's
+         * register (the mov then disappears).  Only for unguarded movs that
+         * define d (hint[] is set for exactly those). */
+        if (hint && hint[cur->vreg] && phys[hint[cur->vreg]] > 0 &&
+            iv[hint[cur->vreg]].end == cur->start) {
+            uint32_t src = hint[cur->vreg];
+            for (uint32_t a = 0; a < nact; a++) {
+                if (sorted[active[a]].vreg == src) {
+                    phys[cur->vreg] = phys[src];
+                    active[a] = k;
+                    break;
+                }
+            }
+            if (phys[cur->vreg] > 0) {
+                continue;
             }
         }
         for (r = 1; r <= nregs && busy[r]; r++) {
@@ -309,6 +327,7 @@ int ptx_regalloc_limit(mir_func *f, uint32_t max_regs, char *err, size_t errlen)
     uint8_t *leader;
     interval *giv = NULL, *piv = NULL;
     int32_t *gphys = NULL, *pphys = NULL, *slot = NULL;
+    uint32_t *hint = NULL;
     mir_insn *nv = NULL;
     uint32_t nn = 0, ncap, *newpos = NULL, maxreg = 0, maxpred = 0, pspills = 0;
     int rc = -1;
@@ -389,8 +408,19 @@ int ptx_regalloc_limit(mir_func *f, uint32_t max_regs, char *err, size_t errlen)
     if (!gphys || !pphys || !slot) {
         goto oom;
     }
-    if (linear_scan(giv, f->nvregs, max_regs, gphys, 1, &f->spills, &maxreg) != 0 ||
-        linear_scan(piv, f->npregs, MAX_PREDS, pphys, 0, &pspills, &maxpred) != 0) {
+    hint = calloc(f->nvregs ? f->nvregs : 1, sizeof(*hint));
+    if (!hint) {
+        goto oom;
+    }
+    for (uint32_t i = 0; i < f->n; i++) {
+        const mir_insn *in = &f->v[i];
+        if (in->op == ZK_SOP_MOV && !in->guard && !(in->flags & ZK_SF_BIMM) && in->rb &&
+            in->rd && giv[in->rd].start == i) {
+            hint[in->rd] = in->rb;
+        }
+    }
+    if (linear_scan(giv, f->nvregs, max_regs, gphys, 1, &f->spills, &maxreg, hint) != 0 ||
+        linear_scan(piv, f->npregs, MAX_PREDS, pphys, 0, &pspills, &maxpred, NULL) != 0) {
         snprintf(err, errlen, "%s: more than %u predicates live at once (not translated)",
                  f->name, MAX_PREDS);
         goto fail;
@@ -427,6 +457,10 @@ int ptx_regalloc_limit(mir_func *f, uint32_t max_regs, char *err, size_t errlen)
         int ngu, npu, nsv = 0;
         mir_insn_uses(&in, gu, &ngu, pu, &npu, &gd, &pd);
         newpos[i] = nn;
+        if (in.op == ZK_SOP_MOV && !(in.flags & ZK_SF_BIMM) && in.rd && in.rb &&
+            gphys[in.rd] > 0 && gphys[in.rd] == gphys[in.rb]) {
+            continue;   /* coalesced copy */
+        }
         if (nn + 12 > ncap) {
             ncap = ncap * 2 + 16;
             mir_insn *t = realloc(nv, ncap * sizeof(*nv));
@@ -531,6 +565,7 @@ fail:
     free(gphys);
     free(pphys);
     free(slot);
+    free(hint);
     free(nv);
     free(newpos);
     return rc;
