@@ -239,7 +239,7 @@ typedef struct ptx_module {
 
 /* Limits that bound memory use on hostile input. */
 #define PTX_MAX_REGS       (1u << 20)    /* virtual registers per function */
-#define PTX_MAX_INSNS      (1u << 22)
+#define PTX_MAX_INSNS      (1u << 20)
 #define PTX_MAX_VAR_BYTES  (1ull << 32)
 #define PTX_MAX_PARAM_BYTES 32764u        /* CUDA's kernel parameter limit */
 

@@ -122,8 +122,8 @@ static mir_insn *emit_raw(lowerer *l, uint8_t op)
 {
     mir_func *f = l->f;
     mir_insn *in;
-    if (f->n >= (1u << 24)) {
-        lfail(l, "kernel %s too large (more than 16M SIMT instructions)", f->name);
+    if (f->n >= (1u << 20)) {
+        lfail(l, "kernel %s too large (more than 1M SIMT instructions after inlining)", f->name);
     }
     if (f->n == f->cap) {
         f->cap = f->cap ? f->cap * 2 : 256;
@@ -148,7 +148,7 @@ static mir_insn *emit(lowerer *l, uint8_t op)
 
 static uint32_t new_vreg(lowerer *l)
 {
-    if (l->f->nvregs >= (1u << 24)) {
+    if (l->f->nvregs >= (1u << 21)) {
         lfail(l, "too many values");
     }
     return l->f->nvregs++;

@@ -171,8 +171,21 @@ static int build_intervals(const mir_func *f, int preds, uint32_t nv, const bloc
             }
         }
     }
-    /* live_in = use | (live_out & ~def); live_out = U live_in(succ) */
+    /* live_in = use | (live_out & ~def); live_out = U live_in(succ).
+     * Backward order converges in a few rounds on compiler output; bound
+     * the rounds so hostile control flow cannot stall the loader. */
+    int rounds = 0;
     do {
+        if (++rounds > 200) {
+            free(in_s);
+            free(out_s);
+            free(use_s);
+            free(def_s);
+            free(iv);
+            snprintf(err, errlen, "kernel %s: control flow too complex to allocate registers",
+                     f->name);
+            return -1;
+        }
         changed = 0;
         for (uint32_t bb = nb; bb-- > 0;) {
             uint64_t *o = out_s + (size_t)bb * words, *in = in_s + (size_t)bb * words;
