@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * module.c - kernel objects: load (zk_obj.c parses and verifies the ELF),
- * upload of the image to HBM, kernel lookup, argument checking, launches.
+ * module.c - kernel objects: load (zk_obj.c parses and verifies the ELF;
+ * PTX, fat binaries and wrappers go through module_ptx.c), upload of the
+ * image to HBM, kernel lookup, argument checking, launches.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -13,6 +14,7 @@
 
 #include "zk_internal.h"
 
+#include "module_ptx.h"
 #include "zk_obj.h"
 
 #define ZK_LAUNCH_TAIL_NOP (sizeof(struct zk_cmd_launch) > ZK_CMD_SIZE ? 1u : 0u)
@@ -22,6 +24,8 @@ typedef struct parsed_kernel {
     struct zk_kernel_desc desc;
     struct zk_simt_desc simt;
     uint32_t entry;
+    unsigned int nparams;
+    struct zk_param_slot *params;
 } parsed_kernel;
 
 typedef struct parsed_obj {
@@ -30,22 +34,88 @@ typedef struct parsed_obj {
     unsigned int nkernels;
     parsed_kernel *kernels;
     uint64_t required_caps;     /* ZK_CAP_* from .zk.target */
+    unsigned int nglobals;
+    struct zk_global_slot *globals;
 } parsed_obj;
 
 static void parsed_free(parsed_obj *p)
 {
+    for (unsigned int i = 0; p->kernels && i < p->nkernels; i++) {
+        free(p->kernels[i].params);
+    }
     free(p->image);
     free(p->kernels);
+    free(p->globals);
     memset(p, 0, sizeof(*p));
 }
 
+/* A translated PTX module as a parsed object: SIMT kernels with their
+ * parameter layout, and the module's variables. */
+static zk_status parse_ptx(const void *data, size_t len, int allow_wrapper, parsed_obj *out)
+{
+    zk_ptx_image img;
+    parsed_obj p;
+    zk_status st = zk__ptx_load(data, len, allow_wrapper, &img);
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    memset(&p, 0, sizeof(p));
+    p.image = img.image;
+    img.image = NULL;
+    p.image_size = img.size;
+    p.nkernels = img.nkernels;
+    p.kernels = calloc(img.nkernels ? img.nkernels : 1, sizeof(*p.kernels));
+    p.globals = calloc(img.nglobals ? img.nglobals : 1, sizeof(*p.globals));
+    if (!p.kernels || !p.globals) {
+        goto oom;
+    }
+    for (uint32_t i = 0; i < img.nkernels; i++) {
+        const zk_ptx_kernel *k = &img.kernels[i];
+        parsed_kernel *pk = &p.kernels[i];
+        snprintf(pk->desc.name, ZK_NAME_LEN, "%s", k->name);
+        pk->desc.flags = ZK_KDESC_F_SIMT;
+        memcpy(pk->simt.name, pk->desc.name, sizeof(pk->simt.name));
+        pk->simt.shared_bytes = k->shared_bytes;
+        pk->simt.local_bytes = k->local_bytes;
+        pk->simt.param_bytes = k->param_bytes;
+        pk->entry = k->entry;
+        pk->nparams = k->nparams;
+        pk->params = calloc(k->nparams ? k->nparams : 1, sizeof(*pk->params));
+        if (!pk->params) {
+            goto oom;
+        }
+        for (uint32_t j = 0; j < k->nparams; j++) {
+            pk->params[j].offset = k->params[j].offset;
+            pk->params[j].size = k->params[j].size;
+        }
+    }
+    for (uint32_t i = 0; i < img.nglobals; i++) {
+        snprintf(p.globals[i].name, sizeof(p.globals[i].name), "%s", img.globals[i].name);
+        p.globals[i].offset = img.globals[i].offset;
+        p.globals[i].size = img.globals[i].size;
+    }
+    p.nglobals = img.nglobals;
+    p.required_caps = ZK_CAP_SIMT;      /* translated PTX runs on the SIMT unit */
+    zk_ptx_image_free(&img);
+    *out = p;
+    return ZK_SUCCESS;
+oom:
+    zk_ptx_image_free(&img);
+    parsed_free(&p);
+    return zk__fail(ZK_ERROR_OUT_OF_MEMORY, "zk_module_load: out of host memory");
+}
+
 /* zk_obj.c (shared with the tools) parses the ELF and runs the ISA verifier. */
-static zk_status parse_object(const void *data, size_t len, parsed_obj *out)
+static zk_status parse_object(const void *data, size_t len, int allow_wrapper, parsed_obj *out)
 {
     char err[256];
     ZkObj o;
     parsed_obj p;
     uint32_t i;
+    if (zk__is_ptx_input(data, len, allow_wrapper) ||
+        zk_image_detect(data, len) == ZK_IMAGE_FATBIN_WRAPPER) {
+        return parse_ptx(data, len, allow_wrapper, out);
+    }
     memset(&p, 0, sizeof(p));
     memset(&o, 0, sizeof(o));
     err[0] = 0;
@@ -138,11 +208,22 @@ void zk__module_free(struct zk_module_st *m)
     }
     zk__handle_del(m);
     zk__bo_delete(m->ctx, m->image);
+    for (i = 0; i < m->nfuncs; i++) {
+        free(m->funcs[i].params);
+    }
+    free(m->globals);
     free(m->funcs);
     free(m);
 }
 
+static zk_status load_data(zk_module *out, const void *data, size_t len, int allow_wrapper);
+
 ZK_EXPORT zk_status zk_module_load_data(zk_module *out, const void *data, size_t len)
+{
+    return load_data(out, data, len, 1);
+}
+
+static zk_status load_data(zk_module *out, const void *data, size_t len, int allow_wrapper)
 {
     zk_context ctx = NULL;
     struct zk_module_st *m;
@@ -158,7 +239,7 @@ ZK_EXPORT zk_status zk_module_load_data(zk_module *out, const void *data, size_t
     if ((st = zk__current_ctx(&ctx)) != ZK_SUCCESS) {
         return st;
     }
-    st = parse_object(data, len, &p);
+    st = parse_object(data, len, allow_wrapper, &p);
     if (st != ZK_SUCCESS) {
         return st;
     }
@@ -188,7 +269,13 @@ ZK_EXPORT zk_status zk_module_load_data(zk_module *out, const void *data, size_t
         m->funcs[i].desc = p.kernels[i].desc;
         m->funcs[i].entry = p.kernels[i].entry;
         m->funcs[i].simt = p.kernels[i].simt;
+        m->funcs[i].nparams = p.kernels[i].nparams;
+        m->funcs[i].params = p.kernels[i].params;
+        p.kernels[i].params = NULL;
     }
+    m->nglobals = p.nglobals;
+    m->globals = p.globals;
+    p.globals = NULL;
     st = zk__bo_new(ctx, p.image_size, ZKIO_BO_HBM, ZK_ALLOC_INTERNAL, 0, &m->image);
     if (st != ZK_SUCCESS) {
         goto fail;
@@ -277,7 +364,7 @@ ZK_EXPORT zk_status zk_module_load(zk_module *out, const char *path)
         off += (size_t)got;
     }
     close(fd);
-    st = zk_module_load_data(out, buf, off);
+    st = load_data(out, buf, off, 0);    /* a file cannot hold a wrapper's pointers */
     free(buf);
     return st;
 }
@@ -375,6 +462,58 @@ ZK_EXPORT zk_status zk_function_get_name(zk_function f, const char **name)
         *name = f->desc.name;
     }
     return st;
+}
+
+ZK_EXPORT zk_status zk_function_get_num_params(zk_function f, unsigned int *count)
+{
+    zk_status st = check_func(f, "zk_function_get_num_params");
+    if (st == ZK_SUCCESS && !count) {
+        st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_num_params: count is NULL");
+    }
+    if (st == ZK_SUCCESS) {
+        *count = f->nparams;
+    }
+    return st;
+}
+
+ZK_EXPORT zk_status zk_function_get_param(zk_function f, unsigned int index, size_t *offset,
+                                          size_t *size)
+{
+    zk_status st = check_func(f, "zk_function_get_param");
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    if (!offset || !size || index >= f->nparams) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_param: %s",
+                        (!offset || !size) ? "offset/size is NULL" : "index out of range");
+    }
+    *offset = f->params[index].offset;
+    *size = f->params[index].size;
+    return ZK_SUCCESS;
+}
+
+ZK_EXPORT zk_status zk_module_get_global(zk_module m, const char *name, uint64_t *va,
+                                         size_t *size)
+{
+    if (!name || !va) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_module_get_global: %s is NULL",
+                        !name ? "name" : "va");
+    }
+    if (!zk__handle_ok(m, ZK_KIND_MODULE)) {
+        return zk__fail(ZK_ERROR_INVALID_HANDLE, "zk_module_get_global: bad module handle %p",
+                        (void *)m);
+    }
+    for (unsigned int i = 0; i < m->nglobals; i++) {
+        if (strcmp(m->globals[i].name, name) == 0) {
+            *va = m->image->va + m->globals[i].offset;
+            if (size) {
+                *size = m->globals[i].size;
+            }
+            return ZK_SUCCESS;
+        }
+    }
+    return zk__fail(ZK_ERROR_NOT_FOUND, "zk_module_get_global: no variable \"%s\" in module",
+                    name);
 }
 
 ZK_EXPORT zk_status zk_launch_kernel(zk_function f, const uint32_t grid[3],

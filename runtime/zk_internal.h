@@ -173,11 +173,22 @@ int64_t zk__deadline(void);
 zk_status zk__wait_seqno(zk_context ctx, uint64_t seqno, int block, uint32_t *status);
 
 /* ---- module.c -------------------------------------------------------------- */
+/* Parameter buffer slot of a kernel translated from PTX (.entry layout). */
+struct zk_param_slot {
+    uint32_t offset, size;
+};
+/* A .global/.const variable of a PTX module (zk_module_get_global). */
+struct zk_global_slot {
+    char name[64];
+    uint32_t offset, size;      /* in the image */
+};
 struct zk_function_st {
     struct zk_module_st *mod;
     struct zk_kernel_desc desc;
     struct zk_simt_desc simt;       /* SIMT kernels (desc.flags) */
     uint32_t entry;
+    unsigned int nparams;           /* PTX kernels: parameter layout */
+    struct zk_param_slot *params;
 };
 struct zk_module_st {
     zk_context ctx;
@@ -185,6 +196,8 @@ struct zk_module_st {
     uint32_t image_size;
     unsigned int nfuncs;
     struct zk_function_st *funcs;
+    unsigned int nglobals;
+    struct zk_global_slot *globals;
     struct zk_module_st *next;
 };
 /*

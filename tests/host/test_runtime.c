@@ -16,6 +16,9 @@
 #include <cmocka.h>
 
 #include "zk_internal.h"
+#include <unistd.h>
+
+#include "module_ptx.h"
 #include "zk_fake_ioctl.h"
 #include "zk_test_obj.h"
 #include "zk_obj.h"
@@ -745,6 +748,81 @@ static void test_simt_launch(void **state)
     OK(zk_module_unload(m));
 }
 
+/* Modules given as PTX (issue 17): translated on load, cached, parameter
+ * layout and module variables exposed, errors name the PTX line. */
+static const char ptx_vadd[] =
+    ".version 6.4\n.target sm_70\n.address_size 64\n"
+    ".visible .global .align 4 .u32 counter = 7;\n"
+    ".visible .entry vadd(.param .u64 a, .param .u32 n, .param .u64 b)\n{\n"
+    "\t.reg .pred %p<2>;\n\t.reg .b32 %r<4>;\n\t.reg .b64 %rd<4>;\n"
+    "\tld.param.u32 %r1, [n];\n\tmov.u32 %r2, %tid.x;\n"
+    "\tsetp.ge.u32 %p1, %r2, %r1;\n\t@%p1 bra DONE;\n"
+    "\tld.param.u64 %rd1, [a];\n\tmul.wide.u32 %rd2, %r2, 4;\n"
+    "\tadd.s64 %rd3, %rd1, %rd2;\n\tst.global.u32 [%rd3], %r2;\n"
+    "DONE:\n\tret;\n}\n";
+
+static void test_ptx_module(void **state)
+{
+    zk_module m, m2;
+    zk_function f;
+    unsigned int np;
+    size_t off, sz;
+    uint64_t va, hits0, miss0, hits1, miss1;
+    uint32_t grid[3] = { 1, 1, 1 }, block[3] = { 64, 1, 1 };
+    uint8_t params[24] = { 0 };
+    zk_fatbin_wrapper w = { ZK_FATBIN_WRAPPER_MAGIC, 1, ptx_vadd, NULL };
+    char path[] = "/tmp/zk-ptx-wrapper-XXXXXX";
+    int fd;
+    (void)state;
+
+    zk__ptx_cache_stats(&hits0, &miss0);
+    OK(zk_module_load_data(&m, ptx_vadd, sizeof(ptx_vadd) - 1));
+    OK(zk_module_get_function(&f, m, "vadd"));
+    OK(zk_function_get_num_params(f, &np));
+    assert_int_equal(np, 3);
+    OK(zk_function_get_param(f, 1, &off, &sz));
+    assert_int_equal(off, 8);
+    assert_int_equal(sz, 4);
+    OK(zk_function_get_param(f, 2, &off, &sz));
+    assert_int_equal(off, 16);
+    assert_int_equal(zk_function_get_param(f, 3, &off, &sz), ZK_ERROR_INVALID_VALUE);
+    OK(zk_module_get_global(m, "counter", &va, &sz));
+    assert_int_equal(sz, 4);
+    assert_true(va > 0);
+    assert_int_equal(zk_module_get_global(m, "nope", &va, &sz), ZK_ERROR_NOT_FOUND);
+    OK(zk_launch_kernel_ex(f, grid, block, 0, params, sizeof(params), NULL));
+    OK(zk_ctx_synchronize());
+    assert_int_equal(fake.last_launch.hdr.flags, ZK_LAUNCH_F_SIMT);
+    assert_int_equal(fake.last_launch.args_size, 24);
+    assert_int_equal(fake.last_launch.block[0], 64);
+    /* the wrong parameter size is refused (the .entry says 24 bytes) */
+    assert_int_equal(zk_launch_kernel_ex(f, grid, block, 0, params, 16, NULL),
+                     ZK_ERROR_INVALID_VALUE);
+    /* the same PTX again (here through a wrapper, as __cudaRegisterFatBinary
+     * gets it from clang): translated once */
+    OK(zk_module_load_data(&m2, &w, sizeof(w)));
+    zk__ptx_cache_stats(&hits1, &miss1);
+    assert_int_equal(miss1 - miss0, 1);
+    assert_int_equal(hits1 - hits0, 1);
+    OK(zk_module_get_function(&f, m2, "vadd"));
+    OK(zk_module_unload(m2));
+    OK(zk_module_unload(m));
+    /* refused PTX names its line; a wrapper read from a file is refused */
+    {
+        static const char bad[] = ".version 7.0\n.target sm_70\n.address_size 64\n"
+                                  ".entry k()\n{\n\ttrap.x;\n}\n";
+        assert_int_equal(zk_module_load_data(&m, bad, sizeof(bad) - 1), ZK_ERROR_INVALID_IMAGE);
+        assert_non_null(strstr(zk_last_error_detail(), ":6: unsupported PTX 'trap.x'"));
+    }
+    fd = mkstemp(path);
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, &w, sizeof(w)), (ssize_t)sizeof(w));
+    close(fd);
+    assert_int_equal(zk_module_load(&m, path), ZK_ERROR_INVALID_IMAGE);
+    assert_non_null(strstr(zk_last_error_detail(), "pointers into its process"));
+    unlink(path);
+}
+
 static void test_module_launch(void **state)
 {
     static const uint64_t halt[] = {ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0)};
@@ -950,6 +1028,7 @@ int main(void)
         T(test_events_without_syncobj),
         T(test_module_launch),
         T(test_simt_launch),
+        T(test_ptx_module),
         T(test_threads),
         T(test_threads_small_staging),
     };

@@ -336,15 +336,24 @@ zk_status zk_memset_d32_async(zk_deviceptr dst, uint32_t value, size_t count,
  * zk_module_load - load a kernel object file (.zko, ELF of
  * include/zhikai_isa.h) into the current context: parse and verify it and
  * upload its image (text + rodata) to device memory.  A @path without a '/'
- * is looked up on the kernel search path (zk_kernel_find).
+ * is looked up on the kernel search path (zk_kernel_find).  The file may
+ * also be CUDA PTX text (ISA 6.x-9.x, 64-bit) or an NVIDIA fat binary
+ * (plain, LZ4 or zstd entries): its PTX is translated to SIMT kernels
+ * (docs/ptx.md; the translation is cached per PTX text), launched with
+ * zk_launch_kernel_ex.
  * Returns ZK_ERROR_OS (cannot read the file), ZK_ERROR_NOT_FOUND (a bare
  * name not on the search path), ZK_ERROR_INVALID_IMAGE (not a valid object,
- * or built for a newer ISA; detail says why), ZK_ERROR_NOT_SUPPORTED (the
- * object requires card capabilities this card lacks), ZK_ERROR_OUT_OF_MEMORY.
+ * built for a newer ISA, or PTX that is refused: the detail reads
+ * "ptx:LINE: unsupported PTX 'op.mod'"), ZK_ERROR_NOT_SUPPORTED (the object
+ * requires card capabilities this card lacks), ZK_ERROR_OUT_OF_MEMORY.
  */
 zk_status zk_module_load(zk_module *mod, const char *path);
 
-/** zk_module_load_data - as zk_module_load from an in-memory object. */
+/**
+ * zk_module_load_data - as zk_module_load from memory.  Also accepts the
+ * fat binary wrapper a CUDA host program hands __cudaRegisterFatBinary
+ * (magic 0x466243B1, both versions): pass its address with @len = 24.
+ */
 zk_status zk_module_load_data(zk_module *mod, const void *image, size_t len);
 
 /**
@@ -390,6 +399,23 @@ zk_status zk_function_get_num_args(zk_function func, unsigned int *nargs);
 /** zk_function_get_arg_info - descriptor of argument @index of @func. */
 zk_status zk_function_get_arg_info(zk_function func, unsigned int index,
                                    zk_function_arg_info *info);
+
+/**
+ * zk_function_get_num_params - number of parameters of a kernel translated
+ * from PTX (its .entry list; 0 for .zko kernels).  With
+ * zk_function_get_param it gives the parameter buffer layout
+ * zk_launch_kernel_ex expects: each parameter at @offset, @size bytes.
+ */
+zk_status zk_function_get_num_params(zk_function func, unsigned int *count);
+zk_status zk_function_get_param(zk_function func, unsigned int index, size_t *offset,
+                                size_t *size);
+
+/**
+ * zk_module_get_global - device address and size of the .global or .const
+ * variable @name of a module loaded from PTX (cuModuleGetGlobal).
+ * ZK_ERROR_NOT_FOUND if there is none.
+ */
+zk_status zk_module_get_global(zk_module mod, const char *name, uint64_t *va, size_t *size);
 
 /** zk_function_get_name - the kernel's name (valid as long as its module). */
 zk_status zk_function_get_name(zk_function func, const char **name);
