@@ -1,7 +1,7 @@
 #!/bin/bash
 # Installs every Debian package the build, the VM and the tests need (idempotent).
 set -euo pipefail
-STAMP=${ZK_CACHE:-/var/cache/zhikai}/deps-v3.stamp
+STAMP=${ZK_CACHE:-/var/cache/zhikai}/deps-v4.stamp
 [ -f "$STAMP" ] && exit 0
 export DEBIAN_FRONTEND=noninteractive
 if [ "$(id -u)" != 0 ]; then echo "setup-deps: run as root (apt-get)" >&2; exit 1; fi
@@ -24,7 +24,8 @@ $APT install -y -q --no-install-recommends \
     python3 python3-venv python3-setuptools seabios busybox-static \
     linux-headers-amd64 kmod \
     libdrm-dev libpci-dev pciutils libelf-dev libcmocka-dev libopenblas-dev \
-    sparse dwarves jq file man-db groff-base
+    sparse dwarves jq file man-db groff-base \
+    libmicrohttpd-dev libjson-c-dev curl
 # Kernel checks (tools/check-kernel.sh): the 6.1 source tarball for
 # scripts/checkpatch.pl. Debian's 6.12 headers for the accel-node build are not
 # installed (their meta-package pulls a linux-image into the host's boot):
