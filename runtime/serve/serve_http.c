@@ -301,6 +301,9 @@ static enum MHD_Result generate(conn *k, struct MHD_Connection *mc)
     k->job = serve_job_new(ids, (uint32_t)n, max_new, (float)req.temperature,
                            req.seed >= 0 ? (uint64_t)req.seed + 1 : 0);
     k->toks = malloc((max_new ? max_new : 1) * sizeof(int32_t));
+    if (k->job) {
+        k->job->ignore_eos = req.ignore_eos;
+    }
     if (!k->job || !k->toks) {
         serve_err_set(&e, 500, "server_error", NULL, NULL, "out of memory");
         goto fail;

@@ -284,6 +284,7 @@ int serve_req_parse(serve_req *r, enum serve_kind kind, const char *body, size_t
         get_int(root, "seed", INT64_MIN, INT64_MAX, &r->seed, err) ||
         get_int(root, "n", 1, 1, &n, err) ||
         get_bool(root, "stream", &r->stream, err) ||
+        get_bool(root, "ignore_eos", &r->ignore_eos, err) ||
         (kind == SERVE_COMPLETION && get_bool(root, "echo", &r->echo, err)) ||
         get_stop(root, r, err)) {
         goto out;

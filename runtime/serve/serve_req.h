@@ -34,6 +34,7 @@ typedef struct serve_req {
     int stream;
     int include_usage;          /* stream_options.include_usage */
     int echo;                   /* completion: prepend the prompt */
+    int ignore_eos;             /* vLLM's: generate max_tokens even past EOS */
     char *stop[SERVE_MAX_STOP];
     unsigned n_stop;
 } serve_req;

@@ -123,7 +123,7 @@ static void job_publish(card *c, serve_job *j, double step_start)
     if (r->done) {
         j->failed = r->error;
         j->hit_length = r->n_generated >= r->max_new &&
-                        !(r->n_generated && r->tokens[r->n_tokens - 1] == ZK_LLM_EOS);
+                        (j->ignore_eos || r->tokens[r->n_tokens - 1] != ZK_LLM_EOS);
         if (r->card_done_ms >= 0 && r->card_submit_ms >= 0) {
             j->card_ms = r->card_done_ms - r->card_submit_ms;
         }
@@ -217,7 +217,7 @@ static void *card_main(void *arg)
             j->r.max_new = j->max_new;
             j->r.temperature = j->temperature;
             j->r.seed = j->seed;
-            j->r.stop_at_eos = 1;
+            j->r.stop_at_eos = !j->ignore_eos;
             if (j->cancel || zk_llm_engine_submit(e, &j->r) != ZK_SUCCESS) {
                 j->failed = !j->cancel;
                 job_retire(c, j, zk_llm_now());
@@ -272,14 +272,19 @@ static void *card_main(void *arg)
     card_fail_all(c, c->failed ? c->err : "server stopping");
     pthread_mutex_unlock(&s->lock);
     zk_llm_engine_destroy(e);
-    if (zk_mem_get_info(&free1, &total) == ZK_SUCCESS && free1 != free0) {
-        fprintf(stderr, "zk-serve: card %u: %zu bytes of card memory not returned\n", c->index,
-                free0 - free1);
-        pthread_mutex_lock(&s->lock);
-        s->leak = 1;
-        pthread_mutex_unlock(&s->lock);
-    }
     zk_ctx_destroy(ctx);
+    /* Every byte the engine took must be back: measured, like free0, from
+     * a context of its own (the driver keeps per-context state). */
+    if (zk_ctx_create(&ctx, 0, dev) == ZK_SUCCESS) {
+        if (zk_mem_get_info(&free1, &total) == ZK_SUCCESS && free1 != free0) {
+            fprintf(stderr, "zk-serve: card %u: %lld bytes of card memory not returned\n",
+                    c->index, (long long)free0 - (long long)free1);
+            pthread_mutex_lock(&s->lock);
+            s->leak = 1;
+            pthread_mutex_unlock(&s->lock);
+        }
+        zk_ctx_destroy(ctx);
+    }
     return NULL;
 }
 

@@ -37,6 +37,7 @@ typedef struct serve_job {
     uint32_t n_prompt, max_new;
     float temperature;
     uint64_t seed;
+    int ignore_eos;             /* set before submit: don't stop at EOS */
     /* Results, read under the scheduler lock via serve_job_wait, final
      * once done. */
     int32_t *gen;               /* generated ids (max_new room) */
