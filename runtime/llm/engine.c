@@ -712,7 +712,9 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
                 r->logits = p;
                 memcpy(p + (size_t)r->n_generated * e->vocab, row, (size_t)e->vocab * 4);
             }
-            if (r->temperature <= 0.0f) {
+            if (r->sample) {
+                tok = r->sample(r->sample_arg, row, e->vocab);
+            } else if (r->temperature <= 0.0f) {
                 tok = e->h_am[i];
             } else {
                 tok = zk_llm_sample(row, e->vocab, r->temperature, &r->rng);

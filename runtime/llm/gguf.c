@@ -77,6 +77,7 @@ static int fail(cursor *c, const char *fmt, ...)
 
 static int take(cursor *c, size_t n, const uint8_t **out)
 {
+    *out = NULL;
     if (c->failed) {
         return -1;
     }

@@ -148,6 +148,11 @@ typedef struct zk_llm_request {
     uint64_t seed;              /* sampling seed */
     int stop_at_eos;
     int keep_logits;            /* save the logits of every generated token */
+    /* Optional: picks each generated token from the step's @n logits
+     * instead of temperature/seed above (e.g. a zk_sampler with top-p and
+     * penalties, sampler.h).  Called on the engine's thread. */
+    int32_t (*sample)(void *arg, const float *logits, int n);
+    void *sample_arg;
     /* Outputs (valid once done; tokens grow while running). */
     int32_t *tokens;            /* prompt followed by generated tokens */
     uint32_t n_tokens, n_generated;

@@ -248,8 +248,10 @@ static enum MHD_Result generate(conn *k, struct MHD_Connection *mc)
     serve_err e;
     char *text = NULL, id[48];
     const char *echo = NULL;
-    int32_t *ids = NULL;
-    int n, rc;
+    int32_t *ids = NULL, cap, n;
+    int rc;
+    zk_sampler_params sp;
+    char serr[128];
     uint32_t max_new, room;
     enum serve_kind kind = k->route == RT_CHAT ? SERVE_CHAT : SERVE_COMPLETION;
 
@@ -267,22 +269,35 @@ static enum MHD_Result generate(conn *k, struct MHD_Connection *mc)
                       c->model_id);
         goto fail;
     }
-    text = kind == SERVE_CHAT ? serve_chat_prompt(req.msgs, req.n_msgs) : strdup(req.prompt);
+    text = kind == SERVE_CHAT ? serve_chat_prompt(&c->tok, req.msgs, req.n_msgs) :
+                                strdup(req.prompt);
     if (!text) {
-        serve_err_set(&e, 500, "server_error", NULL, NULL, "out of memory");
+        serve_err_set(&e, 400, "invalid_request_error", "messages", NULL,
+                      "cannot format these messages with the model's chat template");
         goto fail;
     }
     /* Every token covers at most max_piece_bytes: longer text cannot fit. */
-    if (strlen(text) / c->tok.max_piece_bytes >= c->seq_len) {
+    if (strlen(text) / (c->tok.max_piece_bytes ? c->tok.max_piece_bytes : 1) >= c->seq_len) {
         serve_err_set(&e, 400, "invalid_request_error", kind == SERVE_CHAT ? "messages" : "prompt",
                       "context_length_exceeded",
                       "this model's maximum context length is %u tokens; the prompt is longer",
                       c->seq_len);
         goto fail;
     }
-    ids = malloc((strlen(text) + 3) * sizeof(int32_t));
-    n = ids ? c->tok.encode(c->tok.impl, text, 1, ids, strlen(text) + 3) : -1;
-    if (n < 1) {
+    /* At most one id per byte plus BOS/EOS and a space prefix; if the
+     * tokenizer wants more room, ask again with exactly that. */
+    cap = (int32_t)strlen(text) + 4;
+    ids = malloc((size_t)cap * sizeof(int32_t));
+    /* Chat templates carry special-token text; a raw prompt is plain text. */
+    n = ids ? c->tok.encode(c->tok.impl, text, strlen(text), kind == SERVE_CHAT, ids, cap) : -1;
+    if (n > cap) {
+        int32_t *more = realloc(ids, (size_t)n * sizeof(int32_t));
+        cap = n;
+        n = more ? c->tok.encode(c->tok.impl, text, strlen(text), kind == SERVE_CHAT, more, cap)
+                 : -1;
+        ids = more ? more : ids;
+    }
+    if (n < 1 || n > cap) {
         serve_err_set(&e, 500, "server_error", NULL, NULL, "cannot tokenize the prompt");
         goto fail;
     }
@@ -298,8 +313,24 @@ static enum MHD_Result generate(conn *k, struct MHD_Connection *mc)
               kind == SERVE_CHAT ? c->max_tokens : 16;      /* OpenAI's completion default */
     max_new = max_new < c->max_tokens ? max_new : c->max_tokens;
     max_new = max_new < room ? max_new : room;
-    k->job = serve_job_new(ids, (uint32_t)n, max_new, (float)req.temperature,
-                           req.seed >= 0 ? (uint64_t)req.seed + 1 : 0);
+    /* The OpenAI sampling fields onto runtime/llm's sampler (sampler.h). */
+    zk_sampler_params_default(&sp);
+    sp.temperature = (float)req.temperature;
+    sp.top_p = (float)req.top_p;
+    sp.top_k = req.top_k > 0 ? (int32_t)req.top_k : 0;
+    sp.min_p = (float)req.min_p;
+    sp.presence_penalty = (float)req.presence_penalty;
+    sp.frequency_penalty = (float)req.frequency_penalty;
+    sp.repeat_penalty = (float)req.repetition_penalty;
+    sp.penalty_last_n = -1;
+    /* No seed: a different stream per request, as OpenAI does. */
+    sp.seed = req.seed >= 0 ? (uint64_t)req.seed :
+              (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ull + atomic_fetch_add(&next_id, 0);
+    if (zk_sampler_params_check(&sp, serr, sizeof(serr))) {
+        serve_err_set(&e, 400, "invalid_request_error", NULL, NULL, "%s", serr);
+        goto fail;
+    }
+    k->job = serve_job_new(ids, (uint32_t)n, max_new, &sp, c->n_vocab);
     k->toks = malloc((max_new ? max_new : 1) * sizeof(int32_t));
     if (k->job) {
         k->job->ignore_eos = req.ignore_eos;
@@ -314,7 +345,7 @@ static enum MHD_Result generate(conn *k, struct MHD_Connection *mc)
     if (kind == SERVE_COMPLETION && req.echo) {
         echo = text;
     }
-    serve_gen_init(&k->gen, &req, &c->tok, id, c->model_id, c->created, ids[n - 1], echo);
+    serve_gen_init(&k->gen, &req, &c->tok, id, c->model_id, c->created, echo);
     k->have_gen = 1;
     free(text);
     free(ids);

@@ -20,6 +20,7 @@ typedef struct serve_ctx {
     serve_tokenizer tok;
     const char *model_id;       /* the name clients pass as "model" */
     uint32_t seq_len;           /* context length */
+    int32_t n_vocab;
     uint32_t max_tokens;        /* cap (and chat default) of generated tokens */
     double price_kwh;           /* electricity price for usage.energy_cost */
     size_t max_body;            /* request bodies beyond this: 413 */

@@ -9,8 +9,7 @@
 #include "serve_oai.h"
 
 void serve_gen_init(serve_gen *g, serve_req *req, const serve_tokenizer *tok, const char *id,
-                    const char *model, long long created, int32_t last_prompt_tok,
-                    const char *echo_text)
+                    const char *model, long long created, const char *echo_text)
 {
     memset(g, 0, sizeof(*g));
     g->req = *req;
@@ -19,7 +18,6 @@ void serve_gen_init(serve_gen *g, serve_req *req, const serve_tokenizer *tok, co
     snprintf(g->id, sizeof(g->id), "%s", id);
     g->model = model;
     g->created = created;
-    g->prev = last_prompt_tok;
     sbuf_adds(&g->text, "");
     if (echo_text) {
         sbuf_adds(&g->text, echo_text);
@@ -42,8 +40,11 @@ void serve_gen_feed(serve_gen *g, const int32_t *toks, uint32_t n, int done)
             g->eos_hit = 1;     /* EOS ends the text; it is not part of it */
             continue;
         }
-        serve_utf8_feed(&g->u, g->tok->piece(g->tok->impl, g->prev, t), &g->text);
-        g->prev = t;
+        char piece[256];
+        int32_t np = g->tok->piece(g->tok->impl, t, piece, sizeof(piece));
+        if (np > 0) {
+            serve_utf8_feed(&g->u, piece, (size_t)np, &g->text);
+        }
         if (g->req.n_stop) {
             /* Only the new text (plus a stop string's length before it) can
              * hold a new match. */

@@ -29,16 +29,14 @@ typedef struct serve_gen {
     size_t sent;                /* bytes of text already streamed */
     size_t base;                /* echoed prompt bytes (never searched for stops) */
     serve_utf8 u;
-    int32_t prev;               /* previous token id (decoding context) */
     uint32_t used;              /* generated tokens consumed */
     int stop_hit, eos_hit, role_sent;
 } serve_gen;
 
-/** Start @g (takes ownership of @req's contents); @last_prompt_tok is the
- *  decoding context of the first generated token. */
+/** Start @g (takes ownership of @req's contents; @echo_text: the prompt,
+ *  to prepend, or NULL). */
 void serve_gen_init(serve_gen *g, serve_req *req, const serve_tokenizer *tok, const char *id,
-                    const char *model, long long created, int32_t last_prompt_tok,
-                    const char *echo_text);
+                    const char *model, long long created, const char *echo_text);
 void serve_gen_free(serve_gen *g);
 /** Consume generated tokens @used..@n-1 of @toks; @done: no more follow.
  *  Sets stop_hit when a stop string appeared (the text is cut there and

@@ -249,6 +249,8 @@ int serve_req_parse(serve_req *r, enum serve_kind kind, const char *body, size_t
     r->seed = -1;
     r->temperature = 1.0;       /* the OpenAI default; 0 asks for greedy */
     r->top_p = 1.0;
+    r->top_k = -1;
+    r->repetition_penalty = 1.0;
     if (len > INT32_MAX) {
         serve_err_set(err, 413, "invalid_request_error", NULL, NULL, "request body too large");
         return -1;
@@ -280,7 +282,12 @@ int serve_req_parse(serve_req *r, enum serve_kind kind, const char *body, size_t
         (kind == SERVE_CHAT &&
          get_int(root, "max_completion_tokens", 1, 1 << 20, &r->max_tokens, err)) ||
         get_num(root, "temperature", 0.0, 2.0, &r->temperature, err) ||
-        get_num(root, "top_p", 0.0, 1.0, &r->top_p, err) ||
+        get_num(root, "top_p", 1e-6, 1.0, &r->top_p, err) ||
+        get_int(root, "top_k", -1, 1 << 20, &r->top_k, err) ||
+        get_num(root, "min_p", 0.0, 1.0, &r->min_p, err) ||
+        get_num(root, "presence_penalty", -2.0, 2.0, &r->presence_penalty, err) ||
+        get_num(root, "frequency_penalty", -2.0, 2.0, &r->frequency_penalty, err) ||
+        get_num(root, "repetition_penalty", 0.01, 10.0, &r->repetition_penalty, err) ||
         get_int(root, "seed", INT64_MIN, INT64_MAX, &r->seed, err) ||
         get_int(root, "n", 1, 1, &n, err) ||
         get_bool(root, "stream", &r->stream, err) ||

@@ -29,7 +29,11 @@ typedef struct serve_req {
     unsigned n_msgs;            /* chat */
     int64_t max_tokens;         /* -1: server default */
     double temperature;         /* 0 = greedy */
-    double top_p;               /* accepted; only 1.0 changes nothing */
+    double top_p;               /* 1 = off */
+    int64_t top_k;              /* <= 0 = off */
+    double min_p;               /* 0 = off */
+    double presence_penalty, frequency_penalty;     /* 0 = off */
+    double repetition_penalty;  /* 1 = off (vLLM's name) */
     int64_t seed;               /* -1: none */
     int stream;
     int include_usage;          /* stream_options.include_usage */

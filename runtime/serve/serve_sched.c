@@ -32,11 +32,23 @@ struct serve_sched {
     card *cards;
 };
 
+/* The engine's per-token hook: sample with the job's zk_sampler. */
+static int32_t job_sample(void *arg, const float *logits, int n)
+{
+    zk_sampler *s = arg;
+    int32_t tok = zk_sampler_sample(s, logits, NULL);
+    (void)n;
+    zk_sampler_accept(s, tok);
+    return tok;
+}
+
 serve_job *serve_job_new(const int32_t *prompt, uint32_t n_prompt, uint32_t max_new,
-                         float temperature, uint64_t seed)
+                         const zk_sampler_params *sp, int32_t n_vocab)
 {
     serve_job *j = calloc(1, sizeof(*j));
     pthread_cond_t *c = malloc(sizeof(*c));
+    int plain = !sp || (sp->temperature <= 0 && sp->repeat_penalty == 1.0f &&
+                        sp->presence_penalty == 0 && sp->frequency_penalty == 0);
     if (!j || !c || !n_prompt || !max_new) {
         free(j);
         free(c);
@@ -44,7 +56,13 @@ serve_job *serve_job_new(const int32_t *prompt, uint32_t n_prompt, uint32_t max_
     }
     j->prompt = malloc(n_prompt * sizeof(int32_t));
     j->gen = malloc(max_new * sizeof(int32_t));
-    if (!j->prompt || !j->gen) {
+    if (!plain && (j->sampler = zk_sampler_new(sp, n_vocab))) {
+        for (uint32_t i = 0; i < n_prompt; i++) {
+            zk_sampler_accept(j->sampler, prompt[i]);       /* penalties see the prompt */
+        }
+    }
+    if (!j->prompt || !j->gen || (!plain && !j->sampler)) {
+        zk_sampler_free(j->sampler);
         free(j->prompt);
         free(j->gen);
         free(j);
@@ -54,8 +72,6 @@ serve_job *serve_job_new(const int32_t *prompt, uint32_t n_prompt, uint32_t max_
     memcpy(j->prompt, prompt, n_prompt * sizeof(int32_t));
     j->n_prompt = n_prompt;
     j->max_new = max_new;
-    j->temperature = temperature;
-    j->seed = seed;
     j->card_ms = j->card_j = -1;
     j->refs = 1;
     pthread_cond_init(c, NULL);
@@ -67,6 +83,7 @@ static void job_free(serve_job *j)
 {
     pthread_cond_destroy(j->cond);
     free(j->cond);
+    zk_sampler_free(j->sampler);
     free(j->r.tokens);
     free(j->r.logits);
     free(j->prompt);
@@ -215,8 +232,10 @@ static void *card_main(void *arg)
             j->r.prompt = j->prompt;
             j->r.n_prompt = j->n_prompt;
             j->r.max_new = j->max_new;
-            j->r.temperature = j->temperature;
-            j->r.seed = j->seed;
+            if (j->sampler) {
+                j->r.sample = job_sample;
+                j->r.sample_arg = j->sampler;
+            }
             j->r.stop_at_eos = !j->ignore_eos;
             if (j->cancel || zk_llm_engine_submit(e, &j->r) != ZK_SUCCESS) {
                 j->failed = !j->cancel;

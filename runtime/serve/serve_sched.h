@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "llm.h"
+#include "sampler.h"
 #include "serve_metrics.h"
 
 typedef struct serve_sched serve_sched;
@@ -35,8 +36,7 @@ typedef struct serve_job {
     /* Inputs, set by serve_job_new. */
     int32_t *prompt;
     uint32_t n_prompt, max_new;
-    float temperature;
-    uint64_t seed;
+    zk_sampler *sampler;        /* NULL: greedy on the card (argmax kernel) */
     int ignore_eos;             /* set before submit: don't stop at EOS */
     /* Results, read under the scheduler lock via serve_job_wait, final
      * once done. */
@@ -61,9 +61,11 @@ serve_sched *serve_sched_create(const serve_sched_config *cfg, char *err, size_t
  *  Returns 0, or -1 if a card's memory was not all returned (a leak). */
 int serve_sched_destroy(serve_sched *s);
 
-/** A job for @n_prompt ids (copied).  NULL on out of memory. */
+/** A job for @n_prompt ids (copied), sampled with @sp (NULL or greedy
+ *  without penalties: the card's argmax).  NULL on out of memory or
+ *  invalid sampling parameters. */
 serve_job *serve_job_new(const int32_t *prompt, uint32_t n_prompt, uint32_t max_new,
-                         float temperature, uint64_t seed);
+                         const zk_sampler_params *sp, int32_t n_vocab);
 /** Queue @j: SERVE_OK, SERVE_BUSY (queue full: 429), SERVE_DOWN (no card
  *  works: 503).  On failure the job stays the caller's to release. */
 int serve_sched_submit(serve_sched *s, serve_job *j);

@@ -6,65 +6,61 @@
 #include <string.h>
 
 #include "serve_text.h"
-#include "llm.h"
+#include "tokenizer.h"
 
-/* ---- llama2.c tokenizer behind serve_tokenizer ---------------------- */
-static int l2c_encode(void *impl, const char *text, int bos, int32_t *out, size_t cap)
+/* ---- runtime/llm's tokenizer behind serve_tokenizer ----------------- */
+static int32_t zk_encode(void *impl, const char *text, size_t len, int parse_special,
+                         int32_t *out, int32_t cap)
 {
-    /* zk_tok_encode writes up to strlen + 3 ids before merging. */
-    if (strlen(text) + 3 > cap) {
-        return -1;
-    }
-    return zk_tok_encode(impl, text, bos, 0, out);
+    return zk_tokenizer_encode(impl, text, len, 1, parse_special, out, cap);
 }
 
-static const char *l2c_piece(void *impl, int32_t prev, int32_t tok)
+static int32_t zk_piece(void *impl, int32_t tok, char *buf, size_t cap)
 {
-    return zk_tok_decode(impl, prev, tok);
+    /* Control tokens (BOS, EOS, ...) are not text. */
+    int32_t n = zk_tokenizer_piece(impl, tok, 1, buf, cap);
+    return n > (int32_t)cap ? (int32_t)cap : n;
 }
 
-void serve_tokenizer_llama2c(serve_tokenizer *t, struct zk_llm_tokenizer *tk)
+void serve_tokenizer_zk(serve_tokenizer *t, struct zk_tokenizer *zt, const char *chat_template)
 {
+    char buf[256];
     memset(t, 0, sizeof(*t));
-    t->impl = tk;
-    t->bos = ZK_LLM_BOS;
-    t->eos = ZK_LLM_EOS;
-    t->max_piece_bytes = tk->max_token_length ? tk->max_token_length : 1;
-    t->encode = l2c_encode;
-    t->piece = l2c_piece;
+    t->impl = zt;
+    t->eos = zk_tokenizer_eos(zt);
+    t->encode = zk_encode;
+    t->piece = zk_piece;
+    t->chat_template = chat_template ? chat_template :
+                       zk_tokenizer_chat_template(zt) ? zk_tokenizer_chat_template(zt) : "llama2";
+    t->max_piece_bytes = 1;
+    for (int32_t i = 0; i < zk_tokenizer_n_vocab(zt); i++) {
+        int32_t n = zk_tokenizer_piece(zt, i, 0, buf, sizeof(buf));
+        if (n > (int32_t)t->max_piece_bytes) {
+            t->max_piece_bytes = (unsigned)n;
+        }
+    }
 }
 
 /* ---- chat prompt ------------------------------------------------------ */
-char *serve_chat_prompt(const serve_msg *msgs, unsigned n)
+char *serve_chat_prompt(const serve_tokenizer *t, const serve_msg *msgs, unsigned n)
 {
-    sbuf b = { 0 };
-    unsigned i = 0;
-    const char *sys = NULL;
-    if (n && !strcmp(msgs[0].role, "system")) {
-        sys = msgs[0].content;
-        i = 1;
-    }
-    /* [INST] <<SYS>>\nsys\n<</SYS>>\n\nuser [/INST] assistant [INST] user [/INST] */
-    for (int first = 1; i < n; i++) {
-        if (!strcmp(msgs[i].role, "assistant")) {
-            sbuf_printf(&b, " %s ", msgs[i].content);
-            continue;
-        }
-        sbuf_adds(&b, "[INST] ");
-        if (first && sys) {
-            sbuf_printf(&b, "<<SYS>>\n%s\n<</SYS>>\n\n", sys);
-        }
-        first = 0;
-        sbuf_printf(&b, "%s [/INST]", msgs[i].content);
-    }
-    if (!b.s) {
-        sbuf_adds(&b, "");
-    }
-    if (b.oom) {
-        sbuf_free(&b);
+    zk_chat_msg m[SERVE_MAX_MESSAGES];
+    int32_t len;
+    char *out;
+    if (n > SERVE_MAX_MESSAGES) {
         return NULL;
     }
-    return b.s;
+    for (unsigned i = 0; i < n; i++) {
+        m[i].role = msgs[i].role;
+        m[i].content = msgs[i].content;
+    }
+    len = zk_chat_apply(t->chat_template, m, n, 1, NULL, 0);
+    if (len < 0 || !(out = malloc((size_t)len + 1))) {
+        return NULL;
+    }
+    zk_chat_apply(t->chat_template, m, n, 1, out, (size_t)len + 1);
+    out[len] = 0;
+    return out;
 }
 
 /* ---- sbuf --------------------------------------------------------------- */
@@ -168,10 +164,10 @@ static int utf8_cont_ok(unsigned char lead, unsigned i, unsigned char c)
     return 1;
 }
 
-void serve_utf8_feed(serve_utf8 *u, const char *bytes, sbuf *out)
+void serve_utf8_feed(serve_utf8 *u, const char *bytes, size_t nbytes, sbuf *out)
 {
-    for (const unsigned char *p = (const unsigned char *)bytes; *p; p++) {
-        unsigned char c = *p;
+    for (size_t i = 0; i < nbytes; i++) {
+        unsigned char c = (unsigned char)bytes[i];
         if (u->n) {
             if (utf8_cont_ok(u->pend[0], u->n, c)) {
                 u->pend[u->n++] = c;

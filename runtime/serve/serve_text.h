@@ -15,24 +15,33 @@
 
 typedef struct serve_tokenizer {
     void *impl;
-    int32_t bos, eos;
+    int32_t eos;                /* the engine stops generating at this id */
     /* Longest token in bytes: a text of B bytes has at least
      * B / max_piece_bytes tokens (lets the server refuse huge prompts
      * before spending time encoding them). */
     unsigned max_piece_bytes;
-    /* Token ids of @text (with BOS if @bos) into @out (room for @cap);
-     * returns the count, or -1 if @cap is too small or on error. */
-    int (*encode)(void *impl, const char *text, int bos, int32_t *out, size_t cap);
-    /* Bytes of @tok following @prev (may be a partial UTF-8 sequence). */
-    const char *(*piece)(void *impl, int32_t prev, int32_t tok);
+    /* Chat template for zk_chat_apply (tokenizer.h): the model's Jinja
+     * text or a built-in name ("llama2", "chatml", ...). */
+    const char *chat_template;
+    /* Ids of @len bytes of @text, BOS first as the model wants, into @out
+     * (room for @cap); @parse_special: special-token text becomes those
+     * tokens (chat templates).  Returns the total count (only @cap written
+     * if more) or -1 on error. */
+    int32_t (*encode)(void *impl, const char *text, size_t len, int parse_special,
+                      int32_t *out, int32_t cap);
+    /* Bytes of @tok into @buf (no NUL; may end inside a UTF-8 sequence);
+     * returns the count or -1 for an invalid id. */
+    int32_t (*piece)(void *impl, int32_t tok, char *buf, size_t cap);
 } serve_tokenizer;
 
-/* A llama2.c tokenizer.bin (runtime/llm/tokenizer.c) behind the interface. */
-struct zk_llm_tokenizer;
-void serve_tokenizer_llama2c(serve_tokenizer *t, struct zk_llm_tokenizer *tk);
+/* runtime/llm's tokenizer (tokenizer.h: llama2.c tokenizer.bin or GGUF)
+ * behind the interface; @chat_template NULL: the model's, else "llama2". */
+struct zk_tokenizer;
+void serve_tokenizer_zk(serve_tokenizer *t, struct zk_tokenizer *zt, const char *chat_template);
 
-/** Prompt text of a chat (Llama-2 [INST] format); malloc'ed, NULL on OOM. */
-char *serve_chat_prompt(const serve_msg *msgs, unsigned n);
+/** Prompt text of a chat in @t's template (with the assistant prefix);
+ *  malloc'ed; NULL if the template or a role is not understood. */
+char *serve_chat_prompt(const serve_tokenizer *t, const serve_msg *msgs, unsigned n);
 
 /* A growing NUL-terminated string. */
 typedef struct sbuf {
@@ -53,7 +62,7 @@ typedef struct serve_utf8 {
     unsigned n, need;
 } serve_utf8;
 
-void serve_utf8_feed(serve_utf8 *u, const char *bytes, sbuf *out);
+void serve_utf8_feed(serve_utf8 *u, const char *bytes, size_t n, sbuf *out);
 /** End of stream: an unfinished sequence becomes U+FFFD. */
 void serve_utf8_flush(serve_utf8 *u, sbuf *out);
 

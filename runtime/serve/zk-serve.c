@@ -3,7 +3,7 @@
  * zk-serve - an OpenAI-compatible LLM server on zhikai cards.
  *
  *   zk-serve MODEL -t TOKENIZER [--port 8000] [--host 127.0.0.1] [--cards N]
- *            [--model-name NAME] [--max-batch N] [--max-queue N] [--max-tokens N]
+ *            [--model-name NAME] [--chat-template T] [--max-batch N] [--max-queue N] [--max-tokens N]
  *            [--kv-blocks N] [--host-blocks N] [--prefix-cache] [--int8]
  *            [--price-kwh P] [--max-body BYTES] [--max-connections N]
  *
@@ -23,12 +23,13 @@
 
 #include "llm.h"
 #include "serve_http.h"
+#include "tokenizer.h"
 
 static void usage(void)
 {
     fprintf(stderr,
             "usage: zk-serve MODEL -t TOKENIZER [--port 8000] [--host 127.0.0.1] [--cards N]\n"
-            "                [--model-name NAME] [--max-batch N] [--max-queue N] [--max-tokens N]\n"
+            "                [--model-name NAME] [--chat-template T] [--max-batch N] [--max-queue N] [--max-tokens N]\n"
             "                [--kv-blocks N] [--host-blocks N] [--prefix-cache] [--int8]\n"
             "                [--price-kwh P] [--max-body BYTES] [--max-connections N]\n");
     exit(2);
@@ -79,7 +80,8 @@ int main(int argc, char **argv)
     serve_sched_config sc = { 0 };
     serve_ctx c = { 0 };
     zk_llm_model m;
-    zk_llm_tokenizer tk;
+    zk_tokenizer *tk;
+    const char *chat_template = NULL;
     char err[512];
     sigset_t sigs;
     int sig;
@@ -100,6 +102,7 @@ int main(int argc, char **argv)
             else if (!strcmp(a, "--host")) host = v;
             else if (!strcmp(a, "--cards")) cards = (unsigned)num(a, v, 0, 64);
             else if (!strcmp(a, "--model-name")) name = v;
+            else if (!strcmp(a, "--chat-template")) chat_template = v;
             else if (!strcmp(a, "--max-batch")) sc.engine.max_seqs = (uint32_t)num(a, v, 1, 1024);
             else if (!strcmp(a, "--max-queue")) max_queue = (unsigned)num(a, v, 0, 1 << 20);
             else if (!strcmp(a, "--max-tokens")) c.max_tokens = (uint32_t)num(a, v, 1, 1 << 20);
@@ -123,7 +126,7 @@ int main(int argc, char **argv)
         name = slash ? slash + 1 : model_path;
     }
     if (zk_llm_model_load(&m, model_path, int8, err, sizeof(err)) ||
-        zk_tok_load(&tk, tok_path, m.c.vocab_size, err, sizeof(err))) {
+        !(tk = zk_tokenizer_from_llama2c(tok_path, m.c.vocab_size, err, sizeof(err)))) {
         fprintf(stderr, "zk-serve: %s\n", err);
         return 1;
     }
@@ -149,7 +152,8 @@ int main(int argc, char **argv)
         sc.engine.max_seqs = 8;
     }
     serve_metrics_init(&c.metrics);
-    serve_tokenizer_llama2c(&c.tok, &tk);
+    serve_tokenizer_zk(&c.tok, tk, chat_template);
+    c.n_vocab = m.c.vocab_size;
     c.model_id = name;
     c.seq_len = (uint32_t)m.c.seq_len;
     c.created = (long long)time(NULL);
@@ -173,7 +177,7 @@ int main(int argc, char **argv)
     serve_http_stop(&c);
     rc = serve_sched_destroy(c.sched);
     serve_metrics_destroy(&c.metrics);
-    zk_tok_free(&tk);
+    zk_tokenizer_free(tk);
     zk_llm_model_free(&m);
     printf("zk-serve: stopped; %s\n", rc ? "card memory NOT all returned" :
            "card memory all returned");

@@ -16,30 +16,25 @@
 
 /* A tokenizer whose token t is the single byte t (0..255): exercises every
  * byte sequence, valid UTF-8 or not. */
-static int fz_encode(void *impl, const char *text, int bos, int32_t *out, size_t cap)
+static int32_t fz_encode(void *impl, const char *text, size_t len, int parse_special,
+                         int32_t *out, int32_t cap)
 {
-    size_t n = strlen(text), k = 0;
     (void)impl;
-    if (n + 1 > cap) {
-        return -1;
+    (void)parse_special;
+    for (size_t i = 0; i < len && (int32_t)i < cap; i++) {
+        out[i] = (unsigned char)text[i];
     }
-    if (bos) {
-        out[k++] = 256;
-    }
-    for (size_t i = 0; i < n; i++) {
-        out[k++] = (unsigned char)text[i];
-    }
-    return (int)k;
+    return (int32_t)len;
 }
 
-static const char *fz_piece(void *impl, int32_t prev, int32_t tok)
+static int32_t fz_piece(void *impl, int32_t tok, char *buf, size_t cap)
 {
-    static char b[2];
     (void)impl;
-    (void)prev;
-    b[0] = (char)(tok & 0xff);
-    b[1] = 0;
-    return b;
+    if (!cap) {
+        return 0;
+    }
+    buf[0] = (char)(tok & 0xff);
+    return 1;
 }
 
 static void check_error_body(const serve_err *e)
@@ -55,8 +50,8 @@ static void check_error_body(const serve_err *e)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    serve_tokenizer tok = { .impl = NULL, .bos = 256, .eos = 0, .max_piece_bytes = 1,
-                            .encode = fz_encode, .piece = fz_piece };
+    serve_tokenizer tok = { .impl = NULL, .eos = 0, .max_piece_bytes = 1,
+                            .chat_template = "chatml", .encode = fz_encode, .piece = fz_piece };
     for (int kind = SERVE_COMPLETION; kind <= SERVE_CHAT; kind++) {
         serve_req r;
         serve_err e;
@@ -64,7 +59,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             check_error_body(&e);
             continue;
         }
-        char *text = kind == SERVE_CHAT ? serve_chat_prompt(r.msgs, r.n_msgs) : strdup(r.prompt);
+        char *text = kind == SERVE_CHAT ? serve_chat_prompt(&tok, r.msgs, r.n_msgs) :
+                                          strdup(r.prompt);
+        int32_t ids[64];
+        if (text) {
+            fz_encode(NULL, text, strlen(text), 1, ids, 64);
+        }
         int32_t toks[512];
         uint32_t n = 0;
         for (size_t i = 0; i < size && n < 512; i++) {
@@ -73,7 +73,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         serve_gen g;
         serve_usage u = { 3, 4, 1.5, 0.25, 0.3 };
         sbuf out = { 0 };
-        serve_gen_init(&g, &r, &tok, "id-1", "m", 1, 256, r.echo ? text : NULL);
+        serve_gen_init(&g, &r, &tok, "id-1", "m", 1, r.echo ? text : NULL);
         for (uint32_t k = 0; k <= n; k += 7) {
             serve_gen_feed(&g, toks, k, 0);
             serve_gen_sse_delta(&g, 0, &out);

@@ -67,9 +67,18 @@ static void test_parse_chat(void **state)
                            "\"max_completion_tokens\":3}", &e), 0);
     assert_int_equal(r.n_msgs, 4);
     assert_int_equal(r.max_tokens, 3);
-    char *p = serve_chat_prompt(r.msgs, r.n_msgs);
-    assert_string_equal(p, "[INST] <<SYS>>\nS\n<</SYS>>\n\nU1 [/INST] A1 [INST] U2 [/INST]");
+    serve_tokenizer t = { .chat_template = "llama2" };
+    char *p = serve_chat_prompt(&t, r.msgs, r.n_msgs), *a, *b, *c, *d;
+    /* llama2: the system block inside the first [INST], turns in order. */
+    assert_non_null(p);
+    a = strstr(p, "[INST] <<SYS>>\nS\n<</SYS>>\n\nU1 [/INST]");
+    b = strstr(p, "A1");
+    c = strstr(p, "[INST] U2 [/INST]");
+    d = strstr(p, "U2");
+    assert_true(a && b && c && d && a < b && b < c);
     free(p);
+    t.chat_template = "no-such-template";
+    assert_null(serve_chat_prompt(&t, r.msgs, r.n_msgs));
     serve_req_free(&r);
 }
 
@@ -134,20 +143,25 @@ static void test_parse_errors(void **state)
     }
 }
 
+static void feed(serve_utf8 *u, const char *s, sbuf *b)
+{
+    serve_utf8_feed(u, s, strlen(s), b);
+}
+
 static void test_utf8(void **state)
 {
     serve_utf8 u = { 0 };
     sbuf b = { 0 };
     (void)state;
-    serve_utf8_feed(&u, "a\xc3", &b);           /* é split over two tokens */
+    feed(&u, "a\xc3", &b);           /* é split over two tokens */
     assert_string_equal(b.s, "a");
-    serve_utf8_feed(&u, "\xa9" "b", &b);
+    feed(&u, "\xa9" "b", &b);
     assert_string_equal(b.s, "a\xc3\xa9" "b");
-    serve_utf8_feed(&u, "\xff", &b);            /* never valid */
-    serve_utf8_feed(&u, "\xe2\x82", &b);        /* cut short by ASCII */
-    serve_utf8_feed(&u, "x", &b);
-    serve_utf8_feed(&u, "\xed\xa0\x80", &b);    /* a surrogate */
-    serve_utf8_feed(&u, "\xf0\x9f\x98", &b);
+    feed(&u, "\xff", &b);            /* never valid */
+    feed(&u, "\xe2\x82", &b);        /* cut short by ASCII */
+    feed(&u, "x", &b);
+    feed(&u, "\xed\xa0\x80", &b);    /* a surrogate */
+    feed(&u, "\xf0\x9f\x98", &b);
     serve_utf8_flush(&u, &b);                   /* unfinished at the end */
     assert_string_equal(b.s, "a\xc3\xa9" "b" "\xef\xbf\xbd" "\xef\xbf\xbd" "x"
                              "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd" "\xef\xbf\xbd");
@@ -172,14 +186,17 @@ static void test_stop_scan(void **state)
 /* Token t is the text in PIECES[t]; 9 is EOS. */
 static const char *PIECES[] = { "<s>", "Hel", "lo", " wor", "ld", " S", "TO", "P!", "\xc3", "</s>",
                                 "\xa9" };
-static const char *t_piece(void *impl, int32_t prev, int32_t tok)
+static int32_t t_piece(void *impl, int32_t tok, char *buf, size_t cap)
 {
+    size_t n = strlen(PIECES[tok]);
     (void)impl;
-    (void)prev;
-    return PIECES[tok];
+    n = n < cap ? n : cap;
+    memcpy(buf, PIECES[tok], n);
+    return (int32_t)n;
 }
 
-static serve_tokenizer TOK = { .bos = 0, .eos = 9, .max_piece_bytes = 4, .piece = t_piece };
+static serve_tokenizer TOK = { .eos = 9, .max_piece_bytes = 4, .chat_template = "llama2",
+                               .piece = t_piece };
 
 /* Parse every "data: " line of an SSE stream; returns the texts joined. */
 static char *sse_text(const char *sse, int chat, int *n_events, int *saw_done, char *finish,
@@ -241,7 +258,7 @@ static void test_stream_stop_string(void **state)
     (void)state;
     assert_int_equal(parse(&r, SERVE_COMPLETION, "{\"prompt\":\"x\",\"stream\":true,"
                                                  "\"stop\":\"STOP\"}", &e), 0);
-    serve_gen_init(&g, &r, &TOK, "cmpl-1", "tiny", 100, 0, NULL);
+    serve_gen_init(&g, &r, &TOK, "cmpl-1", "tiny", 100, NULL);
     for (uint32_t n = 1; n <= 8; n++) {
         serve_gen_feed(&g, toks, n, 0);
         serve_gen_sse_delta(&g, 0, &out);
@@ -286,7 +303,7 @@ static void test_chat_stream_and_body(void **state)
     assert_int_equal(parse(&r, SERVE_CHAT, "{\"messages\":[{\"role\":\"user\",\"content\":\"q\"}],"
                                            "\"stream\":true,\"stream_options\":"
                                            "{\"include_usage\":true}}", &e), 0);
-    serve_gen_init(&g, &r, &TOK, "chatcmpl-1", "tiny", 100, 0, NULL);
+    serve_gen_init(&g, &r, &TOK, "chatcmpl-1", "tiny", 100, NULL);
     for (uint32_t n = 1; n <= 6; n++) {
         serve_gen_feed(&g, toks, n, 0);
         serve_gen_sse_delta(&g, 0, &out);
@@ -329,7 +346,7 @@ static void test_completion_length_echo(void **state)
     json_object *o, *v, *c0;
     (void)state;
     assert_int_equal(parse(&r, SERVE_COMPLETION, "{\"prompt\":\"Say\",\"echo\":true}", &e), 0);
-    serve_gen_init(&g, &r, &TOK, "cmpl-2", "tiny", 100, 0, "Say");
+    serve_gen_init(&g, &r, &TOK, "cmpl-2", "tiny", 100, "Say");
     serve_gen_feed(&g, toks, 2, 1);
     serve_gen_body(&g, 1, &u, &out);
     o = json_tokener_parse(out.s);

@@ -489,7 +489,9 @@ static char *completion_body(const char *prompt, int max_tokens, int stream, con
     char *s;
     json_object_object_add(o, "prompt", json_object_new_string(prompt));
     json_object_object_add(o, "max_tokens", json_object_new_int(max_tokens));
-    json_object_object_add(o, "temperature", json_object_new_double(0));
+    if (!extra || !strstr(extra, "\"temperature\"")) {
+        json_object_object_add(o, "temperature", json_object_new_double(0));
+    }
     json_object_object_add(o, "stream", json_object_new_boolean(stream));
     s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
     json_object_put(o);
@@ -712,6 +714,31 @@ static void test_chat_and_stop(void)
     free(a.text);
 }
 
+/* Sampling (runtime/llm's zk_sampler per request): a seed makes it
+ * reproducible, and it really samples (not the greedy answer every time). */
+static void test_sampling(void)
+{
+    const char *p = "Once upon a time a cat";
+    alone g, a, b;
+    int differ = 0, ok_all = complete_alone(p, 16, NULL, &g) == 0;
+    ok_all &= complete_alone(p, 16, "\"temperature\":1.5,\"top_p\":0.95,\"seed\":7", &a) == 0;
+    ok_all &= complete_alone(p, 16, "\"temperature\":1.5,\"top_p\":0.95,\"seed\":7", &b) == 0;
+    ok(ok_all && !strcmp(a.text, b.text), "seed 7, temperature 1.5, top_p 0.95: the same text twice");
+    for (int s = 1; s <= 4 && ok_all; s++) {
+        alone c;
+        char extra[96];
+        snprintf(extra, sizeof(extra), "\"temperature\":1.5,\"seed\":%d", s);
+        if (complete_alone(p, 16, extra, &c) == 0) {
+            differ += strcmp(c.text, g.text) != 0;
+            free(c.text);
+        }
+    }
+    ok(differ > 0, "%d/4 seeded samples differ from the greedy answer", differ);
+    free(g.text);
+    free(a.text);
+    free(b.text);
+}
+
 /* Bad requests: the right status and an OpenAI error body; the server lives on. */
 static void test_malformed(void)
 {
@@ -723,6 +750,8 @@ static void test_malformed(void)
         { "POST", "/v1/completions", "{\"prompt\":\"a\",\"temperature\":[1]}", 400, "temperature" },
         { "POST", "/v1/completions", "{\"prompt\":\"a\",\"stream\":\"yes\"}", 400, "stream" },
         { "POST", "/v1/completions", "{\"prompt\":{\"a\":1}}", 400, "prompt" },
+        { "POST", "/v1/completions", "{\"prompt\":\"a\",\"top_p\":0}", 400, "top_p" },
+        { "POST", "/v1/completions", "{\"prompt\":\"a\",\"presence_penalty\":5}", 400, "presence_penalty" },
         { "POST", "/v1/chat/completions", "{\"messages\":[{\"role\":1}]}", 400, "messages" },
         { "POST", "/v1/completions", "{\"prompt\":\"a\",\"model\":\"gpt-9\"}", 404, "model" },
         { "GET", "/v1/completions", NULL, 405, NULL },
@@ -865,6 +894,7 @@ static int run_tests(void)
     test_routes();
     test_malformed();
     test_chat_and_stop();
+    test_sampling();
     test_concurrent();
     test_disconnect();
     printf("1..%d\n", tap_n);
