@@ -59,7 +59,7 @@ userspace: deps
 
 # ---------------------------------------------------------------------------
 run: all
-	$(VM) -- 'sh /zk/share/run-examples.sh'
+	$(VM) --curl -- 'sh /zk/share/run-examples.sh'
 
 shell: all
 	$(VM) --shell
@@ -85,10 +85,13 @@ check-kernel: deps
 test-qtest:
 	@ZK_NO_BUILD=1 qemu-device/tests/run-qtest.sh || echo "not ok - qtest zhikai-test exited $$?"
 
-# Two VM boots: the single-card group, then two cards (tests/vm/multicard.sh).
+# Two VM boots: the single-card group, then two cards (tests/vm/multicard.sh, and
+# zk-serve with one engine per card: tests/serve/run-serve.sh multicard).
 test-vm:
 	@$(VM) --hbm $(TEST_HBM) -- 'sh /zk/share/run-vm-tests.sh $(TEST_HBM)' || echo "not ok - in-VM test group exited $$?"
-	@$(VM) --cards 2 -- 'sh /zk/vm-tests/multicard/multicard.sh 2' || echo "not ok - multi-card VM exited $$?"
+	@$(VM) --cards 2 -- 'sh /zk/vm-tests/multicard/multicard.sh 2; r=$$?; \
+	    sh /zk/share/run-tap.sh "sh /zk/vm-tests/run-serve.sh multicard" || r=1; exit $$r' || \
+	    echo "not ok - multi-card VM exited $$?"
 	@# Card model without launch/DMA overheads: decode tok/s vs the pure HBM roofline (issue 10).
 	@$(VM) --hbm $(TEST_HBM) --dev-opt ,launch-ns=0,dma-setup-ns=0 -- '/zk/vm-tests/test_llm_perf' || echo "not ok - test_llm_perf (launch-ns=0) exited $$?"
 	@# Firmware that never reaches READY: probe fails cleanly, rmmod works (issue 8).

@@ -21,6 +21,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <json-c/json.h>
+
 #include "llm.h"
 #include "serve_http.h"
 #include "tokenizer.h"
@@ -151,6 +153,8 @@ int main(int argc, char **argv)
     if (!sc.engine.max_seqs) {
         sc.engine.max_seqs = 8;
     }
+    /* JSON numbers like 0.3, not 0.29999999999999999. */
+    json_c_set_serialization_double_format("%.10g", JSON_C_OPTION_GLOBAL);
     serve_metrics_init(&c.metrics);
     serve_tokenizer_zk(&c.tok, tk, chat_template);
     c.n_vocab = m.c.vocab_size;
