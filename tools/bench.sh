@@ -28,6 +28,12 @@ for b in /zk/bench/*; do
     [ -x "$b" ] && "$b"
 done' | tee "$vmlog" || echo "bench: VM run failed" >&2
 sed -n 's/^BENCH //p' "$vmlog" | tr -d '\r' | jq -s . > "$B/bench-vm.json" 2>/dev/null || echo '[]' > "$B/bench-vm.json"
+# zk-serve (tests/serve/bench_serve.sh): load test and batch x power-cap sweep
+# as CSV, drawn as SVG charts under build/bench/ (linked from the README).
+mkdir -p "$B/bench"
+sed -n 's/^LOAD //p' "$vmlog" | tr -d '\r' > "$B/bench/serve_load.csv"
+sed -n 's/^SWEEP //p' "$vmlog" | tr -d '\r' > "$B/bench/serve_sweep.csv"
+tools/plot-serve.sh "$B/bench" || echo "bench: zk-serve charts failed" >&2
 rm -f "$vmlog"
 
 # Records that are not in the convention ({"name": {"metric": value, ...}},

@@ -1,7 +1,8 @@
 #!/bin/sh
 # zk-serve benchmarks (make bench runs this in the VM; POSIX sh, root):
 #   1. load test: 1, 4 and 16 concurrent streaming clients (server batch 16):
-#      throughput, p50/p99 TTFT and TPOT ("BENCH {json}" lines)
+#      throughput, p50/p99 TTFT and TPOT ("BENCH {json}" lines, and
+#      "LOAD clients,tok_s,req_s,ttft_p50,ttft_p99,tpot_p50,tpot_p99" CSV)
 #   2. batch size x power cap sweep: for caps of 100/70/40 % of TDP and
 #      batches 1..16, the modelled card's tokens/s and J/token
 #      ("SWEEP batch,cap_w,host_tok_s,card_tok_s,j_per_token,card_w" lines;
@@ -30,6 +31,7 @@ ip link set lo up 2>/dev/null || ifconfig lo 127.0.0.1 up
 [ -x "$B/zk-serve" ] && [ -f "$M/tiny.bin" ] || { echo "bench_serve: zk-serve or model missing"; exit 0; }
 
 start --max-batch 16 || exit 1
+echo "LOAD clients,tokens_per_s,requests_per_s,ttft_p50_ms,ttft_p99_ms,tpot_p50_ms,tpot_p99_ms"
 for c in 1 4 16; do
     "$B/zk-serve-client" -p $PORT load $c $((2 * c)) "$MAXTOK"
 done

@@ -1070,6 +1070,8 @@ static int run_load(int clients, int reqs, int maxtok)
            "TTFT p50 %.1f ms p99 %.1f ms, TPOT p50 %.1f ms p99 %.1f ms, %d failed\n", clients,
            reqs, maxtok, dt, L.tokens / dt, reqs / dt, ttft50 * 1e3, ttft99 * 1e3, tpot50 * 1e3,
            tpot99 * 1e3, L.failed);
+    printf("LOAD %d,%.2f,%.2f,%.2f,%.2f,%.2f,%.2f\n", clients, L.tokens / dt, reqs / dt,
+           ttft50 * 1e3, ttft99 * 1e3, tpot50 * 1e3, tpot99 * 1e3);
 #define BENCH(metric, v, unit) \
     printf("BENCH {\"bench\":\"serve_load_c%d\",\"metric\":\"%s\",\"value\":%.6g,\"unit\":\"%s\"}\n", \
            clients, metric, v, unit)
