@@ -4,7 +4,8 @@
 #      chat streaming, stop strings, 32 concurrent streaming clients whose
 #      greedy answers equal each prompt run alone, /metrics counts equal to what
 #      the clients saw, clients hanging up mid-stream (cancelled, KV blocks
-#      freed); SIGTERM -> clean exit with all card memory returned.
+#      freed); SIGTERM -> clean exit with all card memory returned and, with
+#      the ASan build (zk-serve-asan), no leak or memory error on the host.
 #   2. A restart with a 2+2 queue: concurrent requests beyond it get 429.
 #   3. With several cards (run in the multi-card VM): requests spread over all.
 # usage: run-serve.sh [multicard]
@@ -27,8 +28,12 @@ client() {
     done < /tmp/zks-client.out
     t $st "zk-serve-client $1 exited $st"
 }
+# The ASan/UBSan build when there is one: leaks and memory errors fail the run.
+SERVE=/zk/vm-tests/zk-serve-asan
+[ -x "$SERVE" ] || SERVE=$B/zk-serve
+export ASAN_OPTIONS=detect_leaks=1:exitcode=23 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
 start() {
-    "$B/zk-serve" "$M/tiny.bin" -t "$M/tokenizer.bin" --port $PORT --price-kwh 0.30 "$@" \
+    "$SERVE" "$M/tiny.bin" -t "$M/tokenizer.bin" --port $PORT --price-kwh 0.30 "$@" \
         > /tmp/zks-server.log 2>&1 &
     PID=$!
     i=0
