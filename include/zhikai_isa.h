@@ -24,7 +24,20 @@
 #define ZK_DT_BF16              2
 #define ZK_DT_I8                3
 #define ZK_DT_I32               4
-#define ZK_DT_COUNT             5
+/*
+ * Block-quantized weights (ggml's formats; only QMATMUL's B operand takes
+ * them).  A descriptor counts elements: cols and stride are multiples of
+ * 32, a row holds cols / 32 blocks of, little-endian:
+ *   Q8_0 (34 bytes): fp16 d, int8 q[32];        w[i] = q[i] * d
+ *   Q4_0 (18 bytes): fp16 d, uint8 qs[16];      w[j] = ((qs[j] & 15) - 8) * d,
+ *                                               w[j + 16] = ((qs[j] >> 4) - 8) * d
+ */
+#define ZK_DT_Q8_0              5
+#define ZK_DT_Q4_0              6
+#define ZK_DT_COUNT             7
+#define ZK_QBLOCK               32      /* weights per Q8_0 / Q4_0 block */
+#define ZK_Q8_0_BYTES           34
+#define ZK_Q4_0_BYTES           18
 
 /* ------------------------------------------------------------------ */
 /* Kernel object format (ELF64, little-endian, ET_REL or ET_EXEC)      */
@@ -247,8 +260,11 @@ struct zk_kernel_desc {
 #define ZK_LN_BIAS      (1u << 0)
 /* RoPE (llama2.c): row i of ta is token at position r[rs] + i; each row is
  * heads of head_dim = r[rs+1]; pair (2j, 2j+1) inside a head is rotated by
- * pos * 10000^(-2j/head_dim). */
+ * pos * scale * theta^(-2j/head_dim).  Without fn ZK_ROPE_PARAMS (old
+ * kernels) theta = 10000 and scale = 1; with it theta = f32 r[rs+2] (> 1)
+ * and scale = f32 r[rs+3] (> 0; linear RoPE scaling = 1 / factor). */
 #define ZK_OP_ROPE      0x69
+#define ZK_ROPE_PARAMS  (1u << 0)
 /* td row i = row idx[i] of table ta; tb = i32 indices (rows*cols of them
  * taken in row-major order, count = td rows).  Out-of-range index: fault. */
 #define ZK_OP_EMBED     0x6a
@@ -270,7 +286,13 @@ struct zk_kernel_desc {
  * ctx_len - T + t and attends causally to positions 0 .. itself; head h
  * uses kv head h / (n_heads / n_kv_heads); scores scaled by 1/sqrt(hd). */
 #define ZK_OP_PATTN     0x6e
-
+/* C[td] (+)= A[ta] x B[tb]^T with block-quantized B: A M x K (f32/f16/bf16),
+ * B N x K (ZK_DT_Q8_0 or ZK_DT_Q4_0, one output channel per row, K a
+ * multiple of 32), C M x N f32; fn ZK_MM_ACC accumulates.  Like llama.cpp
+ * the A row is quantized to int8 per 32-block (d = max|a|/127, round to
+ * nearest) and each block pair is an int8 dot product scaled by both d.
+ * Launches split N over workgroups with sub-descriptors of B and C. */
+#define ZK_OP_QMATMUL   0x6f
 /* SREG selectors. */
 #define ZK_SREG_WG_X            0       /* workgroup index */
 #define ZK_SREG_WG_Y            1

@@ -99,12 +99,13 @@ static const ZkOpInfo op_table[256] = {
     [ZK_OP_RMSNORM] = { "rmsnorm", ZK_FMT_T, TD | TA | TB | RS, 1, 0, 0 },
     [ZK_OP_LAYERNORM] = { "layernorm", ZK_FMT_T, TD | TA | TB | TC | RS, 1, 0,
                           ZK_LN_BIAS },
-    [ZK_OP_ROPE] = { "rope", ZK_FMT_T, TD | TA | RS, 2, 0, 0 },
+    [ZK_OP_ROPE] = { "rope", ZK_FMT_T, TD | TA | RS, 2, 0, ZK_ROPE_PARAMS },
     [ZK_OP_EMBED] = { "embed", ZK_FMT_T, TD | TA | TB, 0, 0, 0 },
     [ZK_OP_QUANT] = { "quant", ZK_FMT_T, TD | TA | TB, 0, 0, 0 },
     [ZK_OP_DEQUANT] = { "dequant", ZK_FMT_T, TD | TA | TB, 0, 0, 0 },
     [ZK_OP_KVWRITE] = { "kvwrite", ZK_FMT_T, TD | TA | TB | TC | TE | RS, 2, 0, 0 },
     [ZK_OP_PATTN] = { "pattn", ZK_FMT_T, TD | TA | TB | TC | TE | RS, 4, 0, 0 },
+    [ZK_OP_QMATMUL] = { "qmatmul", ZK_FMT_T, TD | TA | TB, 0, 0, ZK_MM_ACC },
 };
 
 const ZkMnemonic zk_isa_mnemonics[] = {
@@ -125,7 +126,7 @@ const size_t zk_isa_num_mnemonics =
     sizeof(zk_isa_mnemonics) / sizeof(zk_isa_mnemonics[0]);
 
 const char *const zk_dtype_names[ZK_DT_COUNT] = {
-    "f32", "f16", "bf16", "i8", "i32",
+    "f32", "f16", "bf16", "i8", "i32", "q8_0", "q4_0",
 };
 
 const char *const zk_sreg_names[ZK_SREG_COUNT] = {
@@ -138,6 +139,13 @@ static const char *const *flag_names(uint8_t op)
 {
     static const char *const mm[] = { "acc", "bt", "deq", NULL };
     static const char *const ln[] = { "bias", NULL };
+    static const char *const rope[] = { "params", NULL };
+    if (op == ZK_OP_QMATMUL) {
+        return mm;      /* only "acc" is allowed by the mask */
+    }
+    if (op == ZK_OP_ROPE) {
+        return rope;
+    }
     if (op == ZK_OP_MATMUL) {
         return mm;
     }
@@ -194,7 +202,9 @@ static const char *check_tensor(const ZkOpInfo *oi, uint8_t op, unsigned rd,
     if ((tuse & TE) ? !is_tdesc(ZK_TI_TE(imm)) : ZK_TI_TE(imm) != 0) {
         return "bad fourth source descriptor";
     }
-    if ((tuse & RS) ? ZK_TI_RS(imm) + oi->nscalar > ZK_NUM_REGS
+    /* rope with parameters reads theta and scale too. */
+    unsigned nscalar = oi->nscalar + (op == ZK_OP_ROPE && (fn & ZK_ROPE_PARAMS) ? 2 : 0);
+    if ((tuse & RS) ? ZK_TI_RS(imm) + nscalar > ZK_NUM_REGS
                     : ZK_TI_RS(imm) != 0) {
         return "bad scalar parameter register";
     }

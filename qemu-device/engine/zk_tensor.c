@@ -41,6 +41,9 @@ int zk_view_get(ZkMemSpace *ms, ZkEngineStats *st, const ZkDesc *d,
     memset(v, 0, sizeof(*v));
     v->mode = mode;
     v->t = (ZkTile){ NULL, nrows, d->cols, d->stride, d->dtype };
+    if (es == 0) {      /* block-quantized: only QMATMUL reads those */
+        return ZK_FAULT_ENGINE;
+    }
     if (d->rows > MAX_DIM || d->cols > MAX_DIM || d->stride > MAX_DIM ||
         row0 + nrows > d->rows || (nrows > 1 && d->stride < d->cols)) {
         return ZK_FAULT_ENGINE;
@@ -219,6 +222,8 @@ int zk_tensor_exec(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
         return zk_exec_kvwrite(ms, st, desc, regs, insn, fault);
     case ZK_OP_PATTN:
         return zk_exec_pattn(ms, st, desc, regs, insn, fault);
+    case ZK_OP_QMATMUL:
+        return zk_exec_qmatmul(ms, st, desc, regs, insn, fault);
     case ZK_OP_EBIN:
         if (!same_shape(d, a) || b->cols != a->cols ||
             (b->rows != a->rows && b->rows != 1) || !is_float(d->dtype) ||
@@ -243,8 +248,14 @@ int zk_tensor_exec(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
              (!is_float(d->dtype) || !is_float(a->dtype)))) {
             return ZK_FAULT_ENGINE;
         }
+        float theta = 10000.0f, pscale = 1.0f;
+        if (op == ZK_OP_ROPE && (fn & ZK_ROPE_PARAMS)) {
+            theta = reg_f32(rs[2]);
+            pscale = reg_f32(rs[3]);
+        }
         if (op == ZK_OP_ROPE &&
-            (rs[1] == 0 || rs[1] % 2 || d->cols % rs[1])) {
+            (rs[1] == 0 || rs[1] % 2 || d->cols % rs[1] || !(theta > 1.0f && theta < 1e30f) ||
+             !(pscale > 0.0f && pscale < 1e30f))) {
             return ZK_FAULT_ENGINE;
         }
         {
@@ -267,7 +278,7 @@ int zk_tensor_exec(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
                 st->flops[ZK_DT_F32] += elems * 4;
                 break;
             default:
-                r = zk_rope(td, ta, rs[0], rs[1]);
+                r = zk_rope(td, ta, rs[0], rs[1], theta, pscale);
                 st->flops[ZK_DT_F32] += elems * 3;
                 break;
             }

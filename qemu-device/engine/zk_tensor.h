@@ -62,6 +62,14 @@ int zk_exec_kvwrite(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
                     const uint64_t regs[], uint64_t insn, ZkFault *fault);
 int zk_exec_pattn(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
                   const uint64_t regs[], uint64_t insn, ZkFault *fault);
+/* Block-quantized matmul (zk_qgemm.c); same contract. */
+int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
+                    const uint64_t regs[], uint64_t insn, ZkFault *fault);
+/* Dot product of @n (multiple of 32) f32 values, quantized to int8 blocks
+ * into @aq/@ad, with one B row of Q8_0 or Q4_0 blocks. */
+void zk_q8_quantize_row(const float *x, uint64_t n, int8_t *aq, float *ad);
+float zk_qdot(unsigned dtype, const uint8_t *brow, const int8_t *aq,
+              const float *ad, uint64_t n);
 
 /*
  * Execute one verified tensor instruction.  Returns ZK_FAULT_NONE or a
@@ -85,7 +93,7 @@ int zk_rmsnorm(const ZkTile *d, const ZkTile *a, const ZkTile *w, float eps);
 int zk_layernorm(const ZkTile *d, const ZkTile *a, const ZkTile *w,
                   const ZkTile *b, float eps);
 int zk_rope(const ZkTile *d, const ZkTile *a, uint64_t pos0,
-             uint64_t head_dim);
+             uint64_t head_dim, float theta, float scale);
 int zk_quant(const ZkTile *q, const ZkTile *a, const ZkTile *scales);
 int zk_dequant(const ZkTile *d, const ZkTile *q, const ZkTile *scales);
 int zk_copy_rows(const ZkTile *d, uint64_t drow, const ZkTile *s,

@@ -268,7 +268,8 @@ int zk_layernorm(const ZkTile *d, const ZkTile *a, const ZkTile *w,
 }
 
 /* Exactly llama2.c's loop, so its checkpoints give identical activations. */
-int zk_rope(const ZkTile *d, const ZkTile *a, uint64_t pos0, uint64_t head_dim)
+int zk_rope(const ZkTile *d, const ZkTile *a, uint64_t pos0, uint64_t head_dim,
+            float theta, float scale)
 {
     uint64_t n = d->cols;
     float *x = scratch(n, 1);
@@ -276,11 +277,11 @@ int zk_rope(const ZkTile *d, const ZkTile *a, uint64_t pos0, uint64_t head_dim)
         return -1;
     }
     for (uint64_t r = 0; r < d->rows; r++) {
-        float pos = (float)(pos0 + r);
+        float pos = (float)(pos0 + r) * scale;
         zk_load_row(zk_tile_row(a, r), a->dtype, x, n);
         for (uint64_t i = 0; i + 1 < n; i += 2) {
             float hd = (float)(i % head_dim);
-            float freq = 1.0f / powf(10000.0f, hd / (float)head_dim);
+            float freq = 1.0f / powf(theta, hd / (float)head_dim);
             float val = pos * freq;
             float fcr = cosf(val), fci = sinf(val);
             float v0 = x[i], v1 = x[i + 1];

@@ -20,16 +20,25 @@
 
 #include "example_util.h"
 #include "../llm/llm.h"
+#include "../llm/gguf.h"
+#include "../llm/tokenizer.h"
 
 #define MAXP 64
 
-/* llama2.c's safe_printf: skip lone non-printable bytes of byte tokens. */
-static void put_piece(const char *p)
+/* The text of @tok after @prev (the space the SentencePiece encoder put
+ * before the first word is dropped after BOS); control bytes other than
+ * newline and tab are skipped, as llama2.c's safe_printf does. */
+static void put_piece(const zk_tokenizer *t, int32_t prev, int32_t tok)
 {
-    if (p[0] && !p[1] && !(p[0] == '\n' || p[0] == ' ' || (p[0] > 32 && p[0] < 127))) {
-        return;
+    char b[256];
+    int32_t n = zk_tokenizer_piece(t, tok, 1, b, sizeof(b));
+    int32_t i = prev == zk_tokenizer_bos(t) && n > 0 && b[0] == ' ' ? 1 : 0;
+    for (; i < n && i < (int32_t)sizeof(b); i++) {
+        unsigned char c = (unsigned char)b[i];
+        if (c >= 32 || c == '\n' || c == '\t') {
+            putchar(c);
+        }
     }
-    fputs(p, stdout);
 }
 
 static const char *kernel_dir(void)
@@ -46,7 +55,7 @@ static const char *kernel_dir(void)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: zk-llm MODEL -t TOKENIZER [-n STEPS] [-i PROMPT] [-b PROMPTS_FILE]\n"
+    fprintf(stderr, "usage: zk-llm MODEL [-t TOKENIZER] [-n STEPS] [-i PROMPT] [-b PROMPTS_FILE]\n"
             "              [--int8] [--seed S] [--temp T] [--kv-blocks N] [--host-blocks N]\n"
             "              [--max-batch N] [--prefix-cache] [--check] [--price-kwh P]\n");
     exit(2);
@@ -63,7 +72,7 @@ int main(int argc, char **argv)
     zk_llm_engine_config ec = { 0 };
     char err[512];
     zk_llm_model m;
-    zk_llm_tokenizer tk;
+    zk_tokenizer *tk;
     zk_llm_engine *eng;
     zk_llm_request req[MAXP];
     int32_t *ptoks[MAXP];
@@ -98,15 +107,21 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (!model_path || !tok_path || steps < 1) {
+    if (!model_path || steps < 1) {
         usage();
     }
     if (seed && temp == 0.0f) {
         temp = 1.0f;        /* a seed asks for sampling */
     }
-    if (zk_llm_model_load(&m, model_path, int8, err, sizeof(err)) ||
-        zk_tok_load(&tk, tok_path, m.c.vocab_size, err, sizeof(err))) {
+    /* GGUF files carry their tokenizer; llama2.c models need -t. */
+    if (zk_llm_model_load(&m, model_path, int8, err, sizeof(err))) {
         fprintf(stderr, "zk-llm: %s\n", err);
+        return 1;
+    }
+    tk = tok_path ? zk_tokenizer_from_llama2c(tok_path, m.c.vocab_size, err, sizeof(err))
+         : m.gguf ? zk_tokenizer_from_gguf(m.gguf, err, sizeof(err)) : NULL;
+    if (!tk) {
+        fprintf(stderr, "zk-llm: %s\n", tok_path || m.gguf ? err : "a llama2.c model needs -t TOKENIZER");
         return 1;
     }
     if (batch_file) {
@@ -141,16 +156,22 @@ int main(int argc, char **argv)
     printf("zk-llm: %s: dim %d, hidden %d, %d layers, %d/%d heads, vocab %d, seq_len %d, "
            "%s weights (%.2f MB read per token) on %s\n", model_path, m.c.dim, m.c.hidden_dim,
            m.c.n_layers, m.c.n_heads, m.c.n_kv_heads, m.c.vocab_size, m.c.seq_len,
-           int8 ? "int8" : "f32", zk_llm_model_weight_bytes(&m) / 1e6, props.name);
+           int8 ? "int8" : zk_ggml_type_name(m.wtype), zk_llm_model_weight_bytes(&m) / 1e6, props.name);
     printf("zk-llm: KV cache %u blocks x %u tokens, batch up to %u, %s\n",
            zk_kv_num_blocks(zk_llm_engine_kv(eng)), zk_kv_block_size(zk_llm_engine_kv(eng)),
            ec.max_seqs, temp > 0 ? "sampling" : "greedy");
 
     for (int i = 0; i < np; i++) {
-        ptoks[i] = malloc((strlen(texts[i]) + 3) * sizeof(int32_t));
+        size_t len = strlen(texts[i]);
+        int32_t n = 0;
+        ptoks[i] = malloc((len * 4 + 8) * sizeof(int32_t));     /* >= bytes + specials */
         memset(&req[i], 0, sizeof(req[i]));
+        if (!ptoks[i] || (n = zk_tokenizer_encode(tk, texts[i], len, 1, 0, ptoks[i], (int32_t)(len * 4 + 8))) < 1) {
+            fprintf(stderr, "zk-llm: cannot tokenize prompt %d\n", i);
+            return 1;
+        }
         req[i].prompt = ptoks[i];
-        req[i].n_prompt = (uint32_t)zk_tok_encode(&tk, texts[i], 1, 0, ptoks[i]);
+        req[i].n_prompt = (uint32_t)n;
         req[i].max_new = (uint32_t)steps;
         req[i].temperature = temp;
         req[i].seed = seed + (uint64_t)i;
@@ -172,7 +193,7 @@ int main(int argc, char **argv)
         if (np == 1) {  /* stream the single request's text */
             for (; shown < req[0].n_generated; shown++) {
                 uint32_t k = req[0].n_prompt + shown;
-                put_piece(zk_tok_decode(&tk, req[0].tokens[k - 1], req[0].tokens[k]));
+                put_piece(tk, req[0].tokens[k - 1], req[0].tokens[k]);
             }
             fflush(stdout);
         }
@@ -189,7 +210,7 @@ int main(int argc, char **argv)
         if (np > 1) {
             printf("[%d] %s", i, texts[i]);
             for (uint32_t k = r->n_prompt; k < r->n_tokens; k++) {
-                put_piece(zk_tok_decode(&tk, r->tokens[k - 1], r->tokens[k]));
+                put_piece(tk, r->tokens[k - 1], r->tokens[k]);
             }
             printf("\n");
         }
@@ -282,7 +303,7 @@ int main(int argc, char **argv)
     }
     zk_llm_engine_destroy(eng);
     CHECK(zk_ctx_destroy(ctx));
-    zk_tok_free(&tk);
+    zk_tokenizer_free(tk);
     zk_llm_model_free(&m);
     return rc;
 }

@@ -226,6 +226,11 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     if (!e) {
         return ZK_ERROR_OUT_OF_MEMORY;
     }
+    /* The card's rope op has the llama2.c base 10000 and no scaling. */
+    if (m->rope_theta != 10000.0f || m->rope_scale != 1.0f) {
+        free(e);
+        return ZK_ERROR_NOT_SUPPORTED;
+    }
     e->m = m;
     e->cfg = *cfg;
     if (!e->cfg.max_seqs) {
@@ -565,7 +570,7 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
     int32_t *tab = e->h_step + e->off_tab, *last = e->h_step + e->off_last;
     uint32_t R = 0, copies = 0;
     uint64_t d = (uint64_t)e->dim, h = (uint64_t)e->hid, kv = (uint64_t)e->kvd;
-    uint64_t eps = zk_arg_f32(ZK_LLM_RMS_EPS);
+    uint64_t eps = zk_arg_f32(e->m->rms_eps);
     zk_status st;
 
     for (uint32_t i = 0; i < S; i++) {

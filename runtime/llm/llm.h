@@ -41,10 +41,27 @@ typedef struct zk_llm_qmat {
     float *s;
 } zk_llm_qmat;
 
+/* The matrices of a layer as the GGUF loader indexes them. */
+enum zk_llm_mat { ZK_MAT_WQ, ZK_MAT_WK, ZK_MAT_WV, ZK_MAT_WO, ZK_MAT_W1, ZK_MAT_W2, ZK_MAT_W3,
+                  ZK_MAT_COUNT };
+
+struct zk_gguf;
+struct zk_gguf_tensor;
+
 typedef struct zk_llm_model {
     zk_llm_config c;            /* vocab_size positive */
     int shared_classifier;
     int int8;                   /* matmul weights also quantized */
+    /* Hyper-parameters llama2.c files leave implicit (1e-5, 10000, 1). */
+    float rms_eps, rope_theta;
+    float rope_scale;           /* linear RoPE scaling: positions times this */
+    /* GGUF models: the open file, the ggml type of the matmul weights
+     * (ZK_GGML_*; F32 for llama2.c files), and the tensors as stored, so
+     * the card can take quantized blocks directly: qt[l * ZK_MAT_COUNT +
+     * mat], then the classifier (token_embd when tied) at L * COUNT. */
+    struct zk_gguf *gguf;
+    uint32_t wtype;
+    const struct zk_gguf_tensor **qt;
     float *data;                /* every float of the file after the header */
     size_t n_floats;
     /* Pointers into data. */
@@ -54,10 +71,27 @@ typedef struct zk_llm_model {
     zk_llm_qmat *qwq, *qwk, *qwv, *qwo, *qw1, *qw2, *qw3, qwcls;
 } zk_llm_model;
 
-/** Load a checkpoint; @int8: also quantize the matmul weights (per output
- *  channel).  Returns 0, or -1 with a message in @err. */
+/** Load a checkpoint: a llama2.c file or a GGUF file (by its magic; see
+ *  zk_llm_model_load_gguf); @int8: also quantize the matmul weights (per
+ *  output channel).  Returns 0, or -1 with a message in @err. */
 int zk_llm_model_load(zk_llm_model *m, const char *path, int int8, char *err, size_t errlen);
+/** A llama-architecture GGUF file (Llama 2/3, TinyLlama, Mistral-style
+ *  GQA): hyper-parameters from the metadata, every tensor checked for
+ *  name, shape and a supported type (F32, F16, BF16, Q8_0, Q4_0, Q4_K,
+ *  Q6_K), dequantized to fp32 for the CPU side (data/n_floats as for
+ *  llama2.c) while the file stays mapped for the card. */
+int zk_llm_model_load_gguf(zk_llm_model *m, const char *path, int int8, char *err, size_t errlen);
+/** Write @m as a llama GGUF file (version 3): norms F32, every matrix
+ *  (embedding and classifier too) in ggml type @wtype (F32, F16, BF16,
+ *  Q8_0, Q4_0), plus the tokenizer @tok if not NULL.  0 or -1 + @err. */
+struct zk_tokenizer;
+int zk_llm_model_save_gguf(const zk_llm_model *m, const char *path, uint32_t wtype,
+                           const struct zk_tokenizer *tok, char *err, size_t errlen);
 void zk_llm_model_free(zk_llm_model *m);
+/* Loader internals: point tok_emb..rms_final into m->data in the llama2.c
+ * order (returns the float after rms_final); make the int8 copies. */
+float *zk_llm_model_layout(zk_llm_model *m);
+int zk_llm_model_quantize_int8(zk_llm_model *m, char *err, size_t errlen);
 static inline int zk_llm_kv_dim(const zk_llm_config *c)
 {
     return c->dim / c->n_heads * c->n_kv_heads;
@@ -118,11 +152,14 @@ void zk_llm_ref_free(zk_llm_ref *r);
  *  0..pos-1 were fed in order. */
 float *zk_llm_ref_forward(zk_llm_ref *r, int32_t token, int pos);
 
-void zk_ref_rmsnorm(float *o, const float *x, const float *w, int n);
+void zk_ref_rmsnorm(float *o, const float *x, const float *w, int n);   /* eps 1e-5 */
+void zk_ref_rmsnorm_eps(float *o, const float *x, const float *w, int n, float eps);
 void zk_ref_matmul(float *o, const float *x, const float *w, int n_in, int n_out);
 void zk_ref_matmul_q8(float *o, const float *x, const zk_llm_qmat *w, int n_in, int n_out,
                       int8_t *scratch);
-void zk_ref_rope(float *x, int n, int head_dim, int pos);
+void zk_ref_rope(float *x, int n, int head_dim, int pos);   /* theta 10000 */
+/** RoPE with base @theta, the position multiplied by @scale (linear scaling). */
+void zk_ref_rope_ex(float *x, int n, int head_dim, int pos, float theta, float scale);
 void zk_ref_softmax(float *x, int n);
 void zk_ref_attention(float *out, const float *q, const float *kc, const float *vc,
                       float *att, int pos, int n_heads, int n_kv_heads, int head_dim,

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "gguf.h"
 #include "llm.h"
 
 double zk_llm_now(void)
@@ -62,6 +63,11 @@ void zk_llm_model_free(zk_llm_model *m)
     }
     qfree(&m->qwcls, 1);
     free(m->data);
+    free(m->qt);
+    if (m->gguf) {
+        zk_gguf_close(m->gguf);
+        free(m->gguf);
+    }
     memset(m, 0, sizeof(*m));
 }
 
@@ -88,7 +94,15 @@ int zk_llm_model_load(zk_llm_model *m, const char *path, int int8, char *err, si
         snprintf(err, errlen, "%s: %s", path, strerror(errno));
         return -1;
     }
-    if (fread(hdr, sizeof(hdr), 1, f) != 1 || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0) {
+    if (fread(hdr, 4, 1, f) == 1 && !memcmp(hdr, "GGUF", 4)) {
+        fclose(f);
+        return zk_llm_model_load_gguf(m, path, int8, err, errlen);
+    }
+    m->rms_eps = ZK_LLM_RMS_EPS;
+    m->rope_theta = 10000.0f;
+    m->rope_scale = 1.0f;
+    m->wtype = ZK_GGML_F32;
+    if (fseek(f, 0, SEEK_SET) || fread(hdr, sizeof(hdr), 1, f) != 1 || fseek(f, 0, SEEK_END) || (size = ftell(f)) < 0) {
         snprintf(err, errlen, "%s: cannot read the header", path);
         fclose(f);
         return -1;
@@ -129,9 +143,22 @@ int zk_llm_model_load(zk_llm_model *m, const char *path, int int8, char *err, si
         return -1;
     }
     fclose(f);
+    p = zk_llm_model_layout(m);
+    p += (size_t)c->seq_len * (size_t)zk_llm_head_dim(c);  /* freq_cis_real + freq_cis_imag */
+    m->wcls = m->shared_classifier ? m->tok_emb : p;
+    if (int8 && zk_llm_model_quantize_int8(m, err, errlen)) {
+        return -1;
+    }
+    return 0;
+}
+
+float *zk_llm_model_layout(zk_llm_model *m)
+{
+    const zk_llm_config *c = &m->c;
+    float *p;
     {
         size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
-        size_t kv = (size_t)zk_llm_kv_dim(c), hs = d / (size_t)c->n_heads;
+        size_t kv = (size_t)zk_llm_kv_dim(c);
         p = m->data;
         m->tok_emb = p; p += (size_t)c->vocab_size * d;
         m->rms_att = p; p += L * d;
@@ -144,10 +171,14 @@ int zk_llm_model_load(zk_llm_model *m, const char *path, int int8, char *err, si
         m->w2 = p; p += L * d * h;
         m->w3 = p; p += L * h * d;
         m->rms_final = p; p += d;
-        p += (size_t)c->seq_len * hs;       /* freq_cis_real + freq_cis_imag */
-        m->wcls = m->shared_classifier ? m->tok_emb : p;
     }
-    if (int8) {
+    return p;
+}
+
+int zk_llm_model_quantize_int8(zk_llm_model *m, char *err, size_t errlen)
+{
+    const zk_llm_config *c = &m->c;
+    {
         int L = c->n_layers, d = c->dim, h = c->hidden_dim, kv = zk_llm_kv_dim(c);
         int bad = 0;
         m->int8 = 1;

@@ -15,11 +15,16 @@
 
 void zk_ref_rmsnorm(float *o, const float *x, const float *w, int n)
 {
+    zk_ref_rmsnorm_eps(o, x, w, n, ZK_LLM_RMS_EPS);
+}
+
+void zk_ref_rmsnorm_eps(float *o, const float *x, const float *w, int n, float eps)
+{
     double ss = 0;
     for (int i = 0; i < n; i++) {
         ss += (double)x[i] * x[i];
     }
-    float inv = (float)(1.0 / sqrt(ss / n + ZK_LLM_RMS_EPS));
+    float inv = (float)(1.0 / sqrt(ss / n + eps));
     for (int i = 0; i < n; i++) {
         o[i] = w[i] * (inv * x[i]);
     }
@@ -64,10 +69,15 @@ void zk_ref_matmul_q8(float *o, const float *x, const zk_llm_qmat *w, int n_in, 
 
 void zk_ref_rope(float *x, int n, int head_dim, int pos)
 {
+    zk_ref_rope_ex(x, n, head_dim, pos, 10000.0f, 1.0f);
+}
+
+void zk_ref_rope_ex(float *x, int n, int head_dim, int pos, float theta, float scale)
+{
     for (int i = 0; i + 1 < n; i += 2) {
         float hd = (float)(i % head_dim);
-        float freq = 1.0f / powf(10000.0f, hd / (float)head_dim);
-        float val = (float)pos * freq;
+        float freq = 1.0f / powf(theta, hd / (float)head_dim);
+        float val = (float)pos * scale * freq;
         float fcr = cosf(val), fci = sinf(val);
         float v0 = x[i], v1 = x[i + 1];
         x[i] = v0 * fcr - v1 * fci;
@@ -194,19 +204,19 @@ float *zk_llm_ref_forward(zk_llm_ref *r, int32_t token, int pos)
         float *kr = r->key_cache + lo + (size_t)pos * kv;
         float *vr = r->value_cache + lo + (size_t)pos * kv;
 
-        zk_ref_rmsnorm(r->xb, r->x, m->rms_att + (size_t)l * d, d);
+        zk_ref_rmsnorm_eps(r->xb, r->x, m->rms_att + (size_t)l * d, d, m->rms_eps);
         mm(r, r->q, r->xb, m->wq + (size_t)l * d * d, q8 ? &m->qwq[l] : NULL, d, d);
         mm(r, kr, r->xb, m->wk + (size_t)l * kv * d, q8 ? &m->qwk[l] : NULL, d, kv);
         mm(r, vr, r->xb, m->wv + (size_t)l * kv * d, q8 ? &m->qwv[l] : NULL, d, kv);
-        zk_ref_rope(r->q, d, hd, pos);
-        zk_ref_rope(kr, kv, hd, pos);
+        zk_ref_rope_ex(r->q, d, hd, pos, m->rope_theta, m->rope_scale);
+        zk_ref_rope_ex(kr, kv, hd, pos, m->rope_theta, m->rope_scale);
         zk_ref_attention(r->xb, r->q, r->key_cache + lo, r->value_cache + lo, r->att, pos,
                          c->n_heads, c->n_kv_heads, hd, kv);
         mm(r, r->xb2, r->xb, m->wo + (size_t)l * d * d, q8 ? &m->qwo[l] : NULL, d, d);
         for (int i = 0; i < d; i++) {
             r->x[i] += r->xb2[i];
         }
-        zk_ref_rmsnorm(r->xb, r->x, m->rms_ffn + (size_t)l * d, d);
+        zk_ref_rmsnorm_eps(r->xb, r->x, m->rms_ffn + (size_t)l * d, d, m->rms_eps);
         mm(r, r->hb, r->xb, m->w1 + (size_t)l * h * d, q8 ? &m->qw1[l] : NULL, d, h);
         mm(r, r->hb2, r->xb, m->w3 + (size_t)l * h * d, q8 ? &m->qw3[l] : NULL, d, h);
         zk_ref_swiglu(r->hb, r->hb2, h);
@@ -215,7 +225,7 @@ float *zk_llm_ref_forward(zk_llm_ref *r, int32_t token, int pos)
             r->x[i] += r->xb2[i];
         }
     }
-    zk_ref_rmsnorm(r->x, r->x, m->rms_final, d);
+    zk_ref_rmsnorm_eps(r->x, r->x, m->rms_final, d, m->rms_eps);
     mm(r, r->logits, r->x, m->wcls, q8 ? &m->qwcls : NULL, d, c->vocab_size);
     return r->logits;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf.h"
 #include "tokenizer.h"
 
 #define SPM_SPACE "\xe2\x96\x81"        /* U+2581 */
@@ -970,4 +971,68 @@ int32_t zk_tokenizer_find(const zk_tokenizer *t, const char *text)
 const char *zk_tokenizer_chat_template(const zk_tokenizer *t)
 {
     return t->chat_template;
+}
+
+int zk_tokenizer_write_gguf(const zk_tokenizer *t, struct zk_gguf_writer *w)
+{
+    zk_tokenizer_desc d;
+    char **merges = NULL;
+    int32_t n_merges = 0, n_alloc = 0;
+    int rc = 0;
+    memset(&d, 0, sizeof(d));
+    if (t->kind == ZK_TOK_BPE && t->pair_cap) {
+        /* The merge strings in rank order, from the pair table. */
+        int32_t max_rank = -1;
+        for (uint32_t i = 0; i < t->pair_cap; i++) {
+            max_rank = t->pairs[i].rank > max_rank ? t->pairs[i].rank : max_rank;
+        }
+        if (!(merges = calloc((size_t)max_rank + 2, sizeof(*merges)))) {
+            return -1;
+        }
+        n_alloc = max_rank + 1;
+        for (uint32_t i = 0; i < t->pair_cap; i++) {
+            const struct pair *p = &t->pairs[i];
+            if (p->rank < 0) {
+                continue;
+            }
+            int32_t a = (int32_t)(p->key >> 32), b = (int32_t)(uint32_t)p->key;
+            if (!(merges[p->rank] = malloc((size_t)t->len[a] + t->len[b] + 2))) {
+                rc = -1;
+                goto out;
+            }
+            sprintf(merges[p->rank], "%s %s", t->tok[a], t->tok[b]);
+        }
+        for (int32_t r = 0; r <= max_rank; r++) {   /* skipped ranks: never-matching text */
+            if (!merges[r] && !(merges[r] = strdup("\x01 \x01"))) {
+                rc = -1;
+                goto out;
+            }
+        }
+        n_merges = max_rank + 1;
+    }
+    d.kind = t->kind;
+    d.n_vocab = t->n;
+    d.tokens = (const char *const *)t->tok;
+    d.scores = t->kind == ZK_TOK_SPM ? t->score : NULL;
+    d.types = t->type;
+    d.merges = (const char *const *)merges;
+    d.n_merges = n_merges;
+    d.bos = t->bos;
+    d.eos = t->eos;
+    d.eot = t->eot;
+    d.unk = t->unk;
+    d.pad = t->pad;
+    d.add_bos = t->add_bos;
+    d.add_eos = t->add_eos;
+    d.add_space_prefix = t->add_space_prefix;
+    d.chat_template = t->chat_template;
+    rc = zk_gguf_w_tokenizer(w, &d);
+out:
+    if (merges) {
+        for (int32_t r = 0; r < n_alloc; r++) {
+            free(merges[r]);
+        }
+        free(merges);
+    }
+    return rc;
 }

@@ -103,6 +103,9 @@ int zk_tokenizer_is_eog(const zk_tokenizer *t, int32_t token);
 /** Id of the exact piece @text, or -1. */
 int32_t zk_tokenizer_find(const zk_tokenizer *t, const char *text);
 const char *zk_tokenizer_chat_template(const zk_tokenizer *t);   /* NULL if none */
+struct zk_gguf_writer;
+/** Write the tokenizer.ggml.* keys of @t (models generated for tests). */
+int zk_tokenizer_write_gguf(const zk_tokenizer *t, struct zk_gguf_writer *w);
 
 /* ------------------------------------------------------------------ */
 /* Chat templates                                                      */

@@ -103,7 +103,9 @@ static const char *ident(P *p, const char *what)
 
 static int dtype_of(Tok *t)
 {
-    for (int i = 0; i < ZK_DT_COUNT; i++) {
+    /* Element types only: block-quantized weights (q8_0, q4_0) have no
+     * per-element address and are only read by the qmatmul op. */
+    for (int i = 0; i < ZK_DT_Q8_0; i++) {
         if (is(t, zk_dtype_names[i])) {
             return i;
         }

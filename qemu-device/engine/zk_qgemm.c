@@ -1,0 +1,137 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * zk_qgemm.c - QMATMUL: f32 activations times block-quantized weights
+ * (Q8_0 / Q4_0, ggml's layouts; include/zhikai_isa.h) read in place, so the
+ * bytes a decode step moves follow the quantized size.  Each activation row
+ * is quantized to int8 per 32-block (as llama.cpp's Q8_0 activations), then
+ * every weight row is a run of int8 block dot products (plain loops over 32
+ * lanes the compiler vectorises) scaled by the two block scales.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "zk_dtype.h"
+#include "zk_tensor.h"
+
+static unsigned block_bytes(unsigned dt)
+{
+    return dt == ZK_DT_Q8_0 ? ZK_Q8_0_BYTES : dt == ZK_DT_Q4_0 ? ZK_Q4_0_BYTES : 0;
+}
+
+void zk_q8_quantize_row(const float *x, uint64_t n, int8_t *aq, float *ad)
+{
+    for (uint64_t b = 0; b < n / ZK_QBLOCK; b++) {
+        const float *xb = x + b * ZK_QBLOCK;
+        float amax = 0.0f;
+        for (int i = 0; i < ZK_QBLOCK; i++) {
+            amax = fmaxf(amax, fabsf(xb[i]));
+        }
+        float d = amax / 127.0f, id = d > 0.0f ? 1.0f / d : 0.0f;
+        ad[b] = d;
+        for (int i = 0; i < ZK_QBLOCK; i++) {
+            aq[b * ZK_QBLOCK + i] = (int8_t)roundf(xb[i] * id);
+        }
+    }
+}
+
+static float half(const uint8_t *p)
+{
+    return zk_f16_to_f32((uint16_t)(p[0] | p[1] << 8));
+}
+
+float zk_qdot(unsigned dtype, const uint8_t *brow, const int8_t *aq, const float *ad, uint64_t n)
+{
+    float sum = 0.0f;
+    uint64_t nb = n / ZK_QBLOCK;
+    if (dtype == ZK_DT_Q8_0) {
+        for (uint64_t b = 0; b < nb; b++, brow += ZK_Q8_0_BYTES) {
+            const int8_t *q = (const int8_t *)(brow + 2), *a = aq + b * ZK_QBLOCK;
+            int32_t s = 0;
+            for (int i = 0; i < ZK_QBLOCK; i++) {
+                s += (int32_t)q[i] * a[i];
+            }
+            sum += (float)s * ad[b] * half(brow);
+        }
+    } else {
+        for (uint64_t b = 0; b < nb; b++, brow += ZK_Q4_0_BYTES) {
+            const uint8_t *qs = brow + 2;
+            const int8_t *a = aq + b * ZK_QBLOCK;
+            int32_t s = 0;
+            for (int i = 0; i < ZK_QBLOCK / 2; i++) {
+                s += ((int32_t)(qs[i] & 15) - 8) * a[i] + ((int32_t)(qs[i] >> 4) - 8) * a[i + 16];
+            }
+            sum += (float)s * ad[b] * half(brow);
+        }
+    }
+    return sum;
+}
+
+int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
+                    const uint64_t regs[], uint64_t insn, ZkFault *fault)
+{
+    uint32_t imm = (uint32_t)ZK_INSN_IMM(insn);
+    unsigned fn = ZK_TI_FN(imm);
+    const ZkDesc *c = &desc[ZK_INSN_RD(insn)], *a = &desc[ZK_INSN_RA(insn)];
+    const ZkDesc *b = &desc[ZK_INSN_RB(insn)];
+    unsigned bb = block_bytes(b->dtype);
+    uint64_t m = a->rows, k = a->cols, n = b->rows;
+    ZkView vc, va, vb;
+    int err;
+    (void)regs;
+
+    /* Whole blocks only: a row length that is not a multiple of 32 is a
+     * fault, not a partial block read past the row. */
+    if (!bb || k % ZK_QBLOCK || b->cols != k || b->stride % ZK_QBLOCK ||
+        (b->stride && b->stride < b->cols) || c->rows != m || c->cols != n ||
+        c->dtype != ZK_DT_F32 || (a->dtype != ZK_DT_F32 && a->dtype != ZK_DT_F16 &&
+                                  a->dtype != ZK_DT_BF16) ||
+        k > (1u << 20)) {
+        return ZK_FAULT_ENGINE;
+    }
+    /* The weights as bytes: cols / 32 blocks per row. */
+    ZkDesc braw = { b->va, b->rows, k / ZK_QBLOCK * bb, b->stride / ZK_QBLOCK * bb, ZK_DT_I8 };
+    err = zk_view_get(ms, st, &braw, 0, n, ZK_VIEW_IN, &vb, fault);
+    if (err) {
+        return err;
+    }
+    err = zk_view_get(ms, st, a, 0, m, ZK_VIEW_IN, &va, fault);
+    if (err) {
+        zk_view_put(ms, &vb, fault);
+        return err;
+    }
+    err = zk_view_get(ms, st, c, 0, m, (fn & ZK_MM_ACC) ? ZK_VIEW_INOUT : ZK_VIEW_OUT, &vc, fault);
+    if (err) {
+        zk_view_put(ms, &va, fault);
+        zk_view_put(ms, &vb, fault);
+        return err;
+    }
+    float *x = malloc(k * sizeof(float) + 1);
+    int8_t *aq = malloc(k + 1);
+    float *ad = malloc(k / ZK_QBLOCK * sizeof(float) + 1);
+    if (!x || !aq || !ad) {
+        err = ZK_FAULT_ENGINE;
+    }
+    for (uint64_t i = 0; !err && i < m; i++) {
+        float *crow = (float *)zk_tile_row(&vc.t, i);
+        zk_load_row(zk_tile_row(&va.t, i), a->dtype, x, k);
+        zk_q8_quantize_row(x, k, aq, ad);
+        for (uint64_t j = 0; j < n; j++) {
+            float v = zk_qdot(b->dtype, vb.t.p + j * vb.t.stride, aq, ad, k), old;
+            if (fn & ZK_MM_ACC) {
+                memcpy(&old, crow + j, 4);
+                v += old;
+            }
+            memcpy(crow + j, &v, 4);
+        }
+    }
+    free(x);
+    free(aq);
+    free(ad);
+    st->flops[ZK_DT_I8] += 2 * m * n * k;
+    /* Reverse order: an output aliasing an input is written last. */
+    int r = zk_view_put(ms, &vc, fault);
+    int r2 = zk_view_put(ms, &va, fault);
+    int r3 = zk_view_put(ms, &vb, fault);
+    return err ? err : r ? r : r2 ? r2 : r3;
+}

@@ -1,0 +1,274 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_qgemm.c - the card's block-quantized matmul (QMATMUL, zk_qgemm.c)
+ * and RoPE parameters.  Weights are quantized by the runtime's ggml
+ * encoder (runtime/llm/quant.c), so the card is checked against the file
+ * format: result vs dequantize-then-multiply in double, within the bound
+ * of the int8 activation rounding (per 32-block max|a|/254 times the
+ * block's sum |w|); odd shapes, padded strides, accumulate, f16 and bf16
+ * activations, bytes read = the quantized size; rows that are not whole
+ * blocks and every other op given a quantized operand fault cleanly.
+ */
+#include <math.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "gguf.h"
+#include "quant.h"
+#include "zk_asm_helpers.h"
+#include "zk_dtype.h"
+#include "zk_isa.h"
+
+static uint64_t seed = 12345;
+static float frand(void)
+{
+    seed = seed * 6364136223846793005ull + 1442695040888963407ull;
+    return (float)((seed >> 33) % 20001) / 10000.0f - 1.0f;
+}
+
+static int setup(void **state)
+{
+    ZkTestMem *t = calloc(1, sizeof(*t));
+    zkt_init(t, 64u << 20);
+    *state = t;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    zkt_fini(*state);
+    free(*state);
+    return 0;
+}
+
+/* C[m x n] (+)= A[m x k] * W[n x k]^T with W in @qt (ZK_DT_Q8_0/Q4_0). */
+static void check(ZkTestMem *t, unsigned qt, unsigned adt, int m, int n, int k, int pad, int acc)
+{
+    uint32_t gtype = qt == ZK_DT_Q8_0 ? ZK_GGML_Q8_0 : ZK_GGML_Q4_0;
+    unsigned bb = qt == ZK_DT_Q8_0 ? ZK_Q8_0_BYTES : ZK_Q4_0_BYTES;
+    int lda = k + pad, ldw = k + (pad ? 32 : 0), ldc = n + pad;
+    float *a = calloc((size_t)m * lda, 4), *w = malloc((size_t)n * k * 4), *wd = malloc((size_t)n * k * 4);
+    float *c = malloc((size_t)m * ldc * 4), *want = malloc((size_t)m * ldc * 4);
+    uint8_t *wq = calloc((size_t)n * (ldw / 32) * bb, 1);
+    for (int i = 0; i < m * lda; i++) {
+        a[i] = frand() * 3;
+    }
+    for (int i = 0; i < m; i++) {
+        /* f16/bf16 activations: the card sees the rounded values. */
+        for (int j = 0; j < k; j++) {
+            float *x = &a[i * lda + j];
+            *x = adt == ZK_DT_F16 ? zk_f16_to_f32(zk_f32_to_f16(*x))
+                 : adt == ZK_DT_BF16 ? zk_bf16_to_f32(zk_f32_to_bf16(*x)) : *x;
+        }
+    }
+    for (int i = 0; i < n * k; i++) {
+        w[i] = frand() * (i % 7 == 0 ? 4.0f : 1.0f);
+    }
+    for (int r = 0; r < n; r++) {
+        assert_int_equal(zk_quantize(gtype, w + (size_t)r * k, wq + (size_t)r * (ldw / 32) * bb, (size_t)k), 0);
+        assert_int_equal(zk_dequantize(gtype, wq + (size_t)r * (ldw / 32) * bb, wd + (size_t)r * k, (size_t)k), 0);
+    }
+    for (int i = 0; i < m * ldc; i++) {
+        c[i] = want[i] = frand();
+    }
+    /* Reference and its bound. */
+    float *bound = malloc((size_t)m * n * 4);
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < n; j++) {
+            double s = acc ? want[i * ldc + j] : 0, mag = 0, qerr = 0;
+            for (int b0 = 0; b0 < k; b0 += 32) {
+                double amax = 0, wsum = 0;
+                for (int x = b0; x < b0 + 32; x++) {
+                    double p = (double)a[i * lda + x] * wd[j * k + x];
+                    s += p;
+                    mag += fabs(p);
+                    amax = fmax(amax, fabs(a[i * lda + x]));
+                    wsum += fabs(wd[j * k + x]);
+                }
+                qerr += amax / 254.0 * wsum;
+            }
+            want[i * ldc + j] = (float)s;
+            bound[i * n + j] = (float)(qerr * 1.01 + 1e-5 * (1 + mag + fabs(s)));
+        }
+    }
+    uint64_t va = zkt_alloc(t, (uint64_t)m * lda * 4), vw = zkt_alloc(t, (uint64_t)n * (ldw / 32) * bb);
+    uint64_t vc = zkt_alloc(t, (uint64_t)m * ldc * 4);
+    uint8_t *tmp = malloc((size_t)m * lda * 4);
+    zk_store_row(tmp, adt, a, (uint64_t)m * lda);
+    zkt_put(t, va, tmp, (uint64_t)m * lda * zk_dt_size(adt));
+    zkt_put(t, vw, wq, (uint64_t)n * (ldw / 32) * bb);
+    zkt_put(t, vc, c, (uint64_t)m * ldc * 4);
+    Prog p = { .n = 0 };
+    tdesc(&p, 0, va, m, k, lda, adt);
+    tdesc(&p, 1, vw, n, k, ldw, qt);
+    tdesc(&p, 2, vc, m, n, ldc, ZK_DT_F32);
+    tensor(&p, ZK_OP_QMATMUL, 2, 0, 1, 0, 0, 0, acc ? ZK_MM_ACC : 0);
+    emit(&p, ZK_OP_HALT, 0, 0, 0, 0);
+    for (uint32_t i = 0; i < p.n; i++) {
+        assert_null(zk_isa_check(p.code[i], 0, p.n * 8));
+    }
+    ZkEngineStats st;
+    ZkFault f;
+    assert_int_equal(run_prog(t, &p, NULL, 0, 1, 1, 1, 0, &st, &f, NULL), 0);
+    assert_int_equal(st.flops[ZK_DT_I8], 2ull * m * n * k);
+    /* Bytes read: the weights at their quantized size (+ A). */
+    assert_int_equal(st.bytes_read, (uint64_t)n * (k / 32) * bb + (uint64_t)m * k * zk_dt_size(adt) +
+                                    (acc ? (uint64_t)m * n * 4 : 0));
+    zkt_get(t, vc, c, (uint64_t)m * ldc * 4);
+    for (int i = 0; i < m; i++) {
+        for (int j = 0; j < ldc; j++) {
+            float g = c[i * ldc + j], e = want[i * ldc + j];
+            if (j >= n) {
+                assert_true(g == e);            /* padding untouched */
+            } else if (!(fabsf(g - e) <= bound[i * n + j])) {
+                fail_msg("%s %ux%dx%dx%d [%d,%d] got %g want %g (bound %g)",
+                         qt == ZK_DT_Q8_0 ? "q8_0" : "q4_0", adt, m, n, k, i, j, g, e, bound[i * n + j]);
+            }
+        }
+    }
+    free(a); free(w); free(wd); free(c); free(want); free(wq); free(bound); free(tmp);
+}
+
+static void test_qmatmul(void **state)
+{
+    ZkTestMem *t = *state;
+    static const int shapes[][3] = { { 1, 1, 32 }, { 1, 7, 32 }, { 3, 33, 96 }, { 5, 64, 288 },
+                                     { 2, 130, 64 }, { 1, 257, 768 } };
+    for (int q = 0; q < 2; q++) {
+        for (size_t s = 0; s < sizeof(shapes) / sizeof(shapes[0]); s++) {
+            for (int v = 0; v < 3; v++) {
+                unsigned adt = v == 2 ? ZK_DT_F16 : ZK_DT_F32;
+                check(t, q ? ZK_DT_Q4_0 : ZK_DT_Q8_0, adt, shapes[s][0], shapes[s][1], shapes[s][2],
+                      v == 1 ? 5 : 0, v == 1);
+            }
+        }
+        check(t, q ? ZK_DT_Q4_0 : ZK_DT_Q8_0, ZK_DT_BF16, 3, 17, 64, 3, 0);
+    }
+}
+
+static int run_one(ZkTestMem *t, Prog *p)
+{
+    ZkEngineStats st;
+    ZkFault f;
+    emit(p, ZK_OP_HALT, 0, 0, 0, 0);
+    return run_prog(t, p, NULL, 0, 1, 1, 1, 0, &st, &f, NULL);
+}
+
+static void test_rejects(void **state)
+{
+    ZkTestMem *t = *state;
+    uint64_t v = zkt_alloc(t, 1 << 16), w = zkt_alloc(t, 1 << 16), c = zkt_alloc(t, 1 << 16);
+    Prog p;
+    /* K = 48: not whole blocks. */
+    p.n = 0;
+    tdesc(&p, 0, v, 1, 48, 0, ZK_DT_F32);
+    tdesc(&p, 1, w, 4, 48, 0, ZK_DT_Q8_0);
+    tdesc(&p, 2, c, 1, 4, 0, ZK_DT_F32);
+    tensor(&p, ZK_OP_QMATMUL, 2, 0, 1, 0, 0, 0, 0);
+    assert_int_equal(run_one(t, &p), ZK_FAULT_ENGINE);
+    /* B stride not whole blocks; K mismatch; f32 B; i32 C. */
+    const unsigned bad[][5] = {
+        { 64, 64, 80, ZK_DT_Q4_0, ZK_DT_F32 }, { 64, 32, 32, ZK_DT_Q4_0, ZK_DT_F32 },
+        { 64, 64, 64, ZK_DT_F32, ZK_DT_F32 }, { 64, 64, 64, ZK_DT_Q8_0, ZK_DT_I32 },
+    };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        p.n = 0;
+        tdesc(&p, 0, v, 1, bad[i][0], 0, ZK_DT_F32);
+        tdesc(&p, 1, w, 4, bad[i][1], bad[i][2], bad[i][3]);
+        tdesc(&p, 2, c, 1, 4, 0, bad[i][4]);
+        tensor(&p, ZK_OP_QMATMUL, 2, 0, 1, 0, 0, 0, 0);
+        assert_int_equal(run_one(t, &p), ZK_FAULT_ENGINE);
+    }
+    /* Weights past the mapping: an MMU fault, not a host read. */
+    p.n = 0;
+    tdesc(&p, 0, v, 1, 64, 0, ZK_DT_F32);
+    tdesc(&p, 1, w + (1 << 16) - 34, 2, 64, 0, ZK_DT_Q8_0);
+    tdesc(&p, 2, c, 1, 2, 0, ZK_DT_F32);
+    tensor(&p, ZK_OP_QMATMUL, 2, 0, 1, 0, 0, 0, 0);
+    int r = run_one(t, &p);
+    assert_true(r != 0 && r != ZK_FAULT_ENGINE);
+    /* Every element op refuses block-quantized operands. */
+    const uint8_t ops[] = { ZK_OP_EBIN, ZK_OP_EUN, ZK_OP_SOFTMAX, ZK_OP_EMBED, ZK_OP_REDUCE, ZK_OP_MATMUL };
+    for (size_t i = 0; i < sizeof(ops); i++) {
+        p.n = 0;
+        tdesc(&p, 0, v, 2, 64, 0, ZK_DT_F32);
+        tdesc(&p, 1, w, 2, 64, 0, ZK_DT_Q4_0);
+        tdesc(&p, 2, c, 2, 64, 0, ZK_DT_F32);
+        tdesc(&p, 3, c, 2, 1, 0, ZK_DT_I32);
+        if (ops[i] == ZK_OP_EMBED) {
+            tensor(&p, ops[i], 0, 1, 3, 0, 0, 0, 0);
+        } else if (ops[i] == ZK_OP_REDUCE) {
+            tensor(&p, ops[i], 3, 1, 0, 0, 0, 0, ZK_RED_ARGMAX);
+        } else if (ops[i] == ZK_OP_MATMUL) {
+            tensor(&p, ops[i], 2, 1, 1, 0, 0, 0, ZK_MM_BT);
+        } else {
+            tensor(&p, ops[i], 2, 1, ops[i] == ZK_OP_EBIN ? 0 : 0, 0, 0, 0, 0);
+        }
+        assert_int_equal(run_one(t, &p), ZK_FAULT_ENGINE);
+    }
+    /* The verifier: qmatmul takes only the acc flag, rope only params. */
+    assert_non_null(zk_isa_check(ZK_INSN(ZK_OP_QMATMUL, 2, 0, 1, ZK_TI(0, 0, 0, ZK_MM_BT)), 0, 8));
+    assert_null(zk_isa_check(ZK_INSN(ZK_OP_QMATMUL, 2, 0, 1, ZK_TI(0, 0, 0, ZK_MM_ACC)), 0, 8));
+    assert_null(zk_isa_check(ZK_INSN(ZK_OP_ROPE, 2, 0, 0, ZK_TI(0, 0, 28, ZK_ROPE_PARAMS)), 0, 8));
+    assert_non_null(zk_isa_check(ZK_INSN(ZK_OP_ROPE, 2, 0, 0, ZK_TI(0, 0, 30, ZK_ROPE_PARAMS)), 0, 8));
+    assert_non_null(zk_isa_check(ZK_INSN(ZK_OP_ROPE, 2, 0, 0, ZK_TI(0, 0, 4, 2)), 0, 8));
+}
+
+/* RoPE with theta / scale parameters against the formula; no flag = 10000. */
+static void test_rope_params(void **state)
+{
+    ZkTestMem *t = *state;
+    const int rows = 3, cols = 16, hd = 8;
+    float x[3 * 16], y[3 * 16];
+    for (int i = 0; i < rows * cols; i++) {
+        x[i] = frand();
+    }
+    uint64_t vx = zkt_alloc(t, sizeof(x)), vy = zkt_alloc(t, sizeof(y));
+    zkt_put(t, vx, x, sizeof(x));
+    for (int flag = 0; flag < 2; flag++) {
+        float theta = flag ? 500000.0f : 10000.0f, scale = flag ? 0.25f : 1.0f;
+        Prog p = { .n = 0 };
+        tdesc(&p, 0, vx, rows, cols, 0, ZK_DT_F32);
+        tdesc(&p, 1, vy, rows, cols, 0, ZK_DT_F32);
+        li(&p, 10, 5);                  /* pos0 */
+        li(&p, 11, hd);
+        li(&p, 12, zk_f32_bits(theta));
+        li(&p, 13, zk_f32_bits(scale));
+        tensor(&p, ZK_OP_ROPE, 1, 0, 0, 0, 0, 10, flag ? ZK_ROPE_PARAMS : 0);
+        assert_int_equal(run_one(t, &p), 0);
+        zkt_get(t, vy, y, sizeof(y));
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < cols; i += 2) {
+                double ang = (5 + r) * (double)scale * pow(theta, -(double)(i % hd) / hd);
+                double a0 = x[r * cols + i], a1 = x[r * cols + i + 1];
+                assert_float_equal(y[r * cols + i], a0 * cos(ang) - a1 * sin(ang), 2e-4);
+                assert_float_equal(y[r * cols + i + 1], a0 * sin(ang) + a1 * cos(ang), 2e-4);
+            }
+        }
+    }
+    /* Bad parameters fault. */
+    Prog p = { .n = 0 };
+    tdesc(&p, 0, vx, rows, cols, 0, ZK_DT_F32);
+    li(&p, 10, 0);
+    li(&p, 11, hd);
+    li(&p, 12, zk_f32_bits(0.5f));      /* theta <= 1 */
+    li(&p, 13, zk_f32_bits(1.0f));
+    tensor(&p, ZK_OP_ROPE, 0, 0, 0, 0, 0, 10, ZK_ROPE_PARAMS);
+    assert_int_equal(run_one(t, &p), ZK_FAULT_ENGINE);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_qmatmul, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_rope_params, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
