@@ -36,7 +36,7 @@ void serve_gen_feed(serve_gen *g, const int32_t *toks, uint32_t n, int done)
     size_t before = g->text.len;
     for (; g->used < n && !g->stop_hit && !g->eos_hit; g->used++) {
         int32_t t = toks[g->used];
-        if (t == g->tok->eos && !g->req.ignore_eos) {
+        if (!g->req.ignore_eos && serve_tok_is_eog(g->tok, t)) {
             g->eos_hit = 1;     /* EOS ends the text; it is not part of it */
             continue;
         }

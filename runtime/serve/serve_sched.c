@@ -123,13 +123,22 @@ static void job_retire(card *c, serve_job *j, double now)
     job_put(j);
 }
 
-/* Copy the engine's progress of @j into the client-visible fields; lock held. */
-static void job_publish(card *c, serve_job *j, double step_start)
+/* Copy the engine's progress of @j into the client-visible fields; lock
+ * held, engine idle (between steps). */
+static void job_publish(card *c, zk_llm_engine *e, serve_job *j, double step_start)
 {
+    serve_sched *s = c->s;
     zk_llm_request *r = &j->r;
-    while (j->n_gen < r->n_generated && j->n_gen < j->max_new) {
-        j->gen[j->n_gen] = r->tokens[r->n_prompt + j->n_gen];
-        j->n_gen++;
+    int eog = 0;
+    while (j->n_gen < r->n_generated && j->n_gen < j->max_new && !eog) {
+        int32_t t = r->tokens[r->n_prompt + j->n_gen];
+        j->gen[j->n_gen++] = t;
+        /* End of generation (EOS, or e.g. Llama 3's <|eot_id|>): the model's
+         * tokenizer decides, so the engine's fixed EOS id is not used. */
+        eog = !j->ignore_eos && s->cfg.is_eog && s->cfg.is_eog(s->cfg.eog_arg, t);
+    }
+    if (eog && !r->done) {
+        zk_llm_engine_cancel(e, r);     /* frees its KV blocks; r->done */
     }
     if (!j->t_admit && (r->n_computed > 0 || r->n_generated > 0 || r->done)) {
         j->t_admit = step_start;
@@ -139,8 +148,7 @@ static void job_publish(card *c, serve_job *j, double step_start)
     }
     if (r->done) {
         j->failed = r->error;
-        j->hit_length = r->n_generated >= r->max_new &&
-                        (j->ignore_eos || r->tokens[r->n_tokens - 1] != ZK_LLM_EOS);
+        j->hit_length = !eog && r->n_generated >= r->max_new;
         if (r->card_done_ms >= 0 && r->card_submit_ms >= 0) {
             j->card_ms = r->card_done_ms - r->card_submit_ms;
         }
@@ -236,7 +244,7 @@ static void *card_main(void *arg)
                 j->r.sample = job_sample;
                 j->r.sample_arg = j->sampler;
             }
-            j->r.stop_at_eos = !j->ignore_eos;
+            j->r.stop_at_eos = 0;      /* is_eog decides (job_publish) */
             if (j->cancel || zk_llm_engine_submit(e, &j->r) != ZK_SUCCESS) {
                 j->failed = !j->cancel;
                 job_retire(c, j, zk_llm_now());
@@ -246,7 +254,7 @@ static void *card_main(void *arg)
             j->next = c->active;
             c->active = j;
             if (j->r.done) {            /* refused by the engine (too long) */
-                job_publish(c, j, zk_llm_now());
+                job_publish(c, e, j, zk_llm_now());
             }
         }
         for (serve_job *j = c->active, *nx; j; j = nx) {
@@ -283,7 +291,7 @@ static void *card_main(void *arg)
         }
         for (serve_job *j = c->active, *nx; j; j = nx) {
             nx = j->next;
-            job_publish(c, j, t0);
+            job_publish(c, e, j, t0);
         }
         snapshot_update(c, e);
     }

@@ -27,6 +27,9 @@ typedef struct serve_sched_config {
     unsigned cards;             /* engines, one per card (cards 0..cards-1) */
     zk_llm_engine_config engine;
     unsigned max_queue;         /* jobs waiting beyond the running batches */
+    /* Does token @tok end a generation (EOS, EOT)?  NULL: only max_new. */
+    int (*is_eog)(void *arg, int32_t tok);
+    void *eog_arg;
 } serve_sched_config;
 
 /* Submit results. */

@@ -22,6 +22,16 @@ static int32_t zk_piece(void *impl, int32_t tok, char *buf, size_t cap)
     return n > (int32_t)cap ? (int32_t)cap : n;
 }
 
+static int zk_is_eog(void *impl, int32_t tok)
+{
+    return zk_tokenizer_is_eog(impl, tok);
+}
+
+int serve_tok_is_eog(const serve_tokenizer *t, int32_t tok)
+{
+    return t->is_eog ? t->is_eog(t->impl, tok) : tok == t->eos;
+}
+
 void serve_tokenizer_zk(serve_tokenizer *t, struct zk_tokenizer *zt, const char *chat_template)
 {
     char buf[256];
@@ -30,6 +40,7 @@ void serve_tokenizer_zk(serve_tokenizer *t, struct zk_tokenizer *zt, const char 
     t->eos = zk_tokenizer_eos(zt);
     t->encode = zk_encode;
     t->piece = zk_piece;
+    t->is_eog = zk_is_eog;
     t->chat_template = chat_template ? chat_template :
                        zk_tokenizer_chat_template(zt) ? zk_tokenizer_chat_template(zt) : "llama2";
     t->max_piece_bytes = 1;

@@ -15,7 +15,9 @@
 
 typedef struct serve_tokenizer {
     void *impl;
-    int32_t eos;                /* the engine stops generating at this id */
+    int32_t eos;                /* end of generation, if is_eog is NULL */
+    /* Does @tok end a generation (EOS, Llama 3's <|eot_id|>, ...)? */
+    int (*is_eog)(void *impl, int32_t tok);
     /* Longest token in bytes: a text of B bytes has at least
      * B / max_piece_bytes tokens (lets the server refuse huge prompts
      * before spending time encoding them). */
@@ -42,6 +44,8 @@ void serve_tokenizer_zk(serve_tokenizer *t, struct zk_tokenizer *zt, const char 
 /** Prompt text of a chat in @t's template (with the assistant prefix);
  *  malloc'ed; NULL if the template or a role is not understood. */
 char *serve_chat_prompt(const serve_tokenizer *t, const serve_msg *msgs, unsigned n);
+/** Does @tok end a generation for @t? */
+int serve_tok_is_eog(const serve_tokenizer *t, int32_t tok);
 
 /* A growing NUL-terminated string. */
 typedef struct sbuf {

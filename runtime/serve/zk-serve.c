@@ -2,7 +2,7 @@
 /*
  * zk-serve - an OpenAI-compatible LLM server on zhikai cards.
  *
- *   zk-serve MODEL -t TOKENIZER [--port 8000] [--host 127.0.0.1] [--cards N]
+ *   zk-serve MODEL [-t TOKENIZER] [--port 8000] [--host 127.0.0.1] [--cards N]
  *            [--model-name NAME] [--chat-template T] [--max-batch N] [--max-queue N] [--max-tokens N]
  *            [--kv-blocks N] [--host-blocks N] [--prefix-cache] [--int8]
  *            [--price-kwh P] [--max-body BYTES] [--max-connections N]
@@ -30,7 +30,7 @@
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: zk-serve MODEL -t TOKENIZER [--port 8000] [--host 127.0.0.1] [--cards N]\n"
+            "usage: zk-serve MODEL [-t TOKENIZER] [--port 8000] [--host 127.0.0.1] [--cards N]\n"
             "                [--model-name NAME] [--chat-template T] [--max-batch N] [--max-queue N] [--max-tokens N]\n"
             "                [--kv-blocks N] [--host-blocks N] [--prefix-cache] [--int8]\n"
             "                [--price-kwh P] [--max-body BYTES] [--max-connections N]\n");
@@ -120,16 +120,23 @@ int main(int argc, char **argv)
             usage();
         }
     }
-    if (!model_path || !tok_path) {
+    if (!model_path) {
         usage();
     }
     if (!name) {
         const char *slash = strrchr(model_path, '/');
         name = slash ? slash + 1 : model_path;
     }
-    if (zk_llm_model_load(&m, model_path, int8, err, sizeof(err)) ||
-        !(tk = zk_tokenizer_from_llama2c(tok_path, m.c.vocab_size, err, sizeof(err)))) {
+    if (zk_llm_model_load(&m, model_path, int8, err, sizeof(err))) {
         fprintf(stderr, "zk-serve: %s\n", err);
+        return 1;
+    }
+    /* GGUF files carry their tokenizer (and chat template); llama2.c models need -t. */
+    tk = tok_path ? zk_tokenizer_from_llama2c(tok_path, m.c.vocab_size, err, sizeof(err))
+         : m.gguf ? zk_tokenizer_from_gguf(m.gguf, err, sizeof(err)) : NULL;
+    if (!tk) {
+        fprintf(stderr, "zk-serve: %s\n", tok_path || m.gguf ? err :
+                "a llama2.c model needs -t TOKENIZER");
         return 1;
     }
     if (zk_init(0) || zk_device_count(&ncards_avail) || ncards_avail < 1) {
@@ -161,6 +168,8 @@ int main(int argc, char **argv)
     c.model_id = name;
     c.seq_len = (uint32_t)m.c.seq_len;
     c.created = (long long)time(NULL);
+    sc.is_eog = c.tok.is_eog;           /* the tokenizer knows EOS/EOT */
+    sc.eog_arg = c.tok.impl;
     c.sched = serve_sched_create(&sc, err, sizeof(err));
     if (!c.sched) {
         fprintf(stderr, "zk-serve: %s\n", err);

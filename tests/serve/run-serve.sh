@@ -68,6 +68,26 @@ start --max-batch 8 --max-queue 64; t $? "zk-serve starts (batch 8, queue 64)"
 client test
 stop; t $? "SIGTERM: zk-serve exits 0, card memory all returned"
 
+# The same model as GGUF (f32, tokenizer inside, no -t) next to the llama2.c
+# one: the same greedy answers.
+start --max-batch 8; t $? "zk-serve (llama2.c tiny model) starts again"
+if [ -f "$M/serve/tiny.gguf" ]; then
+    "$SERVE" "$M/serve/tiny.gguf" --port 8013 --model-name tiny-gguf > /tmp/zks-gguf.log 2>&1 &
+    GPID=$!
+    i=0
+    until "$B/zk-serve-client" -p 8013 get /health > /dev/null 2>&1; do
+        i=$((i + 1)); { [ $i -lt 600 ] && kill -0 $GPID 2>/dev/null; } || break; sleep 0.1
+    done
+    client same-answer 8013 "Once upon a time there was a little" 16
+    "$B/zk-serve-client" -p 8013 get /v1/models | grep -q '"tiny-gguf"'; t $? "GGUF model listed as tiny-gguf"
+    kill -TERM $GPID; wait $GPID; st=$?
+    sed 's/^/# gguf server: /' /tmp/zks-gguf.log
+    [ $st = 0 ] && grep -q 'card memory all returned' /tmp/zks-gguf.log; t $? "GGUF server: SIGTERM, exit 0, memory returned"
+else
+    t 1 "GGUF test model missing ($M/serve/tiny.gguf)"
+fi
+stop; t $? "llama2.c server: SIGTERM, exit 0, memory returned"
+
 # Restart (the card's memory must have come back for it to start again):
 # 2 running + 2 waiting, the rest 429.
 start --max-batch 2 --max-queue 2; t $? "zk-serve restarts (batch 2, queue 2)"

@@ -9,6 +9,7 @@
  *   zk-serve-client [-p PORT] overflow N        N concurrent requests against a
  *                                               small queue: 429s (TAP)
  *   zk-serve-client [-p PORT] multicard NCARDS  requests spread over the cards (TAP)
+ *   zk-serve-client [-p PORT] same-answer PORT2 PROMPT N   both servers answer alike (TAP)
  *   zk-serve-client [-p PORT] load CLIENTS REQS MAXTOK   load test: BENCH lines
  *   zk-serve-client [-p PORT] sweep-point BATCH CAP_W MAXTOK  one point of the
  *                                               batch x power-cap sweep: SWEEP csv
@@ -1120,12 +1121,35 @@ static int run_sweep_point(int batch, double cap_w, int maxtok)
     return rc;
 }
 
+/* The same greedy completion from this server and the one on @port2 (e.g.
+ * the same model as llama2.c file and as GGUF): equal text and tokens. */
+static int run_same_answer(unsigned port2, const char *prompt, int n)
+{
+    alone a, b;
+    unsigned p1 = port;
+    int ra = complete_alone(prompt, n, NULL, &a), rb;
+    port = port2;
+    rb = complete_alone(prompt, n, NULL, &b);
+    port = p1;
+    ok(ra == 0 && rb == 0 && !strcmp(a.text, b.text) && a.prompt_tokens == b.prompt_tokens &&
+       a.completion_tokens == b.completion_tokens,
+       "ports %u and %u answer alike: %ld+%ld tokens, '%s'", p1, port2, a.prompt_tokens,
+       a.completion_tokens, ra == 0 ? a.text : "?");
+    if (ra == 0 && rb == 0 && strcmp(a.text, b.text)) {
+        printf("# port %u: '%s'\n", port2, b.text);
+    }
+    free(a.text);
+    free(b.text);
+    printf("1..%d\n", tap_n);
+    return tap_fail ? 1 : 0;
+}
+
 /* ---- main ----------------------------------------------------------------- */
 static void usage(void)
 {
     fprintf(stderr, "usage: zk-serve-client [-p PORT] get PATH | stream PROMPT [N] | test |\n"
                     "       overflow N | multicard NCARDS | load CLIENTS REQS MAXTOK |\n"
-                    "       sweep-point BATCH CAP_W MAXTOK\n");
+                    "       sweep-point BATCH CAP_W MAXTOK | same-answer PORT2 PROMPT N\n");
     exit(2);
 }
 
@@ -1158,6 +1182,9 @@ int main(int argc, char **argv)
         free(body);
         sse_free(&r);
         return rc || r.status != 200 || !r.done_last;
+    }
+    if (!strcmp(argv[a], "same-answer") && a + 3 < argc) {
+        return run_same_answer((unsigned)atoi(argv[a + 1]), argv[a + 2], atoi(argv[a + 3]));
     }
     if (!strcmp(argv[a], "test")) {
         return run_tests();
