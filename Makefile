@@ -25,7 +25,7 @@ VM       := $(REPO)/tools/vm-run.sh
 # The test VM's card gets a non-default HBM size so GET_PARAM is really checked.
 TEST_HBM ?= 2G
 
-SUBDIRS  := firmware-stub qemu-device tools runtime/ptx runtime tests/vm
+SUBDIRS  := firmware-stub qemu-device tools runtime/ptx runtime runtime/serve tests/vm
 .PHONY: all deps qemu qtest kernel kmod kmod-6.12 userspace run test test-host test-qtest test-vm test-fresh \
         check-kernel shell bench fuzz fuzz-qemu install clean distclean
 
@@ -61,7 +61,7 @@ userspace: deps
 
 # ---------------------------------------------------------------------------
 run: all
-	$(VM) -- 'sh /zk/share/run-examples.sh'
+	$(VM) --curl -- 'sh /zk/share/run-examples.sh'
 
 shell: all
 	$(VM) --shell
@@ -87,10 +87,13 @@ check-kernel: deps
 test-qtest:
 	@ZK_NO_BUILD=1 qemu-device/tests/run-qtest.sh || echo "not ok - qtest zhikai-test exited $$?"
 
-# Two VM boots: the single-card group, then two cards (tests/vm/multicard.sh).
+# Two VM boots: the single-card group, then two cards (tests/vm/multicard.sh, and
+# zk-serve with one engine per card: tests/serve/run-serve.sh multicard).
 test-vm:
 	@$(VM) --hbm $(TEST_HBM) -- 'sh /zk/share/run-vm-tests.sh $(TEST_HBM)' || echo "not ok - in-VM test group exited $$?"
-	@$(VM) --cards 2 -- 'sh /zk/vm-tests/multicard/multicard.sh 2' || echo "not ok - multi-card VM exited $$?"
+	@$(VM) --cards 2 -- 'sh /zk/vm-tests/multicard/multicard.sh 2; r=$$?; \
+	    sh /zk/share/run-tap.sh "sh /zk/vm-tests/run-serve.sh multicard" || r=1; exit $$r' || \
+	    echo "not ok - multi-card VM exited $$?"
 	@# Card model without launch/DMA overheads: decode tok/s vs the pure HBM roofline (issue 10).
 	@$(VM) --hbm $(TEST_HBM) --dev-opt ,launch-ns=0,dma-setup-ns=0 -- '/zk/vm-tests/test_llm_perf' || echo "not ok - test_llm_perf (launch-ns=0) exited $$?"
 	@# A 32 GiB card in a 2 GiB guest: a user allocates 31 GiB of HBM, QEMU's RSS stays < 4 GiB (issue 14).

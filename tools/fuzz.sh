@@ -2,9 +2,10 @@
 # `make fuzz`: the long fuzz and reliability runs, one "N passed, N failed" line.
 #   1. libFuzzer: the ISA decoder/engine (build/fuzz/fuzz_isa), the engine's
 #      tensor/memory operands at full width (build/fuzz/fuzz_engine, issue 14),
-#      the object loader (build/fuzz/fuzz_obj) and the GGUF reader + tokenizer
-#      (build/fuzz/fuzz_gguf), FUZZ_SECS each (default 300; the engine fuzzer
-#      FUZZ_ENGINE_SECS, default 900)
+#      the object loader (build/fuzz/fuzz_obj), the GGUF reader + tokenizer
+#      (build/fuzz/fuzz_gguf) and zk-serve's request parser
+#      (build/fuzz/fuzz_serve_req), FUZZ_SECS each (default 300; the engine
+#      fuzzer FUZZ_ENGINE_SECS, default 900)
 #   2. in the VM: tests/vm/run-reliability.sh long: 50 hang recoveries, the
 #      ioctl fuzzer to >= 1,000,000 calls (4 unprivileged processes) plus a
 #      run with hangs allowed, 20 unbind/rebind cycles with a busy client
@@ -12,12 +13,12 @@
 #   4. QEMU device_del (PCIe hot-unplug) of the card while a client is busy
 #   ZK_FUZZ_DEBUG=1: also run 2. on the KASAN/lockdep/kmemleak kernel
 #   (tools/vm-run.sh --debug-kernel), if it is built or can be.
-#   FUZZ_ONLY="isa engine obj gguf vm boothang unplug debug": pick parts.
+#   FUZZ_ONLY="isa engine obj gguf serve vm boothang unplug debug": pick parts.
 set -o pipefail
 REPO=$(realpath "$(dirname "$0")/..")
 cd "$REPO" || exit 1
 SECS=${FUZZ_SECS:-300}
-ONLY=${FUZZ_ONLY:-"isa engine obj gguf vm boothang unplug"}
+ONLY=${FUZZ_ONLY:-"isa engine obj gguf serve vm boothang unplug"}
 [ "${ZK_FUZZ_DEBUG:-0}" = 1 ] && ONLY="$ONLY debug"
 VM="$REPO/tools/vm-run.sh"
 want() { case " $ONLY " in *" $1 "*) return 0;; esac; return 1; }
@@ -85,7 +86,7 @@ PY
         echo "# QEMU device_del with a busy client"
         unplug_test
     fi
-    if want isa || want engine || want obj || want gguf; then
+    if want isa || want engine || want obj || want gguf || want serve; then
         # libFuzzer needs clang and its runtime; only `make fuzz` wants them.
         if ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
             apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends clang libclang-rt-14-dev >/dev/null ||
@@ -97,6 +98,7 @@ PY
         make -s -C qemu-device "$REPO/build/fuzz/fuzz_engine" >/dev/null 2>&1 || echo "# fuzz_engine build failed"
         make -s -C tools "$REPO/build/fuzz/fuzz_obj" >/dev/null 2>&1 || echo "# fuzz_obj build failed"
         make -s -C runtime "$REPO/build/fuzz/fuzz_gguf" >/dev/null 2>&1 || echo "# fuzz_gguf build failed"
+        make -s -C runtime/serve "$REPO/build/fuzz/fuzz_serve_req" >/dev/null 2>&1 || echo "# fuzz_serve_req build failed"
     fi
     want isa && libfuzz fuzz_isa build/fuzz/fuzz_isa build/fuzz/corpus-isa
     # The engine fuzzer runs longer (~2,300 exec/s): millions of executions.
@@ -104,6 +106,7 @@ PY
         build/fuzz/corpus-engine tests/fuzz/corpus/engine
     want obj && libfuzz fuzz_obj build/fuzz/fuzz_obj build/fuzz/corpus-obj tests/fuzz/corpus/obj
     want gguf && libfuzz fuzz_gguf build/fuzz/fuzz_gguf build/fuzz/corpus-gguf tests/fuzz/corpus/gguf
+    want serve && libfuzz fuzz_serve_req build/fuzz/fuzz_serve_req build/fuzz/corpus-serve tests/fuzz/corpus/serve_req
 
     if want vm; then
         echo "# in-VM reliability suite, long mode"

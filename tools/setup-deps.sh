@@ -8,20 +8,22 @@
 #   setup-deps.sh --list   print the packages, one line per apt-get call:
 #                          "main: ..." and "backports: ..." (tests check them)
 set -euo pipefail
-STAMP=${ZK_CACHE:-/var/cache/zhikai}/deps-v4.stamp
+STAMP=${ZK_CACHE:-/var/cache/zhikai}/deps-v5.stamp
 
 # Build, VM and test tools; linux-headers-amd64 = the 6.1 headers the driver is
 # built against (tools/kernel-release.sh picks the newest installed), and
 # linux-source-6.1 for scripts/checkpatch.pl (tools/check-kernel.sh); clang and
 # its libFuzzer runtime (make test runs the fuzzers briefly); clang-14 compiles
-# the CUDA test corpus to PTX; zstd/LZ4 for compressed fat binary entries.
+# the CUDA test corpus to PTX; zstd/LZ4 for compressed fat binary entries;
+# libmicrohttpd + json-c for zk-serve (and curl, its client in make run).
 MAIN=(build-essential pkg-config git xz-utils bzip2 cpio gzip ca-certificates
       ninja-build libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev flex bison
       python3 python3-venv python3-setuptools seabios busybox-static
       linux-headers-amd64 kmod linux-source-6.1 perl
       libdrm-dev libpci-dev pciutils libelf-dev libcmocka-dev libopenblas-dev
       sparse dwarves jq file man-db groff-base
-      clang libclang-rt-14-dev clang-14 libzstd-dev liblz4-dev)
+      clang libclang-rt-14-dev clang-14 libzstd-dev liblz4-dev
+      libmicrohttpd-dev libjson-c-dev curl)
 # QEMU 10's build needs a newer meson; its firmware blobs come from qemu-system-data.
 BACKPORTS=(meson python3-pycotap qemu-system-data)
 

@@ -15,6 +15,7 @@
 #   ZK_ACCEL=kvm|tcg  force the accelerator (default: tools/pick-accel.sh)
 #   --debug-kernel    boot the KASAN/lockdep/kmemleak kernel (tools/build-debug-kernel.sh,
 #                     built if needed) with build/kmod-debug/zhikai.ko instead
+#   --curl            put the host's curl (and its libraries) in the guest (make run)
 #
 # The guest sees the repo's build/ at /zk (PATH, LD_LIBRARY_PATH set), the
 # firmware in /lib/firmware/zhikai, and an unprivileged user 'zkuser' (uid 1000;
@@ -26,7 +27,7 @@ CACHE=${ZK_CACHE:-/var/cache/zhikai}
 QEMU=${ZK_QEMU:-$CACHE/qemu-10.0.2/build/qemu-system-x86_64}
 BUILD=$REPO/build
 
-hbm=1G cards=1 devopt="" mem=2G load=1 modargs="" timeout=600 shell=0 cmd="" debug=0
+hbm=1G cards=1 devopt="" mem=2G load=1 modargs="" timeout=600 shell=0 cmd="" debug=0 curl=0
 qopts=()
 usage() { sed -n '5,18p' "$0" >&2; exit 2; }
 while [ $# -gt 0 ]; do
@@ -41,6 +42,7 @@ while [ $# -gt 0 ]; do
     --timeout) timeout=$2; shift 2;;
     --shell) shell=1; shift;;
     --debug-kernel) debug=1; shift;;
+    --curl) curl=1; shift;;
     --) shift; cmd="$*"; break;;
     *) usage;;
     esac
@@ -84,8 +86,13 @@ if [ "$debug" = 1 ]; then
     if [ -f "$ZKO" ]; then mkdir -p "$root/zk/kmod"; cp "$ZKO" "$root/zk/kmod/zhikai.ko"; fi
 fi
 
+if [ "$curl" = 1 ]; then
+    command -v curl >/dev/null || { echo "vm-run: --curl: no curl on the host (tools/setup-deps.sh)" >&2; exit 1; }
+    cp "$(command -v curl)" "$root/bin/curl"
+fi
 # Shared libraries: everything our ELF binaries (and busybox tools) link against.
-{ find "$root/zk" -type f -perm -u+x 2>/dev/null; find "$root/zk" -name '*.so*' -type f 2>/dev/null; } |
+{ find "$root/zk" -type f -perm -u+x 2>/dev/null; find "$root/zk" -name '*.so*' -type f 2>/dev/null
+  if [ -f "$root/bin/curl" ]; then echo "$root/bin/curl"; fi; } |
     while read -r f; do
         file -b "$f" 2>/dev/null | grep -q 'ELF.*dynamic' || continue
         LD_LIBRARY_PATH=$BUILD/lib ldd "$f" 2>/dev/null | awk '/=> \//{print $3} /^\t\/lib64/{print $1}'

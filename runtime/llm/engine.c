@@ -933,3 +933,38 @@ zk_status zk_llm_engine_run(zk_llm_engine *e)
     }
     return st;
 }
+
+zk_status zk_llm_engine_cancel(zk_llm_engine *e, zk_llm_request *r)
+{
+    uint32_t left = 0;
+    int found = 0;
+    for (uint32_t i = 0; i < e->nreqs; i++) {
+        if (e->reqs[i] == r) {
+            found = 1;
+        } else {
+            e->reqs[left++] = e->reqs[i];
+        }
+    }
+    if (!found) {
+        return r->done ? ZK_SUCCESS : ZK_ERROR_INVALID_VALUE;
+    }
+    e->nreqs = left;
+    if (r->state != R_DONE) {
+        finish(e, r);           /* frees its KV blocks, device or swapped */
+    }
+    return ZK_SUCCESS;
+}
+
+void zk_llm_engine_queue_counts(const zk_llm_engine *e, uint32_t *running, uint32_t *waiting)
+{
+    uint32_t run = 0, wait = 0;
+    for (uint32_t i = 0; i < e->nreqs; i++) {
+        if (e->reqs[i]->state == R_RUNNING) {
+            run++;
+        } else if (e->reqs[i]->state != R_DONE) {
+            wait++;
+        }
+    }
+    *running = run;
+    *waiting = wait;
+}

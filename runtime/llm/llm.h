@@ -260,6 +260,12 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r);
  * number of unfinished requests.
  */
 zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending);
+/** Withdraw @r (submitted, not yet retired by a step): it stops where it
+ *  is, its KV blocks (on the card or swapped out) are freed and it is
+ *  marked done.  For servers whose client went away. */
+zk_status zk_llm_engine_cancel(zk_llm_engine *e, zk_llm_request *r);
+/** Requests in the running batch, and queued or swapped out. */
+void zk_llm_engine_queue_counts(const zk_llm_engine *e, uint32_t *running, uint32_t *waiting);
 /** Step until every submitted request is done. */
 zk_status zk_llm_engine_run(zk_llm_engine *e);
 void zk_llm_engine_get_stats(const zk_llm_engine *e, zk_llm_engine_stats *st);

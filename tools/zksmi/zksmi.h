@@ -142,6 +142,5 @@ void zs_print_json(FILE *f, const zs_card *cards, int n, const zs_field **fields
                    int nf, const char *timestamp);
 void zs_print_cdi(FILE *f, const zs_card *cards, int n, const char *cdi_version);
 /* JSON string literal of s (with quotes). */
-void zs_json_str(FILE *f, const char *s);
 
 #endif

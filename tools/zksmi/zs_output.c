@@ -2,11 +2,16 @@
 /*
  * zs_output.c - zksmi's output formats: the default table, the -q detailed
  * view, -L, CSV (--query-gpu), JSON and the CDI spec.  Pure functions of
- * the card structs, so the host tests check them directly.
+ * the card structs, so the host tests check them directly.  JSON goes
+ * through json-c, the project's one JSON library.
  */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+
+#include <json-c/json.h>
 
 #include "zksmi.h"
 
@@ -25,26 +30,6 @@ static const char *fv(char *buf, size_t len, const zs_card *c, const char *field
         snprintf(buf, len, "%s", v.str);
     }
     return buf;
-}
-
-void zs_json_str(FILE *f, const char *s)
-{
-    fputc('"', f);
-    for (; *s; s++) {
-        unsigned char ch = (unsigned char)*s;
-        if (ch == '"' || ch == '\\') {
-            fprintf(f, "\\%c", ch);
-        } else if (ch == '\n') {
-            fputs("\\n", f);
-        } else if (ch == '\t') {
-            fputs("\\t", f);
-        } else if (ch < 0x20 || ch == 0x7f) {
-            fprintf(f, "\\u%04x", ch);
-        } else {
-            fputc(ch, f);
-        }
-    }
-    fputc('"', f);
 }
 
 static const char *first_driver_version(const zs_card *cards, int n)
@@ -365,126 +350,142 @@ void zs_print_csv(FILE *f, const zs_card *cards, int n, const zs_field **fields,
 }
 
 /* ------------------------------------------------------------------ */
-/* JSON                                                               */
+/* JSON and CDI: built as json-c trees, printed pretty                 */
 
-static void json_procs(FILE *f, const zs_card *c)
+static void json_print(FILE *f, json_object *root)
 {
+    fputs(json_object_to_json_string_ext(root, JSON_C_TO_STRING_PRETTY | JSON_C_TO_STRING_SPACED |
+                                                   JSON_C_TO_STRING_NOSLASHESCAPE), f);
+    fputc('\n', f);
+    json_object_put(root);
+}
+
+static json_object *json_procs(const zs_card *c)
+{
+    json_object *a;
     int j;
     if (!c->driver_bound) {
-        fputs("null", f);
-        return;
+        return NULL;
     }
-    fputc('[', f);
+    a = json_object_new_array();
     for (j = 0; j < c->nprocs; j++) {
-        fprintf(f, "%s{\"pid\": %d, \"name\": ", j ? ", " : "", c->procs[j].pid);
-        zs_json_str(f, c->procs[j].name);
-        fputs(", \"node\": ", f);
-        zs_json_str(f, c->procs[j].node);
-        fputc('}', f);
+        json_object *p = json_object_new_object();
+        json_object_object_add(p, "pid", json_object_new_int(c->procs[j].pid));
+        json_object_object_add(p, "name", json_object_new_string(c->procs[j].name));
+        json_object_object_add(p, "node", json_object_new_string(c->procs[j].node));
+        json_object_array_add(a, p);
     }
-    fputc(']', f);
+    return a;
+}
+
+/* A field's value: null if N/A; numbers keep zksmi's formatting ("25.30"). */
+static json_object *json_value(const zs_value *v)
+{
+    if (!v->ok) {
+        return NULL;
+    }
+    if (v->kind == ZS_NUM) {
+        return json_object_new_double_s(strtod(v->str, NULL), v->str);
+    }
+    return json_object_new_string(v->str);
 }
 
 void zs_print_json(FILE *f, const zs_card *cards, int n, const zs_field **fields, int nf,
                    const char *timestamp)
 {
+    json_object *root = json_object_new_object(), *devs = json_object_new_array();
+    const char *dv = first_driver_version(cards, n);
     int i, j, total = nf;
 
-    fputs("{\n  \"zksmi_version\": ", f);
-    zs_json_str(f, ZKSMI_VERSION);
-    fputs(",\n  \"timestamp\": ", f);
-    zs_json_str(f, timestamp);
-    fputs(",\n  \"driver_version\": ", f);
-    if (strcmp(first_driver_version(cards, n), "N/A") == 0) {
-        fputs("null", f);
-    } else {
-        zs_json_str(f, first_driver_version(cards, n));
-    }
-    fprintf(f, ",\n  \"count\": %d,\n  \"devices\": [", n);
+    json_object_object_add(root, "zksmi_version", json_object_new_string(ZKSMI_VERSION));
+    json_object_object_add(root, "timestamp", json_object_new_string(timestamp));
+    json_object_object_add(root, "driver_version",
+                           strcmp(dv, "N/A") ? json_object_new_string(dv) : NULL);
+    json_object_object_add(root, "count", json_object_new_int(n));
     if (nf == 0) {
         while (zs_field_at(total)) {
             total++;
         }
     }
     for (i = 0; i < n; i++) {
-        fprintf(f, "%s\n    {", i ? "," : "");
+        json_object *d = json_object_new_object();
         for (j = 0; j < total; j++) {
             const zs_field *fd = nf ? fields[j] : zs_field_at(j);
             zs_value v = zs_field_value(fd, &cards[i], n);
-            fprintf(f, "%s\n      ", j ? "," : "");
-            zs_json_str(f, zs_field_name(fd));
-            fputs(": ", f);
-            if (strcmp(zs_field_name(fd), "processes") == 0) {
-                json_procs(f, &cards[i]);
-            } else if (!v.ok) {
-                fputs("null", f);
-            } else if (v.kind == ZS_NUM) {
-                fputs(v.str, f);
-            } else {
-                zs_json_str(f, v.str);
-            }
+            json_object_object_add(d, zs_field_name(fd),
+                                   strcmp(zs_field_name(fd), "processes") == 0 ?
+                                   json_procs(&cards[i]) : json_value(&v));
         }
-        fputs("\n    }", f);
+        json_object_array_add(devs, d);
     }
-    fputs(n ? "\n  ]\n}\n" : "]\n}\n", f);
+    json_object_object_add(root, "devices", devs);
+    json_print(f, root);
 }
 
 /* ------------------------------------------------------------------ */
 /* Container Device Interface spec (github.com/cncf-tags/container-device-interface) */
 
-static void cdi_node(FILE *f, const char *path, bool first)
+static json_object *cdi_node(const char *path)
 {
     char real[PATH_MAX];
     struct stat st;
+    json_object *o = json_object_new_object();
 
-    fprintf(f, "%s\n          {\"path\": ", first ? "" : ",");
-    zs_json_str(f, path);
+    json_object_object_add(o, "path", json_object_new_string(path));
     if (stat(zs_path(real, sizeof(real), path), &st) == 0 && S_ISCHR(st.st_mode)) {
-        fprintf(f, ", \"type\": \"c\", \"major\": %u, \"minor\": %u", major(st.st_rdev), minor(st.st_rdev));
+        json_object_object_add(o, "type", json_object_new_string("c"));
+        json_object_object_add(o, "major", json_object_new_int64(major(st.st_rdev)));
+        json_object_object_add(o, "minor", json_object_new_int64(minor(st.st_rdev)));
     }
-    fputs(", \"permissions\": \"rw\"}", f);
+    json_object_object_add(o, "permissions", json_object_new_string("rw"));
+    return o;
+}
+
+static json_object *cdi_device(const char *name, json_object *nodes)
+{
+    json_object *d = json_object_new_object(), *edits = json_object_new_object();
+    json_object_object_add(d, "name", json_object_new_string(name));
+    json_object_object_add(edits, "deviceNodes", nodes);
+    json_object_object_add(d, "containerEdits", edits);
+    return d;
 }
 
 void zs_print_cdi(FILE *f, const zs_card *cards, int n, const char *cdi_version)
 {
     bool annotations = strcmp(cdi_version, "0.5.0") != 0;
-    bool first_dev = true, first;
+    json_object *root = json_object_new_object(), *devs = json_object_new_array();
+    json_object *all = json_object_new_array();
     int i, j;
 
-    fputs("{\n  \"cdiVersion\": ", f);
-    zs_json_str(f, cdi_version);
-    fputs(",\n  \"kind\": \"zhikai.io/card\",\n  \"devices\": [", f);
+    json_object_object_add(root, "cdiVersion", json_object_new_string(cdi_version));
+    json_object_object_add(root, "kind", json_object_new_string("zhikai.io/card"));
     for (i = 0; i < n; i++) {
         const char *nodes[3];
+        char name[16];
         int m = zs_card_nodes(&cards[i], nodes);
+        json_object *list, *d;
         if (m == 0) {
-            continue;
+            continue;               /* no node: nothing a container could use */
         }
-        fprintf(f, "%s\n    {\n      \"name\": \"%d\",\n", first_dev ? "" : ",", cards[i].index);
-        if (annotations) {
-            fputs("      \"annotations\": {\"zhikai.io/pci-bus-id\": ", f);
-            zs_json_str(f, cards[i].bus_id);
-            fputs("},\n", f);
-        }
-        fputs("      \"containerEdits\": {\n        \"deviceNodes\": [", f);
+        list = json_object_new_array();
         for (j = 0; j < m; j++) {
-            cdi_node(f, nodes[j], j == 0);
+            json_object_array_add(list, cdi_node(nodes[j]));
+            json_object_array_add(all, cdi_node(nodes[j]));
         }
-        fputs("\n        ]\n      }\n    }", f);
-        first_dev = false;
-    }
-    if (!first_dev) {
-        fputs(",\n    {\n      \"name\": \"all\",\n      \"containerEdits\": {\n        \"deviceNodes\": [", f);
-        first = true;
-        for (i = 0; i < n; i++) {
-            const char *nodes[3];
-            int m = zs_card_nodes(&cards[i], nodes);
-            for (j = 0; j < m; j++) {
-                cdi_node(f, nodes[j], first);
-                first = false;
-            }
+        snprintf(name, sizeof(name), "%d", cards[i].index);
+        d = cdi_device(name, list);
+        if (annotations) {
+            json_object *a = json_object_new_object();
+            json_object_object_add(a, "zhikai.io/pci-bus-id", json_object_new_string(cards[i].bus_id));
+            json_object_object_add(d, "annotations", a);
         }
-        fputs("\n        ]\n      }\n    }", f);
+        json_object_array_add(devs, d);
     }
-    fputs("\n  ]\n}\n", f);
+    if (json_object_array_length(all)) {
+        json_object_array_add(devs, cdi_device("all", all));
+    } else {
+        json_object_put(all);
+    }
+    json_object_object_add(root, "devices", devs);
+    json_print(f, root);
 }
