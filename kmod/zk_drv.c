@@ -178,6 +178,13 @@ static void zk_postclose(struct drm_device *dev, struct drm_file *file)
 
 	/* Waits (bounded) for queued jobs, then kills the rest. */
 	zk_ctx_entities_fini(ctx);
+	/*
+	 * The file's BOs went to the reaper (drm_gem_release runs first);
+	 * with nothing left on the hardware that is one invalidate: wait, so
+	 * that the memory is free when close() returns, as it was before.
+	 */
+	if (zk_ctx_is_idle(ctx))
+		flush_work(&ctx->reap_work);
 	file->driver_priv = NULL;
 	zk_ctx_put(ctx);
 }

@@ -826,6 +826,72 @@ static void test_mmu_fault(void)
     zk_stop(&t);
 }
 
+/*
+ * The MMU caches translations and does not snoop the page tables: a
+ * remapped page keeps its old translation until ZK_CMD_MMU_INVALIDATE.
+ */
+static void test_mmu_invalidate(void)
+{
+    const uint64_t rw = ZK_PTE_VALID | ZK_PTE_WRITE;
+    const uint64_t other = HBM_DATA + 15 * ZK_PAGE_SIZE;
+    struct zk_cmd_mmu_invalidate inv = {
+        .hdr.opcode = ZK_CMD_MMU_INVALIDATE,
+        .ctx_id = cpu_to_le32(42),
+    };
+    uint64_t status, wb;
+    ZkTest t;
+    ZkRing r;
+
+    zk_setup(&t, NULL, &r, 0, &wb);
+    status = alloc_status(&t);
+    hbm_write64(&t, HBM_DATA, 0);
+    hbm_write64(&t, other, 0);
+
+    push_ctx(&t, &r, 42, PT_L0);
+    push_fence(&t, &r, VA_HBM, 1, false);
+    push_job_end(&t, &r, 1, status, false);
+    ring_run(&t, &r);
+    g_assert_cmpuint(hbm_read64(&t, HBM_DATA), ==, 1);
+
+    /* Remapped without an invalidate: the cached translation still wins. */
+    hbm_write64(&t, PT_L2 + (VA_HBM >> 12) * 8, other | rw);
+    push_ctx(&t, &r, 42, PT_L0);
+    push_fence(&t, &r, VA_HBM, 2, false);
+    push_job_end(&t, &r, 2, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    g_assert_cmpuint(hbm_read64(&t, HBM_DATA), ==, 2);
+    g_assert_cmpuint(hbm_read64(&t, other), ==, 0);
+
+    /* After the invalidate the new entry is walked. */
+    ring_push(&t, &r, &inv);
+    push_ctx(&t, &r, 42, PT_L0);
+    push_fence(&t, &r, VA_HBM, 3, false);
+    push_job_end(&t, &r, 3, status, false);
+    ring_run(&t, &r);
+    g_assert_cmphex(qtest_readl(t.qts, status), ==, ZK_JOB_OK);
+    g_assert_cmpuint(hbm_read64(&t, HBM_DATA), ==, 2);
+    g_assert_cmpuint(hbm_read64(&t, other), ==, 3);
+
+    /* An invalidate on another queue reaches this queue's cache too. */
+    {
+        ZkRing r1;
+
+        ring_init(&t, &r1, 1, 4096);
+        hbm_write64(&t, PT_L2 + (VA_HBM >> 12) * 8, HBM_DATA | rw);
+        ring_push(&t, &r1, &inv);
+        push_job_end(&t, &r1, 1, 0, false);
+        ring_run(&t, &r1);
+        push_ctx(&t, &r, 42, PT_L0);
+        push_fence(&t, &r, VA_HBM, 4, false);
+        push_job_end(&t, &r, 4, status, false);
+        ring_run(&t, &r);
+        g_assert_cmpuint(hbm_read64(&t, HBM_DATA), ==, 4);
+        g_assert_cmpuint(hbm_read64(&t, other), ==, 3);
+    }
+    zk_stop(&t);
+}
+
 static void test_engine_reset(void)
 {
     uint64_t status, wb;
@@ -1984,6 +2050,7 @@ int main(int argc, char **argv)
     g_test_add_func("/x86_64/zhikai/queue/fence-wrap", test_fence_wrap);
     g_test_add_func("/x86_64/zhikai/msix", test_msix);
     g_test_add_func("/x86_64/zhikai/mmu/fault", test_mmu_fault);
+    g_test_add_func("/x86_64/zhikai/mmu/invalidate", test_mmu_invalidate);
     g_test_add_func("/x86_64/zhikai/reset/engine", test_engine_reset);
     g_test_add_func("/x86_64/zhikai/inject", test_inject);
     g_test_add_func("/x86_64/zhikai/power/throttle", test_power);
