@@ -166,6 +166,9 @@ static const char *check_special(uint8_t op, unsigned type, unsigned mod,
         if (t2 >= ZK_ST_COUNT) {
             return "cvt: bad source type";
         }
+        if ((type == ZK_ST_F16 || type == ZK_ST_BF16) && mod != ZK_RND_RN) {
+            return "cvt: f16/bf16 results round to nearest even only";
+        }
         return NULL;
     case ZK_SOP_LD:
     case ZK_SOP_ST:
