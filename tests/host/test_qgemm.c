@@ -24,6 +24,7 @@
 #include "zk_asm_helpers.h"
 #include "zk_dtype.h"
 #include "zk_isa.h"
+#include "zk_tensor.h"
 
 static uint64_t seed = 12345;
 static float frand(void)
@@ -149,6 +150,51 @@ static void test_qmatmul(void **state)
             }
         }
         check(t, q ? ZK_DT_Q4_0 : ZK_DT_Q8_0, ZK_DT_BF16, 3, 17, 64, 3, 0);
+    }
+}
+
+/* zk_qdot (AVX2 when the host has it) is bit-identical to the block
+ * formula, including w = -128 and all-extreme blocks. */
+static void test_qdot_exact(void **state)
+{
+    (void)state;
+    enum { K = 256 };
+    uint8_t b8[K / 32 * 34], b4[K / 32 * 18];
+    int8_t aq[K];
+    float ad[K / 32];
+    for (int it = 0; it < 200; it++) {
+        for (int i = 0; i < K; i++) {
+            aq[i] = (int8_t)(it % 3 == 0 ? (i & 1 ? 127 : -127) : (int)(frand() * 127));
+        }
+        for (int b = 0; b < K / 32; b++) {
+            ad[b] = frand();
+            uint16_t d = zk_f32_to_f16(frand());
+            memcpy(b8 + b * 34, &d, 2);
+            memcpy(b4 + b * 18, &d, 2);
+            for (int i = 0; i < 32; i++) {
+                b8[b * 34 + 2 + i] = (uint8_t)(it % 3 == 0 ? 0x80 : (int)(frand() * 128) & 0xff);
+            }
+            for (int i = 0; i < 16; i++) {
+                b4[b * 18 + 2 + i] = (uint8_t)(frand() * 255);
+            }
+        }
+        float w8 = 0, w4 = 0;
+        for (int b = 0; b < K / 32; b++) {
+            int32_t s8 = 0, s4 = 0;
+            for (int i = 0; i < 32; i++) {
+                s8 += (int8_t)b8[b * 34 + 2 + i] * aq[b * 32 + i];
+            }
+            for (int i = 0; i < 16; i++) {
+                s4 += ((b4[b * 18 + 2 + i] & 15) - 8) * aq[b * 32 + i] +
+                      ((b4[b * 18 + 2 + i] >> 4) - 8) * aq[b * 32 + i + 16];
+            }
+            uint16_t d;
+            memcpy(&d, b8 + b * 34, 2);
+            w8 += (float)s8 * ad[b] * zk_f16_to_f32(d);
+            w4 += (float)s4 * ad[b] * zk_f16_to_f32(d);
+        }
+        assert_true(zk_qdot(ZK_DT_Q8_0, b8, aq, ad, K) == w8);
+        assert_true(zk_qdot(ZK_DT_Q4_0, b4, aq, ad, K) == w4);
     }
 }
 
@@ -342,6 +388,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rope_params, setup, teardown),
         cmocka_unit_test_setup_teardown(test_topk, setup, teardown),
+        cmocka_unit_test(test_qdot_exact),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
