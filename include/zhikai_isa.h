@@ -293,6 +293,12 @@ struct zk_kernel_desc {
  * nearest) and each block pair is an int8 dot product scaled by both d.
  * Launches split N over workgroups with sub-descriptors of B and C. */
 #define ZK_OP_QMATMUL   0x6f
+/* Top-k of each row of ta (f32/f16/bf16, rows x n): td (rows x k f32) gets
+ * the k largest values in descending order (ties: lower index first, NaN
+ * never selected before a number), tb (rows x k i32) their column indices;
+ * k = td cols, 1..1024 and <= n.  A sampling step copies back k values per
+ * sequence instead of the logits. */
+#define ZK_OP_TOPK      0x70
 /* SREG selectors. */
 #define ZK_SREG_WG_X            0       /* workgroup index */
 #define ZK_SREG_WG_Y            1

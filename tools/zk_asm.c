@@ -237,6 +237,7 @@ static int insn_tensor(Asm *a, uint8_t op, int fn, char **ops, int nops)
                 else if (!strcmp(w, "bt")) flags |= ZK_MM_BT;
                 else if (!strcmp(w, "deq")) flags |= ZK_MM_DEQ;
                 else if (!strcmp(w, "bias")) flags |= ZK_LN_BIAS;
+                else if (!strcmp(w, "params")) flags |= ZK_ROPE_PARAMS;
                 else return error(a, "unknown operand %s", w);
             }
         } else {

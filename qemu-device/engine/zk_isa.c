@@ -106,6 +106,7 @@ static const ZkOpInfo op_table[256] = {
     [ZK_OP_KVWRITE] = { "kvwrite", ZK_FMT_T, TD | TA | TB | TC | TE | RS, 2, 0, 0 },
     [ZK_OP_PATTN] = { "pattn", ZK_FMT_T, TD | TA | TB | TC | TE | RS, 4, 0, 0 },
     [ZK_OP_QMATMUL] = { "qmatmul", ZK_FMT_T, TD | TA | TB, 0, 0, ZK_MM_ACC },
+    [ZK_OP_TOPK] = { "topk", ZK_FMT_T, TD | TA | TB, 0, 0, 0 },
 };
 
 const ZkMnemonic zk_isa_mnemonics[] = {

@@ -135,3 +135,129 @@ int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
     int r3 = zk_view_put(ms, &vb, fault);
     return err ? err : r ? r : r2 ? r2 : r3;
 }
+
+/* a before b in top-k order: larger first, NaN last, ties to the lower index. */
+static bool topk_before(float va, uint32_t ia, float vb, uint32_t ib)
+{
+    if (isnan(va) || isnan(vb)) {
+        return isnan(vb) && (!isnan(va) || ia < ib);
+    }
+    return va > vb || (va == vb && ia < ib);
+}
+
+int zk_exec_topk(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
+                 const uint64_t regs[], uint64_t insn, ZkFault *fault)
+{
+    const ZkDesc *d = &desc[ZK_INSN_RD(insn)], *a = &desc[ZK_INSN_RA(insn)];
+    const ZkDesc *b = &desc[ZK_INSN_RB(insn)];
+    uint64_t rows = a->rows, n = a->cols, k = d->cols;
+    ZkView vd, va, vb;
+    int err;
+    (void)regs;
+
+    if (k == 0 || k > 1024 || k > n || d->rows != rows || b->rows != rows || b->cols != k ||
+        d->dtype != ZK_DT_F32 || b->dtype != ZK_DT_I32 ||
+        (a->dtype != ZK_DT_F32 && a->dtype != ZK_DT_F16 && a->dtype != ZK_DT_BF16)) {
+        return ZK_FAULT_ENGINE;
+    }
+    if ((err = zk_view_get(ms, st, a, 0, rows, ZK_VIEW_IN, &va, fault))) {
+        return err;
+    }
+    if ((err = zk_view_get(ms, st, d, 0, rows, ZK_VIEW_OUT, &vd, fault))) {
+        zk_view_put(ms, &va, fault);
+        return err;
+    }
+    if ((err = zk_view_get(ms, st, b, 0, rows, ZK_VIEW_OUT, &vb, fault))) {
+        zk_view_put(ms, &vd, fault);
+        zk_view_put(ms, &va, fault);
+        return err;
+    }
+    float *x = malloc(n * sizeof(float) + 1), *hv = malloc(k * sizeof(float));
+    uint32_t *hi = malloc(k * sizeof(uint32_t));
+    if (!x || !hv || !hi) {
+        err = ZK_FAULT_ENGINE;
+    }
+    for (uint64_t r = 0; !err && r < rows; r++) {
+        uint64_t m = 0;
+        zk_load_row(zk_tile_row(&va.t, r), a->dtype, x, n);
+        /* Min-heap (by top-k order) of the best k so far: root = worst kept. */
+        for (uint64_t i = 0; i < n; i++) {
+            uint64_t at;
+            if (m < k) {
+                at = m++;
+                while (at && topk_before(hv[(at - 1) / 2], hi[(at - 1) / 2], x[i], (uint32_t)i)) {
+                    hv[at] = hv[(at - 1) / 2];
+                    hi[at] = hi[(at - 1) / 2];
+                    at = (at - 1) / 2;
+                }
+            } else if (topk_before(x[i], (uint32_t)i, hv[0], hi[0])) {
+                at = 0;
+                for (;;) {
+                    uint64_t l = 2 * at + 1, w = at;
+                    float wv = x[i];
+                    uint32_t wi = (uint32_t)i;
+                    if (l < k && topk_before(wv, wi, hv[l], hi[l])) {
+                        w = l;
+                        wv = hv[l];
+                        wi = hi[l];
+                    }
+                    if (l + 1 < k && topk_before(wv, wi, hv[l + 1], hi[l + 1])) {
+                        w = l + 1;
+                    }
+                    if (w == at) {
+                        break;
+                    }
+                    hv[at] = hv[w];
+                    hi[at] = hi[w];
+                    at = w;
+                }
+            } else {
+                continue;
+            }
+            hv[at] = x[i];
+            hi[at] = (uint32_t)i;
+        }
+        /* Pop worst-first into the row from its end. */
+        float *dv = (float *)zk_tile_row(&vd.t, r);
+        uint8_t *di = zk_tile_row(&vb.t, r);
+        for (uint64_t j = k; j-- > 0;) {
+            float v0 = hv[0];
+            int32_t i0 = (int32_t)hi[0];
+            memcpy(dv + j, &v0, 4);
+            memcpy(di + 4 * j, &i0, 4);
+            m--;
+            float lv = hv[m];
+            uint32_t li = hi[m];
+            uint64_t at = 0;
+            for (;;) {
+                uint64_t l = 2 * at + 1, w = at;
+                float wv = lv;
+                uint32_t wi = li;
+                if (l < m && topk_before(wv, wi, hv[l], hi[l])) {
+                    w = l;
+                    wv = hv[l];
+                    wi = hi[l];
+                }
+                if (l + 1 < m && topk_before(wv, wi, hv[l + 1], hi[l + 1])) {
+                    w = l + 1;
+                }
+                if (w == at) {
+                    break;
+                }
+                hv[at] = hv[w];
+                hi[at] = hi[w];
+                at = w;
+            }
+            hv[at] = lv;
+            hi[at] = li;
+        }
+    }
+    free(x);
+    free(hv);
+    free(hi);
+    st->flops[ZK_DT_F32] += rows * n;
+    int r1 = zk_view_put(ms, &vb, fault);
+    int r2 = zk_view_put(ms, &vd, fault);
+    int r3 = zk_view_put(ms, &va, fault);
+    return err ? err : r1 ? r1 : r2 ? r2 : r3;
+}

@@ -224,6 +224,8 @@ int zk_tensor_exec(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
         return zk_exec_pattn(ms, st, desc, regs, insn, fault);
     case ZK_OP_QMATMUL:
         return zk_exec_qmatmul(ms, st, desc, regs, insn, fault);
+    case ZK_OP_TOPK:
+        return zk_exec_topk(ms, st, desc, regs, insn, fault);
     case ZK_OP_EBIN:
         if (!same_shape(d, a) || b->cols != a->cols ||
             (b->rows != a->rows && b->rows != 1) || !is_float(d->dtype) ||

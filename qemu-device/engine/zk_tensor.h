@@ -65,6 +65,9 @@ int zk_exec_pattn(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
 /* Block-quantized matmul (zk_qgemm.c); same contract. */
 int zk_exec_qmatmul(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
                     const uint64_t regs[], uint64_t insn, ZkFault *fault);
+/* Top-k selection (zk_qgemm.c, next to the other decode-path op). */
+int zk_exec_topk(ZkMemSpace *ms, ZkEngineStats *st, ZkDesc desc[],
+                 const uint64_t regs[], uint64_t insn, ZkFault *fault);
 /* Dot product of @n (multiple of 32) f32 values, quantized to int8 blocks
  * into @aq/@ad, with one B row of Q8_0 or Q4_0 blocks. */
 void zk_q8_quantize_row(const float *x, uint64_t n, int8_t *aq, float *ad);

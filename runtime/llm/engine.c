@@ -28,12 +28,26 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gguf.h"
 #include "llm.h"
+#include "sampler.h"
 
 enum { R_WAITING = 0, R_RUNNING, R_SWAPPED, R_DONE };
 
+/* Candidates the card selects per sequence for top-k sampling (k <= this). */
+#define TOPK_CARD 64
+
+/* Does @r sample from the card's top-k candidates (no full logits)? */
+static int uses_card_topk(const zk_llm_request *r)
+{
+    const zk_sampler_params *p = r->sampler ? zk_sampler_get_params(r->sampler) : NULL;
+    return p && p->temperature > 0.0f && !zk_sampler_needs_full_logits(r->sampler) &&
+           p->top_k <= TOPK_CARD && !r->keep_logits;
+}
+
 typedef struct wmat {
-    zk_deviceptr f, q, s;       /* f32 [out][in]; int8 copy and its scales */
+    zk_deviceptr f, q, s;       /* f32 [out][in]; int8 copy and its scales, or
+                                 * (GGUF Q8_0/Q4_0) the file's blocks in q */
 } wmat;
 
 typedef struct batch_ent {
@@ -49,8 +63,14 @@ struct zk_llm_engine {
     zk_kv_manager *kv;
     zk_kv_device *kvdev;
     zk_stream stream;
-    zk_module mods[4];
+    zk_module mods[6];
     zk_function f_gemm, f_gemm8, f_gemm_acc, f_gemm8_acc, f_quant, f_rms, f_swiglu, f_embed, f_argmax, f_attn;
+    zk_function f_qgemm, f_qgemm_acc;   /* block-quantized weights (qgemm.zko) */
+    zk_function f_topk;                 /* select.zko */
+    zk_deviceptr tkv, tki;              /* [S][TOPK] candidates on the card */
+    float *h_tkv;                       /* pinned copies */
+    int32_t *h_tki;
+    int quantized;              /* matrices stay Q8_0/Q4_0 on the card */
     zk_deviceptr wblob, qblob, sblob;
     wmat *wq, *wk, *wv, *wo, *w1, *w2, *w3, wcls;
     zk_deviceptr emb, rms_att, rms_ffn, rms_final;
@@ -81,6 +101,13 @@ static zk_status launch(zk_llm_engine *e, zk_function f, uint32_t gx, const uint
 static zk_status mm_op(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_deviceptr c,
                        uint64_t m, uint64_t n, uint64_t k, int acc)
 {
+    if (e->quantized) {
+        /* Output channels split over workgroups (64+ channels each, at
+         * most 8) so compute units can share a batch-1 matmul. */
+        uint64_t ga[6] = { a, w->q, c, m, n, k };
+        uint32_t g = (uint32_t)((n + 63) / 64);
+        return launch(e, acc ? e->f_qgemm_acc : e->f_qgemm, g > 8 ? 8 : g, ga, 6);
+    }
     if (e->m->int8) {
         uint64_t qa[5] = { a, e->aq, e->as, m, k };
         uint64_t ga[8] = { e->aq, w->q, c, e->as, w->s, m, n, k };
@@ -121,9 +148,13 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
     }
     zk_deviceptr bufs[] = { e->wblob, e->qblob, e->sblob, e->x, e->xb, e->xb2, e->q, e->k,
                             e->v, e->att, e->hb, e->hb2, e->aq, e->as, e->xl, e->logits,
-                            e->am, e->stepbuf };
+                            e->am, e->stepbuf, e->tkv, e->tki };
     if (e->stream) {
         zk_stream_synchronize(e->stream);
+    }
+    for (uint32_t i = 0; i < e->nreqs; i++) {     /* unfinished requests */
+        zk_sampler_free(e->reqs[i]->sampler);
+        e->reqs[i]->sampler = NULL;
     }
     for (size_t i = 0; i < sizeof(bufs) / sizeof(bufs[0]); i++) {
         if (bufs[i]) {
@@ -136,12 +167,18 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
     if (e->h_am) {
         zk_mem_free_host(e->h_am);
     }
+    if (e->h_tkv) {
+        zk_mem_free_host(e->h_tkv);
+    }
+    if (e->h_tki) {
+        zk_mem_free_host(e->h_tki);
+    }
     for (int i = 0; i < 2; i++) {
         if (e->ev[i]) {
             zk_event_destroy(e->ev[i]);
         }
     }
-    for (int i = 0; i < 4; i++) {
+    for (int i = 0; i < 6; i++) {
         if (e->mods[i]) {
             zk_module_unload(e->mods[i]);
         }
@@ -172,6 +209,43 @@ static zk_status load_mod(zk_llm_engine *e, int i, const char *file)
     snprintf(path, sizeof(path), "%s/%s", e->cfg.kernel_dir ? e->cfg.kernel_dir : "/zk/kernels",
              file);
     return zk_module_load(&e->mods[i], path);
+}
+
+/*
+ * GGUF Q8_0/Q4_0 models: the matrices go up as the file stores them (one
+ * blob of blocks), so device memory and the bytes a step reads follow the
+ * file size; only the embedding table and the norms are fp32.
+ */
+static zk_status upload_quantized(zk_llm_engine *e)
+{
+    const zk_llm_model *m = e->m;
+    size_t L = (size_t)e->L, d = (size_t)e->dim, qbytes = 0, qo = 0;
+    size_t nf = (size_t)e->vocab * d + 2 * L * d + d;
+    zk_status st;
+    wmat *const per[ZK_MAT_COUNT] = { e->wq, e->wk, e->wv, e->wo, e->w1, e->w2, e->w3 };
+    for (size_t i = 0; i <= L * ZK_MAT_COUNT; i++) {
+        qbytes += (size_t)m->qt[i]->size;
+    }
+    TRY(zk_mem_alloc(&e->wblob, nf * sizeof(float)));
+    TRY(zk_mem_alloc(&e->qblob, qbytes));
+    e->emb = e->wblob;
+    e->rms_att = e->emb + (size_t)e->vocab * d * 4;
+    e->rms_ffn = e->rms_att + L * d * 4;
+    e->rms_final = e->rms_ffn + L * d * 4;
+    TRY(zk_memcpy_htod(e->emb, m->tok_emb, (size_t)e->vocab * d * 4));
+    TRY(zk_memcpy_htod(e->rms_att, m->rms_att, L * d * 4));
+    TRY(zk_memcpy_htod(e->rms_ffn, m->rms_ffn, L * d * 4));
+    TRY(zk_memcpy_htod(e->rms_final, m->rms_final, d * 4));
+    for (size_t i = 0; i <= L * ZK_MAT_COUNT; i++) {
+        const zk_gguf_tensor *t = m->qt[i];
+        wmat *w = i == L * ZK_MAT_COUNT ? &e->wcls : &per[i % ZK_MAT_COUNT][i / ZK_MAT_COUNT];
+        w->q = e->qblob + qo;
+        TRY(zk_memcpy_htod(w->q, t->data, (size_t)t->size));
+        qo += (size_t)t->size;
+    }
+    return ZK_SUCCESS;
+fail:
+    return st;
 }
 
 /* Upload the int8 copies: one blob of int8 matrices, one of scales. */
@@ -225,11 +299,6 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
 
     if (!e) {
         return ZK_ERROR_OUT_OF_MEMORY;
-    }
-    /* The card's rope op has the llama2.c base 10000 and no scaling. */
-    if (m->rope_theta != 10000.0f || m->rope_scale != 1.0f) {
-        free(e);
-        return ZK_ERROR_NOT_SUPPORTED;
     }
     e->m = m;
     e->cfg = *cfg;
@@ -300,11 +369,25 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     TRY(zk_module_get_function(&e->f_argmax, e->mods[1], "argmax_f32"));
     TRY(zk_module_get_function(&e->f_swiglu, e->mods[2], "swiglu_f32"));
     TRY(zk_module_get_function(&e->f_attn, e->mods[3], "llm_attn_batch"));
-
-    /* Weights: the checkpoint's float blob as is; matrices by offset. */
-    TRY(zk_mem_alloc(&e->wblob, m->n_floats * sizeof(float)));
-    TRY(zk_memcpy_htod(e->wblob, m->data, m->n_floats * sizeof(float)));
+    TRY(load_mod(e, 5, "select.zko"));
+    TRY(zk_module_get_function(&e->f_topk, e->mods[5], "topk_f32"));
+    e->quantized = !m->int8 && m->qt && (m->wtype == ZK_GGML_Q8_0 || m->wtype == ZK_GGML_Q4_0);
+    if (e->quantized) {
+        int q4 = m->wtype == ZK_GGML_Q4_0;
+        TRY(load_mod(e, 4, "qgemm.zko"));
+        TRY(zk_module_get_function(&e->f_qgemm, e->mods[4], q4 ? "gemm_q4_0_bt" : "gemm_q8_0_bt"));
+        TRY(zk_module_get_function(&e->f_qgemm_acc, e->mods[4],
+                                   q4 ? "gemm_q4_0_bt_acc" : "gemm_q8_0_bt_acc"));
+        TRY(upload_quantized(e));
+    } else {
+        /* Weights: the checkpoint's float blob as is; matrices by offset. */
+        TRY(zk_mem_alloc(&e->wblob, m->n_floats * sizeof(float)));
+        TRY(zk_memcpy_htod(e->wblob, m->data, m->n_floats * sizeof(float)));
+    }
 #define DEV(p) (e->wblob + (zk_deviceptr)((const float *)(p) - m->data) * sizeof(float))
+    if (e->quantized) {
+        goto weights_done;
+    }
     e->emb = DEV(m->tok_emb);
     e->rms_att = DEV(m->rms_att);
     e->rms_ffn = DEV(m->rms_ffn);
@@ -320,6 +403,7 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     }
     e->wcls.f = DEV(m->wcls);
 #undef DEV
+weights_done:
     if (m->int8) {
         TRY(upload_int8(e));
     }
@@ -343,6 +427,14 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
         e->h_logits = p;
         TRY(zk_mem_alloc_host(&p, S * 4));
         e->h_am = p;
+        if (e->vocab >= TOPK_CARD) {
+            TRY(zk_mem_alloc(&e->tkv, (size_t)S * TOPK_CARD * 4));
+            TRY(zk_mem_alloc(&e->tki, (size_t)S * TOPK_CARD * 4));
+            TRY(zk_mem_alloc_host(&p, (size_t)S * TOPK_CARD * 4));
+            e->h_tkv = p;
+            TRY(zk_mem_alloc_host(&p, (size_t)S * TOPK_CARD * 4));
+            e->h_tki = p;
+        }
     }
     TRY(zk_event_create(&e->ev[0], 0));
     TRY(zk_event_create(&e->ev[1], 0));
@@ -389,6 +481,18 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r)
     r->n_computed = 0;
     r->rng = r->seed ? r->seed : 0x853c49e6748fea9bull;
     r->order = e->order++;
+    r->sampler = NULL;
+    if (r->n_stop > sizeof(r->stop_ids) / sizeof(r->stop_ids[0])) {
+        return ZK_ERROR_INVALID_VALUE;
+    }
+    if (r->sampling) {
+        if (!(r->sampler = zk_sampler_new(r->sampling, e->vocab))) {
+            return ZK_ERROR_INVALID_VALUE;
+        }
+        for (uint32_t i = 0; i < r->n_prompt; i++) {
+            zk_sampler_accept(r->sampler, r->prompt[i]);
+        }
+    }
     r->logits = NULL;
     cap = r->n_prompt + r->max_new;
     if (cap > (uint32_t)e->m->c.seq_len) {
@@ -429,6 +533,8 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r)
 
 static void finish(zk_llm_engine *e, zk_llm_request *r)
 {
+    zk_sampler_free(r->sampler);
+    r->sampler = NULL;
     if (r->seq >= 0) {
         zk_kv_seq_free(e->kv, r->seq);
         r->seq = -1;
@@ -607,17 +713,18 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
             zk_deviceptr kc = zk_kv_device_k(e->kvdev, (uint32_t)l);
             zk_deviceptr vc = zk_kv_device_v(e->kvdev, (uint32_t)l);
             uint64_t a_rms1[6] = { e->x, e->rms_att + (uint64_t)l * d * 4, e->xb, R, d, eps };
-            uint64_t a_attn[14] = { e->q, e->k, e->v, e->att, kc, vc, d_tab, d_meta,
+            uint64_t a_attn[16] = { e->q, e->k, e->v, e->att, kc, vc, d_tab, d_meta,
                                     (uint64_t)e->m->c.n_heads, (uint64_t)e->m->c.n_kv_heads,
                                     (uint64_t)e->hd, e->cfg.block_size, e->cfg.kv_blocks,
-                                    e->max_blocks };
+                                    e->max_blocks, zk_arg_f32(e->m->rope_theta),
+                                    zk_arg_f32(e->m->rope_scale) };
             uint64_t a_rms2[6] = { e->x, e->rms_ffn + (uint64_t)l * d * 4, e->xb, R, d, eps };
             uint64_t a_sw[5] = { e->hb, e->hb2, e->hb, R, h };
             if ((st = launch(e, e->f_rms, 1, a_rms1, 6)) ||
                 (st = mm(e, e->xb, &e->wq[l], e->q, R, d, d)) ||
                 (st = mm(e, e->xb, &e->wk[l], e->k, R, kv, d)) ||
                 (st = mm(e, e->xb, &e->wv[l], e->v, R, kv, d)) ||
-                (st = launch(e, e->f_attn, S, a_attn, 14)) ||
+                (st = launch(e, e->f_attn, S, a_attn, 16)) ||
                 (st = mm_acc(e, e->att, &e->wo[l], e->x, R, d, d)) ||
                 (st = launch(e, e->f_rms, 1, a_rms2, 6)) ||
                 (st = mm(e, e->xb, &e->w1[l], e->hb, R, h, d)) ||
@@ -635,10 +742,42 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
             (st = launch(e, e->f_rms, 1, a_rmsf, 6)) ||
             (st = mm(e, e->xl, &e->wcls, e->logits, S, (uint64_t)e->vocab, d)) ||
             (st = launch(e, e->f_argmax, 1, a_am, 4)) ||
-            (st = zk_memcpy_dtoh_async(e->h_logits, e->logits, (size_t)S * e->vocab * 4,
-                                       e->stream)) ||
             (st = zk_memcpy_dtoh_async(e->h_am, e->am, S * 4, e->stream))) {
             return st;
+        }
+        e->st.readback_bytes += S * 4;
+        /* Top-k sampling: the card selects TOPK_CARD candidates per row. */
+        int any_topk = 0;
+        for (uint32_t i = 0; i < S && e->h_tkv; i++) {
+            any_topk |= uses_card_topk(e->batch[i].r);
+        }
+        if (any_topk) {
+            uint64_t a_tk[6] = { e->logits, e->tkv, e->tki, S, (uint64_t)e->vocab, TOPK_CARD };
+            if ((st = launch(e, e->f_topk, 1, a_tk, 6)) ||
+                (st = zk_memcpy_dtoh_async(e->h_tkv, e->tkv, (size_t)S * TOPK_CARD * 4, e->stream)) ||
+                (st = zk_memcpy_dtoh_async(e->h_tki, e->tki, (size_t)S * TOPK_CARD * 4, e->stream))) {
+                return st;
+            }
+            e->st.readback_bytes += (size_t)S * TOPK_CARD * 8;
+        }
+        /* Logits only for the sequences that sample from them or keep them. */
+        for (uint32_t i = 0; i < S; i++) {
+            const zk_llm_request *r = e->batch[i].r;
+            size_t row = (size_t)i * e->vocab;
+            if (e->h_tkv && uses_card_topk(r)) {
+                continue;
+            }
+            int sampling = r->sampler ? zk_sampler_get_params(r->sampler)->temperature > 0 ||
+                                        zk_sampler_needs_full_logits(r->sampler)
+                                      : r->temperature > 0.0f;
+            if (r->n_computed + e->batch[i].n < r->n_tokens || !(sampling || r->keep_logits)) {
+                continue;       /* mid-prefill or greedy: the argmax is enough */
+            }
+            if ((st = zk_memcpy_dtoh_async(e->h_logits + row, e->logits + row * 4,
+                                           (size_t)e->vocab * 4, e->stream))) {
+                return st;
+            }
+            e->st.readback_bytes += (size_t)e->vocab * 4;
         }
     }
     /* One flush (the event record) and one wait for the whole step. */
@@ -717,8 +856,22 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
                 r->logits = p;
                 memcpy(p + (size_t)r->n_generated * e->vocab, row, (size_t)e->vocab * 4);
             }
-            if (r->sample) {
-                tok = r->sample(r->sample_arg, row, e->vocab);
+            if (r->sampler) {
+                const zk_sampler_params *sp = zk_sampler_get_params(r->sampler);
+                /* Greedy without penalties: the card's argmax is exact. */
+                if (sp->temperature <= 0.0f && !zk_sampler_needs_full_logits(r->sampler)) {
+                    tok = e->h_am[i];
+                } else if (e->h_tkv && uses_card_topk(r)) {
+                    zk_token_prob cand[TOPK_CARD];
+                    for (int k = 0; k < TOPK_CARD; k++) {
+                        cand[k].id = e->h_tki[(size_t)i * TOPK_CARD + k];
+                        cand[k].logit = e->h_tkv[(size_t)i * TOPK_CARD + k];
+                    }
+                    tok = zk_sampler_sample_candidates(r->sampler, cand, TOPK_CARD, NULL);
+                } else {
+                    tok = zk_sampler_sample(r->sampler, row, NULL);
+                }
+                zk_sampler_accept(r->sampler, tok);
             } else if (r->temperature <= 0.0f) {
                 tok = e->h_am[i];
             } else {
@@ -729,7 +882,14 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
                 r->t_first = zk_llm_now();
                 r->card_first_ms = e->card_time ? e->st.card_ms : -1;
             }
-            if (r->n_generated >= r->max_new || (r->stop_at_eos && tok == ZK_LLM_EOS)) {
+            int stop = 0;
+            for (uint32_t k = 0; k < r->n_stop; k++) {
+                stop |= tok == r->stop_ids[k];
+            }
+            if (!r->n_stop) {
+                stop = tok == ZK_LLM_EOS;
+            }
+            if (r->n_generated >= r->max_new || (r->stop_at_eos && stop)) {
                 finish(e, r);
             }
         }

@@ -179,6 +179,29 @@ int zk_llm_model_load_gguf(zk_llm_model *m, const char *path, int int8, char *er
     /* Floats in llama2.c order (no freq_cis), plus the classifier. */
     size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim, L = (size_t)c->n_layers;
     size_t kv = (size_t)zk_llm_kv_dim(c);
+    /* Every tensor present with its shape before anything is allocated: the
+     * fp32 copies are then bounded by the data the file really holds. */
+    if (!need(g, "output_norm.weight", c->dim, 0, err, errlen)) {
+        goto bad;
+    }
+    for (size_t l = 0; l < L; l++) {
+        const int64_t rows[ZK_MAT_COUNT] = { c->dim, (int64_t)kv, (int64_t)kv, c->dim, c->hidden_dim,
+                                             c->dim, c->hidden_dim };
+        snprintf(name, sizeof(name), "blk.%zu.attn_norm.weight", l);
+        if (!need(g, name, c->dim, 0, err, errlen)) {
+            goto bad;
+        }
+        snprintf(name, sizeof(name), "blk.%zu.ffn_norm.weight", l);
+        if (!need(g, name, c->dim, 0, err, errlen)) {
+            goto bad;
+        }
+        for (int k = 0; k < ZK_MAT_COUNT; k++) {
+            snprintf(name, sizeof(name), "blk.%zu.%s.weight", l, mat_name[k]);
+            if (!need(g, name, k == ZK_MAT_W2 ? c->hidden_dim : c->dim, rows[k], err, errlen)) {
+                goto bad;
+            }
+        }
+    }
     m->n_floats = (size_t)c->vocab_size * d + L * d * 2 + L * (2 * d * d + 2 * kv * d + 3 * h * d) + d +
                   (out ? (size_t)c->vocab_size * d : 0);
     m->data = malloc(m->n_floats * sizeof(float));

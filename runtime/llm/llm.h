@@ -183,13 +183,14 @@ typedef struct zk_llm_request {
     uint32_t max_new;           /* tokens to generate (clamped to seq_len) */
     float temperature;          /* 0 = greedy */
     uint64_t seed;              /* sampling seed */
-    int stop_at_eos;
+    int stop_at_eos;            /* stop at ZK_LLM_EOS, or at stop_ids if n_stop */
+    int32_t stop_ids[4];        /* end-of-generation ids of the model (tokenizer) */
+    uint32_t n_stop;
     int keep_logits;            /* save the logits of every generated token */
-    /* Optional: picks each generated token from the step's @n logits
-     * instead of temperature/seed above (e.g. a zk_sampler with top-p and
-     * penalties, sampler.h).  Called on the engine's thread. */
-    int32_t (*sample)(void *arg, const float *logits, int n);
-    void *sample_arg;
+    /* Full sampling (sampler.h: penalties over prompt + output, top-k/p,
+     * min-p, seed); NULL = greedy or temperature/seed above.  Copied at
+     * submit. */
+    const struct zk_sampler_params *sampling;
     /* Outputs (valid once done; tokens grow while running). */
     int32_t *tokens;            /* prompt followed by generated tokens */
     uint32_t n_tokens, n_generated;
@@ -211,6 +212,7 @@ typedef struct zk_llm_request {
     int32_t seq;
     uint32_t n_computed;
     uint64_t rng, order;
+    struct zk_sampler *sampler;
     struct zk_llm_request *next;
 } zk_llm_request;
 
@@ -226,6 +228,7 @@ typedef struct zk_llm_engine_config {
 
 typedef struct zk_llm_engine_stats {
     uint64_t steps, prefill_tokens, decode_tokens, launches, copies;
+    uint64_t readback_bytes;    /* logits/argmax copied card -> host */
     uint64_t preempt_swap, preempt_recompute;
     uint32_t max_blocks_used;
     double host_seconds;        /* wall time inside zk_llm_engine_step */
@@ -246,7 +249,9 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r);
 /**
  * One step: schedule (admit, preempt, swap in), then one command buffer on
  * the card with the prefill chunks and decode tokens of every running
- * request, wait, sample, retire finished requests.  *pending receives the
+ * request, wait, sample, retire finished requests.  Greedy requests read
+ * back only the card's argmax (4 bytes); the logits row of a sequence is
+ * copied only if it samples or keeps its logits.  *pending receives the
  * number of unfinished requests.
  */
 zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending);

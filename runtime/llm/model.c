@@ -74,6 +74,15 @@ void zk_llm_model_free(zk_llm_model *m)
 size_t zk_llm_model_weight_bytes(const zk_llm_model *m)
 {
     const zk_llm_config *c = &m->c;
+    if (!m->int8 && m->qt && (m->wtype == ZK_GGML_Q8_0 || m->wtype == ZK_GGML_Q4_0)) {
+        /* Quantized on the card: the file's blocks + fp32 norms + one
+         * embedding row. */
+        size_t b = ((size_t)c->n_layers * 2 + 2) * (size_t)c->dim * 4;
+        for (size_t i = 0; i <= (size_t)c->n_layers * ZK_MAT_COUNT; i++) {
+            b += (size_t)m->qt[i]->size;
+        }
+        return b;
+    }
     size_t kv = (size_t)zk_llm_kv_dim(c), d = (size_t)c->dim, h = (size_t)c->hidden_dim;
     size_t mm = (size_t)c->n_layers * (2 * d * d + 2 * kv * d + 3 * h * d) + (size_t)c->vocab_size * d;
     size_t small = (size_t)c->n_layers * 2 * d + d + d;     /* norms + one embedding row */

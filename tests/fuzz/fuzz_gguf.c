@@ -1,15 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * fuzz_gguf.c - fuzz the GGUF reader (runtime/llm/gguf.c) and what reads
- * its metadata (the tokenizer and the llama model loader).  Any input must
+ * its metadata (the tokenizer and the llama model loader, which reads the
+ * input back from a temporary file when it parses).  Any input must
  * parse or be refused with a message; ASan/UBSan flag anything else.  The
  * generator mutates a small valid file (metadata of each type, a vocabulary,
  * tensors of each type) so most inputs reach the deep checks.
  */
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "fuzz_driver.h"
 #include "gguf.h"
+#include "llm.h"
 #include "quant.h"
 #include "tokenizer.h"
 
@@ -64,6 +68,25 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         zk_tokenizer_free(tok);
     }
     zk_gguf_close(&g);
+    /* The model loader (mmap path): hyper-parameters, shapes, types. */
+    static char path[64];
+    if (!path[0]) {
+        snprintf(path, sizeof(path), "/tmp/zk-fuzz-gguf-%d.gguf", (int)getpid());
+    }
+    FILE *f = fopen(path, "wb");
+    if (f) {
+        int wrote = fwrite(data, 1, size, f) == size;
+        if (fclose(f) == 0 && wrote) {
+            zk_llm_model m;
+            if (zk_llm_model_load(&m, path, 0, err, sizeof(err)) == 0) {
+                sink += m.tok_emb[0] + m.wcls[(size_t)m.c.vocab_size * m.c.dim - 1];
+                zk_llm_model_free(&m);
+            } else if (!err[0]) {
+                __builtin_trap();
+            }
+        }
+        unlink(path);
+    }
     return 0;
 }
 
@@ -72,16 +95,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 static size_t fuzz_generate(uint8_t *buf, size_t cap, uint64_t *rng)
 {
-    static uint8_t *seed[2];
-    static size_t seed_len[2];
+    static uint8_t *seed[3];
+    static size_t seed_len[3];
     if (!seed[0]) {
         seed[0] = zk_fuzz_gguf_seed(ZK_TOK_SPM, &seed_len[0]);
         seed[1] = zk_fuzz_gguf_seed(ZK_TOK_BPE, &seed_len[1]);
-        if (!seed[0] || !seed[1]) {
+        seed[2] = zk_fuzz_gguf_model_seed(&seed_len[2]);
+        if (!seed[0] || !seed[1] || !seed[2]) {
             abort();
         }
     }
-    int which = (int)(fuzz_rand(rng) & 1);
+    int which = (int)(fuzz_rand(rng) % 3);
     size_t n = seed_len[which] < cap ? seed_len[which] : cap;
     memcpy(buf, seed[which], n);
     int flips = 1 + (int)(fuzz_rand(rng) % 8);

@@ -11,7 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "gguf.h"
+#include "llm.h"
 #include "quant.h"
 #include "tokenizer.h"
 
@@ -104,6 +107,39 @@ static uint8_t *zk_fuzz_gguf_seed(int kind, size_t *len)
     }
     uint8_t *b = zk_gguf_w_bytes(w, len);
     zk_gguf_writer_free(w);
+    return b;
+}
+
+/* A whole (tiny, Q8_0) llama model: dim 32, 1 layer, 2 heads, vocab 64. */
+static uint8_t *zk_fuzz_gguf_model_seed(size_t *len)
+{
+    const zk_llm_config c = { 32, 64, 1, 2, 1, 64, 32 };
+    char bin[64], gg[64], err[256];
+    zk_llm_model m;
+    uint8_t *b = NULL;
+    snprintf(bin, sizeof(bin), "/tmp/zk-fuzz-seed-%d.bin", (int)getpid());
+    snprintf(gg, sizeof(gg), "/tmp/zk-fuzz-seed-%d.gguf", (int)getpid());
+    if (zk_llm_gen_model(bin, &c, 1, 0) == 0 && zk_llm_model_load(&m, bin, 0, err, sizeof(err)) == 0) {
+        if (zk_llm_model_save_gguf(&m, gg, ZK_GGML_Q8_0, NULL, err, sizeof(err)) == 0) {
+            FILE *f = fopen(gg, "rb");
+            if (f && fseek(f, 0, SEEK_END) == 0) {
+                long n = ftell(f);
+                rewind(f);
+                if (n > 0 && (b = malloc((size_t)n)) && fread(b, 1, (size_t)n, f) == (size_t)n) {
+                    *len = (size_t)n;
+                } else {
+                    free(b);
+                    b = NULL;
+                }
+            }
+            if (f) {
+                fclose(f);
+            }
+        }
+        zk_llm_model_free(&m);
+    }
+    unlink(bin);
+    unlink(gg);
     return b;
 }
 

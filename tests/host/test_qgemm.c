@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * test_qgemm.c - the card's block-quantized matmul (QMATMUL, zk_qgemm.c)
- * and RoPE parameters.  Weights are quantized by the runtime's ggml
+ * and RoPE parameters, and the card's top-k selection (TOPK).  Weights are quantized by the runtime's ggml
  * encoder (runtime/llm/quant.c), so the card is checked against the file
  * format: result vs dequantize-then-multiply in double, within the bound
  * of the int8 activation rounding (per 32-block max|a|/254 times the
@@ -263,12 +263,85 @@ static void test_rope_params(void **state)
     assert_int_equal(run_one(t, &p), ZK_FAULT_ENGINE);
 }
 
+/* Top-k against a full sort (ties to the lower index, NaN last). */
+static const float *sort_vals;
+static int by_topk(const void *x, const void *y)
+{
+    uint32_t i = *(const uint32_t *)x, j = *(const uint32_t *)y;
+    float a = sort_vals[i], b = sort_vals[j];
+    if (isnan(a) || isnan(b)) {
+        return isnan(a) && isnan(b) ? (i > j) - (i < j) : isnan(a) ? 1 : -1;
+    }
+    if (a != b) {
+        return a > b ? -1 : 1;
+    }
+    return (i > j) - (i < j);
+}
+
+static void test_topk(void **state)
+{
+    ZkTestMem *t = *state;
+    static const int cases[][3] = { { 1, 1, 1 }, { 1, 5, 5 }, { 3, 100, 7 }, { 2, 4096, 64 }, { 1, 33, 32 } };
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        int rows = cases[c][0], n = cases[c][1], k = cases[c][2];
+        float *x = malloc((size_t)rows * n * 4), *v = malloc((size_t)rows * k * 4);
+        int32_t *id = malloc((size_t)rows * k * 4);
+        uint32_t *ord = malloc((size_t)n * 4);
+        for (int i = 0; i < rows * n; i++) {
+            x[i] = (float)((int)(frand() * 50));       /* many ties */
+            if (i % 97 == 13) {
+                x[i] = NAN;
+            }
+        }
+        uint64_t vx = zkt_alloc(t, (uint64_t)rows * n * 4), vv = zkt_alloc(t, (uint64_t)rows * k * 4);
+        uint64_t vi = zkt_alloc(t, (uint64_t)rows * k * 4);
+        zkt_put(t, vx, x, (uint64_t)rows * n * 4);
+        Prog p = { .n = 0 };
+        tdesc(&p, 0, vx, rows, n, 0, ZK_DT_F32);
+        tdesc(&p, 1, vv, rows, k, 0, ZK_DT_F32);
+        tdesc(&p, 2, vi, rows, k, 0, ZK_DT_I32);
+        tensor(&p, ZK_OP_TOPK, 1, 0, 2, 0, 0, 0, 0);
+        assert_int_equal(run_one(t, &p), 0);
+        zkt_get(t, vv, v, (uint64_t)rows * k * 4);
+        zkt_get(t, vi, id, (uint64_t)rows * k * 4);
+        for (int r = 0; r < rows; r++) {
+            for (int i = 0; i < n; i++) {
+                ord[i] = (uint32_t)i;
+            }
+            sort_vals = x + (size_t)r * n;
+            qsort(ord, (size_t)n, 4, by_topk);
+            for (int j = 0; j < k; j++) {
+                if (id[r * k + j] != (int32_t)ord[j]) {
+                    fail_msg("topk %dx%d k %d row %d [%d]: index %d, want %u", rows, n, k, r, j,
+                             id[r * k + j], ord[j]);
+                }
+                float w = sort_vals[ord[j]];
+                assert_true(isnan(w) ? isnan(v[r * k + j]) : v[r * k + j] == w);
+            }
+        }
+        free(x); free(v); free(id); free(ord);
+    }
+    /* k > n, k = 0, wrong output types fault. */
+    uint64_t m = zkt_alloc(t, 4096);
+    const unsigned bad[][4] = { { 8, 9, ZK_DT_F32, ZK_DT_I32 }, { 8, 0, ZK_DT_F32, ZK_DT_I32 },
+                                { 8, 4, ZK_DT_I32, ZK_DT_I32 }, { 8, 4, ZK_DT_F32, ZK_DT_F32 } };
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        Prog p = { .n = 0 };
+        tdesc(&p, 0, m, 1, bad[i][0], 0, ZK_DT_F32);
+        tdesc(&p, 1, m + 1024, 1, bad[i][1], 0, bad[i][2]);
+        tdesc(&p, 2, m + 2048, 1, bad[i][1], 0, bad[i][3]);
+        tensor(&p, ZK_OP_TOPK, 1, 0, 2, 0, 0, 0, 0);
+        assert_int_equal(run_one(t, &p), ZK_FAULT_ENGINE);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_qmatmul, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rejects, setup, teardown),
         cmocka_unit_test_setup_teardown(test_rope_params, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_topk, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
