@@ -101,7 +101,7 @@ static zk_status launch(zk_llm_engine *e, zk_function f, uint32_t gx, const uint
 static zk_status mm_op(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_deviceptr c,
                        uint64_t m, uint64_t n, uint64_t k, int acc)
 {
-    if (e->quantized) {
+    if (e->quantized && w->q) {
         /* Output channels split over workgroups (64+ channels each, at
          * most 8) so compute units can share a batch-1 matmul. */
         uint64_t ga[6] = { a, w->q, c, m, n, k };
@@ -220,10 +220,13 @@ static zk_status upload_quantized(zk_llm_engine *e)
 {
     const zk_llm_model *m = e->m;
     size_t L = (size_t)e->L, d = (size_t)e->dim, qbytes = 0, qo = 0;
-    size_t nf = (size_t)e->vocab * d + 2 * L * d + d;
+    /* A classifier of another type (Q6_K, F16...) runs in fp32. */
+    int cls_q = m->qt[L * ZK_MAT_COUNT]->type == m->wtype;
+    size_t nq = L * ZK_MAT_COUNT + (cls_q ? 1 : 0);
+    size_t nf = (size_t)e->vocab * d * (cls_q ? 1 : 2) + 2 * L * d + d;
     zk_status st;
     wmat *const per[ZK_MAT_COUNT] = { e->wq, e->wk, e->wv, e->wo, e->w1, e->w2, e->w3 };
-    for (size_t i = 0; i <= L * ZK_MAT_COUNT; i++) {
+    for (size_t i = 0; i < nq; i++) {
         qbytes += (size_t)m->qt[i]->size;
     }
     TRY(zk_mem_alloc(&e->wblob, nf * sizeof(float)));
@@ -236,7 +239,11 @@ static zk_status upload_quantized(zk_llm_engine *e)
     TRY(zk_memcpy_htod(e->rms_att, m->rms_att, L * d * 4));
     TRY(zk_memcpy_htod(e->rms_ffn, m->rms_ffn, L * d * 4));
     TRY(zk_memcpy_htod(e->rms_final, m->rms_final, d * 4));
-    for (size_t i = 0; i <= L * ZK_MAT_COUNT; i++) {
+    if (!cls_q) {
+        e->wcls.f = e->rms_final + d * 4;
+        TRY(zk_memcpy_htod(e->wcls.f, m->wcls, (size_t)e->vocab * d * 4));
+    }
+    for (size_t i = 0; i < nq; i++) {
         const zk_gguf_tensor *t = m->qt[i];
         wmat *w = i == L * ZK_MAT_COUNT ? &e->wcls : &per[i % ZK_MAT_COUNT][i / ZK_MAT_COUNT];
         w->q = e->qblob + qo;

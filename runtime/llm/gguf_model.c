@@ -218,7 +218,9 @@ int zk_llm_model_load_gguf(zk_llm_model *m, const char *path, int int8, char *er
         goto deq;
     }
     m->qt[L * ZK_MAT_COUNT] = out ? out : emb;
-    m->wtype = (out ? out : emb)->type;
+    /* wtype: the one type of every layer matrix (the classifier may differ,
+     * e.g. llama.cpp's Q4_0 files keep output.weight in Q6_K). */
+    m->wtype = zk_gguf_find_tensor(g, "blk.0.attn_q.weight")->type;     /* checked above */
     if (!(t = need(g, "output_norm.weight", c->dim, 0, err, errlen)) ||
         zk_dequantize(t->type, t->data, m->rms_final, d)) {
         goto deq;
@@ -282,6 +284,12 @@ static int put_matrix(zk_gguf_writer *w, const char *name, uint32_t type, const 
 int zk_llm_model_save_gguf(const zk_llm_model *m, const char *path, uint32_t wtype,
                            const zk_tokenizer *tok, char *err, size_t errlen)
 {
+    return zk_llm_model_save_gguf_ex(m, path, wtype, wtype, tok, err, errlen);
+}
+
+int zk_llm_model_save_gguf_ex(const zk_llm_model *m, const char *path, uint32_t wtype,
+                              uint32_t cls_type, const zk_tokenizer *tok, char *err, size_t errlen)
+{
     const zk_llm_config *c = &m->c;
     zk_gguf_writer *w = zk_gguf_writer_new(3, 0);
     size_t d = (size_t)c->dim, h = (size_t)c->hidden_dim, kv = (size_t)zk_llm_kv_dim(c);
@@ -334,7 +342,7 @@ int zk_llm_model_save_gguf(const zk_llm_model *m, const char *path, uint32_t wty
     }
     rc |= put_matrix(w, "output_norm.weight", ZK_GGML_F32, m->rms_final, c->dim, 0);
     if (!m->shared_classifier) {
-        rc |= put_matrix(w, "output.weight", wtype, m->wcls, c->dim, c->vocab_size);
+        rc |= put_matrix(w, "output.weight", cls_type, m->wcls, c->dim, c->vocab_size);
     }
     if (rc || zk_gguf_w_save(w, path)) {
         snprintf(err, errlen, "%s: cannot write the GGUF file", path);

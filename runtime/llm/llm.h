@@ -87,6 +87,10 @@ int zk_llm_model_load_gguf(zk_llm_model *m, const char *path, int int8, char *er
 struct zk_tokenizer;
 int zk_llm_model_save_gguf(const zk_llm_model *m, const char *path, uint32_t wtype,
                            const struct zk_tokenizer *tok, char *err, size_t errlen);
+/** The same with the classifier (output.weight, if separate) in @cls_type. */
+int zk_llm_model_save_gguf_ex(const zk_llm_model *m, const char *path, uint32_t wtype,
+                              uint32_t cls_type, const struct zk_tokenizer *tok, char *err,
+                              size_t errlen);
 void zk_llm_model_free(zk_llm_model *m);
 /* Loader internals: point tok_emb..rms_final into m->data in the llama2.c
  * order (returns the float after rms_final); make the int8 copies. */

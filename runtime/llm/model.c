@@ -78,10 +78,13 @@ size_t zk_llm_model_weight_bytes(const zk_llm_model *m)
         /* Quantized on the card: the file's blocks + fp32 norms + one
          * embedding row. */
         size_t b = ((size_t)c->n_layers * 2 + 2) * (size_t)c->dim * 4;
-        for (size_t i = 0; i <= (size_t)c->n_layers * ZK_MAT_COUNT; i++) {
+        size_t cls = (size_t)c->n_layers * ZK_MAT_COUNT;
+        for (size_t i = 0; i < cls; i++) {
             b += (size_t)m->qt[i]->size;
         }
-        return b;
+        /* The classifier: its blocks, or fp32 when of another type. */
+        return b + (m->qt[cls]->type == m->wtype ? (size_t)m->qt[cls]->size
+                                                 : (size_t)c->vocab_size * c->dim * 4);
     }
     size_t kv = (size_t)zk_llm_kv_dim(c), d = (size_t)c->dim, h = (size_t)c->hidden_dim;
     size_t mm = (size_t)c->n_layers * (2 * d * d + 2 * kv * d + 3 * h * d) + (size_t)c->vocab_size * d;

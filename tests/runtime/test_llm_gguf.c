@@ -170,6 +170,18 @@ int main(void)
                "bytes read per token follow the quantized size (F32 %zu, Q8_0 %zu, Q4_0 %zu)",
                wb[0], wb[2], wb[3]);
 
+    /* Q4_0 layers with an F16 classifier (llama.cpp keeps output.weight in
+     * another type): blocks for the layers, fp32 for the classifier. */
+    if (zk_llm_model_save_gguf_ex(&src, gg, ZK_GGML_Q4_0, ZK_GGML_F16, NULL, err, sizeof(err)) ||
+        zk_llm_model_load(&g, gg, 0, err, sizeof(err))) {
+        tap_result(0, "Q4_0 + F16 classifier: write and load: %s", err);
+    } else {
+        tap_result(g.wtype == ZK_GGML_Q4_0 && g.qt[c.n_layers * ZK_MAT_COUNT]->type == ZK_GGML_F16,
+                   "Q4_0 layers, F16 classifier read back");
+        run("GGUF Q4_0 + F16 classifier", &g, 0.04, NULL, NULL);
+        zk_llm_model_free(&g);
+    }
+
     /* RoPE base and linear scaling from the file reach the card's rope op. */
     src.rope_theta = 500000.0f;
     src.rope_scale = 0.5f;
