@@ -32,7 +32,6 @@ struct serve_sched {
     card *cards;
 };
 
-/* The engine's per-token hook: sample with the job's zk_sampler. */
 serve_job *serve_job_new(const int32_t *prompt, uint32_t n_prompt, uint32_t max_new,
                          const zk_sampler_params *sp, int32_t n_vocab)
 {
@@ -47,13 +46,12 @@ serve_job *serve_job_new(const int32_t *prompt, uint32_t n_prompt, uint32_t max_
     }
     j->prompt = malloc(n_prompt * sizeof(int32_t));
     j->gen = malloc(max_new * sizeof(int32_t));
-    if (!plain && (j->sampler = zk_sampler_new(sp, n_vocab))) {
-        for (uint32_t i = 0; i < n_prompt; i++) {
-            zk_sampler_accept(j->sampler, prompt[i]);       /* penalties see the prompt */
-        }
+    (void)n_vocab;
+    if (!plain) {
+        j->sampling = *sp;      /* the engine makes the sampler at submit */
+        j->has_sampling = 1;
     }
-    if (!j->prompt || !j->gen || (!plain && !j->sampler)) {
-        zk_sampler_free(j->sampler);
+    if (!j->prompt || !j->gen) {
         free(j->prompt);
         free(j->gen);
         free(j);
@@ -74,7 +72,6 @@ static void job_free(serve_job *j)
 {
     pthread_cond_destroy(j->cond);
     free(j->cond);
-    zk_sampler_free(j->sampler);
     free(j->r.tokens);
     free(j->r.logits);
     free(j->prompt);
@@ -231,11 +228,7 @@ static void *card_main(void *arg)
             j->r.prompt = j->prompt;
             j->r.n_prompt = j->n_prompt;
             j->r.max_new = j->max_new;
-            if (j->sampler) {
-                /* The engine samples (card top-k, penalties over prompt and
-                 * output) from its own copy of these parameters. */
-                j->r.sampling = zk_sampler_get_params(j->sampler);
-            }
+            j->r.sampling = j->has_sampling ? &j->sampling : NULL;
             j->r.stop_at_eos = 0;      /* is_eog decides (job_publish) */
             if (j->cancel || zk_llm_engine_submit(e, &j->r) != ZK_SUCCESS) {
                 j->failed = !j->cancel;

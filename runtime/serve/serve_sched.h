@@ -39,7 +39,8 @@ typedef struct serve_job {
     /* Inputs, set by serve_job_new. */
     int32_t *prompt;
     uint32_t n_prompt, max_new;
-    zk_sampler *sampler;        /* NULL: greedy on the card (argmax kernel) */
+    zk_sampler_params sampling; /* runtime/llm's sampler (penalties, top-k/p, seed) */
+    int has_sampling;           /* 0: greedy on the card (argmax kernel) */
     int ignore_eos;             /* set before submit: don't stop at EOS */
     /* Results, read under the scheduler lock via serve_job_wait, final
      * once done. */
