@@ -136,7 +136,7 @@ int zk_exec_qmatmul(ZkExec *ex, ZkDesc desc[], const uint64_t regs[], uint64_t i
         (b->stride && b->stride < b->cols) || c->rows != m || c->cols != n ||
         c->dtype != ZK_DT_F32 || (a->dtype != ZK_DT_F32 && a->dtype != ZK_DT_F16 &&
                                   a->dtype != ZK_DT_BF16) ||
-        k > (1u << 20)) {
+        k > (1u << 20) || b->stride > (1ull << 39)) {
         return ZK_FAULT_ENGINE;
     }
     /* The weights as bytes: cols / 32 blocks per row. */

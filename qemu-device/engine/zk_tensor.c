@@ -542,6 +542,8 @@ static unsigned operands(uint8_t op, unsigned fn)
         return 0x1f;
     case ZK_OP_LAYERNORM:
         return (fn & ZK_LN_BIAS) ? 0x0f : 0x07;
+    case ZK_OP_QMATMUL:     /* b is block-quantized: zk_exec_qmatmul checks it */
+        return 0x03;
     case ZK_OP_EUN:
     case ZK_OP_ESCALE:
     case ZK_OP_SOFTMAX:
