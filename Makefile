@@ -91,8 +91,9 @@ test-qtest:
 # zk-serve with one engine per card: tests/serve/run-serve.sh multicard).
 test-vm:
 	@$(VM) --hbm $(TEST_HBM) -- 'sh /zk/share/run-vm-tests.sh $(TEST_HBM)' || echo "not ok - in-VM test group exited $$?"
-	@$(VM) --cards 2 -- 'sh /zk/vm-tests/multicard/multicard.sh 2; r=$$?; \
-	    sh /zk/share/run-tap.sh "sh /zk/vm-tests/run-serve.sh multicard" || r=1; exit $$r' || \
+	@# zk-serve first: multicard.sh ends by unloading the driver.
+	@$(VM) --cards 2 -- 'sh /zk/share/run-tap.sh "sh /zk/vm-tests/run-serve.sh multicard"; r=$$?; \
+	    sh /zk/vm-tests/multicard/multicard.sh 2 || r=1; exit $$r' || \
 	    echo "not ok - multi-card VM exited $$?"
 	@# Card model without launch/DMA overheads: decode tok/s vs the pure HBM roofline (issue 10).
 	@$(VM) --hbm $(TEST_HBM) --dev-opt ,launch-ns=0,dma-setup-ns=0 -- '/zk/vm-tests/test_llm_perf' || echo "not ok - test_llm_perf (launch-ns=0) exited $$?"

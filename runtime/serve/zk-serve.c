@@ -137,11 +137,12 @@ int main(int argc, char **argv)
     if (!tk) {
         fprintf(stderr, "zk-serve: %s\n", tok_path || m.gguf ? err :
                 "a llama2.c model needs -t TOKENIZER");
+        zk_llm_model_free(&m);
         return 1;
     }
     if (zk_init(0) || zk_device_count(&ncards_avail) || ncards_avail < 1) {
         fprintf(stderr, "zk-serve: no zhikai card\n");
-        return 1;
+        goto fail;
     }
     if (!cards || cards > (unsigned)ncards_avail) {
         cards = (unsigned)ncards_avail;
@@ -173,12 +174,14 @@ int main(int argc, char **argv)
     c.sched = serve_sched_create(&sc, err, sizeof(err));
     if (!c.sched) {
         fprintf(stderr, "zk-serve: %s\n", err);
-        return 1;
+        serve_metrics_destroy(&c.metrics);
+        goto fail;
     }
     if (serve_http_start(&c, host, port, err, sizeof(err))) {
         fprintf(stderr, "zk-serve: %s\n", err);
         serve_sched_destroy(c.sched);
-        return 1;
+        serve_metrics_destroy(&c.metrics);
+        goto fail;
     }
     printf("zk-serve: listening on http://%s:%u: model '%s' (dim %d, %d layers, vocab %d, "
            "context %d), %u card(s), batch %u, queue %u\n", host, port, name, m.c.dim,
@@ -195,4 +198,8 @@ int main(int argc, char **argv)
     printf("zk-serve: stopped; %s\n", rc ? "card memory NOT all returned" :
            "card memory all returned");
     return rc ? 1 : 0;
+fail:
+    zk_tokenizer_free(tk);
+    zk_llm_model_free(&m);
+    return 1;
 }

@@ -869,13 +869,15 @@ static void test_disconnect(void)
     }
     /* A non-streaming request whose client leaves before the answer. */
     {
-        char *body = completion_body("Once upon a time a bird", 200, 0, NULL), req[1024];
+        /* Long enough (480 tokens, no early end) that it is still running
+         * when the client leaves, even on a fast, idle machine. */
+        char *body = completion_body("Once upon a time a bird", 480, 0, "\"ignore_eos\":true"), req[1024];
         int n = snprintf(req, sizeof(req), "POST /v1/completions HTTP/1.1\r\nHost: x\r\n"
                          "Content-Length: %zu\r\n\r\n%s", strlen(body), body);
         int fd = dial();
         if (fd >= 0) {
             send_all(fd, req, (size_t)n);
-            usleep(500000);
+            usleep(200000);
             close(fd);
         }
         free(body);
