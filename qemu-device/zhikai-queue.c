@@ -604,12 +604,9 @@ static void *zhikai_queue_thread(void *opaque)
 
     rcu_register_thread();
     for (;;) {
-        /*
-         * Commands are ZK_CMD_SIZE bytes; the buffer is larger and zeroed so
-         * that command structs whose trailing padding runs past 64 bytes
-         * (struct zk_cmd_launch is 72) can be overlaid safely.
-         */
-        uint8_t raw[2 * ZK_CMD_SIZE] = { 0 };
+        /* One ring slot; every command struct is exactly ZK_CMD_SIZE bytes
+         * (ZK_ASSERT_CMD_SIZE in include/zhikai_hw.h). */
+        uint8_t raw[ZK_CMD_SIZE] = { 0 };
         uint32_t off, gen, job_status, opcode;
         uint64_t bus;
         bool skipping, busy;

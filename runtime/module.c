@@ -17,8 +17,6 @@
 #include "module_ptx.h"
 #include "zk_obj.h"
 
-#define ZK_LAUNCH_TAIL_NOP (sizeof(struct zk_cmd_launch) > ZK_CMD_SIZE ? 1u : 0u)
-
 /* What module.c needs from a parsed object. */
 typedef struct parsed_kernel {
     struct zk_kernel_desc desc;
@@ -564,13 +562,7 @@ ZK_EXPORT zk_status zk_launch_kernel(zk_function f, const uint32_t grid[3],
                       "(zk_stream_clear_error)", zk_error_name(s->error));
         goto out;
     }
-    /*
-     * include/zhikai_hw.h's struct zk_cmd_launch is 72 bytes (pad[2] runs 8
-     * bytes past the 64-byte record) and the driver checks that pad is zero,
-     * i.e. the next command's header.  Until the header is fixed, a zeroed
-     * NOP follows every LAUNCH so that check passes.
-     */
-    st = zk__stream_reserve(s, 1 + ZK_LAUNCH_TAIL_NOP, nargs ? nargs * 8 : 8, (void **)&c,
+    st = zk__stream_reserve(s, 1, nargs ? nargs * 8 : 8, (void **)&c,
                             &data, &data_va);
     if (st != ZK_SUCCESS) {
         goto out;
@@ -664,7 +656,7 @@ ZK_EXPORT zk_status zk_launch_kernel_ex(zk_function f, const uint32_t grid[3],
                       "(zk_stream_clear_error)", zk_error_name(s->error));
         goto out;
     }
-    st = zk__stream_reserve(s, 1 + ZK_LAUNCH_TAIL_NOP, params_size ? (params_size + 7) & ~7ul : 8,
+    st = zk__stream_reserve(s, 1, params_size ? (params_size + 7) & ~7ul : 8,
                             (void **)&c, &data, &data_va);
     if (st != ZK_SUCCESS) {
         goto out;
