@@ -286,8 +286,17 @@ static void *card_main(void *arg)
     zk_llm_engine_destroy(e);
     zk_ctx_destroy(ctx);
     /* Every byte the engine took must be back: measured, like free0, from
-     * a context of its own (the driver keeps per-context state). */
+     * a context of its own (the driver keeps per-context state).  The
+     * driver frees a closed context's page tables on a workqueue, so give
+     * it a moment before calling a difference a leak. */
     if (zk_ctx_create(&ctx, 0, dev) == ZK_SUCCESS) {
+        for (int tries = 0; tries < 50; tries++) {
+            if (zk_mem_get_info(&free1, &total) != ZK_SUCCESS || free1 == free0) {
+                break;
+            }
+            struct timespec ts = {0, 100 * 1000 * 1000};
+            nanosleep(&ts, NULL);
+        }
         if (zk_mem_get_info(&free1, &total) == ZK_SUCCESS && free1 != free0) {
             fprintf(stderr, "zk-serve: card %u: %lld bytes of card memory not returned\n",
                     c->index, (long long)free0 - (long long)free1);
