@@ -5,7 +5,8 @@
  * bytes a decode step moves follow the quantized size.  Each activation row
  * is quantized to int8 per 32-block (as llama.cpp's Q8_0 activations), then
  * every weight row is a run of int8 block dot products (plain loops over 32
- * lanes the compiler vectorises) scaled by the two block scales.
+ * lanes) scaled by the two block scales, summed in one defined order
+ * (qdot_c) that the AVX2 path reproduces bit for bit.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -43,16 +44,17 @@ static float half(const uint8_t *p)
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-/* The same sums with AVX2: |w| * sign(a, w) in u8 x s8 pairs (no
- * saturation: |w| <= 128, |a| <= 127), widened to int32; per block the
- * integer result equals the C loop's, so the float math is identical. */
-__attribute__((target("avx2")))
+/* qdot_c's sums with AVX2: |w| * sign(a, w) in u8 x s8 pairs (no
+ * saturation: |w| <= 128, |a| <= 127), widened to the eight int32 partial
+ * sums, scaled and accumulated as floats across blocks, so the horizontal
+ * sum happens once per row, not once per block. */
+__attribute__((target("avx2,fma,f16c")))
 static float qdot_avx2(unsigned dtype, const uint8_t *brow, const int8_t *aq, const float *ad,
                        uint64_t n)
 {
     const __m256i ones = _mm256_set1_epi16(1);
     const __m128i low4 = _mm_set1_epi8(15);
-    float sum = 0.0f;
+    __m256 acc = _mm256_setzero_ps();
     uint64_t bb = dtype == ZK_DT_Q8_0 ? ZK_Q8_0_BYTES : ZK_Q4_0_BYTES;
     for (uint64_t b = 0; b < n / ZK_QBLOCK; b++, brow += bb) {
         __m256i w;
@@ -66,12 +68,15 @@ static float qdot_avx2(unsigned dtype, const uint8_t *brow, const int8_t *aq, co
         __m256i a = _mm256_loadu_si256((const __m256i *)(aq + b * ZK_QBLOCK));
         __m256i p = _mm256_madd_epi16(_mm256_maddubs_epi16(_mm256_sign_epi8(w, w),
                                                            _mm256_sign_epi8(a, w)), ones);
-        __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(p), _mm256_extracti128_si256(p, 1));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4e));
-        s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xb1));
-        sum += (float)_mm_cvtsi128_si32(s4) * ad[b] * half(brow);
+        uint16_t h;
+        memcpy(&h, brow, 2);
+        float d = _cvtsh_ss(h) * ad[b];
+        acc = _mm256_fmadd_ps(_mm256_cvtepi32_ps(p), _mm256_set1_ps(d), acc);
     }
-    return sum;
+    __m128 s4 = _mm_add_ps(_mm256_castps256_ps128(acc), _mm256_extractf128_ps(acc, 1));
+    s4 = _mm_add_ps(s4, _mm_movehl_ps(s4, s4));
+    s4 = _mm_add_ss(s4, _mm_movehdup_ps(s4));
+    return _mm_cvtss_f32(s4);
 }
 #endif
 
@@ -82,7 +87,8 @@ float zk_qdot(unsigned dtype, const uint8_t *brow, const int8_t *aq, const float
 #if defined(__x86_64__)
     static int avx2 = -1;      /* ZK_QGEMM_NO_SIMD=1: the C loops */
     if (avx2 < 0) {
-        avx2 = __builtin_cpu_supports("avx2") && !getenv("ZK_QGEMM_NO_SIMD") ? 1 : 0;
+        avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+               __builtin_cpu_supports("f16c") && !getenv("ZK_QGEMM_NO_SIMD") ? 1 : 0;
     }
     if (avx2) {
         return qdot_avx2(dtype, brow, aq, ad, n);
@@ -91,31 +97,40 @@ float zk_qdot(unsigned dtype, const uint8_t *brow, const int8_t *aq, const float
     return qdot_c(dtype, brow, aq, ad, n);
 }
 
+/* Weight element i (0..31) of a block: Q8_0 bytes as they are; Q4_0 low
+ * nibbles first (elements 0..15), then the high ones (16..31), minus 8. */
+static int qweight(unsigned dtype, const uint8_t *blk, int i)
+{
+    if (dtype == ZK_DT_Q8_0) {
+        return (int8_t)blk[2 + i];
+    }
+    return i < 16 ? (blk[2 + i] & 15) - 8 : (blk[2 + i - 16] >> 4) - 8;
+}
+
+/*
+ * The defined summation order (docs/isa.md, qmatmul), which the AVX2 path
+ * computes too, so results do not depend on the host CPU: per block, eight
+ * int32 partial sums of four products each (elements 4j..4j+3), each added
+ * into float lane j with one fused multiply-add by the block's scale
+ * (f16 weight scale x activation scale); at the end of the row the lanes
+ * reduce as ((l0+l4) + (l2+l6)) + ((l1+l5) + (l3+l7)).
+ */
 static float qdot_c(unsigned dtype, const uint8_t *brow, const int8_t *aq, const float *ad, uint64_t n)
 {
-    float sum = 0.0f;
-    uint64_t nb = n / ZK_QBLOCK;
-    if (dtype == ZK_DT_Q8_0) {
-        for (uint64_t b = 0; b < nb; b++, brow += ZK_Q8_0_BYTES) {
-            const int8_t *q = (const int8_t *)(brow + 2), *a = aq + b * ZK_QBLOCK;
-            int32_t s = 0;
-            for (int i = 0; i < ZK_QBLOCK; i++) {
-                s += (int32_t)q[i] * a[i];
+    float l[8] = { 0 };
+    uint64_t bb = dtype == ZK_DT_Q8_0 ? ZK_Q8_0_BYTES : ZK_Q4_0_BYTES;
+    for (uint64_t b = 0; b < n / ZK_QBLOCK; b++, brow += bb) {
+        const int8_t *a = aq + b * ZK_QBLOCK;
+        float d = half(brow) * ad[b];
+        for (int j = 0; j < 8; j++) {
+            int32_t p = 0;
+            for (int i = 4 * j; i < 4 * j + 4; i++) {
+                p += qweight(dtype, brow, i) * a[i];
             }
-            sum += (float)s * ad[b] * half(brow);
-        }
-    } else {
-        for (uint64_t b = 0; b < nb; b++, brow += ZK_Q4_0_BYTES) {
-            const uint8_t *qs = brow + 2;
-            const int8_t *a = aq + b * ZK_QBLOCK;
-            int32_t s = 0;
-            for (int i = 0; i < ZK_QBLOCK / 2; i++) {
-                s += ((int32_t)(qs[i] & 15) - 8) * a[i] + ((int32_t)(qs[i] >> 4) - 8) * a[i + 16];
-            }
-            sum += (float)s * ad[b] * half(brow);
+            l[j] = fmaf((float)p, d, l[j]);
         }
     }
-    return sum;
+    return ((l[0] + l[4]) + (l[2] + l[6])) + ((l[1] + l[5]) + (l[3] + l[7]));
 }
 
 int zk_exec_qmatmul(ZkExec *ex, ZkDesc desc[], const uint64_t regs[], uint64_t insn)

@@ -153,8 +153,10 @@ static void test_qmatmul(void **state)
     }
 }
 
-/* zk_qdot (AVX2 when the host has it) is bit-identical to the block
- * formula, including w = -128 and all-extreme blocks. */
+/* zk_qdot (AVX2 when the host has it) is bit-identical to the order
+ * docs/isa.md defines (eight int32 partial sums of four products per
+ * block, fused into float lanes with the block scale, the lanes reduced
+ * pairwise), including w = -128 and all-extreme blocks. */
 static void test_qdot_exact(void **state)
 {
     (void)state;
@@ -178,21 +180,24 @@ static void test_qdot_exact(void **state)
                 b4[b * 18 + 2 + i] = (uint8_t)(frand() * 255);
             }
         }
-        float w8 = 0, w4 = 0;
+        float l8[8] = { 0 }, l4[8] = { 0 };
         for (int b = 0; b < K / 32; b++) {
-            int32_t s8 = 0, s4 = 0;
-            for (int i = 0; i < 32; i++) {
-                s8 += (int8_t)b8[b * 34 + 2 + i] * aq[b * 32 + i];
-            }
-            for (int i = 0; i < 16; i++) {
-                s4 += ((b4[b * 18 + 2 + i] & 15) - 8) * aq[b * 32 + i] +
-                      ((b4[b * 18 + 2 + i] >> 4) - 8) * aq[b * 32 + i + 16];
-            }
             uint16_t d;
             memcpy(&d, b8 + b * 34, 2);
-            w8 += (float)s8 * ad[b] * zk_f16_to_f32(d);
-            w4 += (float)s4 * ad[b] * zk_f16_to_f32(d);
+            float sc = zk_f16_to_f32(d) * ad[b];
+            for (int j = 0; j < 8; j++) {
+                int32_t s8 = 0, s4 = 0;
+                for (int i = 4 * j; i < 4 * j + 4; i++) {
+                    int q4 = i < 16 ? (b4[b * 18 + 2 + i] & 15) - 8 : (b4[b * 18 + 2 + i - 16] >> 4) - 8;
+                    s8 += (int8_t)b8[b * 34 + 2 + i] * aq[b * 32 + i];
+                    s4 += q4 * aq[b * 32 + i];
+                }
+                l8[j] = fmaf((float)s8, sc, l8[j]);
+                l4[j] = fmaf((float)s4, sc, l4[j]);
+            }
         }
+        float w8 = ((l8[0] + l8[4]) + (l8[2] + l8[6])) + ((l8[1] + l8[5]) + (l8[3] + l8[7]));
+        float w4 = ((l4[0] + l4[4]) + (l4[2] + l4[6])) + ((l4[1] + l4[5]) + (l4[3] + l4[7]));
         assert_true(zk_qdot(ZK_DT_Q8_0, b8, aq, ad, K) == w8);
         assert_true(zk_qdot(ZK_DT_Q4_0, b4, aq, ad, K) == w4);
     }
