@@ -102,11 +102,15 @@ static zk_status mm_op(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_devic
                        uint64_t m, uint64_t n, uint64_t k, int acc)
 {
     if (e->quantized && w->q) {
-        /* Output channels split over workgroups (64+ channels each, at
-         * most 8) so compute units can share a batch-1 matmul. */
+        /* Output channels split over workgroups so compute units can share
+         * a batch-1 matmul, but only where each gets about 1 MiB of weights
+         * (~0.1 ms of work): handing a workgroup to another host thread
+         * costs tens of microseconds, more than a 288 x 288 matmul takes. */
         uint64_t ga[6] = { a, w->q, c, m, n, k };
-        uint32_t g = (uint32_t)((n + 63) / 64);
-        return launch(e, acc ? e->f_qgemm_acc : e->f_qgemm, g > 8 ? 8 : g, ga, 6);
+        uint64_t bytes = n * (k / 32) * (e->m->wtype == ZK_GGML_Q4_0 ? 18 : 34);
+        uint64_t g = bytes >> 20;
+        g = g < 1 ? 1 : g > 8 ? 8 : g;
+        return launch(e, acc ? e->f_qgemm_acc : e->f_qgemm, (uint32_t)g, ga, 6);
     }
     if (e->m->int8) {
         uint64_t qa[5] = { a, e->aq, e->as, m, k };
