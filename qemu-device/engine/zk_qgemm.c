@@ -214,6 +214,33 @@ static bool topk_before(float va, uint32_t ia, float vb, uint32_t ib)
     return va > vb || (va == vb && ia < ib);
 }
 
+/* Replace the root of the m-entry heap by (v, i) and sift it down. */
+static void topk_replace_root(float *hv, uint32_t *hi, uint64_t m, float v, uint32_t i)
+{
+    uint64_t at = 0;
+    for (;;) {
+        uint64_t l = 2 * at + 1, w = at;
+        float wv = v;
+        uint32_t wi = i;
+        if (l < m && topk_before(wv, wi, hv[l], hi[l])) {
+            w = l;
+            wv = hv[l];
+            wi = hi[l];
+        }
+        if (l + 1 < m && topk_before(wv, wi, hv[l + 1], hi[l + 1])) {
+            w = l + 1;
+        }
+        if (w == at) {
+            break;
+        }
+        hv[at] = hv[w];
+        hi[at] = hi[w];
+        at = w;
+    }
+    hv[at] = v;
+    hi[at] = i;
+}
+
 int zk_exec_topk(ZkExec *ex, ZkDesc desc[], const uint64_t regs[], uint64_t insn)
 {
     const ZkDesc *d = &desc[ZK_INSN_RD(insn)], *a = &desc[ZK_INSN_RA(insn)];
@@ -254,40 +281,18 @@ int zk_exec_topk(ZkExec *ex, ZkDesc desc[], const uint64_t regs[], uint64_t insn
         zk_load_row(zk_tile_row(&va.t, r), a->dtype, x, n);
         /* Min-heap (by top-k order) of the best k so far: root = worst kept. */
         for (uint64_t i = 0; i < n; i++) {
-            uint64_t at;
             if (m < k) {
-                at = m++;
+                uint64_t at = m++;
                 while (at && topk_before(hv[(at - 1) / 2], hi[(at - 1) / 2], x[i], (uint32_t)i)) {
                     hv[at] = hv[(at - 1) / 2];
                     hi[at] = hi[(at - 1) / 2];
                     at = (at - 1) / 2;
                 }
+                hv[at] = x[i];
+                hi[at] = (uint32_t)i;
             } else if (topk_before(x[i], (uint32_t)i, hv[0], hi[0])) {
-                at = 0;
-                for (;;) {
-                    uint64_t l = 2 * at + 1, w = at;
-                    float wv = x[i];
-                    uint32_t wi = (uint32_t)i;
-                    if (l < k && topk_before(wv, wi, hv[l], hi[l])) {
-                        w = l;
-                        wv = hv[l];
-                        wi = hi[l];
-                    }
-                    if (l + 1 < k && topk_before(wv, wi, hv[l + 1], hi[l + 1])) {
-                        w = l + 1;
-                    }
-                    if (w == at) {
-                        break;
-                    }
-                    hv[at] = hv[w];
-                    hi[at] = hi[w];
-                    at = w;
-                }
-            } else {
-                continue;
+                topk_replace_root(hv, hi, k, x[i], (uint32_t)i);
             }
-            hv[at] = x[i];
-            hi[at] = (uint32_t)i;
         }
         /* Pop worst-first into the row from its end. */
         float *dv = (float *)zk_tile_row(&vd.t, r);
@@ -298,30 +303,7 @@ int zk_exec_topk(ZkExec *ex, ZkDesc desc[], const uint64_t regs[], uint64_t insn
             memcpy(dv + j, &v0, 4);
             memcpy(di + 4 * j, &i0, 4);
             m--;
-            float lv = hv[m];
-            uint32_t li = hi[m];
-            uint64_t at = 0;
-            for (;;) {
-                uint64_t l = 2 * at + 1, w = at;
-                float wv = lv;
-                uint32_t wi = li;
-                if (l < m && topk_before(wv, wi, hv[l], hi[l])) {
-                    w = l;
-                    wv = hv[l];
-                    wi = hi[l];
-                }
-                if (l + 1 < m && topk_before(wv, wi, hv[l + 1], hi[l + 1])) {
-                    w = l + 1;
-                }
-                if (w == at) {
-                    break;
-                }
-                hv[at] = hv[w];
-                hi[at] = hi[w];
-                at = w;
-            }
-            hv[at] = lv;
-            hi[at] = li;
+            topk_replace_root(hv, hi, m, hv[m], hi[m]);
         }
     }
     free(x);
