@@ -462,6 +462,28 @@ ZK_EXPORT zk_status zk_function_get_name(zk_function f, const char **name)
     return st;
 }
 
+ZK_EXPORT zk_status zk_function_get_attributes(zk_function f, zk_function_attributes *attr)
+{
+    zk_status st = check_func(f, "zk_function_get_attributes");
+    if (st == ZK_SUCCESS && !attr) {
+        st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_attributes: attr is NULL");
+    }
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    memset(attr, 0, sizeof(*attr));
+    attr->simt = !!(f->desc.flags & ZK_KDESC_F_SIMT);
+    if (attr->simt) {
+        attr->shared_bytes = f->simt.shared_bytes;
+        attr->local_bytes = f->simt.local_bytes;
+        attr->param_bytes = f->simt.param_bytes;
+        attr->max_threads_per_block = ZK_SIMT_MAX_THREADS;
+        attr->max_dynamic_shared_bytes = ZK_SIMT_MAX_SHARED - f->simt.shared_bytes;
+        attr->num_regs = ZK_SIMT_NUM_REGS;
+    }
+    return ZK_SUCCESS;
+}
+
 ZK_EXPORT zk_status zk_function_get_num_params(zk_function f, unsigned int *count)
 {
     zk_status st = check_func(f, "zk_function_get_num_params");
