@@ -205,6 +205,11 @@ void zk__module_free(struct zk_module_st *m)
         zk__handle_del(&m->funcs[i]);
     }
     zk__handle_del(m);
+    if (m->image_mapped) {
+        pthread_mutex_lock(&m->ctx->lock);
+        zk__rmap_remove(&m->ctx->va_map, m->image->va);
+        pthread_mutex_unlock(&m->ctx->lock);
+    }
     zk__bo_delete(m->ctx, m->image);
     for (i = 0; i < m->nfuncs; i++) {
         free(m->funcs[i].params);
@@ -305,6 +310,11 @@ static zk_status load_data(zk_module *out, const void *data, size_t len, int all
     }
     parsed_free(&p);
     pthread_mutex_lock(&ctx->lock);
+    /* A module's variables (zk_module_get_global) are copy targets like any
+     * allocation; zk_mem_free still refuses them (not ZK_ALLOC_DEVICE). */
+    if (m->nglobals && zk__rmap_insert(&ctx->va_map, m->image->va, m->image->size, m->image) == 0) {
+        m->image_mapped = 1;
+    }
     m->next = ctx->modules;
     ctx->modules = m;
     pthread_mutex_unlock(&ctx->lock);

@@ -203,6 +203,7 @@ struct zk_function_st {
 struct zk_module_st {
     zk_context ctx;
     zk_alloc *image;
+    int image_mapped;               /* image is in ctx->va_map (has globals) */
     uint32_t image_size;
     unsigned int nfuncs;
     struct zk_function_st *funcs;

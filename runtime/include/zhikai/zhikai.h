@@ -445,7 +445,8 @@ zk_status zk_function_get_param(zk_function func, unsigned int index, size_t *of
 /**
  * zk_module_get_global - device address and size of the .global or .const
  * variable @name of a module loaded from PTX (cuModuleGetGlobal).
- * ZK_ERROR_NOT_FOUND if there is none.
+ * ZK_ERROR_NOT_FOUND if there is none.  The address is a valid target and
+ * source of zk_memcpy_* and zk_memset* (it is not zk_mem_free'able).
  */
 zk_status zk_module_get_global(zk_module mod, const char *name, uint64_t *va, size_t *size);
 

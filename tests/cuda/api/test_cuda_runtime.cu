@@ -110,7 +110,8 @@ static void test_device(void)
         p.major, p.minor);
     TAP(CK(cudaDeviceGetAttribute(&v, cudaDevAttrMaxBlockDimZ, 0)) && v == 64,
         "cudaDeviceGetAttribute(MaxBlockDimZ) = %d", v);
-    TAP(cudaSetDevice(n) == cudaErrorInvalidDevice, "cudaSetDevice(%d) -> cudaErrorInvalidDevice", n);
+    TAP(cudaSetDevice(n) == cudaErrorInvalidDevice && cudaGetLastError() == cudaErrorInvalidDevice &&
+            cudaGetLastError() == cudaSuccess, "cudaSetDevice(%d) -> cudaErrorInvalidDevice, sets the last error", n);
     TAP(CK(cudaRuntimeGetVersion(&rt)) && rt >= 12000, "cudaRuntimeGetVersion %d", rt);
 }
 
