@@ -664,6 +664,33 @@ ZK_EXPORT zk_status zk_stream_synchronize(zk_stream in)
     return st;
 }
 
+ZK_EXPORT zk_status zk_stream_synchronize_others(zk_stream in)
+{
+    zk_stream keep = NULL, s;
+    zk_status first = ZK_SUCCESS, st = zk__stream_resolve(in, NULL, &keep);
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    /* The read lock keeps every stream alive (zk_stream_destroy writes). */
+    pthread_rwlock_rdlock(&keep->ctx->slock);
+    for (s = keep->ctx->streams; s; s = s->next) {
+        if (s == keep) {
+            continue;
+        }
+        pthread_mutex_lock(&s->lock);
+        st = zk__stream_flush_locked(s, 0, 0, 0, NULL);
+        if (st == ZK_SUCCESS || s->error != ZK_SUCCESS) {
+            st = zk__stream_reap_locked(s, 0, 1);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (first == ZK_SUCCESS) {
+            first = st;
+        }
+    }
+    pthread_rwlock_unlock(&keep->ctx->slock);
+    return first;
+}
+
 ZK_EXPORT zk_status zk_stream_query(zk_stream in)
 {
     zk_stream s = NULL;

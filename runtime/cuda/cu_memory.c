@@ -3,7 +3,7 @@
  * cu_memory.c - device and host memory, copies, fills and pointer queries
  * on libzhikai's memory.c.  Synchronous copies and fills run on the default
  * stream, which (CUDA's legacy default stream) first waits for the other
- * streams' work: zk_ctx_synchronize before the copy.
+ * streams' work: zk_stream_synchronize_others before the copy.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -163,10 +163,11 @@ CU_EXPORT CUresult cuMemHostUnregister(void *p)
     return h ? CUDA_SUCCESS : CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
 }
 
-/* The legacy default stream waits for every other stream first. */
+/* The legacy default stream waits for every other stream first (its own
+ * earlier work is ordered before the copy anyway). */
 static CUresult legacy_wait(void)
 {
-    return zkcu_result(zk_ctx_synchronize());
+    return zkcu_result(zk_stream_synchronize_others(NULL));
 }
 
 CU_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)

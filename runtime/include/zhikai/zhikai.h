@@ -547,6 +547,15 @@ zk_status zk_stream_flush(zk_stream stream);
 zk_status zk_stream_synchronize(zk_stream stream);
 
 /**
+ * zk_stream_synchronize_others - wait for all work submitted so far on every
+ * stream of @stream's context except @stream itself (NULL = the current
+ * context's default stream).  What CUDA's legacy default stream does before
+ * a synchronous copy (libcuda, docs/cuda.md).  Returns the first sticky
+ * error of those streams.
+ */
+zk_status zk_stream_synchronize_others(zk_stream stream);
+
+/**
  * zk_stream_query - ZK_SUCCESS if all submitted work of @stream finished
  * (flushes first), ZK_ERROR_NOT_READY if not, or the sticky error.
  */
