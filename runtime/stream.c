@@ -590,14 +590,18 @@ ZK_EXPORT zk_status zk_stream_create(zk_stream *out, unsigned int flags)
     if (!out) {
         return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_stream_create: stream is NULL");
     }
-    if (flags) {
-        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_stream_create: flags 0x%x: must be 0", flags);
+    if (flags & ~ZK_STREAM_NON_BLOCKING) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_stream_create: flags 0x%x: unknown bits", flags);
     }
     st = zk__current_ctx(&ctx);
     if (st != ZK_SUCCESS) {
         return st;
     }
-    return zk__stream_new(ctx, 0, out);
+    st = zk__stream_new(ctx, 0, out);
+    if (st == ZK_SUCCESS) {
+        (*out)->flags = flags;
+    }
+    return st;
 }
 
 ZK_EXPORT zk_status zk_stream_destroy(zk_stream s)
@@ -674,7 +678,7 @@ ZK_EXPORT zk_status zk_stream_synchronize_others(zk_stream in)
     /* The read lock keeps every stream alive (zk_stream_destroy writes). */
     pthread_rwlock_rdlock(&keep->ctx->slock);
     for (s = keep->ctx->streams; s; s = s->next) {
-        if (s == keep) {
+        if (s == keep || (s->flags & ZK_STREAM_NON_BLOCKING)) {
             continue;
         }
         pthread_mutex_lock(&s->lock);
@@ -689,6 +693,19 @@ ZK_EXPORT zk_status zk_stream_synchronize_others(zk_stream in)
     }
     pthread_rwlock_unlock(&keep->ctx->slock);
     return first;
+}
+
+ZK_EXPORT zk_status zk_stream_get_flags(zk_stream in, unsigned int *flags)
+{
+    zk_stream s = NULL;
+    zk_status st = zk__stream_resolve(in, NULL, &s);
+    if (st == ZK_SUCCESS && !flags) {
+        st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_stream_get_flags: flags is NULL");
+    }
+    if (st == ZK_SUCCESS) {
+        *flags = s->flags;
+    }
+    return st;
 }
 
 ZK_EXPORT zk_status zk_stream_query(zk_stream in)

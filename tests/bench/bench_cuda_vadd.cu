@@ -4,7 +4,8 @@
  * (cudaMemcpy in, vadd<<<>>>, cudaMemcpy out) through libcudart/libcuda vs
  * the same work written against libzhikai (same PTX, zk_launch_kernel_ex,
  * same pageable host buffers).  Issue 18's target: <= 1.2x the time.
- * Rounds alternate between the two so drift hits both; best round counts.
+ * Both run on the same (primary) context, so only the API layer differs;
+ * rounds alternate which side goes first, and the best round of each counts.
  * The PTX for the libzhikai side sits next to the binary (argv[0] + ".ptx").
  */
 #include <cuda_runtime.h>
@@ -32,7 +33,7 @@ static double now_s(void)
 
 #define N (1 << 18)
 #define ITERS 8
-#define ROUNDS 3
+#define ROUNDS 6
 
 static float ha[N], hb[N], hc[N];
 
@@ -101,11 +102,10 @@ static double run_zk(zk_function f)
 int main(int argc, char **argv)
 {
     char path[4096];
-    zk_device dev;
-    zk_context zctx, cctx;
+    zk_context cctx;
     zk_module mod;
     zk_function f;
-    double best_cuda = 1e30, best_zk = 1e30;
+    double best_cuda = 1e30, best_zk = 1e30, ratios[ROUNDS], med;
     (void)argc;
     for (int i = 0; i < N; i++) {
         ha[i] = (float)i;
@@ -114,29 +114,47 @@ int main(int argc, char **argv)
     snprintf(path, sizeof(path), "%s.ptx", argv[0]);
     cudaFree(0);                                    /* the runtime's primary context */
     zk_ctx_get_current(&cctx);
-    if (zk_device_get(&dev, 0) || zk_ctx_create(&zctx, 0, dev) || zk_module_load(&mod, path) ||
+    if (!cctx || zk_module_load(&mod, path) ||
         zk_module_get_function(&f, mod, "_Z4vaddPKfS0_Pfi")) {
         printf("# bench_cuda_vadd: libzhikai setup failed: %s\n", zk_last_error_detail());
         return 1;
     }
     for (int r = 0; r < ROUNDS; r++) {
-        zk_ctx_set_current(zctx);
-        double tz = run_zk(f);
-        zk_ctx_set_current(cctx);
-        double tc = run_cuda();
+        double tz, tc;
+        if (r & 1) {
+            tc = run_cuda();
+            tz = run_zk(f);
+        } else {
+            tz = run_zk(f);
+            tc = run_cuda();
+        }
         if (tz < 0 || tc < 0) {
             printf("# bench_cuda_vadd: wrong result (zk %.3f, cuda %.3f)\n", tz, tc);
             return 1;
         }
+        printf("# round %d: libcudart %.3f ms/iter, libzhikai %.3f ms/iter\n", r, tc / ITERS * 1e3,
+               tz / ITERS * 1e3);
+        ratios[r] = tc / tz;
         best_zk = tz < best_zk ? tz : best_zk;
         best_cuda = tc < best_cuda ? tc : best_cuda;
     }
+    /* The median of the per-round ratios: robust to a noisy neighbour. */
+    for (int i = 1; i < ROUNDS; i++) {
+        for (int j = i; j > 0 && ratios[j] < ratios[j - 1]; j--) {
+            double t = ratios[j];
+            ratios[j] = ratios[j - 1];
+            ratios[j - 1] = t;
+        }
+    }
+    med = (ratios[ROUNDS / 2 - 1] + ratios[ROUNDS / 2]) / 2;
     double per_c = best_cuda / ITERS * 1e3, per_z = best_zk / ITERS * 1e3;
-    printf("# CUDA vector add, %d floats, %d iterations x %d rounds (best)\n", N, ITERS, ROUNDS);
-    printf("cuda_vadd_libcudart   %10.3f ms/iter\n", per_c);
-    printf("cuda_vadd_libzhikai   %10.3f ms/iter   ratio %.3f (target <= 1.2)\n", per_z, per_c / per_z);
+    printf("# CUDA vector add, %d floats, %d iterations x %d rounds\n", N, ITERS, ROUNDS);
+    printf("cuda_vadd_libcudart   %10.3f ms/iter (best round)\n", per_c);
+    printf("cuda_vadd_libzhikai   %10.3f ms/iter (best round)\n", per_z);
+    printf("ratio                 %10.3f median of rounds (best/best %.3f; target <= 1.2)\n", med,
+           per_c / per_z);
     printf("BENCH {\"bench\": \"cuda\", \"metric\": \"vector add via libcudart\", \"value\": %.3f, "
            "\"unit\": \"ms\", \"baseline\": %.3f, \"baseline_name\": \"same work via libzhikai\", "
-           "\"ratio\": %.4g, \"target\": \"<= 1.2\"}\n", per_c, per_z, per_c / per_z);
+           "\"ratio\": %.4g, \"target\": \"<= 1.2\"}\n", per_c, per_z, med);
     return 0;
 }
