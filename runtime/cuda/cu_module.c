@@ -239,7 +239,8 @@ CU_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy
         params = p;
         len = *psize;
     } else {
-        memset(buf, 0, sizeof(buf));
+        /* Zero only the declared layout (padding between parameters). */
+        memset(buf, 0, a.param_bytes && a.param_bytes <= sizeof(buf) ? a.param_bytes : sizeof(buf));
         if ((r = pack_params((zk_function)f, kernelParams, buf, &len)) != CUDA_SUCCESS) {
             return r;
         }

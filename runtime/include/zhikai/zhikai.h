@@ -261,6 +261,13 @@ zk_status zk_device_primary_ctx_get_state(zk_device dev, int *active);
  */
 zk_status zk_ctx_get_current(zk_context *ctx);
 
+/**
+ * zk_ctx_get_id - an id of @ctx (NULL: the current context) unique in the
+ * process: ids are never reused, unlike the addresses of destroyed contexts
+ * (cuCtxGetId).  ZK_ERROR_INVALID_CONTEXT for a bad or destroyed one.
+ */
+zk_status zk_ctx_get_id(zk_context ctx, uint64_t *id);
+
 /** zk_ctx_get_device - the device of the current context. */
 zk_status zk_ctx_get_device(zk_device *dev);
 
