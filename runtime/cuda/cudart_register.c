@@ -224,16 +224,19 @@ void zkrt_forget_ctx(CUcontext ctx)
 
 cudaError_t zkrt_function(const void *hostFun, CUfunction *out)
 {
-    cudaError_t e = cudaErrorInvalidDeviceFunction;
+    cudaError_t e;
     CUmodule m;
-    if ((e = zkrt_ctx()) != cudaSuccess) {
-        return e;
+    unsigned long long id = current_id();
+    if (!id) {
+        if ((e = zkrt_ctx()) != cudaSuccess) {
+            return e;
+        }
+        id = current_id();
     }
     e = cudaErrorInvalidDeviceFunction;
     pthread_mutex_lock(&reg_lock);
     for (rt_func *f = funcs; f; f = f->next) {
         if (f->host == hostFun) {
-            unsigned long long id = current_id();
             if (id && f->ctx_id == id) {
                 *out = f->fn;
                 e = cudaSuccess;

@@ -508,6 +508,16 @@ zk_status zk_launch_kernel_ex(zk_function func, const uint32_t grid[3],
                               const void *params, size_t params_size,
                               zk_stream stream);
 
+/**
+ * zk_launch_kernel_args - zk_launch_kernel_ex for a kernel translated from
+ * PTX, with its arguments given as CUDA gives them (cuLaunchKernel's
+ * kernelParams): @args[i] points to the value of parameter i; they are
+ * packed by the kernel's .entry layout (zk_function_get_param).
+ */
+zk_status zk_launch_kernel_args(zk_function func, const uint32_t grid[3],
+                                const uint32_t block[3], uint32_t shared_bytes,
+                                void *const *args, zk_stream stream);
+
 /** zk_arg_f32 - pack a float into an argument slot. */
 static inline uint64_t zk_arg_f32(float f)
 {
