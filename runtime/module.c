@@ -667,6 +667,11 @@ ZK_EXPORT zk_status zk_launch_kernel_args(zk_function f, const uint32_t grid[3],
         return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s is a tile kernel",
                         f->desc.name);
     }
+    if (!f->nparams && f->simt.param_bytes) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s has no parameter "
+                        "layout (not from PTX): pass a packed buffer (zk_launch_kernel_ex, "
+                        "CU_LAUNCH_PARAM_BUFFER_POINTER)", f->desc.name);
+    }
     if (f->nparams && !args) {
         return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s takes %u parameters, "
                         "args is NULL", f->desc.name, f->nparams);
