@@ -205,6 +205,11 @@ void zk__module_free(struct zk_module_st *m)
         zk__handle_del(&m->funcs[i]);
     }
     zk__handle_del(m);
+    if (m->image_mapped) {
+        pthread_mutex_lock(&m->ctx->lock);
+        zk__rmap_remove(&m->ctx->va_map, m->image->va);
+        pthread_mutex_unlock(&m->ctx->lock);
+    }
     zk__bo_delete(m->ctx, m->image);
     for (i = 0; i < m->nfuncs; i++) {
         free(m->funcs[i].params);
@@ -305,6 +310,11 @@ static zk_status load_data(zk_module *out, const void *data, size_t len, int all
     }
     parsed_free(&p);
     pthread_mutex_lock(&ctx->lock);
+    /* A module's variables (zk_module_get_global) are copy targets like any
+     * allocation; zk_mem_free still refuses them (not ZK_ALLOC_DEVICE). */
+    if (m->nglobals && zk__rmap_insert(&ctx->va_map, m->image->va, m->image->size, m->image) == 0) {
+        m->image_mapped = 1;
+    }
     m->next = ctx->modules;
     ctx->modules = m;
     pthread_mutex_unlock(&ctx->lock);
@@ -460,6 +470,28 @@ ZK_EXPORT zk_status zk_function_get_name(zk_function f, const char **name)
         *name = f->desc.name;
     }
     return st;
+}
+
+ZK_EXPORT zk_status zk_function_get_attributes(zk_function f, zk_function_attributes *attr)
+{
+    zk_status st = check_func(f, "zk_function_get_attributes");
+    if (st == ZK_SUCCESS && !attr) {
+        st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_attributes: attr is NULL");
+    }
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    memset(attr, 0, sizeof(*attr));
+    attr->simt = !!(f->desc.flags & ZK_KDESC_F_SIMT);
+    if (attr->simt) {
+        attr->shared_bytes = f->simt.shared_bytes;
+        attr->local_bytes = f->simt.local_bytes;
+        attr->param_bytes = f->simt.param_bytes;
+        attr->max_threads_per_block = ZK_SIMT_MAX_THREADS;
+        attr->max_dynamic_shared_bytes = ZK_SIMT_MAX_SHARED - f->simt.shared_bytes;
+        attr->num_regs = ZK_SIMT_NUM_REGS;
+    }
+    return ZK_SUCCESS;
 }
 
 ZK_EXPORT zk_status zk_function_get_num_params(zk_function f, unsigned int *count)
@@ -619,6 +651,51 @@ static const char *simt_shape_error(const struct zk_function_st *f, const uint32
         return "parameter buffer size differs from the kernel's";
     }
     return NULL;
+}
+
+ZK_EXPORT zk_status zk_launch_kernel_args(zk_function f, const uint32_t grid[3],
+                                          const uint32_t block[3], uint32_t shared_bytes,
+                                          void *const *args, zk_stream in)
+{
+    uint8_t buf[ZK_SIMT_MAX_PARAMS];
+    size_t end = 0;
+    zk_status st = check_func(f, "zk_launch_kernel_args");
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    if (!f->nparams && !(f->desc.flags & ZK_KDESC_F_SIMT)) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s is a tile kernel",
+                        f->desc.name);
+    }
+    if (!f->nparams && f->simt.param_bytes) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s has no parameter "
+                        "layout (not from PTX): pass a packed buffer (zk_launch_kernel_ex, "
+                        "CU_LAUNCH_PARAM_BUFFER_POINTER)", f->desc.name);
+    }
+    if (f->nparams && !args) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s takes %u parameters, "
+                        "args is NULL", f->desc.name, f->nparams);
+    }
+    /* The layout came from the PTX front end; bound it anyway. */
+    for (unsigned int i = 0; i < f->nparams; i++) {
+        const struct zk_param_slot *p = &f->params[i];
+        if (p->offset > sizeof(buf) || p->size > sizeof(buf) - p->offset) {
+            return zk__fail(ZK_ERROR_INVALID_IMAGE, "zk_launch_kernel_args: parameter %u of %s "
+                            "outside the parameter space", i, f->desc.name);
+        }
+        if (!args[i]) {
+            return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: args[%u] is NULL", i);
+        }
+        end = p->offset + p->size > end ? p->offset + p->size : end;
+    }
+    if (f->simt.param_bytes > end && f->simt.param_bytes <= sizeof(buf)) {
+        end = f->simt.param_bytes;      /* trailing padding of the .entry */
+    }
+    memset(buf, 0, end);                /* padding between parameters */
+    for (unsigned int i = 0; i < f->nparams; i++) {
+        memcpy(buf + f->params[i].offset, args[i], f->params[i].size);
+    }
+    return zk_launch_kernel_ex(f, grid, block, shared_bytes, buf, end, in);
 }
 
 ZK_EXPORT zk_status zk_launch_kernel_ex(zk_function f, const uint32_t grid[3],

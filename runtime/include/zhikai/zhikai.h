@@ -204,7 +204,8 @@ zk_status zk_device_get_properties(zk_device dev, zk_device_properties *props);
 
 /**
  * zk_ctx_create - open @dev and create a context (its own device address
- * space) and make it current for the calling thread.
+ * space) and make it current for the calling thread (it replaces the top of
+ * the thread's context stack, see zk_ctx_set_current).
  * @flags: must be 0.
  * Returns ZK_ERROR_INVALID_HANDLE (bad device), ZK_ERROR_OS (open failed,
  * e.g. EACCES), ZK_ERROR_OUT_OF_MEMORY.  Thread-safe.
@@ -213,21 +214,59 @@ zk_status zk_ctx_create(zk_context *ctx, unsigned int flags, zk_device dev);
 
 /**
  * zk_ctx_destroy - wait for the context's outstanding work, then free all
- * its streams, events, modules and memory and close the device file.  If it
- * is current in the calling thread it stops being current; other threads
+ * its streams, events, modules and memory and close the device file.  It is
+ * removed from the calling thread's context stack; other threads
  * that still have it current get ZK_ERROR_INVALID_CONTEXT.
  * Not safe against concurrent use of the same context by other threads.
  */
 zk_status zk_ctx_destroy(zk_context ctx);
 
-/** zk_ctx_set_current - make @ctx (may be NULL) current for this thread. */
+/*
+ * Each thread has a stack of contexts (CUDA's model); its top is the current
+ * context every other call works on.
+ */
+
+/**
+ * zk_ctx_set_current - replace the top of this thread's context stack with
+ * @ctx (push it if the stack is empty); NULL pops the top.
+ */
 zk_status zk_ctx_set_current(zk_context ctx);
+
+/** zk_ctx_push_current - push @ctx on this thread's stack (it becomes current). */
+zk_status zk_ctx_push_current(zk_context ctx);
+
+/**
+ * zk_ctx_pop_current - pop the current context (into @ctx if not NULL);
+ * the one below becomes current.  ZK_ERROR_INVALID_CONTEXT if the stack is
+ * empty.
+ */
+zk_status zk_ctx_pop_current(zk_context *ctx);
+
+/**
+ * zk_device_primary_ctx_retain - the device's primary context: one per
+ * device, created on first retain, shared by every caller that retains it
+ * (libcudart and cuDevicePrimaryCtxRetain use it), destroyed when the last
+ * reference is released.  Retaining does not make it current.
+ * zk_ctx_destroy refuses it (ZK_ERROR_INVALID_CONTEXT).  Thread-safe.
+ */
+zk_status zk_device_primary_ctx_retain(zk_context *ctx, zk_device dev);
+/** zk_device_primary_ctx_release - drop one reference (see above). */
+zk_status zk_device_primary_ctx_release(zk_device dev);
+/** zk_device_primary_ctx_get_state - *active: 1 while it is retained. */
+zk_status zk_device_primary_ctx_get_state(zk_device dev, int *active);
 
 /**
  * zk_ctx_get_current - the calling thread's current context (NULL if none;
  * returns ZK_SUCCESS in that case too).
  */
 zk_status zk_ctx_get_current(zk_context *ctx);
+
+/**
+ * zk_ctx_get_id - an id of @ctx (NULL: the current context) unique in the
+ * process: ids are never reused, unlike the addresses of destroyed contexts
+ * (cuCtxGetId).  ZK_ERROR_INVALID_CONTEXT for a bad or destroyed one.
+ */
+zk_status zk_ctx_get_id(zk_context ctx, uint64_t *id);
 
 /** zk_ctx_get_device - the device of the current context. */
 zk_status zk_ctx_get_device(zk_device *dev);
@@ -413,9 +452,25 @@ zk_status zk_function_get_param(zk_function func, unsigned int index, size_t *of
 /**
  * zk_module_get_global - device address and size of the .global or .const
  * variable @name of a module loaded from PTX (cuModuleGetGlobal).
- * ZK_ERROR_NOT_FOUND if there is none.
+ * ZK_ERROR_NOT_FOUND if there is none.  The address is a valid target and
+ * source of zk_memcpy_* and zk_memset* (it is not zk_mem_free'able).
  */
 zk_status zk_module_get_global(zk_module mod, const char *name, uint64_t *va, size_t *size);
+
+/** Resource use of a kernel (cuFuncGetAttribute); SIMT kernels only, else 0. */
+typedef struct zk_function_attributes {
+    int simt;                       /* 1: SIMT kernel (zk_launch_kernel_ex) */
+    uint32_t shared_bytes;          /* static shared memory per block */
+    uint32_t local_bytes;           /* local memory per thread */
+    uint32_t param_bytes;           /* declared parameter buffer size (0 = any) */
+    uint32_t max_threads_per_block;
+    uint32_t max_dynamic_shared_bytes;
+    uint32_t num_regs;              /* registers per thread the card provides */
+    uint32_t reserved[5];
+} zk_function_attributes;
+
+/** zk_function_get_attributes - fill @attr for @func. */
+zk_status zk_function_get_attributes(zk_function func, zk_function_attributes *attr);
 
 /** zk_function_get_name - the kernel's name (valid as long as its module). */
 zk_status zk_function_get_name(zk_function func, const char **name);
@@ -453,6 +508,16 @@ zk_status zk_launch_kernel_ex(zk_function func, const uint32_t grid[3],
                               const void *params, size_t params_size,
                               zk_stream stream);
 
+/**
+ * zk_launch_kernel_args - zk_launch_kernel_ex for a kernel translated from
+ * PTX, with its arguments given as CUDA gives them (cuLaunchKernel's
+ * kernelParams): @args[i] points to the value of parameter i; they are
+ * packed by the kernel's .entry layout (zk_function_get_param).
+ */
+zk_status zk_launch_kernel_args(zk_function func, const uint32_t grid[3],
+                                const uint32_t block[3], uint32_t shared_bytes,
+                                void *const *args, zk_stream stream);
+
 /** zk_arg_f32 - pack a float into an argument slot. */
 static inline uint64_t zk_arg_f32(float f)
 {
@@ -469,9 +534,16 @@ static inline uint64_t zk_arg_f32(float f)
  * zk_stream_create - create a stream in the current context.  Streams are
  * assigned round-robin to the card's hardware queues; work on one stream
  * runs in order, work on different streams may overlap.
- * @flags: must be 0.
+ * @flags: 0 or ZK_STREAM_NON_BLOCKING.  The flag only matters to
+ * zk_stream_synchronize_others (CUDA's non-blocking streams, which the
+ * legacy default stream does not wait for).
  */
 zk_status zk_stream_create(zk_stream *stream, unsigned int flags);
+
+#define ZK_STREAM_NON_BLOCKING 0x1u
+
+/** zk_stream_get_flags - the flags @stream was created with (0 for the default). */
+zk_status zk_stream_get_flags(zk_stream stream, unsigned int *flags);
 
 /**
  * zk_stream_destroy - flush @stream, wait for its work and free it.  The
@@ -497,6 +569,15 @@ zk_status zk_stream_flush(zk_stream stream);
  * Environment ZK_WAIT_TIMEOUT_MS bounds the wait (default 600000).
  */
 zk_status zk_stream_synchronize(zk_stream stream);
+
+/**
+ * zk_stream_synchronize_others - wait for all work submitted so far on every
+ * stream of @stream's context except @stream itself (NULL = the current
+ * context's default stream) and those created ZK_STREAM_NON_BLOCKING.  What CUDA's legacy default stream does before
+ * a synchronous copy (libcuda, docs/cuda.md).  Returns the first sticky
+ * error of those streams.
+ */
+zk_status zk_stream_synchronize_others(zk_stream stream);
 
 /**
  * zk_stream_query - ZK_SUCCESS if all submitted work of @stream finished
