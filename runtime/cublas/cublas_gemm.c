@@ -1,0 +1,301 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * cublas_gemm.c - cublasSgemm, cublasGemmEx and cublasSgemv: cuBLAS's
+ * argument checks, then one launch of the tile GEMM kernel
+ * (cublas_kernels.zkc.in explains the column-major -> row-major mapping).
+ */
+#include <stdlib.h>
+
+#include "cublas_internal.h"
+
+/* Mode bits of the GEMM kernel (cublas_kernels.zkc.in). */
+enum {
+    GM_X_T = 1,
+    GM_Y_BT = 2,
+    GM_SCALE_ONLY = 4,
+    GM_BETA_ZERO = 8,
+    GM_ALPHA_SCALE = 16,
+    GM_ACC = 32,
+};
+
+static const size_t dt_size[CUBLAS_DT_COUNT] = { 4, 2, 2 };
+
+/* The workgroup count: slices of >= 64 rows of C^T, at most 8. */
+static uint32_t grid_for(uint64_t rows)
+{
+    uint64_t g = (rows + 63) / 64;
+    return g < 1 ? 1 : g > 8 ? 8 : (uint32_t)g;
+}
+
+static size_t align_up(size_t v)
+{
+    return (v + 255) & ~(size_t)255;
+}
+
+/* One call of the GEMM kernel, in row-major terms: C^T (n x m, ldc) = alpha
+ * X (n x k) . Y + beta C^T.  @x_t: X is given as its k x n transpose
+ * (stride ldx); @y_bt: Y is given as m x k. */
+struct gemm_call {
+    enum cublas_dt dt;
+    zk_deviceptr x, y, c;
+    uint64_t n, m, k, ldx, ldy, ldc;
+    int x_t, y_bt;
+    float alpha, beta;
+};
+
+static cublasStatus_t run_gemm(struct cublasContext *h, const struct gemm_call *g)
+{
+    uint64_t mode = 0, args[14];
+    size_t wx_bytes = 0, wt_bytes = 0, need;
+    cublasStatus_t s;
+    int scale_only = g->alpha == 0.0f || g->k == 0;
+    uint32_t grid = grid_for(g->n);
+
+    if (scale_only) {
+        mode |= GM_SCALE_ONLY;
+    } else {
+        mode |= (g->x_t ? GM_X_T : 0) | (g->y_bt ? GM_Y_BT : 0);
+        if (g->x_t && __builtin_mul_overflow((size_t)g->n, (size_t)g->k, &wx_bytes)) {
+            return CUBLAS_STATUS_ALLOC_FAILED;
+        }
+        wx_bytes *= dt_size[g->dt];     /* n*k < 2^62, elements <= 4 bytes */
+    }
+    if (g->beta == 0.0f) {
+        mode |= GM_BETA_ZERO;
+        mode |= !scale_only && g->alpha != 1.0f ? GM_ALPHA_SCALE : 0;
+    } else if (g->alpha == 1.0f && g->beta == 1.0f) {
+        mode |= GM_ACC;
+    }
+    /* wt: the partial product (general alpha/beta) or the zeros C takes. */
+    if (scale_only ? (mode & GM_BETA_ZERO) != 0 : (mode & (GM_BETA_ZERO | GM_ACC)) == 0) {
+        if (__builtin_mul_overflow((size_t)g->n, (size_t)g->m, &wt_bytes) ||
+            __builtin_mul_overflow(wt_bytes, (size_t)4, &wt_bytes)) {
+            return CUBLAS_STATUS_ALLOC_FAILED;
+        }
+    }
+    if (__builtin_add_overflow(align_up(wx_bytes), wt_bytes, &need)) {
+        return CUBLAS_STATUS_ALLOC_FAILED;
+    }
+    s = cublas_ws_reserve(h, need);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        return s;
+    }
+    if (scale_only && (mode & GM_BETA_ZERO)) {
+        zk_status st = zk_memset_async(h->ws + align_up(wx_bytes), 0, wt_bytes, h->stream);
+        if (st != ZK_SUCCESS) {
+            return cublas_from_zk(st);
+        }
+    }
+    args[0] = g->x;
+    args[1] = g->y;
+    args[2] = g->c;
+    args[3] = h->ws;
+    args[4] = h->ws + align_up(wx_bytes);
+    args[5] = g->n;
+    args[6] = g->m;
+    args[7] = g->k;
+    args[8] = g->ldx;
+    args[9] = g->ldy;
+    args[10] = g->ldc;
+    args[11] = mode;
+    args[12] = zk_arg_f32(g->alpha);
+    args[13] = zk_arg_f32(g->beta);
+    if (scale_only) {
+        /* X and Y are not read: A and B may be anything (even NULL). */
+        args[0] = args[1] = h->ws;
+    }
+    return cublas_launch(h, h->f_gemm[g->dt], grid, args, 14);
+}
+
+static int op_ok(cublasOperation_t op)
+{
+    return op == CUBLAS_OP_N || op == CUBLAS_OP_T || op == CUBLAS_OP_C;
+}
+
+static int imax1(int v)
+{
+    return v > 1 ? v : 1;
+}
+
+/* The shared part of Sgemm and GemmEx, after the type checks. */
+static cublasStatus_t gemm(struct cublasContext *h, enum cublas_dt dt, cublasOperation_t transa,
+                           cublasOperation_t transb, int m, int n, int k, const float *alpha,
+                           const void *A, int lda, const void *B, int ldb, const float *beta,
+                           void *C, int ldc)
+{
+    struct gemm_call g;
+    if (!op_ok(transa) || !op_ok(transb) || m < 0 || n < 0 || k < 0 ||
+        lda < imax1(transa == CUBLAS_OP_N ? m : k) ||
+        ldb < imax1(transb == CUBLAS_OP_N ? k : n) || ldc < imax1(m) || !alpha || !beta) {
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    /* Nothing to do (reference BLAS's quick return). */
+    if (m == 0 || n == 0 || ((*alpha == 0.0f || k == 0) && *beta == 1.0f)) {
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    g.dt = dt;
+    g.x = (zk_deviceptr)(uintptr_t)B;   /* X = op(B)^T */
+    g.y = (zk_deviceptr)(uintptr_t)A;   /* Y = op(A)^T */
+    g.c = (zk_deviceptr)(uintptr_t)C;
+    g.n = (uint64_t)n;
+    g.m = (uint64_t)m;
+    g.k = (uint64_t)k;
+    g.ldx = (uint64_t)ldb;
+    g.ldy = (uint64_t)lda;
+    g.ldc = (uint64_t)ldc;
+    g.x_t = transb != CUBLAS_OP_N;
+    g.y_bt = transa != CUBLAS_OP_N;
+    g.alpha = *alpha;
+    g.beta = *beta;
+    return run_gemm(h, &g);
+}
+
+CUBLAS_EXPORT cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa,
+                                            cublasOperation_t transb, int m, int n, int k,
+                                            const float *alpha, const float *A, int lda,
+                                            const float *B, int ldb, const float *beta,
+                                            float *C, int ldc)
+{
+    struct cublasContext *h = cublas_handle_ok(handle);
+    if (!h) {
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    }
+    return gemm(h, CUBLAS_DT_F32, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+CUBLAS_EXPORT cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa,
+                                          cublasOperation_t transb, int m, int n, int k,
+                                          const void *alpha, const void *A, cudaDataType Atype,
+                                          int lda, const void *B, cudaDataType Btype, int ldb,
+                                          const void *beta, void *C, cudaDataType Ctype, int ldc,
+                                          cublasComputeType_t computeType, cublasGemmAlgo_t algo)
+{
+    struct cublasContext *h = cublas_handle_ok(handle);
+    enum cublas_dt dt;
+    if (!h) {
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    }
+    if (!((algo >= CUBLAS_GEMM_DEFAULT && algo <= CUBLAS_GEMM_ALGO23) ||
+          (algo >= CUBLAS_GEMM_DEFAULT_TENSOR_OP && algo <= CUBLAS_GEMM_ALGO15_TENSOR_OP) ||
+          algo == CUBLAS_GEMM_AUTOTUNE)) {
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    /* fp32 compute with fp32 scalars; CUDA_R_32F (0) is what pre-11 code passes. */
+    switch ((int)computeType) {
+    case CUBLAS_COMPUTE_32F:
+    case CUBLAS_COMPUTE_32F_PEDANTIC:
+    case CUBLAS_COMPUTE_32F_FAST_16F:
+    case CUBLAS_COMPUTE_32F_FAST_16BF:
+    case CUBLAS_COMPUTE_32F_FAST_TF32:
+    case CUDA_R_32F:
+        break;
+    default:
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
+    if (Atype != Btype || Ctype != CUDA_R_32F) {
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
+    switch (Atype) {
+    case CUDA_R_32F:
+        dt = CUBLAS_DT_F32;
+        break;
+    case CUDA_R_16F:
+        dt = CUBLAS_DT_F16;
+        break;
+    case CUDA_R_16BF:
+        dt = CUBLAS_DT_BF16;
+        break;
+    default:
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
+    return gemm(h, dt, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/*
+ * y = alpha op(A) x + beta y as a GEMM with one column:
+ *  trans != N: y (n, incy) = A^T x: C^T = y as n x 1 (stride incy), X = the
+ *    row-major view of A (n x m, lda), Y = x as m x 1 (stride incx).
+ *  trans == N: y (m) = A x: y^T (1 x m) = x^T (1 x n) . A^T, where A^T is the
+ *    row-major view of A (n x m, lda).  x with incx != 1 is gathered by the
+ *    kernel's X_T path (x as its n x 1 transpose, stride incx); y with incy
+ *    != 1 cannot be a row, so the product goes to scratch and
+ *    cublas_axpby_f32 scatters alpha t + beta y into it.
+ * Negative increments (BLAS's reversed vectors) are not supported.
+ */
+CUBLAS_EXPORT cublasStatus_t cublasSgemv_v2(cublasHandle_t handle, cublasOperation_t trans,
+                                            int m, int n, const float *alpha, const float *A,
+                                            int lda, const float *x, int incx, const float *beta,
+                                            float *y, int incy)
+{
+    struct cublasContext *h = cublas_handle_ok(handle);
+    struct gemm_call g;
+    cublasStatus_t s;
+    size_t t_off;
+    if (!h) {
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    }
+    if (!op_ok(trans) || m < 0 || n < 0 || lda < imax1(m) || incx == 0 || incy == 0 ||
+        !alpha || !beta) {
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (m == 0 || n == 0 || (*alpha == 0.0f && *beta == 1.0f)) {
+        return CUBLAS_STATUS_SUCCESS;
+    }
+    if (incx < 0 || incy < 0) {
+        return CUBLAS_STATUS_NOT_SUPPORTED;
+    }
+    g.dt = CUBLAS_DT_F32;
+    g.alpha = *alpha;
+    g.beta = *beta;
+    if (trans != CUBLAS_OP_N) {
+        g.x = (zk_deviceptr)(uintptr_t)A;
+        g.y = (zk_deviceptr)(uintptr_t)x;
+        g.c = (zk_deviceptr)(uintptr_t)y;
+        g.n = (uint64_t)n;
+        g.m = 1;
+        g.k = (uint64_t)m;
+        g.ldx = (uint64_t)lda;
+        g.ldy = (uint64_t)incx;
+        g.ldc = (uint64_t)incy;
+        g.x_t = 0;
+        g.y_bt = 0;
+        return run_gemm(h, &g);
+    }
+    g.x = (zk_deviceptr)(uintptr_t)x;
+    g.y = (zk_deviceptr)(uintptr_t)A;
+    g.c = (zk_deviceptr)(uintptr_t)y;
+    g.n = 1;
+    g.m = (uint64_t)m;
+    g.k = (uint64_t)n;
+    g.ldx = incx == 1 ? (uint64_t)n : (uint64_t)incx;
+    g.ldy = (uint64_t)lda;
+    g.ldc = (uint64_t)m;
+    g.x_t = incx != 1;
+    g.y_bt = 0;
+    if (incy == 1 || g.alpha == 0.0f) {
+        if (incy != 1) {
+            /* C = beta C only: y as n x 1 with stride incy is fine. */
+            g.n = (uint64_t)m;
+            g.m = 1;
+            g.ldc = (uint64_t)incy;
+        }
+        return run_gemm(h, &g);
+    }
+    /* t = x^T A^T into scratch past the GEMM's own, then y = alpha t + beta y. */
+    t_off = align_up((size_t)n * 4) + align_up((size_t)m * 4);
+    s = cublas_ws_reserve(h, t_off + (size_t)m * 4);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        return s;
+    }
+    g.c = h->ws + t_off;
+    g.alpha = 1.0f;
+    g.beta = 0.0f;
+    s = run_gemm(h, &g);
+    if (s == CUBLAS_STATUS_SUCCESS) {
+        uint64_t args[7] = { h->ws + t_off, (zk_deviceptr)(uintptr_t)y, (uint64_t)m,
+                             (uint64_t)incy, *beta == 0.0f ? GM_BETA_ZERO : 0,
+                             zk_arg_f32(*alpha), zk_arg_f32(*beta) };
+        s = cublas_launch(h, h->f_axpby, 1, args, 7);
+    }
+    return s;
+}

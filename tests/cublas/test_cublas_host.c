@@ -1,0 +1,244 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_cublas_host.c - libcublas on the host against the fake driver
+ * (tests/host/zk_fake_ioctl.c, which runs DMA and records launches), under
+ * ASan/UBSan: handle life cycle, cuBLAS's argument checks and status codes,
+ * and the column-major -> row-major mapping each call hands the GEMM kernel
+ * (the numbers themselves are checked on the card by test_cublas).
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <cublas_v2.h>
+#include <zhikai/zhikai.h>
+
+#include "zk_fake_ioctl.h"
+
+static zk_context g_ctx;
+static cublasHandle_t g_h;
+static void *g_buf;         /* one device allocation big enough for every case */
+static const float one = 1.0f, zero = 0.0f, half = 0.5f;
+
+/* The GEMM kernel's argument slots (cublas_kernels.zkc.in). */
+enum { A_X, A_Y, A_C, A_WX, A_WT, A_N, A_M, A_K, A_LDX, A_LDY, A_LDC, A_MODE, A_ALPHA, A_BETA };
+
+static int setup(void **state)
+{
+    zk_device dev;
+    zk_deviceptr d;
+    (void)state;
+    fake_reset();
+    if (zk_init(0) != ZK_SUCCESS || zk_device_get(&dev, 0) != ZK_SUCCESS ||
+        zk_ctx_create(&g_ctx, 0, dev) != ZK_SUCCESS || cublasCreate(&g_h) != 0 ||
+        zk_mem_alloc(&d, 1 << 20) != ZK_SUCCESS) {
+        return -1;
+    }
+    g_buf = (void *)(uintptr_t)d;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    (void)state;
+    if (cublasDestroy(g_h) != 0 || zk_ctx_destroy(g_ctx) != ZK_SUCCESS) {
+        return -1;
+    }
+    return fake.live_bos == 0 ? 0 : -1;
+}
+
+/* Launches queued since @before, after flushing the stream. */
+static uint64_t launches_since(uint64_t before)
+{
+    assert_int_equal(zk_ctx_synchronize(), ZK_SUCCESS);
+    return fake.launches - before;
+}
+
+static void test_status_and_handles(void **state)
+{
+    cublasHandle_t h2;
+    cublasStatus_t s;
+    int v;
+    (void)state;
+    assert_int_equal(cublasCreate(NULL), CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasDestroy(NULL), CUBLAS_STATUS_NOT_INITIALIZED);
+    assert_int_equal(cublasSetStream(NULL, NULL), CUBLAS_STATUS_NOT_INITIALIZED);
+    assert_int_equal(cublasGetProperty(MAJOR_VERSION, &v), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(v, CUBLAS_VER_MAJOR);
+    assert_int_equal(cublasGetProperty((libraryPropertyType)9, &v), CUBLAS_STATUS_INVALID_VALUE);
+    for (s = 0; s <= 20; s++) {
+        assert_non_null(cublasGetStatusName(s));
+        assert_non_null(cublasGetStatusString(s));
+    }
+    assert_string_equal(cublasGetStatusName(CUBLAS_STATUS_NOT_SUPPORTED), "CUBLAS_STATUS_NOT_SUPPORTED");
+    /* A second handle in the same context, then no context at all. */
+    assert_int_equal(cublasCreate(&h2), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasDestroy(h2), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(zk_ctx_set_current(NULL), ZK_SUCCESS);
+    assert_int_equal(cublasCreate(&h2), CUBLAS_STATUS_NOT_INITIALIZED);
+    assert_int_equal(zk_ctx_set_current(g_ctx), ZK_SUCCESS);
+    assert_int_equal(cublasSetMathMode(g_h, (cublasMath_t)7), CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasSetMathMode(g_h, CUBLAS_TF32_TENSOR_OP_MATH), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasSetPointerMode(g_h, (cublasPointerMode_t)5), CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasSetPointerMode(g_h, CUBLAS_POINTER_MODE_DEVICE), CUBLAS_STATUS_NOT_SUPPORTED);
+}
+
+static void test_bad_arguments_launch_nothing(void **state)
+{
+    const cublasStatus_t E = CUBLAS_STATUS_INVALID_VALUE;
+    void *d = g_buf;
+    uint64_t before = fake.launches;
+    (void)state;
+    assert_int_equal(cublasSgemm(g_h, (cublasOperation_t)-1, CUBLAS_OP_N, 1, 1, 1, &one, d, 1, d, 1,
+                                 &zero, d, 1), E);
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 1, -1, 1, &one, d, 1, d, 1, &zero,
+                                 d, 1), E);
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 3, 2, 5, &one, d, 2, d, 5, &zero,
+                                 d, 3), E);                                  /* lda < m */
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 3, 2, 5, &one, d, 3, d, 4, &zero,
+                                 d, 3), E);                                  /* ldb < k */
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_T, CUBLAS_OP_T, 3, 2, 5, &one, d, 5, d, 1, &zero,
+                                 d, 3), E);                                  /* ldb < n */
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 3, 2, 5, &one, d, 3, d, 5, &zero,
+                                 d, 2), E);                                  /* ldc < m */
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 3, 2, 5, &one, d, 3, d, 5, NULL,
+                                 d, 3), E);
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_N, 3, 2, &one, d, 3, d, 1, &zero, d, 0), E);
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_N, 3, -2, &one, d, 3, d, 1, &zero, d, 1), E);
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_CONJG, 3, 2, &one, d, 3, d, 1, &zero, d, 1), E);
+    assert_int_equal(cublasGemmEx(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, d, CUDA_R_16BF, 1, d,
+                                  CUDA_R_16BF, 1, &zero, d, CUDA_R_16BF, 1, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT), CUBLAS_STATUS_NOT_SUPPORTED);
+    assert_int_equal(cublasGemmEx(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, d, CUDA_R_16F, 1, d,
+                                  CUDA_R_16F, 1, &zero, d, CUDA_R_32F, 1, CUBLAS_COMPUTE_16F,
+                                  CUBLAS_GEMM_DEFAULT), CUBLAS_STATUS_NOT_SUPPORTED);
+    /* Quick returns: nothing to compute, nothing launched, SUCCESS. */
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 0, 2, 5, &one, NULL, 1, NULL, 5,
+                                 &zero, NULL, 1), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 3, 2, 5, &zero, d, 3, d, 5, &one,
+                                 d, 3), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_T, 3, 0, &one, d, 3, d, 1, &zero, d, 1),
+                     CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 0);
+    /* A device pointer that is in no allocation never reaches the card. */
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, (void *)0x40, 2, d, 2,
+                                 &zero, d, 2), CUBLAS_STATUS_EXECUTION_FAILED);
+    assert_int_equal(launches_since(before), 0);
+}
+
+/* One Sgemm; the kernel's (n, m, k, ldx, ldy, ldc, mode) and X/Y roles. */
+static void expect_gemm(cublasOperation_t ta, cublasOperation_t tb, int m, int n, int k, int lda,
+                        int ldb, int ldc, const float *alpha, const float *beta, uint64_t mode)
+{
+    uint64_t before = fake.launches;
+    char *a = g_buf, *b = (char *)g_buf + 65536, *c = (char *)g_buf + 131072;
+    assert_int_equal(cublasSgemm(g_h, ta, tb, m, n, k, alpha, (float *)a, lda, (float *)b, ldb, beta,
+                                 (float *)c, ldc), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 1);
+    if (!(mode & 4)) {
+        assert_int_equal(fake.last_args[A_X], (uintptr_t)b);    /* X = op(B)^T */
+        assert_int_equal(fake.last_args[A_Y], (uintptr_t)a);    /* Y = op(A)^T */
+    }
+    assert_int_equal(fake.last_args[A_C], (uintptr_t)c);
+    assert_int_equal(fake.last_args[A_N], n);
+    assert_int_equal(fake.last_args[A_M], m);
+    assert_int_equal(fake.last_args[A_K], k);
+    assert_int_equal(fake.last_args[A_LDX], ldb);
+    assert_int_equal(fake.last_args[A_LDY], lda);
+    assert_int_equal(fake.last_args[A_LDC], ldc);
+    assert_int_equal(fake.last_args[A_MODE], mode);
+    assert_int_equal(fake.last_args[A_ALPHA], zk_arg_f32(*alpha));
+    assert_int_equal(fake.last_args[A_BETA], zk_arg_f32(*beta));
+}
+
+static void test_gemm_mapping(void **state)
+{
+    const float two = 2.0f;
+    (void)state;
+    /* transb = N: X is B's row-major view; transb = T: transposed in scratch (1). */
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 7, 4, 6, &one, &zero, 8);
+    expect_gemm(CUBLAS_OP_T, CUBLAS_OP_N, 5, 3, 4, 4, 4, 5, &one, &zero, 8 | 2);
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_T, 5, 3, 4, 5, 3, 5, &one, &zero, 8 | 1);
+    expect_gemm(CUBLAS_OP_C, CUBLAS_OP_C, 5, 3, 4, 4, 3, 5, &one, &zero, 8 | 2 | 1);
+    /* alpha/beta: scale after (16), accumulate (32), general (none), C = beta C (4). */
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &two, &zero, 8 | 16);
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &one, &one, 32);
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &half, &two, 0);
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &zero, &two, 4);
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &zero, &zero, 4 | 8);
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 0, 5, 1, 5, &one, &zero, 4 | 8);
+}
+
+static void test_gemv_mapping(void **state)
+{
+    void *d = g_buf;
+    uint64_t before;
+    (void)state;
+    /* trans = T: y (n, incy) = A^T x is C^T n x 1, X = A's view, Y = x (stride incx). */
+    before = fake.launches;
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_T, 6, 4, &one, d, 8, d, 2, &zero, d, 3),
+                     CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 1);
+    assert_int_equal(fake.last_args[A_N], 4);
+    assert_int_equal(fake.last_args[A_M], 1);
+    assert_int_equal(fake.last_args[A_K], 6);
+    assert_int_equal(fake.last_args[A_LDX], 8);
+    assert_int_equal(fake.last_args[A_LDY], 2);
+    assert_int_equal(fake.last_args[A_LDC], 3);
+    /* trans = N, unit strides: one row x^T . A^T. */
+    before = fake.launches;
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_N, 6, 4, &one, d, 8, d, 1, &zero, d, 1),
+                     CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 1);
+    assert_int_equal(fake.last_args[A_N], 1);
+    assert_int_equal(fake.last_args[A_M], 6);
+    assert_int_equal(fake.last_args[A_K], 4);
+    assert_int_equal(fake.last_args[A_LDY], 8);
+    assert_int_equal(fake.last_args[A_MODE], 8);
+    /* trans = N, incx 2 (gathered: mode 1), incy 3: GEMM to scratch + axpby scatter. */
+    before = fake.launches;
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_N, 6, 4, &half, d, 8, d, 2, &one, d, 3),
+                     CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 2);
+    assert_int_equal(fake.last_args[1], (uintptr_t)d);  /* axpby's y */
+    assert_int_equal(fake.last_args[2], 6);
+    assert_int_equal(fake.last_args[3], 3);
+    assert_int_equal(fake.last_args[4], 0);
+    assert_int_equal(fake.last_args[5], zk_arg_f32(0.5f));
+}
+
+static void test_stream(void **state)
+{
+    zk_stream s;
+    cudaStream_t got;
+    uint64_t before = fake.launches;
+    (void)state;
+    assert_int_equal(zk_stream_create(&s, 0), ZK_SUCCESS);
+    assert_int_equal(cublasSetStream(g_h, (cudaStream_t)s), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasGetStream(g_h, &got), CUBLAS_STATUS_SUCCESS);
+    assert_ptr_equal(got, s);
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_T, 6, 4, &one, g_buf, 8, g_buf, 1, &zero, g_buf, 1),
+                     CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(zk_stream_synchronize(s), ZK_SUCCESS);
+    assert_int_equal(fake.launches - before, 1);
+    /* cudaStreamLegacy / PerThread are the default stream. */
+    assert_int_equal(cublasSetStream(g_h, (cudaStream_t)0x2), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasGetStream(g_h, &got), CUBLAS_STATUS_SUCCESS);
+    assert_ptr_equal(got, (cudaStream_t)0x2);
+    assert_int_equal(zk_stream_destroy(s), ZK_SUCCESS);
+    assert_int_equal(cublasSetStream(g_h, NULL), CUBLAS_STATUS_SUCCESS);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_status_and_handles),
+        cmocka_unit_test(test_bad_arguments_launch_nothing),
+        cmocka_unit_test(test_gemm_mapping),
+        cmocka_unit_test(test_gemv_mapping),
+        cmocka_unit_test(test_stream),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
