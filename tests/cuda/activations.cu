@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* activations.cu - SiLU(x) * g (the SwiGLU gate) and tanh-approximated GELU. */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void silu_mul(const float *x, const float *g, float *y, int n)
 {

@@ -4,7 +4,7 @@
  * then global), the global maximum (atomicMax), a float total (atomicAdd)
  * and a CAS-based counter of the elements equal to 7.
  */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void histogram(const int *in, int *bins, int *maxv, float *total,
                                      int *sevens, int n)

@@ -5,7 +5,7 @@
  * scores for positions 0..len-1 in dynamic shared memory, softmax, then
  * out[h] = sum_t p[t] * v[t].  k, v: [len][kv_heads][dim].
  */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern __shared__ float att_scores[];
 

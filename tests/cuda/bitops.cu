@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* bitops.cu - popc, clz, brev, byte_perm, bit-field insert, shifts and integer division. */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void bitops(const unsigned int *a, const unsigned int *b, unsigned int *out,
                                   int n)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* device_call.cu - a kernel calling a non-inlined device function (a real PTX call). */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __device__ __noinline__ float poly(float x, const float *c, int deg)
 {

@@ -4,7 +4,7 @@
  * by data: each thread counts its window's byte values, then reports the
  * most frequent one (ties: the smallest).
  */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void local_mode(const unsigned char *in, int *mode, int window, int n)
 {

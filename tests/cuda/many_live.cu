@@ -4,7 +4,7 @@
  * mixing pass that needs every one of them, then stored in reverse): the
  * translator's register allocator has to spill.
  */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 #define NV 224
 

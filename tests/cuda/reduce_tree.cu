@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* reduce_tree.cu - per-block sums (blockDim.x = 256), a shared-memory tree. */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void reduce_tree(const float *in, float *block_sums, int n)
 {

@@ -4,7 +4,7 @@
  * vector (shuffles down and xor, one shared slot per warp), and a ballot
  * count of the positive elements.
  */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 static __device__ __forceinline__ float warp_sum(float v)
 {

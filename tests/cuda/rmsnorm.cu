@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* rmsnorm.cu - y = x * w / sqrt(mean(x^2) + eps), one block (128 threads) per row. */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void rmsnorm(const float *x, const float *w, float *y, int n, float eps)
 {

@@ -3,7 +3,7 @@
  * rope.cu - rotary position embedding in place on q[heads][dim] for one
  * position: pair (2i, 2i+1) rotated by pos * theta^(-2i/dim).
  */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void rope(float *q, int heads, int dim, int pos, float theta)
 {

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* sgemm_tiled.cu - C[M][N] = A[M][K] * B[K][N], 16x16 tiles staged in shared memory. */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 #define TILE 16
 

@@ -4,7 +4,7 @@
  * runtime/kernels/simt_demo.zks (same parameters, same results), for the
  * translated-vs-handwritten benchmark (tests/bench/bench_ptx.c).
  */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 /* out[block] = sum of the block's inputs; dynamic shared memory of ntid words */
 extern "C" __global__ void block_sum_u32(const unsigned int *in, unsigned int *out)

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* softmax.cu - row softmax, one block (blockDim.x = 128) per row of n columns. */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void softmax(const float *x, float *y, int n)
 {

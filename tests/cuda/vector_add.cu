@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* vector_add.cu - c[i] = a[i] + b[i], one thread per element. */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void vector_add(const float *a, const float *b, float *c, int n)
 {

@@ -7,7 +7,7 @@
  * program has.  tests/runtime/test_ptx.c catches those calls and loads the
  * wrapper into libzhikai.
  */
-#include "zk_cuda.h"
+#include <cuda_runtime.h>
 
 extern "C" __global__ void vector_add(const float *a, const float *b, float *c, int n);
 #ifndef __CUDA_ARCH__
