@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <cublas_v2.h>
 #include <zhikai/zhikai.h>
@@ -165,13 +166,10 @@ static void gemm_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t 
     }
     {
         double e = rel_err(got, ref, nc);
-        ok(s == CUBLAS_STATUS_SUCCESS && e < 1e-4 && sentinel_ok,
-           "%s %s%s m=%d n=%d k=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g: status %d, max rel err %.2e%s",
-           ex ? "GemmEx" : "Sgemm", opn(ta), opn(tb), m, n, k, lda, ldb, ldc, alpha, beta, s, e,
+        ok(s == CUBLAS_STATUS_SUCCESS && e < 2e-5 && sentinel_ok,
+           "%s%s%s %s%s m=%d n=%d k=%d lda=%d ldb=%d ldc=%d alpha=%g beta=%g: status %d, max rel err %.2e%s",
+           ex ? "GemmEx " : "Sgemm", ex ? dtn[dt] : "", ex ? " in," : "", opn(ta), opn(tb), m, n, k, lda, ldb, ldc, alpha, beta, s, e,
            sentinel_ok ? "" : ", wrote outside C");
-        if (ex) {
-            printf("#   inputs %s\n", dtn[dt]);
-        }
     }
     dev_free(da);
     dev_free(db);
@@ -219,7 +217,7 @@ static void gemv_case(cublasHandle_t h, cublasOperation_t t, int m, int n, int i
     }
     {
         double e = rel_err(got, ref, ny);
-        ok(s == CUBLAS_STATUS_SUCCESS && e < 1e-4 && sentinel_ok,
+        ok(s == CUBLAS_STATUS_SUCCESS && e < 2e-5 && sentinel_ok,
            "Sgemv %s m=%d n=%d lda=%d incx=%d incy=%d alpha=%g beta=%g: status %d, max rel err %.2e%s",
            opn(t), m, n, lda, incx, incy, alpha, beta, s, e, sentinel_ok ? "" : ", wrote outside y");
     }
@@ -294,7 +292,7 @@ static void error_cases(cublasHandle_t h)
     dev_free(d);
 }
 
-int main(void)
+int main(int argc, char **argv)
 {
     static const cublasOperation_t ops[] = { CUBLAS_OP_N, CUBLAS_OP_T };
     static const float ab[][2] = { { 1.5f, -0.5f }, { 1.0f, 0.0f }, { 1.0f, 1.0f }, { -2.0f, 0.0f },
@@ -302,7 +300,16 @@ int main(void)
     cublasHandle_t h;
     zk_device dev;
     zk_context ctx;
+    cublasStatus_t s;
     int ia, ib, i, v = 0;
+    /* The guest's TCG CPU (qemu64: SSE3, no SSSE3) makes OpenBLAS's CPU
+     * detection pick kernels it cannot run (SIGILL); the SSE3 ones are
+     * enough for a reference.  OpenBLAS reads this when it loads: re-exec. */
+    if (!getenv("OPENBLAS_CORETYPE")) {
+        setenv("OPENBLAS_CORETYPE", "Prescott", 1);
+        execv("/proc/self/exe", argv);
+    }
+    (void)argc;
     srand(18);
     printf("TAP version 13\n");
     if (zk_init(0) != ZK_SUCCESS || zk_device_get(&dev, 0) != ZK_SUCCESS ||
@@ -311,7 +318,8 @@ int main(void)
         return 1;
     }
     ok(cublasCreate(&h) == CUBLAS_STATUS_SUCCESS, "cublasCreate");
-    ok(cublasGetVersion(h, &v) == 0 && v == CUBLAS_VERSION, "cublasGetVersion %d", v);
+    s = cublasGetVersion(h, &v);
+    ok(s == CUBLAS_STATUS_SUCCESS && v == CUBLAS_VERSION, "cublasGetVersion %d", v);
     for (ia = 0; ia < 2; ia++) {
         for (ib = 0; ib < 2; ib++) {
             for (i = 0; i < 6; i++) {
