@@ -6,23 +6,6 @@
 
 #include "zk_internal.h"
 
-static __thread zk_context current;
-
-zk_status zk__current_ctx(zk_context *out)
-{
-    zk_context c = current;
-    if (!c) {
-        return zk__fail(ZK_ERROR_INVALID_CONTEXT, "no current context in this thread "
-                        "(zk_ctx_create / zk_ctx_set_current)");
-    }
-    if (!zk__handle_ok(c, ZK_KIND_CTX)) {
-        return zk__fail(ZK_ERROR_INVALID_CONTEXT, "the current context %p was destroyed",
-                        (void *)c);
-    }
-    *out = c;
-    return ZK_SUCCESS;
-}
-
 ZK_EXPORT zk_status zk_ctx_create(zk_context *out, unsigned int flags, zk_device dev)
 {
     zk_context c = NULL;
@@ -85,7 +68,7 @@ ZK_EXPORT zk_status zk_ctx_create(zk_context *out, unsigned int flags, zk_device
         zk__stream_free(c->default_stream);
         goto fail;
     }
-    current = c;
+    zk__ctx_make_current(c);
     *out = c;
     return ZK_SUCCESS;
 fail:
@@ -97,19 +80,29 @@ fail:
     return st;
 }
 
+static void ctx_free(zk_context c);
+
 ZK_EXPORT zk_status zk_ctx_destroy(zk_context c)
 {
-    size_t i;
     if (!zk__handle_ok(c, ZK_KIND_CTX)) {
         return zk__fail(ZK_ERROR_INVALID_HANDLE, "zk_ctx_destroy: bad context handle %p",
                         (void *)c);
     }
+    if (c->primary) {
+        return zk__fail(ZK_ERROR_INVALID_CONTEXT, "zk_ctx_destroy: %p is the device's primary "
+                        "context (zk_device_primary_ctx_release it)", (void *)c);
+    }
+    ctx_free(c);
+    return ZK_SUCCESS;
+}
+
+static void ctx_free(zk_context c)
+{
+    size_t i;
     /* Outstanding work first, errors ignored: everything goes anyway. */
     zk__ctx_flush_all(c, 1);
     zk__handle_del(c);
-    if (current == c) {
-        current = NULL;
-    }
+    zk__ctx_forget(c);
     while (c->modules) {
         struct zk_module_st *m = c->modules;
         c->modules = m->next;
@@ -137,25 +130,86 @@ ZK_EXPORT zk_status zk_ctx_destroy(zk_context c)
     pthread_cond_destroy(&c->stage_cv);
     pthread_rwlock_destroy(&c->slock);
     free(c);
-    return ZK_SUCCESS;
 }
 
-ZK_EXPORT zk_status zk_ctx_set_current(zk_context c)
-{
-    if (c && !zk__handle_ok(c, ZK_KIND_CTX)) {
-        return zk__fail(ZK_ERROR_INVALID_HANDLE, "zk_ctx_set_current: bad context handle %p",
-                        (void *)c);
-    }
-    current = c;
-    return ZK_SUCCESS;
-}
+/* ---- primary contexts: one per device, shared by whoever retains it --------- */
 
-ZK_EXPORT zk_status zk_ctx_get_current(zk_context *out)
+static pthread_mutex_t primary_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct {
+    zk_context ctx;
+    unsigned int refs;
+} primary[ZK_MAX_DEVICES];
+
+ZK_EXPORT zk_status zk_device_primary_ctx_retain(zk_context *out, zk_device dev)
 {
+    zk_context prev = NULL, c;
+    zk_status st = ZK_SUCCESS;
     if (!out) {
-        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_ctx_get_current: ctx is NULL");
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_device_primary_ctx_retain: ctx is NULL");
     }
-    *out = (current && zk__handle_ok(current, ZK_KIND_CTX)) ? current : NULL;
+    if (!zk__handle_ok(dev, ZK_KIND_DEVICE)) {
+        return zk__fail(ZK_ERROR_INVALID_HANDLE, "zk_device_primary_ctx_retain: bad device "
+                        "handle %p", (void *)dev);
+    }
+    pthread_mutex_lock(&primary_lock);
+    c = primary[dev->index].ctx;
+    if (!c) {
+        /* Creating it must not change what is current in this thread. */
+        zk_ctx_get_current(&prev);
+        st = zk_ctx_create(&c, 0, dev);
+        if (st == ZK_SUCCESS) {
+            c->primary = 1;
+            primary[dev->index].ctx = c;
+            zk__ctx_forget(c);
+            if (prev) {
+                zk__ctx_make_current(prev);
+            }
+        }
+    }
+    if (st == ZK_SUCCESS) {
+        primary[dev->index].refs++;
+        *out = c;
+    }
+    pthread_mutex_unlock(&primary_lock);
+    return st;
+}
+
+ZK_EXPORT zk_status zk_device_primary_ctx_release(zk_device dev)
+{
+    zk_context c = NULL;
+    if (!zk__handle_ok(dev, ZK_KIND_DEVICE)) {
+        return zk__fail(ZK_ERROR_INVALID_HANDLE, "zk_device_primary_ctx_release: bad device "
+                        "handle %p", (void *)dev);
+    }
+    pthread_mutex_lock(&primary_lock);
+    if (!primary[dev->index].refs) {
+        pthread_mutex_unlock(&primary_lock);
+        return zk__fail(ZK_ERROR_INVALID_CONTEXT, "zk_device_primary_ctx_release: device %d's "
+                        "primary context is not retained", dev->index);
+    }
+    if (--primary[dev->index].refs == 0) {
+        c = primary[dev->index].ctx;
+        primary[dev->index].ctx = NULL;
+    }
+    pthread_mutex_unlock(&primary_lock);
+    if (c) {
+        ctx_free(c);
+    }
+    return ZK_SUCCESS;
+}
+
+ZK_EXPORT zk_status zk_device_primary_ctx_get_state(zk_device dev, int *active)
+{
+    if (!active) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_device_primary_ctx_get_state: active is NULL");
+    }
+    if (!zk__handle_ok(dev, ZK_KIND_DEVICE)) {
+        return zk__fail(ZK_ERROR_INVALID_HANDLE, "zk_device_primary_ctx_get_state: bad device "
+                        "handle %p", (void *)dev);
+    }
+    pthread_mutex_lock(&primary_lock);
+    *active = primary[dev->index].refs > 0;
+    pthread_mutex_unlock(&primary_lock);
     return ZK_SUCCESS;
 }
 

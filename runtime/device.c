@@ -8,8 +8,6 @@
 
 #include "zk_internal.h"
 
-#define ZK_MAX_DEVICES 16
-
 static pthread_mutex_t init_lock = PTHREAD_MUTEX_INITIALIZER;
 static int initialized;
 static int ndevices;

@@ -205,6 +205,11 @@ void zk__module_free(struct zk_module_st *m)
         zk__handle_del(&m->funcs[i]);
     }
     zk__handle_del(m);
+    if (m->image_mapped) {
+        pthread_mutex_lock(&m->ctx->lock);
+        zk__rmap_remove(&m->ctx->va_map, m->image->va);
+        pthread_mutex_unlock(&m->ctx->lock);
+    }
     zk__bo_delete(m->ctx, m->image);
     for (i = 0; i < m->nfuncs; i++) {
         free(m->funcs[i].params);
@@ -305,6 +310,11 @@ static zk_status load_data(zk_module *out, const void *data, size_t len, int all
     }
     parsed_free(&p);
     pthread_mutex_lock(&ctx->lock);
+    /* A module's variables (zk_module_get_global) are copy targets like any
+     * allocation; zk_mem_free still refuses them (not ZK_ALLOC_DEVICE). */
+    if (m->nglobals && zk__rmap_insert(&ctx->va_map, m->image->va, m->image->size, m->image) == 0) {
+        m->image_mapped = 1;
+    }
     m->next = ctx->modules;
     ctx->modules = m;
     pthread_mutex_unlock(&ctx->lock);
@@ -460,6 +470,28 @@ ZK_EXPORT zk_status zk_function_get_name(zk_function f, const char **name)
         *name = f->desc.name;
     }
     return st;
+}
+
+ZK_EXPORT zk_status zk_function_get_attributes(zk_function f, zk_function_attributes *attr)
+{
+    zk_status st = check_func(f, "zk_function_get_attributes");
+    if (st == ZK_SUCCESS && !attr) {
+        st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_attributes: attr is NULL");
+    }
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    memset(attr, 0, sizeof(*attr));
+    attr->simt = !!(f->desc.flags & ZK_KDESC_F_SIMT);
+    if (attr->simt) {
+        attr->shared_bytes = f->simt.shared_bytes;
+        attr->local_bytes = f->simt.local_bytes;
+        attr->param_bytes = f->simt.param_bytes;
+        attr->max_threads_per_block = ZK_SIMT_MAX_THREADS;
+        attr->max_dynamic_shared_bytes = ZK_SIMT_MAX_SHARED - f->simt.shared_bytes;
+        attr->num_regs = ZK_SIMT_NUM_REGS;
+    }
+    return ZK_SUCCESS;
 }
 
 ZK_EXPORT zk_status zk_function_get_num_params(zk_function f, unsigned int *count)

@@ -49,6 +49,7 @@ const zk_range *zk__rmap_find(const zk_rangemap *m, uint64_t addr, uint64_t len)
 void zk__rmap_free(zk_rangemap *m);
 
 /* ---- devices ---------------------------------------------------------- */
+#define ZK_MAX_DEVICES 16
 struct zk_device_st {
     int index;
     zkio_node node;
@@ -81,6 +82,7 @@ typedef struct zk_staging {
 struct zk_context_st {
     zk_device dev;
     int fd;
+    int primary;                    /* the device's primary context */
     pthread_mutex_t lock;           /* maps, lists, staging pool */
     pthread_cond_t stage_cv;
     pthread_rwlock_t slock;         /* stream list: read = iterate, write = add/del */
@@ -98,13 +100,21 @@ struct zk_context_st {
     size_t stage_size;
 };
 
-/* Validated context: @ctx itself, or the current one if NULL is passed. */
+/* ---- ctx_current.c: the thread's context stack (beneath all objects) ---- */
+/* The current context, validated (ZK_ERROR_INVALID_CONTEXT if none/destroyed). */
 zk_status zk__current_ctx(zk_context *out);
+/* Replace the top of the stack with @c (push if empty). */
+void zk__ctx_make_current(zk_context c);
+/* Drop every entry of @c from this thread's stack (zk_ctx_destroy). */
+void zk__ctx_forget(zk_context c);
 
-/* ---- memory.c internal --------------------------------------------------- */
+/* ---- bo.c: buffer objects (beneath memory, streams, events, modules) ---- */
+
 zk_status zk__bo_new(zk_context ctx, uint64_t size, uint32_t flags, int kind,
                      int want_map, zk_alloc **out);
 void zk__bo_delete(zk_context ctx, zk_alloc *a);
+
+/* ---- memory.c internal --------------------------------------------------- */
 /* Stage @len bytes of host memory into device VA @dst (handle @dst_handle) on
  * stream @s (lock held).  Used by module upload too. */
 zk_status zk__h2d_locked(struct zk_stream_st *s, uint64_t dst, uint32_t dst_handle,
@@ -193,6 +203,7 @@ struct zk_function_st {
 struct zk_module_st {
     zk_context ctx;
     zk_alloc *image;
+    int image_mapped;               /* image is in ctx->va_map (has globals) */
     uint32_t image_size;
     unsigned int nfuncs;
     struct zk_function_st *funcs;

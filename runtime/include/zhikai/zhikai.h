@@ -204,7 +204,8 @@ zk_status zk_device_get_properties(zk_device dev, zk_device_properties *props);
 
 /**
  * zk_ctx_create - open @dev and create a context (its own device address
- * space) and make it current for the calling thread.
+ * space) and make it current for the calling thread (it replaces the top of
+ * the thread's context stack, see zk_ctx_set_current).
  * @flags: must be 0.
  * Returns ZK_ERROR_INVALID_HANDLE (bad device), ZK_ERROR_OS (open failed,
  * e.g. EACCES), ZK_ERROR_OUT_OF_MEMORY.  Thread-safe.
@@ -213,15 +214,46 @@ zk_status zk_ctx_create(zk_context *ctx, unsigned int flags, zk_device dev);
 
 /**
  * zk_ctx_destroy - wait for the context's outstanding work, then free all
- * its streams, events, modules and memory and close the device file.  If it
- * is current in the calling thread it stops being current; other threads
+ * its streams, events, modules and memory and close the device file.  It is
+ * removed from the calling thread's context stack; other threads
  * that still have it current get ZK_ERROR_INVALID_CONTEXT.
  * Not safe against concurrent use of the same context by other threads.
  */
 zk_status zk_ctx_destroy(zk_context ctx);
 
-/** zk_ctx_set_current - make @ctx (may be NULL) current for this thread. */
+/*
+ * Each thread has a stack of contexts (CUDA's model); its top is the current
+ * context every other call works on.
+ */
+
+/**
+ * zk_ctx_set_current - replace the top of this thread's context stack with
+ * @ctx (push it if the stack is empty); NULL pops the top.
+ */
 zk_status zk_ctx_set_current(zk_context ctx);
+
+/** zk_ctx_push_current - push @ctx on this thread's stack (it becomes current). */
+zk_status zk_ctx_push_current(zk_context ctx);
+
+/**
+ * zk_ctx_pop_current - pop the current context (into @ctx if not NULL);
+ * the one below becomes current.  ZK_ERROR_INVALID_CONTEXT if the stack is
+ * empty.
+ */
+zk_status zk_ctx_pop_current(zk_context *ctx);
+
+/**
+ * zk_device_primary_ctx_retain - the device's primary context: one per
+ * device, created on first retain, shared by every caller that retains it
+ * (libcudart and cuDevicePrimaryCtxRetain use it), destroyed when the last
+ * reference is released.  Retaining does not make it current.
+ * zk_ctx_destroy refuses it (ZK_ERROR_INVALID_CONTEXT).  Thread-safe.
+ */
+zk_status zk_device_primary_ctx_retain(zk_context *ctx, zk_device dev);
+/** zk_device_primary_ctx_release - drop one reference (see above). */
+zk_status zk_device_primary_ctx_release(zk_device dev);
+/** zk_device_primary_ctx_get_state - *active: 1 while it is retained. */
+zk_status zk_device_primary_ctx_get_state(zk_device dev, int *active);
 
 /**
  * zk_ctx_get_current - the calling thread's current context (NULL if none;
@@ -413,9 +445,25 @@ zk_status zk_function_get_param(zk_function func, unsigned int index, size_t *of
 /**
  * zk_module_get_global - device address and size of the .global or .const
  * variable @name of a module loaded from PTX (cuModuleGetGlobal).
- * ZK_ERROR_NOT_FOUND if there is none.
+ * ZK_ERROR_NOT_FOUND if there is none.  The address is a valid target and
+ * source of zk_memcpy_* and zk_memset* (it is not zk_mem_free'able).
  */
 zk_status zk_module_get_global(zk_module mod, const char *name, uint64_t *va, size_t *size);
+
+/** Resource use of a kernel (cuFuncGetAttribute); SIMT kernels only, else 0. */
+typedef struct zk_function_attributes {
+    int simt;                       /* 1: SIMT kernel (zk_launch_kernel_ex) */
+    uint32_t shared_bytes;          /* static shared memory per block */
+    uint32_t local_bytes;           /* local memory per thread */
+    uint32_t param_bytes;           /* declared parameter buffer size (0 = any) */
+    uint32_t max_threads_per_block;
+    uint32_t max_dynamic_shared_bytes;
+    uint32_t num_regs;              /* registers per thread the card provides */
+    uint32_t reserved[5];
+} zk_function_attributes;
+
+/** zk_function_get_attributes - fill @attr for @func. */
+zk_status zk_function_get_attributes(zk_function func, zk_function_attributes *attr);
 
 /** zk_function_get_name - the kernel's name (valid as long as its module). */
 zk_status zk_function_get_name(zk_function func, const char **name);
