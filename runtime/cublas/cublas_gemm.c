@@ -20,11 +20,14 @@ enum {
 
 static const size_t dt_size[CUBLAS_DT_COUNT] = { 4, 2, 2 };
 
-/* The workgroup count: slices of >= 64 rows of C^T, at most 8. */
-static uint32_t grid_for(uint64_t rows)
+/* The workgroup count: one unless each of several workgroups gets >= 2^24
+ * multiply-adds (a launch's extra workgroups cost more than a small GEMM:
+ * a 384 x 128 GEMV took 9x longer on 6 workgroups than on 1); at most 8. */
+static uint32_t grid_for(uint64_t rows, uint64_t m, uint64_t k)
 {
-    uint64_t g = (rows + 63) / 64;
-    return g < 1 ? 1 : g > 8 ? 8 : (uint32_t)g;
+    uint64_t work = rows * m * (k ? k : 1), g = work >> 24;     /* each < 2^31 */
+    g = g < 1 ? 1 : g > 8 ? 8 : g;
+    return (uint32_t)(g > rows ? rows : g);
 }
 
 static size_t align_up(size_t v)
@@ -49,7 +52,7 @@ static cublasStatus_t run_gemm(struct cublasContext *h, const struct gemm_call *
     size_t wx_bytes = 0, wt_bytes = 0, need;
     cublasStatus_t s;
     int scale_only = g->alpha == 0.0f || g->k == 0;
-    uint32_t grid = grid_for(g->n);
+    uint32_t grid = grid_for(g->n, g->m, g->k);
 
     if (scale_only) {
         mode |= GM_SCALE_ONLY;

@@ -329,7 +329,8 @@ int main(int argc, char **argv)
     }
     gemm_case(h, CUBLAS_OP_C, CUBLAS_OP_C, 5, 3, 8, 1.0f, 0.0f, 0, 0);
     gemm_case(h, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, 1.0f, 0.0f, 0, 0);
-    gemm_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 150, 130, 70, 1.0f, 0.0f, 0, 0);   /* several workgroups */
+    gemm_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 150, 130, 70, 1.0f, 0.0f, 0, 0);
+    gemm_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 130, 401, 660, 1.0f, 0.5f, 0, 0);  /* 2^25+ MACs: 2 workgroups */
     gemm_case(h, CUBLAS_OP_T, CUBLAS_OP_N, 64, 200, 96, 0.5f, 0.25f, 0, 0);
     for (i = 0; i < 3; i++) {
         gemm_case(h, CUBLAS_OP_N, CUBLAS_OP_N, 33, 17, 19, 1.0f, 0.0f, i, 1);

@@ -298,7 +298,7 @@ int main(int argc, char **argv)
             t0 = now();
         }
         int tok = toks[pos];
-        CK(cudaMemcpy(x, w.tok_emb + (size_t)tok * d, d * sizeof(float), cudaMemcpyDeviceToDevice));
+        CK(cudaMemcpyAsync(x, w.tok_emb + (size_t)tok * d, d * sizeof(float), cudaMemcpyDeviceToDevice, 0));
         for (l = 0; l < (int)L; l++) {
             float *kc = kcache + (size_t)l * c.seq_len * kv, *vc = vcache + (size_t)l * c.seq_len * kv;
             float *krow = kc + (size_t)pos * kv, *vrow = vc + (size_t)pos * kv;

@@ -5,7 +5,7 @@
  * same greedy tokens as zk-llm's engine (runtime/llm/) on the same model,
  * build/models/tiny.bin.  Both run on the card; the CUDA program runs as its
  * own process, exactly as a user would run it.  Also reports both decode
- * rates.  TAP.
+ * rates (decode only: from the first generated token on).  TAP.
  */
 #include <libgen.h>
 #include <limits.h>
@@ -16,7 +16,13 @@
 
 #include "llm.h"
 
+/* make bench builds this file with -DZK_BENCH (build/bench/bench_cuda_llama):
+ * a longer decode and a "BENCH {json}" record for tools/bench.sh. */
+#ifdef ZK_BENCH
+#define STEPS 120
+#else
 #define STEPS 40
+#endif
 
 static int n_test, n_fail;
 
@@ -113,6 +119,12 @@ int main(void)
     tap(same, "CUDA port and zk-llm produce the same greedy tokens", msg);
     printf("# decode tok/s: cuda-llama %.2f, zk-llm engine %.2f (ratio %.2f)\n", cuda_tps, zk_tps,
            zk_tps > 0 ? cuda_tps / zk_tps : 0.0);
+#ifdef ZK_BENCH
+    printf("BENCH {\"bench\": \"cuda-llama\", \"metric\": \"decode tok/s, tiny.bin batch 1\", "
+           "\"value\": %.2f, \"unit\": \"tok/s\", \"baseline\": %.2f, \"baseline_name\": "
+           "\"zk-llm engine\", \"ratio\": %.4g, \"target\": \"reported\"}\n",
+           cuda_tps, zk_tps, zk_tps > 0 ? cuda_tps / zk_tps : 0.0);
+#endif
     printf("# cuda-llama:");
     for (int i = 0; i < n_cuda; i++) {
         printf(" %d", cuda_toks[i]);
