@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * cuda_llama.cu - the project's llama decode as a plain CUDA program: the
- * runtime API, <<<>>> launches of its own kernels (rmsnorm, RoPE, attention
- * with softmax, SwiGLU, residual adds) and cublasSgemv for every matmul.
+ * runtime API, <<<>>> launches of its own kernels (rmsnorm, RoPE, softmax,
+ * SwiGLU, residual adds) and cublasSgemv for every matrix-vector product,
+ * the attention scores and weighted values included.
  * It reads a llama2.c checkpoint (the format zk-mkmodel writes and zk-llm
  * reads: 7 int header, fp32 weights, negative vocab = separate classifier)
  * and decodes greedily, one token at a time as llama2.c's run.c does.
@@ -70,62 +71,34 @@ __global__ void rope(float *v, int n, int head_dim, const float *cs, const float
     }
 }
 
-extern __shared__ float att[];
-
-/* One query head per block over positions 0..len-1 of the layer's KV cache
- * (rows of kv_dim floats); grouped-query: kv head h / (heads / kv_heads). */
-__global__ void attention(float *out, const float *q, const float *kc, const float *vc, int len,
-                          int heads, int kv_heads, int head_dim, int kv_dim)
+/* Softmax of each row of scores (rows of @len valid entries, @ld apart):
+ * one warp per row, eight rows per block (fewer, larger blocks: a block
+ * costs more to start on the card's SIMT unit than a warp's work here). */
+__global__ void softmax_rows(float *scores, int rows, int len, int ld)
 {
-    __shared__ float red[BLOCK];
-    int h = blockIdx.x, kvh = h / (heads / kv_heads);
-    unsigned int t = threadIdx.x;
-    const float *qh = q + h * head_dim;
-    float scale = 1.0f / sqrtf((float)head_dim);
-    for (int p = t; p < len; p += blockDim.x) {
-        const float *k = kc + (size_t)p * kv_dim + kvh * head_dim;
-        float s = 0.0f;
-        for (int i = 0; i < head_dim; i++) {
-            s += qh[i] * k[i];
-        }
-        att[p] = s * scale;
+    int row = blockIdx.x * (blockDim.x / 32) + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (row >= rows) {
+        return;
     }
-    __syncthreads();
-    float m = -3.0e38f;
-    for (int p = t; p < len; p += blockDim.x) {
-        m = fmaxf(m, att[p]);
+    float *r = scores + (size_t)row * ld;
+    float m = -3.0e38f, sum = 0.0f;
+    for (int p = lane; p < len; p += 32) {
+        m = fmaxf(m, r[p]);
     }
-    red[t] = m;
-    __syncthreads();
-    for (unsigned int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (t < s) {
-            red[t] = fmaxf(red[t], red[t + s]);
-        }
-        __syncthreads();
+    for (int o = 16; o > 0; o >>= 1) {
+        m = fmaxf(m, __shfl_xor_sync(0xffffffffu, m, o));
     }
-    m = red[0];
-    __syncthreads();
-    float sum = 0.0f;
-    for (int p = t; p < len; p += blockDim.x) {
-        float e = expf(att[p] - m);
-        att[p] = e;
+    for (int p = lane; p < len; p += 32) {
+        float e = expf(r[p] - m);
+        r[p] = e;
         sum += e;
     }
-    red[t] = sum;
-    __syncthreads();
-    for (unsigned int s = blockDim.x / 2; s > 0; s >>= 1) {
-        if (t < s) {
-            red[t] += red[t + s];
-        }
-        __syncthreads();
+    for (int o = 16; o > 0; o >>= 1) {
+        sum += __shfl_xor_sync(0xffffffffu, sum, o);
     }
-    float inv = 1.0f / red[0];
-    for (int i = t; i < head_dim; i += blockDim.x) {
-        float acc = 0.0f;
-        for (int p = 0; p < len; p++) {
-            acc += att[p] * vc[(size_t)p * kv_dim + kvh * head_dim + i];
-        }
-        out[h * head_dim + i] = acc * inv;
+    float inv = 1.0f / sum;
+    for (int p = lane; p < len; p += 32) {
+        r[p] *= inv;
     }
 }
 
@@ -162,6 +135,29 @@ static void matvec(cublasHandle_t h, float *y, const float *w, const float *x, i
 {
     const float one = 1.0f, zero = 0.0f;
     CB(cublasSgemv(h, CUBLAS_OP_T, n_in, n_out, &one, w, n_in, x, 1, &zero, y, 1));
+}
+
+/* Multi-head causal attention of one query over positions 0..len-1 of a
+ * layer's KV cache (rows of kv_dim floats; grouped-query: kv head
+ * h / (heads / kv_heads)): per head, scores = K_h q_h / sqrt(hd) and
+ * out_h = V_h^T softmax(scores), both matrix-vector products in cuBLAS's
+ * column-major terms (K_h, V_h: hd x len with leading dimension kv_dim). */
+static void attention(cublasHandle_t h, float *out, const float *q, const float *kc, const float *vc,
+                      float *att, int len, const struct config *c)
+{
+    int hd = c->dim / c->n_heads, kv_dim = hd * c->n_kv_heads, group = c->n_heads / c->n_kv_heads;
+    const float scale = 1.0f / sqrtf((float)hd), one = 1.0f, zero = 0.0f;
+    for (int hh = 0; hh < c->n_heads; hh++) {
+        const float *k = kc + (hh / group) * hd;
+        CB(cublasSgemv(h, CUBLAS_OP_T, hd, len, &scale, k, kv_dim, q + hh * hd, 1, &zero,
+                       att + (size_t)hh * c->seq_len, 1));
+    }
+    softmax_rows<<<(c->n_heads + 7) / 8, 256>>>(att, c->n_heads, len, c->seq_len);
+    for (int hh = 0; hh < c->n_heads; hh++) {
+        const float *v = vc + (hh / group) * hd;
+        CB(cublasSgemv(h, CUBLAS_OP_N, hd, len, &one, v, kv_dim, att + (size_t)hh * c->seq_len, 1,
+                       &zero, out + hh * hd, 1));
+    }
 }
 
 static double now(void)
@@ -254,7 +250,7 @@ int main(int argc, char **argv)
     CK(cudaMalloc((void **)&dcs, (size_t)c.seq_len * hd * sizeof(float)));
     CK(cudaMemcpy(dcs, cs_h, (size_t)c.seq_len * hd * sizeof(float), cudaMemcpyHostToDevice));
 
-    float *x, *xb, *xb2, *q, *hb, *hb2, *logits, *kcache, *vcache;
+    float *x, *xb, *xb2, *q, *hb, *hb2, *logits, *kcache, *vcache, *att;
     CK(cudaMalloc((void **)&x, d * sizeof(float)));
     CK(cudaMalloc((void **)&xb, d * sizeof(float)));
     CK(cudaMalloc((void **)&xb2, d * sizeof(float)));
@@ -262,6 +258,7 @@ int main(int argc, char **argv)
     CK(cudaMalloc((void **)&hb, hid * sizeof(float)));
     CK(cudaMalloc((void **)&hb2, hid * sizeof(float)));
     CK(cudaMalloc((void **)&logits, c.vocab_size * sizeof(float)));
+    CK(cudaMalloc((void **)&att, (size_t)c.n_heads * c.seq_len * sizeof(float)));
     CK(cudaMalloc((void **)&kcache, L * c.seq_len * kv * sizeof(float)));
     CK(cudaMalloc((void **)&vcache, L * c.seq_len * kv * sizeof(float)));
     float *logits_h = (float *)malloc(c.vocab_size * sizeof(float));
@@ -309,8 +306,7 @@ int main(int argc, char **argv)
             matvec(h, vrow, w.wv + (size_t)l * kv * d, xb, d, kv);
             rope<<<blocks(d / 2), BLOCK>>>(q, d, hd, cs, sn);
             rope<<<blocks(kv / 2), BLOCK>>>(krow, kv, hd, cs, sn);
-            attention<<<c.n_heads, BLOCK, (pos + 1) * sizeof(float)>>>(xb, q, kc, vc, pos + 1,
-                                                                      c.n_heads, c.n_kv_heads, hd, kv);
+            attention(h, xb, q, kc, vc, att, pos + 1, &c);
             matvec(h, xb2, w.wo + (size_t)l * d * d, xb, d, d);
             add_inplace<<<blocks(d), BLOCK>>>(x, xb2, d);
             rmsnorm<<<1, BLOCK>>>(xb, x, w.rms_ffn + (size_t)l * d, d, 1e-5f);
@@ -350,6 +346,7 @@ int main(int argc, char **argv)
     cudaFree(hb);
     cudaFree(hb2);
     cudaFree(logits);
+    cudaFree(att);
     cudaFree(kcache);
     cudaFree(vcache);
     free(host);
