@@ -590,14 +590,18 @@ ZK_EXPORT zk_status zk_stream_create(zk_stream *out, unsigned int flags)
     if (!out) {
         return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_stream_create: stream is NULL");
     }
-    if (flags) {
-        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_stream_create: flags 0x%x: must be 0", flags);
+    if (flags & ~ZK_STREAM_NON_BLOCKING) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_stream_create: flags 0x%x: unknown bits", flags);
     }
     st = zk__current_ctx(&ctx);
     if (st != ZK_SUCCESS) {
         return st;
     }
-    return zk__stream_new(ctx, 0, out);
+    st = zk__stream_new(ctx, 0, out);
+    if (st == ZK_SUCCESS) {
+        (*out)->flags = flags;
+    }
+    return st;
 }
 
 ZK_EXPORT zk_status zk_stream_destroy(zk_stream s)
@@ -661,6 +665,46 @@ ZK_EXPORT zk_status zk_stream_synchronize(zk_stream in)
         st = zk__stream_reap_locked(s, 0, 1);
     }
     pthread_mutex_unlock(&s->lock);
+    return st;
+}
+
+ZK_EXPORT zk_status zk_stream_synchronize_others(zk_stream in)
+{
+    zk_stream keep = NULL, s;
+    zk_status first = ZK_SUCCESS, st = zk__stream_resolve(in, NULL, &keep);
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    /* The read lock keeps every stream alive (zk_stream_destroy writes). */
+    pthread_rwlock_rdlock(&keep->ctx->slock);
+    for (s = keep->ctx->streams; s; s = s->next) {
+        if (s == keep || (s->flags & ZK_STREAM_NON_BLOCKING)) {
+            continue;
+        }
+        pthread_mutex_lock(&s->lock);
+        st = zk__stream_flush_locked(s, 0, 0, 0, NULL);
+        if (st == ZK_SUCCESS || s->error != ZK_SUCCESS) {
+            st = zk__stream_reap_locked(s, 0, 1);
+        }
+        pthread_mutex_unlock(&s->lock);
+        if (first == ZK_SUCCESS) {
+            first = st;
+        }
+    }
+    pthread_rwlock_unlock(&keep->ctx->slock);
+    return first;
+}
+
+ZK_EXPORT zk_status zk_stream_get_flags(zk_stream in, unsigned int *flags)
+{
+    zk_stream s = NULL;
+    zk_status st = zk__stream_resolve(in, NULL, &s);
+    if (st == ZK_SUCCESS && !flags) {
+        st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_stream_get_flags: flags is NULL");
+    }
+    if (st == ZK_SUCCESS) {
+        *flags = s->flags;
+    }
     return st;
 }
 

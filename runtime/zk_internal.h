@@ -138,6 +138,7 @@ struct zk_stream_st {
     pthread_mutex_t lock;
     uint32_t queue;
     int is_default;
+    unsigned int flags;                     /* ZK_STREAM_* of zk_stream_create */
     /* Current command chunk: commands grow up from job_start, data down. */
     zk_chunk *cur;
     uint32_t job_start, cmd_pos, data_top;

@@ -34,6 +34,12 @@ static inline zk_stream zkcu_stream(CUstream s)
 {
     return (s == CU_STREAM_LEGACY || s == CU_STREAM_PER_THREAD) ? NULL : (zk_stream)s;
 }
+/*
+ * CUDA's legacy default stream, by waiting on the CPU: work queued on the
+ * default stream first waits for the blocking streams, work queued on a
+ * blocking stream first waits for the default stream (cu_stream.c).
+ */
+CUresult zkcu_legacy_order(CUstream s);
 /* Device ordinal -> handle (CUDA_ERROR_INVALID_DEVICE for a bad one). */
 CUresult zkcu_device(CUdevice ordinal, zk_device *out);
 /* Handle of the current context's device -> ordinal. */

@@ -3,7 +3,8 @@
  * cu_memory.c - device and host memory, copies, fills and pointer queries
  * on libzhikai's memory.c.  Synchronous copies and fills run on the default
  * stream, which (CUDA's legacy default stream) first waits for the other
- * streams' work: zk_ctx_synchronize before the copy.
+ * blocking streams' work: zk_stream_synchronize_others before the copy;
+ * async ones follow zkcu_legacy_order.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -163,10 +164,11 @@ CU_EXPORT CUresult cuMemHostUnregister(void *p)
     return h ? CUDA_SUCCESS : CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED;
 }
 
-/* The legacy default stream waits for every other stream first. */
+/* The legacy default stream waits for every other stream first (its own
+ * earlier work is ordered before the copy anyway). */
 static CUresult legacy_wait(void)
 {
-    return zkcu_result(zk_ctx_synchronize());
+    return zkcu_result(zk_stream_synchronize_others(NULL));
 }
 
 CU_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)
@@ -190,16 +192,28 @@ CU_EXPORT CUresult cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n)
 
 CU_EXPORT CUresult cuMemcpyHtoDAsync_v2(CUdeviceptr dst, const void *src, size_t n, CUstream s)
 {
+    CUresult r = zkcu_legacy_order(s);
+    if (r != CUDA_SUCCESS) {
+        return r;
+    }
     return zkcu_result(zk_memcpy_htod_async((zk_deviceptr)dst, src, n, zkcu_stream(s)));
 }
 
 CU_EXPORT CUresult cuMemcpyDtoHAsync_v2(void *dst, CUdeviceptr src, size_t n, CUstream s)
 {
+    CUresult r = zkcu_legacy_order(s);
+    if (r != CUDA_SUCCESS) {
+        return r;
+    }
     return zkcu_result(zk_memcpy_dtoh_async(dst, (zk_deviceptr)src, n, zkcu_stream(s)));
 }
 
 CU_EXPORT CUresult cuMemcpyDtoDAsync_v2(CUdeviceptr dst, CUdeviceptr src, size_t n, CUstream s)
 {
+    CUresult r = zkcu_legacy_order(s);
+    if (r != CUDA_SUCCESS) {
+        return r;
+    }
     return zkcu_result(zk_memcpy_dtod_async((zk_deviceptr)dst, (zk_deviceptr)src, n,
                                             zkcu_stream(s)));
 }
@@ -254,16 +268,28 @@ CU_EXPORT CUresult cuMemsetD32_v2(CUdeviceptr dst, unsigned int ui, size_t n)
 
 CU_EXPORT CUresult cuMemsetD8Async(CUdeviceptr dst, unsigned char uc, size_t n, CUstream s)
 {
+    CUresult r = zkcu_legacy_order(s);
+    if (r != CUDA_SUCCESS) {
+        return r;
+    }
     return zkcu_result(zk_memset_async((zk_deviceptr)dst, uc, n, zkcu_stream(s)));
 }
 
 CU_EXPORT CUresult cuMemsetD16Async(CUdeviceptr dst, unsigned short us, size_t n, CUstream s)
 {
+    CUresult r = zkcu_legacy_order(s);
+    if (r != CUDA_SUCCESS) {
+        return r;
+    }
     return memset_d16(dst, us, n, zkcu_stream(s), 1);
 }
 
 CU_EXPORT CUresult cuMemsetD32Async(CUdeviceptr dst, unsigned int ui, size_t n, CUstream s)
 {
+    CUresult r = zkcu_legacy_order(s);
+    if (r != CUDA_SUCCESS) {
+        return r;
+    }
     if (dst & 3) {
         return CUDA_ERROR_INVALID_VALUE;
     }

@@ -244,6 +244,9 @@ CU_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy
             return r;
         }
     }
+    if ((r = zkcu_legacy_order(hStream)) != CUDA_SUCCESS) {
+        return r;
+    }
     if (a.param_bytes && len < a.param_bytes && !extra) {
         len = a.param_bytes;    /* trailing alignment padding of the .entry */
     }

@@ -2,17 +2,29 @@
 /* cu_stream.c - streams and events: libzhikai's, one to one. */
 #include "cu_internal.h"
 
-/*
- * Streams: libzhikai's streams never wait for the default stream by
- * themselves; CU_STREAM_DEFAULT and CU_STREAM_NON_BLOCKING behave the same
- * except for the synchronous copies (cu_memory.c), which wait for all.
- */
+CUresult zkcu_legacy_order(CUstream h)
+{
+    zk_stream s = zkcu_stream(h);
+    unsigned int flags = 0;
+    zk_status st;
+    if (!s) {
+        return zkcu_result(zk_stream_synchronize_others(NULL));
+    }
+    st = zk_stream_get_flags(s, &flags);
+    if (st == ZK_SUCCESS && !(flags & ZK_STREAM_NON_BLOCKING)) {
+        st = zk_stream_synchronize(NULL);
+    }
+    return zkcu_result(st);
+}
+
+/* CU_STREAM_NON_BLOCKING streams do not take part in zkcu_legacy_order. */
 CU_EXPORT CUresult cuStreamCreate(CUstream *phStream, unsigned int Flags)
 {
     if (!phStream || (Flags & ~(unsigned int)CU_STREAM_NON_BLOCKING)) {
         return CUDA_ERROR_INVALID_VALUE;
     }
-    return zkcu_result(zk_stream_create((zk_stream *)phStream, 0));
+    return zkcu_result(zk_stream_create((zk_stream *)phStream, (Flags & CU_STREAM_NON_BLOCKING)
+                                                                   ? ZK_STREAM_NON_BLOCKING : 0));
 }
 
 CU_EXPORT CUresult cuStreamDestroy_v2(CUstream hStream)
@@ -51,9 +63,7 @@ CU_EXPORT CUresult cuStreamGetFlags(CUstream hStream, unsigned int *flags)
     if (!flags) {
         return CUDA_ERROR_INVALID_VALUE;
     }
-    *flags = 0;
-    return zkcu_result(zk_stream_query(zkcu_stream(hStream))) == CUDA_ERROR_INVALID_HANDLE
-               ? CUDA_ERROR_INVALID_HANDLE : CUDA_SUCCESS;
+    return zkcu_result(zk_stream_get_flags(zkcu_stream(hStream), flags));
 }
 
 CU_EXPORT CUresult cuStreamGetCtx(CUstream hStream, CUcontext *pctx)
@@ -76,6 +86,11 @@ CU_EXPORT CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags)
 
 CU_EXPORT CUresult cuEventRecord(CUevent hEvent, CUstream hStream)
 {
+    /* On the default stream an event also covers the blocking streams. */
+    CUresult r = zkcu_stream(hStream) ? CUDA_SUCCESS : zkcu_legacy_order(hStream);
+    if (r != CUDA_SUCCESS) {
+        return r;
+    }
     return zkcu_result(zk_event_record((zk_event)hEvent, zkcu_stream(hStream)));
 }
 

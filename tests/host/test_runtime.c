@@ -266,6 +266,57 @@ static void test_context_current(void **state)
     OK(zk_ctx_set_current(g_ctx));
 }
 
+/* The per-thread context stack (CUDA's model) and primary contexts. */
+static void test_context_stack(void **state)
+{
+    zk_context c, c2, p, p2;
+    zk_device d;
+    int active = -1;
+    (void)state;
+    OK(zk_ctx_get_device(&d));
+    OK(zk_ctx_create(&c2, 0, d));               /* replaces the top: g_ctx */
+    OK(zk_ctx_set_current(g_ctx));
+    OK(zk_ctx_push_current(c2));
+    OK(zk_ctx_get_current(&c));
+    assert_ptr_equal(c, c2);
+    OK(zk_ctx_pop_current(&c));
+    assert_ptr_equal(c, c2);
+    OK(zk_ctx_get_current(&c));
+    assert_ptr_equal(c, g_ctx);
+    OK(zk_ctx_push_current(c2));
+    OK(zk_ctx_push_current(c2));
+    OK(zk_ctx_destroy(c2));                     /* drops both entries */
+    OK(zk_ctx_get_current(&c));
+    assert_ptr_equal(c, g_ctx);
+    assert_int_equal(zk_ctx_push_current(c2), ZK_ERROR_INVALID_HANDLE);
+    assert_int_equal(zk_ctx_push_current(NULL), ZK_ERROR_INVALID_HANDLE);
+    /* Primary context: shared, not made current, refused by zk_ctx_destroy. */
+    OK(zk_device_primary_ctx_get_state(d, &active));
+    assert_int_equal(active, 0);
+    OK(zk_device_primary_ctx_retain(&p, d));
+    OK(zk_device_primary_ctx_retain(&p2, d));
+    assert_ptr_equal(p, p2);
+    assert_ptr_not_equal(p, g_ctx);
+    OK(zk_ctx_get_current(&c));
+    assert_ptr_equal(c, g_ctx);
+    assert_int_equal(zk_ctx_destroy(p), ZK_ERROR_INVALID_CONTEXT);
+    OK(zk_ctx_push_current(p));
+    OK(zk_stream_synchronize_others(NULL));
+    OK(zk_ctx_pop_current(NULL));
+    OK(zk_device_primary_ctx_release(d));
+    OK(zk_device_primary_ctx_get_state(d, &active));
+    assert_int_equal(active, 1);
+    OK(zk_device_primary_ctx_release(d));
+    OK(zk_device_primary_ctx_get_state(d, &active));
+    assert_int_equal(active, 0);
+    assert_int_equal(zk_device_primary_ctx_release(d), ZK_ERROR_INVALID_CONTEXT);
+    /* Popping the last one empties the stack. */
+    OK(zk_ctx_pop_current(&c));
+    assert_ptr_equal(c, g_ctx);
+    assert_int_equal(zk_ctx_pop_current(&c), ZK_ERROR_INVALID_CONTEXT);
+    OK(zk_ctx_set_current(g_ctx));
+}
+
 static void test_mem_alloc_free(void **state)
 {
     zk_deviceptr a, b, base;
@@ -1015,6 +1066,7 @@ int main(void)
         T(test_module_caps),
         T(test_devices),
         T(test_context_current),
+        T(test_context_stack),
         T(test_mem_alloc_free),
         T(test_memcpy_sizes),
         T(test_memcpy_errors),

@@ -517,9 +517,16 @@ static inline uint64_t zk_arg_f32(float f)
  * zk_stream_create - create a stream in the current context.  Streams are
  * assigned round-robin to the card's hardware queues; work on one stream
  * runs in order, work on different streams may overlap.
- * @flags: must be 0.
+ * @flags: 0 or ZK_STREAM_NON_BLOCKING.  The flag only matters to
+ * zk_stream_synchronize_others (CUDA's non-blocking streams, which the
+ * legacy default stream does not wait for).
  */
 zk_status zk_stream_create(zk_stream *stream, unsigned int flags);
+
+#define ZK_STREAM_NON_BLOCKING 0x1u
+
+/** zk_stream_get_flags - the flags @stream was created with (0 for the default). */
+zk_status zk_stream_get_flags(zk_stream stream, unsigned int *flags);
 
 /**
  * zk_stream_destroy - flush @stream, wait for its work and free it.  The
@@ -545,6 +552,15 @@ zk_status zk_stream_flush(zk_stream stream);
  * Environment ZK_WAIT_TIMEOUT_MS bounds the wait (default 600000).
  */
 zk_status zk_stream_synchronize(zk_stream stream);
+
+/**
+ * zk_stream_synchronize_others - wait for all work submitted so far on every
+ * stream of @stream's context except @stream itself (NULL = the current
+ * context's default stream) and those created ZK_STREAM_NON_BLOCKING.  What CUDA's legacy default stream does before
+ * a synchronous copy (libcuda, docs/cuda.md).  Returns the first sticky
+ * error of those streams.
+ */
+zk_status zk_stream_synchronize_others(zk_stream stream);
 
 /**
  * zk_stream_query - ZK_SUCCESS if all submitted work of @stream finished

@@ -276,6 +276,25 @@ static void test_streams(void)
     TAP(cudaEventElapsedTime(&ms, e0, e2) != cudaSuccess, "elapsed time of a no-timing event fails");
     TAP(CK(cudaStreamSynchronize(s1)) && CK(cudaStreamQuery(s1)) && CK(cudaDeviceSynchronize()),
         "stream/device synchronize");
+    /* The legacy default stream: ordered after blocking stream s1's work,
+     * and s1's later work after it, with no explicit synchronisation. */
+    for (int i = 0; i < n; i++) {
+        h[i] = (float)(i % 13);
+    }
+    cudaMemcpy(d, h, n * sizeof(float), cudaMemcpyHostToDevice);
+    scale<<<n / 256, 256, 0, s1>>>(d, 2.0f, n);
+    scale<<<n / 256, 256>>>(d, 3.0f, n);                 /* default stream */
+    cudaMemcpyAsync(h, d, n * sizeof(float), cudaMemcpyDeviceToHost, 0);
+    scale<<<n / 256, 256, 0, s1>>>(d, 0.0f, n);          /* after the copy above */
+    cudaStreamSynchronize(s1);
+    bad = 0;
+    for (int i = 0; i < n; i++) {
+        bad += h[i] != (float)(i % 13) * 6.0f;
+    }
+    TAP(!bad, "default stream waits for s1, s1 waits for the default stream: %d of %d", n - bad, n);
+    unsigned int fl = 99;
+    TAP(cudaStreamQuery(s2) == cudaSuccess, "non-blocking stream s2 idle");
+    (void)fl;
     TAP(CK(cudaStreamDestroy(s1)) && CK(cudaStreamDestroy(s2)) && CK(cudaEventDestroy(e0)) &&
             CK(cudaEventDestroy(e1)) && CK(cudaEventDestroy(e2)) && CK(cudaFreeHost(h)) &&
             CK(cudaFree(d)), "streams, events and memory freed");
