@@ -84,7 +84,9 @@ static cublasStatus_t run_gemm(struct cublasContext *h, const struct gemm_call *
         return s;
     }
     if (scale_only && (mode & GM_BETA_ZERO)) {
+        zk_context old = cublas_enter(h);
         zk_status st = zk_memset_async(h->ws + align_up(wx_bytes), 0, wt_bytes, h->stream);
+        cublas_leave(h, old);
         if (st != ZK_SUCCESS) {
             return cublas_from_zk(st);
         }

@@ -106,8 +106,10 @@ CUBLAS_EXPORT cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
     return CUBLAS_STATUS_SUCCESS;
 }
 
-/* Run @fn's libzhikai calls with the handle's context current. */
-static zk_context enter_ctx(struct cublasContext *h)
+/* libzhikai's NULL stream and allocations use the calling thread's current
+ * context: make the handle's current around such calls (the caller may have
+ * switched contexts since cublasCreate). */
+zk_context cublas_enter(struct cublasContext *h)
 {
     zk_context old = NULL;
     zk_ctx_get_current(&old);
@@ -117,7 +119,7 @@ static zk_context enter_ctx(struct cublasContext *h)
     return old;
 }
 
-static void leave_ctx(struct cublasContext *h, zk_context old)
+void cublas_leave(struct cublasContext *h, zk_context old)
 {
     if (old != h->ctx) {
         zk_ctx_set_current(old);
@@ -132,12 +134,12 @@ CUBLAS_EXPORT cublasStatus_t cublasDestroy_v2(cublasHandle_t handle)
     if (!h) {
         return CUBLAS_STATUS_NOT_INITIALIZED;
     }
-    old = enter_ctx(h);
+    old = cublas_enter(h);
     /* The scratch and the kernels may still be in use by queued work. */
     st = zk_stream_synchronize(h->stream);
     zk_mem_free(h->ws);
     zk_module_unload(h->mod);
-    leave_ctx(h, old);
+    cublas_leave(h, old);
     h->magic = 0;
     free(h);
     return st == ZK_SUCCESS ? CUBLAS_STATUS_SUCCESS : CUBLAS_STATUS_EXECUTION_FAILED;
@@ -190,7 +192,9 @@ CUBLAS_EXPORT cublasStatus_t cublasSetStream_v2(cublasHandle_t handle, cudaStrea
     if (next != h->stream && h->ws_used) {
         /* One scratch per handle: work queued on the old stream must be done
          * with it before the new stream may overwrite it. */
+        zk_context old = cublas_enter(h);
         zk_status st = zk_stream_synchronize(h->stream);
+        cublas_leave(h, old);
         if (st != ZK_SUCCESS) {
             return CUBLAS_STATUS_EXECUTION_FAILED;
         }
@@ -320,7 +324,7 @@ cublasStatus_t cublas_ws_reserve(struct cublasContext *h, size_t bytes)
         }
         size *= 2;
     }
-    old = enter_ctx(h);
+    old = cublas_enter(h);
     st = h->ws_used ? zk_stream_synchronize(h->stream) : ZK_SUCCESS;
     if (st == ZK_SUCCESS) {
         h->ws_used = 0;
@@ -331,7 +335,7 @@ cublasStatus_t cublas_ws_reserve(struct cublasContext *h, size_t bytes)
             h->ws_size = size;
         }
     }
-    leave_ctx(h, old);
+    cublas_leave(h, old);
     return st == ZK_SUCCESS ? CUBLAS_STATUS_SUCCESS
            : st == ZK_ERROR_OUT_OF_MEMORY ? CUBLAS_STATUS_ALLOC_FAILED
                                           : CUBLAS_STATUS_EXECUTION_FAILED;

@@ -42,6 +42,9 @@ extern const unsigned int cublas_kernels_zko_len;
 
 /* A live handle, or NULL. */
 struct cublasContext *cublas_handle_ok(cublasHandle_t handle);
+/* Make the handle's context current (returns the previous one) / restore. */
+zk_context cublas_enter(struct cublasContext *h);
+void cublas_leave(struct cublasContext *h, zk_context old);
 /* A cuBLAS status for a failed libzhikai call. */
 cublasStatus_t cublas_from_zk(zk_status st);
 /* Make sure the scratch holds @bytes (synchronizing the stream if it must

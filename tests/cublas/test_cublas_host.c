@@ -231,6 +231,28 @@ static void test_stream(void **state)
     assert_int_equal(cublasSetStream(g_h, NULL), CUBLAS_STATUS_SUCCESS);
 }
 
+/* The handle keeps working on its own context while another is current,
+ * and leaves the caller's current context alone. */
+static void test_other_context_current(void **state)
+{
+    zk_context c2, cur = NULL;
+    zk_device dev;
+    uint64_t before = fake.launches;
+    (void)state;
+    assert_int_equal(zk_device_get(&dev, 0), ZK_SUCCESS);
+    assert_int_equal(zk_ctx_create(&c2, 0, dev), ZK_SUCCESS);     /* now current */
+    /* alpha = beta = 0 also queues a memset of the scratch (a NULL-stream call). */
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, &zero, g_buf, 5, g_buf, 4,
+                                 &zero, g_buf, 5), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(zk_ctx_get_current(&cur), ZK_SUCCESS);
+    assert_ptr_equal(cur, c2);
+    assert_int_equal(zk_ctx_set_current(g_ctx), ZK_SUCCESS);
+    assert_int_equal(launches_since(before), 1);
+    assert_int_equal(fake.last_args[A_MODE], 4 | 8);
+    assert_int_equal(zk_ctx_destroy(c2), ZK_SUCCESS);
+    assert_int_equal(zk_ctx_set_current(g_ctx), ZK_SUCCESS);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -239,6 +261,7 @@ int main(void)
         cmocka_unit_test(test_gemm_mapping),
         cmocka_unit_test(test_gemv_mapping),
         cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_other_context_current),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
