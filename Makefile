@@ -118,7 +118,7 @@ fuzz-qemu: deps
 	@tools/fuzz-qemu.sh | tools/tap-summary
 
 install: userspace kmod
-	@for d in runtime runtime/cuda tools firmware-stub kmod; do \
+	@for d in runtime runtime/cuda runtime/cublas tools firmware-stub kmod; do \
 	    if [ -f $$d/Makefile ] && grep -q '^install:' $$d/Makefile; then \
 	        $(MAKE) -C $$d install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) KDIR=$(KDIR) || exit 1; \
 	    fi; \
