@@ -122,6 +122,25 @@ static int imax1(int v)
     return v > 1 ? v : 1;
 }
 
+/* cuBLAS's argument checks of a GEMM. */
+static cublasStatus_t gemm_check(cublasOperation_t transa, cublasOperation_t transb, int m, int n,
+                                 int k, const float *alpha, int lda, int ldb, const float *beta,
+                                 int ldc)
+{
+    if (!op_ok(transa) || !op_ok(transb) || m < 0 || n < 0 || k < 0 ||
+        lda < imax1(transa == CUBLAS_OP_N ? m : k) ||
+        ldb < imax1(transb == CUBLAS_OP_N ? k : n) || ldc < imax1(m) || !alpha || !beta) {
+        return CUBLAS_STATUS_INVALID_VALUE;
+    }
+    return CUBLAS_STATUS_SUCCESS;
+}
+
+/* Nothing to do (reference BLAS's quick return); after gemm_check. */
+static int gemm_noop(int m, int n, int k, const float *alpha, const float *beta)
+{
+    return m == 0 || n == 0 || ((*alpha == 0.0f || k == 0) && *beta == 1.0f);
+}
+
 /* The shared part of Sgemm and GemmEx, after the type checks. */
 static cublasStatus_t gemm(struct cublasContext *h, enum cublas_dt dt, cublasOperation_t transa,
                            cublasOperation_t transb, int m, int n, int k, const float *alpha,
@@ -129,14 +148,9 @@ static cublasStatus_t gemm(struct cublasContext *h, enum cublas_dt dt, cublasOpe
                            void *C, int ldc)
 {
     struct gemm_call g;
-    if (!op_ok(transa) || !op_ok(transb) || m < 0 || n < 0 || k < 0 ||
-        lda < imax1(transa == CUBLAS_OP_N ? m : k) ||
-        ldb < imax1(transb == CUBLAS_OP_N ? k : n) || ldc < imax1(m) || !alpha || !beta) {
-        return CUBLAS_STATUS_INVALID_VALUE;
-    }
-    /* Nothing to do (reference BLAS's quick return). */
-    if (m == 0 || n == 0 || ((*alpha == 0.0f || k == 0) && *beta == 1.0f)) {
-        return CUBLAS_STATUS_SUCCESS;
+    cublasStatus_t s = gemm_check(transa, transb, m, n, k, alpha, lda, ldb, beta, ldc);
+    if (s != CUBLAS_STATUS_SUCCESS || gemm_noop(m, n, k, alpha, beta)) {
+        return s;
     }
     g.dt = dt;
     g.x = (zk_deviceptr)(uintptr_t)B;   /* X = op(B)^T */
@@ -168,18 +182,11 @@ CUBLAS_EXPORT cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperati
     return gemm(h, CUBLAS_DT_F32, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
-CUBLAS_EXPORT cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa,
-                                          cublasOperation_t transb, int m, int n, int k,
-                                          const void *alpha, const void *A, cudaDataType Atype,
-                                          int lda, const void *B, cudaDataType Btype, int ldb,
-                                          const void *beta, void *C, cudaDataType Ctype, int ldc,
-                                          cublasComputeType_t computeType, cublasGemmAlgo_t algo)
+/* GemmEx's type checks: the kernel instantiation for Atype/Btype, or why not. */
+static cublasStatus_t ex_types(cudaDataType Atype, cudaDataType Btype, cudaDataType Ctype,
+                               cublasComputeType_t computeType, cublasGemmAlgo_t algo,
+                               enum cublas_dt *dt)
 {
-    struct cublasContext *h = cublas_handle_ok(handle);
-    enum cublas_dt dt;
-    if (!h) {
-        return CUBLAS_STATUS_NOT_INITIALIZED;
-    }
     if (!((algo >= CUBLAS_GEMM_DEFAULT && algo <= CUBLAS_GEMM_ALGO23) ||
           (algo >= CUBLAS_GEMM_DEFAULT_TENSOR_OP && algo <= CUBLAS_GEMM_ALGO15_TENSOR_OP) ||
           algo == CUBLAS_GEMM_AUTOTUNE)) {
@@ -202,18 +209,107 @@ CUBLAS_EXPORT cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation
     }
     switch (Atype) {
     case CUDA_R_32F:
-        dt = CUBLAS_DT_F32;
-        break;
+        *dt = CUBLAS_DT_F32;
+        return CUBLAS_STATUS_SUCCESS;
     case CUDA_R_16F:
-        dt = CUBLAS_DT_F16;
-        break;
+        *dt = CUBLAS_DT_F16;
+        return CUBLAS_STATUS_SUCCESS;
     case CUDA_R_16BF:
-        dt = CUBLAS_DT_BF16;
-        break;
+        *dt = CUBLAS_DT_BF16;
+        return CUBLAS_STATUS_SUCCESS;
     default:
         return CUBLAS_STATUS_NOT_SUPPORTED;
     }
+}
+
+CUBLAS_EXPORT cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation_t transa,
+                                          cublasOperation_t transb, int m, int n, int k,
+                                          const void *alpha, const void *A, cudaDataType Atype,
+                                          int lda, const void *B, cudaDataType Btype, int ldb,
+                                          const void *beta, void *C, cudaDataType Ctype, int ldc,
+                                          cublasComputeType_t computeType, cublasGemmAlgo_t algo)
+{
+    struct cublasContext *h = cublas_handle_ok(handle);
+    enum cublas_dt dt;
+    cublasStatus_t s;
+    if (!h) {
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    }
+    s = ex_types(Atype, Btype, Ctype, computeType, algo, &dt);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        return s;
+    }
     return gemm(h, dt, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+/*
+ * Strided batches: batch i uses A + i*strideA, B + i*strideB, C + i*strideC
+ * (in elements; 0 repeats a matrix).  One GEMM launch per batch, queued on
+ * the handle's stream in order.  The arguments are checked once, before
+ * anything is queued.
+ */
+static cublasStatus_t gemm_strided(struct cublasContext *h, enum cublas_dt dt,
+                                   cublasOperation_t transa, cublasOperation_t transb, int m, int n,
+                                   int k, const float *alpha, const void *A, int lda,
+                                   long long strideA, const void *B, int ldb, long long strideB,
+                                   const float *beta, void *C, int ldc, long long strideC,
+                                   int batchCount)
+{
+    const uint64_t es = dt_size[dt];
+    cublasStatus_t s;
+    s = gemm_check(transa, transb, m, n, k, alpha, lda, ldb, beta, ldc);
+    if (s == CUBLAS_STATUS_SUCCESS && batchCount < 0) {
+        s = CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (s != CUBLAS_STATUS_SUCCESS || batchCount == 0 || gemm_noop(m, n, k, alpha, beta)) {
+        return s;
+    }
+    for (int i = 0; i < batchCount && s == CUBLAS_STATUS_SUCCESS; i++) {
+        /* Device addresses: wrap-around arithmetic, a bad one is refused by the launch. */
+        uint64_t a = (uint64_t)(uintptr_t)A + (uint64_t)i * (uint64_t)strideA * es;
+        uint64_t b = (uint64_t)(uintptr_t)B + (uint64_t)i * (uint64_t)strideB * es;
+        uint64_t c = (uint64_t)(uintptr_t)C + (uint64_t)i * (uint64_t)strideC * 4;
+        s = gemm(h, dt, transa, transb, m, n, k, alpha, (const void *)(uintptr_t)a, lda,
+                 (const void *)(uintptr_t)b, ldb, beta, (void *)(uintptr_t)c, ldc);
+    }
+    return s;
+}
+
+CUBLAS_EXPORT cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cublasOperation_t transa,
+                                                       cublasOperation_t transb, int m, int n, int k,
+                                                       const float *alpha, const float *A, int lda,
+                                                       long long int strideA, const float *B, int ldb,
+                                                       long long int strideB, const float *beta,
+                                                       float *C, int ldc, long long int strideC,
+                                                       int batchCount)
+{
+    struct cublasContext *h = cublas_handle_ok(handle);
+    if (!h) {
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    }
+    return gemm_strided(h, CUBLAS_DT_F32, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb,
+                        strideB, beta, C, ldc, strideC, batchCount);
+}
+
+CUBLAS_EXPORT cublasStatus_t cublasGemmStridedBatchedEx(
+    cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k,
+    const void *alpha, const void *A, cudaDataType Atype, int lda, long long int strideA,
+    const void *B, cudaDataType Btype, int ldb, long long int strideB, const void *beta, void *C,
+    cudaDataType Ctype, int ldc, long long int strideC, int batchCount,
+    cublasComputeType_t computeType, cublasGemmAlgo_t algo)
+{
+    struct cublasContext *h = cublas_handle_ok(handle);
+    enum cublas_dt dt;
+    cublasStatus_t s;
+    if (!h) {
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    }
+    s = ex_types(Atype, Btype, Ctype, computeType, algo, &dt);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        return s;
+    }
+    return gemm_strided(h, dt, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB,
+                        beta, C, ldc, strideC, batchCount);
 }
 
 /*

@@ -181,6 +181,67 @@ static void gemm_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t 
     free(got);
 }
 
+/* @batch GEMMs through (Gemm)StridedBatched(Ex): matrices one after the
+ * other with a gap (stride > size), B shared by all (stride 0) when
+ * @shared_b; each batch against cblas_sgemm. */
+static void batched_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                         int k, int batch, int shared_b, float alpha, float beta, int dt)
+{
+    int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m;
+    int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
+    int lda = ar + 1, ldb = br + 2, ldc = m + 1, i;
+    long long sa = (long long)lda * ac + 5, sb = shared_b ? 0 : (long long)ldb * bc + 3,
+              sc = (long long)ldc * n + 7;
+    size_t na = (size_t)sa * batch, nb = shared_b ? (size_t)ldb * bc : (size_t)sb * batch,
+           nc = (size_t)sc * batch, q;
+    float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4), *ref = malloc(nc * 4),
+          *got = malloc(nc * 4);
+    static const cudaDataType types[] = { CUDA_R_32F, CUDA_R_16F, CUDA_R_16BF };
+    void *da, *db, *dc;
+    cublasStatus_t s;
+    for (q = 0; q < na; q++) {
+        a[q] = frand();
+    }
+    for (q = 0; q < nb; q++) {
+        b[q] = frand();
+    }
+    for (q = 0; q < nc; q++) {
+        c[q] = frand();
+    }
+    da = dev_put(a, na, dt);
+    db = dev_put(b, nb, dt);
+    dc = dev_put(c, nc, 0);
+    memcpy(ref, c, nc * 4);
+    for (i = 0; i < batch; i++) {
+        cblas_sgemm(CblasColMajor, cb(ta), cb(tb), m, n, k, alpha, a + i * sa, lda, b + i * sb, ldb,
+                    beta, ref + i * sc, ldc);
+    }
+    if (dt == 0) {
+        s = cublasSgemmStridedBatched(h, ta, tb, m, n, k, &alpha, da, lda, sa, db, ldb, sb, &beta, dc,
+                                      ldc, sc, batch);
+    } else {
+        s = cublasGemmStridedBatchedEx(h, ta, tb, m, n, k, &alpha, da, types[dt], lda, sa, db,
+                                       types[dt], ldb, sb, &beta, dc, CUDA_R_32F, ldc, sc, batch,
+                                       CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    }
+    dev_get(got, dc, nc);
+    {
+        double e = rel_err(got, ref, nc);
+        ok(s == CUBLAS_STATUS_SUCCESS && e < 2e-5,
+           "%s %s%s x%d m=%d n=%d k=%d strides %lld/%lld/%lld: status %d, max rel err %.2e",
+           dt ? "GemmStridedBatchedEx bf16" : "SgemmStridedBatched", opn(ta), opn(tb), batch, m, n, k,
+           sa, sb, sc, s, e);
+    }
+    dev_free(da);
+    dev_free(db);
+    dev_free(dc);
+    free(a);
+    free(b);
+    free(c);
+    free(ref);
+    free(got);
+}
+
 static void gemv_case(cublasHandle_t h, cublasOperation_t t, int m, int n, int incx, int incy,
                       float alpha, float beta)
 {
@@ -338,6 +399,9 @@ int main(int argc, char **argv)
         gemm_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 20, 31, 13, 1.0f, 1.0f, i, 1);
         gemm_case(h, CUBLAS_OP_T, CUBLAS_OP_N, 20, 31, 13, 2.0f, 0.0f, i, 1);
     }
+    batched_case(h, CUBLAS_OP_T, CUBLAS_OP_N, 11, 9, 16, 5, 0, 0.125f, 0.0f, 0);
+    batched_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 12, 7, 5, 4, 1, 1.0f, -1.0f, 0);
+    batched_case(h, CUBLAS_OP_N, CUBLAS_OP_N, 9, 10, 11, 3, 0, 1.0f, 1.0f, 2);
     for (ia = 0; ia < 2; ia++) {
         gemv_case(h, ops[ia], 41, 27, 1, 1, 1.0f, 0.0f);
         gemv_case(h, ops[ia], 41, 27, 2, 1, 1.5f, -0.5f);

@@ -231,6 +231,40 @@ static void test_stream(void **state)
     assert_int_equal(cublasSetStream(g_h, NULL), CUBLAS_STATUS_SUCCESS);
 }
 
+static void test_strided_batched(void **state)
+{
+    char *a = g_buf, *b = (char *)g_buf + 65536, *c = (char *)g_buf + 131072;
+    uint64_t before = fake.launches;
+    (void)state;
+    assert_int_equal(cublasSgemmStridedBatched(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 3, 2, &one, (float *)a,
+                                               4, 8, (float *)b, 2, 6, &zero, (float *)c, 4, 12, -1),
+                     CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasSgemmStridedBatched(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 3, 2, &one, (float *)a,
+                                               3, 8, (float *)b, 2, 6, &zero, (float *)c, 4, 12, 5),
+                     CUBLAS_STATUS_INVALID_VALUE);          /* lda < m: nothing queued */
+    assert_int_equal(cublasSgemmStridedBatched(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 3, 2, &one, (float *)a,
+                                               4, 8, (float *)b, 2, 6, &zero, (float *)c, 4, 12, 0),
+                     CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 0);
+    assert_int_equal(cublasSgemmStridedBatched(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 3, 2, &one, (float *)a,
+                                               4, 8, (float *)b, 2, 0, &zero, (float *)c, 4, 12, 3),
+                     CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 3);
+    /* the last batch: A + 2*8 floats, B repeated (stride 0), C + 2*12 floats */
+    assert_int_equal(fake.last_args[A_Y], (uintptr_t)(a + 2 * 8 * 4));
+    assert_int_equal(fake.last_args[A_X], (uintptr_t)b);
+    assert_int_equal(fake.last_args[A_C], (uintptr_t)(c + 2 * 12 * 4));
+    before = fake.launches;
+    assert_int_equal(cublasGemmStridedBatchedEx(g_h, CUBLAS_OP_T, CUBLAS_OP_N, 4, 3, 2, &one, a,
+                                                CUDA_R_16BF, 2, 8, b, CUDA_R_16BF, 2, 6, &zero, c,
+                                                CUDA_R_32F, 4, 12, 2, CUBLAS_COMPUTE_32F,
+                                                CUBLAS_GEMM_DEFAULT), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 2);
+    assert_int_equal(fake.last_args[A_Y], (uintptr_t)(a + 8 * 2));   /* bf16: 2 bytes */
+    assert_int_equal(fake.last_args[A_X], (uintptr_t)(b + 6 * 2));
+    assert_int_equal(fake.last_args[A_C], (uintptr_t)(c + 12 * 4));
+}
+
 /* The handle keeps working on its own context while another is current,
  * and leaves the caller's current context alone. */
 static void test_other_context_current(void **state)
@@ -261,6 +295,7 @@ int main(void)
         cmocka_unit_test(test_gemm_mapping),
         cmocka_unit_test(test_gemv_mapping),
         cmocka_unit_test(test_stream),
+        cmocka_unit_test(test_strided_batched),
         cmocka_unit_test(test_other_context_current),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
