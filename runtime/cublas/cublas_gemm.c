@@ -43,13 +43,15 @@ struct gemm_call {
     zk_deviceptr x, y, c;
     uint64_t n, m, k, ldx, ldy, ldc;
     int x_t, y_bt;
+    int c16;            /* C has the input type (f16/bf16), not f32 */
     float alpha, beta;
 };
 
 static cublasStatus_t run_gemm(struct cublasContext *h, const struct gemm_call *g)
 {
-    uint64_t mode = 0, args[14];
-    size_t wx_bytes = 0, wt_bytes = 0, need;
+    uint64_t mode = 0, args[15];
+    size_t wx_bytes = 0, wt_bytes = 0, wc_bytes = 0, need, mn4;
+    unsigned int na = 0;
     cublasStatus_t s;
     int scale_only = g->alpha == 0.0f || g->k == 0;
     uint32_t grid = grid_for(g->n, g->m, g->k);
@@ -65,18 +67,22 @@ static cublasStatus_t run_gemm(struct cublasContext *h, const struct gemm_call *
     }
     if (g->beta == 0.0f) {
         mode |= GM_BETA_ZERO;
-        mode |= !scale_only && g->alpha != 1.0f ? GM_ALPHA_SCALE : 0;
-    } else if (g->alpha == 1.0f && g->beta == 1.0f) {
+    } else if (g->alpha == 1.0f && g->beta == 1.0f && !g->c16) {
         mode |= GM_ACC;
     }
-    /* wt: the partial product (general alpha/beta) or the zeros C takes. */
-    if (scale_only ? (mode & GM_BETA_ZERO) != 0 : (mode & (GM_BETA_ZERO | GM_ACC)) == 0) {
-        if (__builtin_mul_overflow((size_t)g->n, (size_t)g->m, &wt_bytes) ||
-            __builtin_mul_overflow(wt_bytes, (size_t)4, &wt_bytes)) {
-            return CUBLAS_STATUS_ALLOC_FAILED;
-        }
+    mode |= !scale_only && g->alpha != 1.0f ? GM_ALPHA_SCALE : 0;
+    if (__builtin_mul_overflow((size_t)g->n, (size_t)g->m, &mn4) ||
+        __builtin_mul_overflow(mn4, (size_t)4, &mn4)) {
+        return CUBLAS_STATUS_ALLOC_FAILED;
     }
-    if (__builtin_add_overflow(align_up(wx_bytes), wt_bytes, &need)) {
+    /* wt: the partial product (general alpha/beta, any 16-bit C) or the
+     * zeros C takes; wc: a 16-bit C widened to fp32 (beta != 0). */
+    if (g->c16 || (scale_only ? (mode & GM_BETA_ZERO) != 0 : (mode & (GM_BETA_ZERO | GM_ACC)) == 0)) {
+        wt_bytes = mn4;
+    }
+    wc_bytes = g->c16 && !(mode & GM_BETA_ZERO) ? mn4 : 0;
+    if (__builtin_add_overflow(align_up(wx_bytes), align_up(wt_bytes), &need) ||
+        __builtin_add_overflow(need, wc_bytes, &need)) {
         return CUBLAS_STATUS_ALLOC_FAILED;
     }
     s = cublas_ws_reserve(h, need);
@@ -91,25 +97,24 @@ static cublasStatus_t run_gemm(struct cublasContext *h, const struct gemm_call *
             return cublas_from_zk(st);
         }
     }
-    args[0] = g->x;
-    args[1] = g->y;
-    args[2] = g->c;
-    args[3] = h->ws;
-    args[4] = h->ws + align_up(wx_bytes);
-    args[5] = g->n;
-    args[6] = g->m;
-    args[7] = g->k;
-    args[8] = g->ldx;
-    args[9] = g->ldy;
-    args[10] = g->ldc;
-    args[11] = mode;
-    args[12] = zk_arg_f32(g->alpha);
-    args[13] = zk_arg_f32(g->beta);
-    if (scale_only) {
-        /* X and Y are not read: A and B may be anything (even NULL). */
-        args[0] = args[1] = h->ws;
+    args[na++] = scale_only ? h->ws : g->x;     /* not read when scale_only: A, B may be NULL */
+    args[na++] = scale_only ? h->ws : g->y;
+    args[na++] = g->c;
+    args[na++] = h->ws;
+    args[na++] = h->ws + align_up(wx_bytes);
+    if (g->c16) {
+        args[na++] = h->ws + align_up(wx_bytes) + align_up(wt_bytes);
     }
-    return cublas_launch(h, h->f_gemm[g->dt], grid, args, 14);
+    args[na++] = g->n;
+    args[na++] = g->m;
+    args[na++] = g->k;
+    args[na++] = g->ldx;
+    args[na++] = g->ldy;
+    args[na++] = g->ldc;
+    args[na++] = mode;
+    args[na++] = zk_arg_f32(g->alpha);
+    args[na++] = zk_arg_f32(g->beta);
+    return cublas_launch(h, g->c16 ? h->f_gemm_c16[g->dt] : h->f_gemm[g->dt], grid, args, na);
 }
 
 static int op_ok(cublasOperation_t op)
@@ -142,10 +147,10 @@ static int gemm_noop(int m, int n, int k, const float *alpha, const float *beta)
 }
 
 /* The shared part of Sgemm and GemmEx, after the type checks. */
-static cublasStatus_t gemm(struct cublasContext *h, enum cublas_dt dt, cublasOperation_t transa,
-                           cublasOperation_t transb, int m, int n, int k, const float *alpha,
-                           const void *A, int lda, const void *B, int ldb, const float *beta,
-                           void *C, int ldc)
+static cublasStatus_t gemm(struct cublasContext *h, enum cublas_dt dt, int c16,
+                           cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k,
+                           const float *alpha, const void *A, int lda, const void *B, int ldb,
+                           const float *beta, void *C, int ldc)
 {
     struct gemm_call g;
     cublasStatus_t s = gemm_check(transa, transb, m, n, k, alpha, lda, ldb, beta, ldc);
@@ -164,6 +169,7 @@ static cublasStatus_t gemm(struct cublasContext *h, enum cublas_dt dt, cublasOpe
     g.ldc = (uint64_t)ldc;
     g.x_t = transb != CUBLAS_OP_N;
     g.y_bt = transa != CUBLAS_OP_N;
+    g.c16 = c16;
     g.alpha = *alpha;
     g.beta = *beta;
     return run_gemm(h, &g);
@@ -179,13 +185,13 @@ CUBLAS_EXPORT cublasStatus_t cublasSgemm_v2(cublasHandle_t handle, cublasOperati
     if (!h) {
         return CUBLAS_STATUS_NOT_INITIALIZED;
     }
-    return gemm(h, CUBLAS_DT_F32, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    return gemm(h, CUBLAS_DT_F32, 0, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /* GemmEx's type checks: the kernel instantiation for Atype/Btype, or why not. */
 static cublasStatus_t ex_types(cudaDataType Atype, cudaDataType Btype, cudaDataType Ctype,
                                cublasComputeType_t computeType, cublasGemmAlgo_t algo,
-                               enum cublas_dt *dt)
+                               enum cublas_dt *dt, int *c16)
 {
     if (!((algo >= CUBLAS_GEMM_DEFAULT && algo <= CUBLAS_GEMM_ALGO23) ||
           (algo >= CUBLAS_GEMM_DEFAULT_TENSOR_OP && algo <= CUBLAS_GEMM_ALGO15_TENSOR_OP) ||
@@ -204,9 +210,11 @@ static cublasStatus_t ex_types(cudaDataType Atype, cudaDataType Btype, cudaDataT
     default:
         return CUBLAS_STATUS_NOT_SUPPORTED;
     }
-    if (Atype != Btype || Ctype != CUDA_R_32F) {
+    /* C: fp32, or the 16-bit input type itself. */
+    if (Atype != Btype || (Ctype != CUDA_R_32F && (Ctype != Atype || Atype == CUDA_R_32F))) {
         return CUBLAS_STATUS_NOT_SUPPORTED;
     }
+    *c16 = Ctype != CUDA_R_32F;
     switch (Atype) {
     case CUDA_R_32F:
         *dt = CUBLAS_DT_F32;
@@ -232,14 +240,15 @@ CUBLAS_EXPORT cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation
     struct cublasContext *h = cublas_handle_ok(handle);
     enum cublas_dt dt;
     cublasStatus_t s;
+    int c16;
     if (!h) {
         return CUBLAS_STATUS_NOT_INITIALIZED;
     }
-    s = ex_types(Atype, Btype, Ctype, computeType, algo, &dt);
+    s = ex_types(Atype, Btype, Ctype, computeType, algo, &dt, &c16);
     if (s != CUBLAS_STATUS_SUCCESS) {
         return s;
     }
-    return gemm(h, dt, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
+    return gemm(h, dt, c16, transa, transb, m, n, k, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 /*
@@ -248,7 +257,7 @@ CUBLAS_EXPORT cublasStatus_t cublasGemmEx(cublasHandle_t handle, cublasOperation
  * the handle's stream in order.  The arguments are checked once, before
  * anything is queued.
  */
-static cublasStatus_t gemm_strided(struct cublasContext *h, enum cublas_dt dt,
+static cublasStatus_t gemm_strided(struct cublasContext *h, enum cublas_dt dt, int c16,
                                    cublasOperation_t transa, cublasOperation_t transb, int m, int n,
                                    int k, const float *alpha, const void *A, int lda,
                                    long long strideA, const void *B, int ldb, long long strideB,
@@ -268,8 +277,8 @@ static cublasStatus_t gemm_strided(struct cublasContext *h, enum cublas_dt dt,
         /* Device addresses: wrap-around arithmetic, a bad one is refused by the launch. */
         uint64_t a = (uint64_t)(uintptr_t)A + (uint64_t)i * (uint64_t)strideA * es;
         uint64_t b = (uint64_t)(uintptr_t)B + (uint64_t)i * (uint64_t)strideB * es;
-        uint64_t c = (uint64_t)(uintptr_t)C + (uint64_t)i * (uint64_t)strideC * 4;
-        s = gemm(h, dt, transa, transb, m, n, k, alpha, (const void *)(uintptr_t)a, lda,
+        uint64_t c = (uint64_t)(uintptr_t)C + (uint64_t)i * (uint64_t)strideC * (c16 ? es : 4);
+        s = gemm(h, dt, c16, transa, transb, m, n, k, alpha, (const void *)(uintptr_t)a, lda,
                  (const void *)(uintptr_t)b, ldb, beta, (void *)(uintptr_t)c, ldc);
     }
     return s;
@@ -287,7 +296,7 @@ CUBLAS_EXPORT cublasStatus_t cublasSgemmStridedBatched(cublasHandle_t handle, cu
     if (!h) {
         return CUBLAS_STATUS_NOT_INITIALIZED;
     }
-    return gemm_strided(h, CUBLAS_DT_F32, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb,
+    return gemm_strided(h, CUBLAS_DT_F32, 0, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb,
                         strideB, beta, C, ldc, strideC, batchCount);
 }
 
@@ -301,14 +310,15 @@ CUBLAS_EXPORT cublasStatus_t cublasGemmStridedBatchedEx(
     struct cublasContext *h = cublas_handle_ok(handle);
     enum cublas_dt dt;
     cublasStatus_t s;
+    int c16;
     if (!h) {
         return CUBLAS_STATUS_NOT_INITIALIZED;
     }
-    s = ex_types(Atype, Btype, Ctype, computeType, algo, &dt);
+    s = ex_types(Atype, Btype, Ctype, computeType, algo, &dt, &c16);
     if (s != CUBLAS_STATUS_SUCCESS) {
         return s;
     }
-    return gemm_strided(h, dt, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB,
+    return gemm_strided(h, dt, c16, transa, transb, m, n, k, alpha, A, lda, strideA, B, ldb, strideB,
                         beta, C, ldc, strideC, batchCount);
 }
 
@@ -346,6 +356,7 @@ CUBLAS_EXPORT cublasStatus_t cublasSgemv_v2(cublasHandle_t handle, cublasOperati
         return CUBLAS_STATUS_NOT_SUPPORTED;
     }
     g.dt = CUBLAS_DT_F32;
+    g.c16 = 0;
     g.alpha = *alpha;
     g.beta = *beta;
     if (trans != CUBLAS_OP_N) {

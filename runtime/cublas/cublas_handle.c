@@ -83,6 +83,12 @@ CUBLAS_EXPORT cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
         st = zk_module_get_function(&h->f_gemm[i], h->mod, gemm_names[i]);
     }
     if (st == ZK_SUCCESS) {
+        st = zk_module_get_function(&h->f_gemm_c16[CUBLAS_DT_F16], h->mod, "cublas_gemm_f16_cf16");
+    }
+    if (st == ZK_SUCCESS) {
+        st = zk_module_get_function(&h->f_gemm_c16[CUBLAS_DT_BF16], h->mod, "cublas_gemm_bf16_cbf16");
+    }
+    if (st == ZK_SUCCESS) {
         st = zk_module_get_function(&h->f_axpby, h->mod, "cublas_axpby_f32");
     }
     /* Every pointer argument of a launch must be inside a live allocation,

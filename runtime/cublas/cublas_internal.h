@@ -26,6 +26,7 @@ struct cublasContext {
     cudaStream_t user_stream;       /* what cublasGetStream returns */
     zk_module mod;
     zk_function f_gemm[CUBLAS_DT_COUNT];
+    zk_function f_gemm_c16[CUBLAS_DT_COUNT];  /* C of the input type (f16, bf16) */
     zk_function f_axpby;
     zk_deviceptr ws;                /* scratch for transposes and partial results */
     size_t ws_size;

@@ -181,6 +181,87 @@ static void gemm_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t 
     free(got);
 }
 
+/* Round f to f16 (@dt 1) or bf16 (2) and back. */
+static float round16(float f, int dt)
+{
+    return dt == 1 ? zk_f16_to_f32(zk_f32_to_f16(f)) : zk_bf16_to_f32(zk_f32_to_bf16(f));
+}
+
+/* GemmEx with C of the 16-bit input type: C's body NaN when beta == 0, its
+ * padding rows a sentinel; the reference is cblas_sgemm on the same rounded
+ * inputs, rounded once to the type: equal within one unit in the last place
+ * (the fp32 sums may round to either neighbour). */
+static void gemm16_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
+                        int k, float alpha, float beta, int dt)
+{
+    int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m;
+    int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
+    int lda = ar + 2, ldb = br + 1, ldc = m + 3, i, j, sentinel_ok = 1;
+    size_t na = (size_t)lda * ac, nb = (size_t)ldb * bc, nc = (size_t)ldc * n, q;
+    float *a = malloc(na * 4), *b = malloc(nb * 4), *c = malloc(nc * 4), *ref = malloc(nc * 4);
+    float *got = malloc(nc * 4);
+    uint16_t *c16 = malloc(nc * 2);
+    static const cudaDataType types[] = { CUDA_R_32F, CUDA_R_16F, CUDA_R_16BF };
+    double ulp = dt == 1 ? 1.0 / 1024 : 1.0 / 128, e;
+    void *da, *db;
+    zk_deviceptr dc;
+    cublasStatus_t s;
+    for (q = 0; q < na; q++) {
+        a[q] = frand();
+    }
+    for (q = 0; q < nb; q++) {
+        b[q] = frand();
+    }
+    for (j = 0; j < n; j++) {
+        for (i = 0; i < ldc; i++) {
+            c[i + (size_t)j * ldc] = i >= m ? 96.0f : beta == 0.0f ? NAN : round16(frand(), dt);
+        }
+    }
+    for (q = 0; q < nc; q++) {
+        c16[q] = dt == 1 ? zk_f32_to_f16(c[q]) : zk_f32_to_bf16(c[q]);
+    }
+    da = dev_put(a, na, dt);
+    db = dev_put(b, nb, dt);
+    if (zk_mem_alloc(&dc, nc * 2) || zk_memcpy_htod(dc, c16, nc * 2)) {
+        fprintf(stderr, "device allocation/copy failed\n");
+        exit(1);
+    }
+    memcpy(ref, c, nc * 4);
+    for (j = 0; j < n; j++) {
+        for (i = 0; i < m && beta == 0.0f; i++) {
+            ref[i + (size_t)j * ldc] = 0.0f;
+        }
+    }
+    cblas_sgemm(CblasColMajor, cb(ta), cb(tb), m, n, k, alpha, a, lda, b, ldb, beta, ref, ldc);
+    for (q = 0; q < nc; q++) {
+        ref[q] = round16(ref[q], dt);
+    }
+    s = cublasGemmEx(h, ta, tb, m, n, k, &alpha, da, types[dt], lda, db, types[dt], ldb, &beta,
+                     (void *)(uintptr_t)dc, types[dt], ldc, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+    if (zk_memcpy_dtoh(c16, dc, nc * 2)) {
+        fprintf(stderr, "copy back failed\n");
+        exit(1);
+    }
+    for (q = 0; q < nc; q++) {
+        got[q] = dt == 1 ? zk_f16_to_f32(c16[q]) : zk_bf16_to_f32(c16[q]);
+        sentinel_ok &= (int)(q % ldc) < m || got[q] == 96.0f;
+    }
+    e = rel_err(got, ref, nc);
+    ok(s == CUBLAS_STATUS_SUCCESS && e <= ulp && sentinel_ok,
+       "GemmEx %s in and out %s%s m=%d n=%d k=%d alpha=%g beta=%g: status %d, max rel err %.2e (1 ulp %.1e)%s",
+       dt == 1 ? "f16" : "bf16", opn(ta), opn(tb), m, n, k, alpha, beta, s, e, ulp,
+       sentinel_ok ? "" : ", wrote outside C");
+    dev_free(da);
+    dev_free(db);
+    zk_mem_free(dc);
+    free(a);
+    free(b);
+    free(c);
+    free(ref);
+    free(got);
+    free(c16);
+}
+
 /* @batch GEMMs through (Gemm)StridedBatched(Ex): matrices one after the
  * other with a gap (stride > size), B shared by all (stride 0) when
  * @shared_b; each batch against cblas_sgemm. */
@@ -398,6 +479,11 @@ int main(int argc, char **argv)
         gemm_case(h, CUBLAS_OP_T, CUBLAS_OP_T, 33, 17, 19, 1.5f, -1.0f, i, 1);
         gemm_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 20, 31, 13, 1.0f, 1.0f, i, 1);
         gemm_case(h, CUBLAS_OP_T, CUBLAS_OP_N, 20, 31, 13, 2.0f, 0.0f, i, 1);
+    }
+    for (i = 1; i < 3; i++) {
+        gemm16_case(h, CUBLAS_OP_N, CUBLAS_OP_N, 21, 14, 17, 1.0f, 0.0f, i);
+        gemm16_case(h, CUBLAS_OP_T, CUBLAS_OP_T, 21, 14, 17, 0.5f, 0.75f, i);
+        gemm16_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 9, 12, 8, 0.0f, -2.0f, i);
     }
     batched_case(h, CUBLAS_OP_T, CUBLAS_OP_N, 11, 9, 16, 5, 0, 0.125f, 0.0f, 0);
     batched_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 12, 7, 5, 4, 1, 1.0f, -1.0f, 0);

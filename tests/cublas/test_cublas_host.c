@@ -109,7 +109,10 @@ static void test_bad_arguments_launch_nothing(void **state)
     assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_N, 3, -2, &one, d, 3, d, 1, &zero, d, 1), E);
     assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_CONJG, 3, 2, &one, d, 3, d, 1, &zero, d, 1), E);
     assert_int_equal(cublasGemmEx(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, d, CUDA_R_16BF, 1, d,
-                                  CUDA_R_16BF, 1, &zero, d, CUDA_R_16BF, 1, CUBLAS_COMPUTE_32F,
+                                  CUDA_R_16BF, 1, &zero, d, CUDA_R_16F, 1, CUBLAS_COMPUTE_32F,
+                                  CUBLAS_GEMM_DEFAULT), CUBLAS_STATUS_NOT_SUPPORTED);
+    assert_int_equal(cublasGemmEx(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, d, CUDA_R_32F, 1, d,
+                                  CUDA_R_32F, 1, &zero, d, CUDA_R_16F, 1, CUBLAS_COMPUTE_32F,
                                   CUBLAS_GEMM_DEFAULT), CUBLAS_STATUS_NOT_SUPPORTED);
     assert_int_equal(cublasGemmEx(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 1, 1, 1, &one, d, CUDA_R_16F, 1, d,
                                   CUDA_R_16F, 1, &zero, d, CUDA_R_32F, 1, CUBLAS_COMPUTE_16F,
@@ -162,10 +165,10 @@ static void test_gemm_mapping(void **state)
     expect_gemm(CUBLAS_OP_T, CUBLAS_OP_N, 5, 3, 4, 4, 4, 5, &one, &zero, 8 | 2);
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_T, 5, 3, 4, 5, 3, 5, &one, &zero, 8 | 1);
     expect_gemm(CUBLAS_OP_C, CUBLAS_OP_C, 5, 3, 4, 4, 3, 5, &one, &zero, 8 | 2 | 1);
-    /* alpha/beta: scale after (16), accumulate (32), general (none), C = beta C (4). */
+    /* alpha/beta: scale (16), accumulate (32), general, C = beta C (4). */
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &two, &zero, 8 | 16);
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &one, &one, 32);
-    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &half, &two, 0);
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &half, &two, 16);
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &zero, &two, 4);
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &zero, &zero, 4 | 8);
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 0, 5, 1, 5, &one, &zero, 4 | 8);
