@@ -100,10 +100,13 @@ static cublasStatus_t run_gemm(struct cublasContext *h, const struct gemm_call *
     args[na++] = scale_only ? h->ws : g->x;     /* not read when scale_only: A, B may be NULL */
     args[na++] = scale_only ? h->ws : g->y;
     args[na++] = g->c;
+    /* Unused scratch regions are empty and may start at the end of the
+     * buffer: pass its base, since every pointer argument must be inside a
+     * live allocation. */
     args[na++] = h->ws;
-    args[na++] = h->ws + align_up(wx_bytes);
+    args[na++] = wt_bytes ? h->ws + align_up(wx_bytes) : h->ws;
     if (g->c16) {
-        args[na++] = h->ws + align_up(wx_bytes) + align_up(wt_bytes);
+        args[na++] = wc_bytes ? h->ws + align_up(wx_bytes) + align_up(wt_bytes) : h->ws;
     }
     args[na++] = g->n;
     args[na++] = g->m;

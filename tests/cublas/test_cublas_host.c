@@ -172,6 +172,10 @@ static void test_gemm_mapping(void **state)
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &zero, &two, 4);
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 4, 5, 4, 5, &zero, &zero, 4 | 8);
     expect_gemm(CUBLAS_OP_N, CUBLAS_OP_N, 5, 3, 0, 5, 1, 5, &one, &zero, 4 | 8);
+    /* The transpose scratch exactly fills the scratch buffer (32 * 32 * 4 =
+     * 4096 bytes, its first size) and no product scratch is needed: every
+     * pointer argument must still be inside the allocation. */
+    expect_gemm(CUBLAS_OP_N, CUBLAS_OP_T, 5, 32, 32, 5, 32, 5, &one, &zero, 8 | 1);
 }
 
 static void test_gemv_mapping(void **state)
