@@ -320,21 +320,22 @@ cublasStatus_t cublas_ws_reserve(struct cublasContext *h, size_t bytes)
     zk_context old;
     zk_deviceptr p;
     zk_status st;
-    size_t size = h->ws_size;
+    /* Grow geometrically (fewer reallocations), but fall back to the exact
+     * size when the card cannot hold the doubled one. */
+    size_t size = h->ws_size <= SIZE_MAX / 2 ? 2 * h->ws_size : SIZE_MAX;
     if (bytes <= h->ws_size) {
         return CUBLAS_STATUS_SUCCESS;
     }
-    while (size < bytes) {
-        if (size > SIZE_MAX / 2) {
-            return CUBLAS_STATUS_ALLOC_FAILED;
-        }
-        size *= 2;
-    }
+    size = size > bytes ? size : bytes;
     old = cublas_enter(h);
     st = h->ws_used ? zk_stream_synchronize(h->stream) : ZK_SUCCESS;
     if (st == ZK_SUCCESS) {
         h->ws_used = 0;
         st = zk_mem_alloc(&p, size);
+        if (st == ZK_ERROR_OUT_OF_MEMORY && size > bytes) {
+            size = bytes;
+            st = zk_mem_alloc(&p, size);
+        }
         if (st == ZK_SUCCESS) {
             zk_mem_free(h->ws);
             h->ws = p;

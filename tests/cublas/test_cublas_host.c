@@ -125,6 +125,11 @@ static void test_bad_arguments_launch_nothing(void **state)
     assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_T, 3, 0, &one, d, 3, d, 1, &zero, d, 1),
                      CUBLAS_STATUS_SUCCESS);
     assert_int_equal(launches_since(before), 0);
+    /* Scratch the card cannot hold (a 32768^2 transpose: 4 GiB, the fake
+     * card has 1): ALLOC_FAILED, nothing queued, the handle still works. */
+    assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_T, 1, 32768, 32768, &one, d, 1, d, 32768,
+                                 &zero, d, 1), CUBLAS_STATUS_ALLOC_FAILED);
+    assert_int_equal(launches_since(before), 0);
     /* A device pointer that is in no allocation never reaches the card. */
     assert_int_equal(cublasSgemm(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 2, 2, 2, &one, (void *)0x40, 2, d, 2,
                                  &zero, d, 2), CUBLAS_STATUS_EXECUTION_FAILED);
