@@ -6,6 +6,9 @@
 
 #include "zk_internal.h"
 
+/* Context ids are never reused (a freed context's address may be). */
+static uint64_t next_ctx_id;
+
 ZK_EXPORT zk_status zk_ctx_create(zk_context *out, unsigned int flags, zk_device dev)
 {
     zk_context c = NULL;
@@ -38,6 +41,7 @@ ZK_EXPORT zk_status zk_ctx_create(zk_context *out, unsigned int flags, zk_device
     }
     c->dev = dev;
     c->fd = fd;
+    c->id = __atomic_add_fetch(&next_ctx_id, 1, __ATOMIC_RELAXED);
     pthread_mutex_init(&c->lock, NULL);
     pthread_cond_init(&c->stage_cv, NULL);
     pthread_rwlock_init(&c->slock, NULL);
@@ -81,6 +85,21 @@ fail:
 }
 
 static void ctx_free(zk_context c);
+
+ZK_EXPORT zk_status zk_ctx_get_id(zk_context c, uint64_t *id)
+{
+    if (!id) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_ctx_get_id: id is NULL");
+    }
+    if (!c && zk__current_ctx(&c) != ZK_SUCCESS) {
+        return ZK_ERROR_INVALID_CONTEXT;
+    }
+    if (!zk__handle_ok(c, ZK_KIND_CTX)) {
+        return zk__fail(ZK_ERROR_INVALID_CONTEXT, "zk_ctx_get_id: bad context handle %p", (void *)c);
+    }
+    *id = c->id;
+    return ZK_SUCCESS;
+}
 
 ZK_EXPORT zk_status zk_ctx_destroy(zk_context c)
 {

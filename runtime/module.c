@@ -653,6 +653,51 @@ static const char *simt_shape_error(const struct zk_function_st *f, const uint32
     return NULL;
 }
 
+ZK_EXPORT zk_status zk_launch_kernel_args(zk_function f, const uint32_t grid[3],
+                                          const uint32_t block[3], uint32_t shared_bytes,
+                                          void *const *args, zk_stream in)
+{
+    uint8_t buf[ZK_SIMT_MAX_PARAMS];
+    size_t end = 0;
+    zk_status st = check_func(f, "zk_launch_kernel_args");
+    if (st != ZK_SUCCESS) {
+        return st;
+    }
+    if (!f->nparams && !(f->desc.flags & ZK_KDESC_F_SIMT)) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s is a tile kernel",
+                        f->desc.name);
+    }
+    if (!f->nparams && f->simt.param_bytes) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s has no parameter "
+                        "layout (not from PTX): pass a packed buffer (zk_launch_kernel_ex, "
+                        "CU_LAUNCH_PARAM_BUFFER_POINTER)", f->desc.name);
+    }
+    if (f->nparams && !args) {
+        return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: %s takes %u parameters, "
+                        "args is NULL", f->desc.name, f->nparams);
+    }
+    /* The layout came from the PTX front end; bound it anyway. */
+    for (unsigned int i = 0; i < f->nparams; i++) {
+        const struct zk_param_slot *p = &f->params[i];
+        if (p->offset > sizeof(buf) || p->size > sizeof(buf) - p->offset) {
+            return zk__fail(ZK_ERROR_INVALID_IMAGE, "zk_launch_kernel_args: parameter %u of %s "
+                            "outside the parameter space", i, f->desc.name);
+        }
+        if (!args[i]) {
+            return zk__fail(ZK_ERROR_INVALID_VALUE, "zk_launch_kernel_args: args[%u] is NULL", i);
+        }
+        end = p->offset + p->size > end ? p->offset + p->size : end;
+    }
+    if (f->simt.param_bytes > end && f->simt.param_bytes <= sizeof(buf)) {
+        end = f->simt.param_bytes;      /* trailing padding of the .entry */
+    }
+    memset(buf, 0, end);                /* padding between parameters */
+    for (unsigned int i = 0; i < f->nparams; i++) {
+        memcpy(buf + f->params[i].offset, args[i], f->params[i].size);
+    }
+    return zk_launch_kernel_ex(f, grid, block, shared_bytes, buf, end, in);
+}
+
 ZK_EXPORT zk_status zk_launch_kernel_ex(zk_function f, const uint32_t grid[3],
                                         const uint32_t block[3], uint32_t shared_bytes,
                                         const void *params, size_t params_size,

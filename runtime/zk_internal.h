@@ -83,6 +83,7 @@ struct zk_context_st {
     zk_device dev;
     int fd;
     int primary;                    /* the device's primary context */
+    uint64_t id;                    /* unique in the process (zk_ctx_get_id) */
     pthread_mutex_t lock;           /* maps, lists, staging pool */
     pthread_cond_t stage_cv;
     pthread_rwlock_t slock;         /* stream list: read = iterate, write = add/del */

@@ -132,3 +132,17 @@ CU_EXPORT CUresult cuCtxSynchronize(void)
 {
     return zkcu_result(zk_ctx_synchronize());
 }
+
+CU_EXPORT CUresult cuCtxGetId(CUcontext ctx, unsigned long long *ctxId)
+{
+    uint64_t id = 0;
+    CUresult r;
+    if (!ctxId) {
+        return CUDA_ERROR_INVALID_VALUE;
+    }
+    r = zkcu_result(zk_ctx_get_id((zk_context)ctx, &id));
+    if (r == CUDA_SUCCESS) {
+        *ctxId = id;
+    }
+    return r;
+}

@@ -15,11 +15,7 @@ static int initialized;
 
 int zkcu_initialized(void)
 {
-    int v;
-    pthread_mutex_lock(&init_lock);
-    v = initialized;
-    pthread_mutex_unlock(&init_lock);
-    return v;
+    return __atomic_load_n(&initialized, __ATOMIC_ACQUIRE);
 }
 
 CU_EXPORT CUresult cuInit(unsigned int Flags)
@@ -38,7 +34,7 @@ CU_EXPORT CUresult cuInit(unsigned int Flags)
     }
     if (r == CUDA_SUCCESS) {
         pthread_mutex_lock(&init_lock);
-        initialized = 1;
+        __atomic_store_n(&initialized, 1, __ATOMIC_RELEASE);
         pthread_mutex_unlock(&init_lock);
     }
     return r;

@@ -163,95 +163,41 @@ CU_EXPORT CUresult cuFuncGetAttribute(int *pi, CUfunction_attribute attrib, CUfu
     return CUDA_SUCCESS;
 }
 
-/* Pack kernelParams[i] (pointers to each value) into the .entry layout. */
-static CUresult pack_params(zk_function f, void **kernelParams, unsigned char *buf, size_t *len)
-{
-    unsigned int n = 0;
-    size_t end = 0;
-    if (zk_function_get_num_params(f, &n) != ZK_SUCCESS) {
-        return CUDA_ERROR_INVALID_HANDLE;
-    }
-    if (n && !kernelParams) {
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-    for (unsigned int i = 0; i < n; i++) {
-        size_t off, size;
-        if (zk_function_get_param(f, i, &off, &size) != ZK_SUCCESS ||
-            off > ZK_SIMT_MAX_PARAMS || size > ZK_SIMT_MAX_PARAMS - off) {
-            return CUDA_ERROR_INVALID_IMAGE;
-        }
-        if (!kernelParams[i]) {
-            return CUDA_ERROR_INVALID_VALUE;
-        }
-        memcpy(buf + off, kernelParams[i], size);
-        if (off + size > end) {
-            end = off + size;
-        }
-    }
-    *len = end;
-    return CUDA_SUCCESS;
-}
-
 CU_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy, unsigned int gz,
                                   unsigned int bx, unsigned int by, unsigned int bz,
                                   unsigned int sharedMemBytes, CUstream hStream,
                                   void **kernelParams, void **extra)
 {
-    unsigned char buf[ZK_SIMT_MAX_PARAMS];
-    const void *params = buf;
-    size_t len = 0;
-    zk_function_attributes a;
     uint32_t grid[3] = { gx, gy, gz }, block[3] = { bx, by, bz };
+    const void *p = NULL;
+    const size_t *psize = NULL;
     CUresult r;
 
-    if ((r = zkcu_result(zk_function_get_attributes((zk_function)f, &a))) != CUDA_SUCCESS) {
-        return r;
-    }
-    if (!a.simt) {
-        return CUDA_ERROR_NOT_SUPPORTED;    /* tile kernels: zk_launch_kernel */
-    }
-    if (!gx || !gy || !gz || !bx || !by || !bz || gy > 65535 || gz > 65535 ||
-        bx > ZK_SIMT_MAX_BLOCK_X || by > ZK_SIMT_MAX_BLOCK_Y || bz > ZK_SIMT_MAX_BLOCK_Z ||
-        (uint64_t)bx * by * bz > a.max_threads_per_block) {
+    /* CUDA's grid limits (y, z); the rest libzhikai checks (INVALID_VALUE). */
+    if (gy > 65535 || gz > 65535 || (kernelParams && extra)) {
         return CUDA_ERROR_INVALID_VALUE;
     }
-    if (sharedMemBytes > a.max_dynamic_shared_bytes) {
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-    if (kernelParams && extra) {
-        return CUDA_ERROR_INVALID_VALUE;
-    }
-    if (extra) {
-        const void *p = NULL;
-        const size_t *psize = NULL;
-        for (unsigned int i = 0; extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
-            if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
-                p = extra[i + 1];
-            } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) {
-                psize = extra[i + 1];
-            } else {
-                return CUDA_ERROR_INVALID_VALUE;
-            }
-        }
-        if (!p || !psize || *psize > ZK_SIMT_MAX_PARAMS) {
+    for (unsigned int i = 0; extra && extra[i] != CU_LAUNCH_PARAM_END; i += 2) {
+        if (extra[i] == CU_LAUNCH_PARAM_BUFFER_POINTER) {
+            p = extra[i + 1];
+        } else if (extra[i] == CU_LAUNCH_PARAM_BUFFER_SIZE) {
+            psize = extra[i + 1];
+        } else {
             return CUDA_ERROR_INVALID_VALUE;
         }
-        params = p;
-        len = *psize;
-    } else {
-        memset(buf, 0, sizeof(buf));
-        if ((r = pack_params((zk_function)f, kernelParams, buf, &len)) != CUDA_SUCCESS) {
-            return r;
-        }
+    }
+    if (extra && (!p || !psize)) {
+        return CUDA_ERROR_INVALID_VALUE;
     }
     if ((r = zkcu_legacy_order(hStream)) != CUDA_SUCCESS) {
         return r;
     }
-    if (a.param_bytes && len < a.param_bytes && !extra) {
-        len = a.param_bytes;    /* trailing alignment padding of the .entry */
+    if (extra) {
+        return zkcu_result(zk_launch_kernel_ex((zk_function)f, grid, block, sharedMemBytes, p,
+                                               *psize, zkcu_stream(hStream)));
     }
-    return zkcu_result(zk_launch_kernel_ex((zk_function)f, grid, block, sharedMemBytes, params,
-                                           len, zkcu_stream(hStream)));
+    return zkcu_result(zk_launch_kernel_args((zk_function)f, grid, block, sharedMemBytes,
+                                             kernelParams, zkcu_stream(hStream)));
 }
 
 /*

@@ -69,7 +69,12 @@ static cudaError_t launch(CUfunction f, dim3 grid, dim3 block, void **args, void
     r = cuLaunchKernel(f, grid.x, grid.y, grid.z, block.x, block.y, block.z, (unsigned int)shared,
                        (CUstream)stream, args, extra);
     if (r == CUDA_ERROR_INVALID_VALUE && shared) {
-        return cudaErrorInvalidConfiguration;   /* static + dynamic shared over the limit */
+        /* Static + dynamic shared memory over the limit, the one shape
+         * check left to libzhikai (it knows the static size). */
+        const char *d = zk_last_error_detail();
+        if (d && strstr(d, "shared memory")) {
+            return cudaErrorInvalidConfiguration;
+        }
     }
     return zkrt_err(r);
 }

@@ -19,6 +19,8 @@ typedef struct rt_func {
     const void *host;               /* host stub address: the program's handle */
     char *name;
     struct rt_bin *bin;
+    unsigned long long ctx_id;      /* last lookup: fn in context ctx_id */
+    CUfunction fn;
     struct rt_func *next;
 } rt_func;
 
@@ -33,7 +35,7 @@ typedef struct rt_var {
 typedef struct rt_bin {
     const void *wrapper;
     struct {
-        CUcontext ctx;
+        unsigned long long ctx_id;  /* cuCtxGetId: never reused, unlike addresses */
         CUmodule mod;
     } loaded[MAX_CTX_PER_BIN];
     struct rt_bin *next;
@@ -153,26 +155,37 @@ RT_EXPORT void __cudaRegisterVar(void **fatCubinHandle, char *hostVar, char *dev
     pthread_mutex_unlock(&reg_lock);
 }
 
-/* The module of @b in the current context, loading it on first use (lock held). */
-static cudaError_t module_of(rt_bin *b, CUmodule *out)
+/* The current context's id (0 if none). */
+static unsigned long long current_id(void)
 {
+    unsigned long long id = 0;
     CUcontext ctx = NULL;
+    if (cuCtxGetCurrent(&ctx) != CUDA_SUCCESS || !ctx || cuCtxGetId(ctx, &id) != CUDA_SUCCESS) {
+        return 0;
+    }
+    return id;
+}
+
+/* The module of @b in context @id, loading it on first use (lock held). */
+static cudaError_t module_of(rt_bin *b, unsigned long long id, CUmodule *out)
+{
     CUresult r;
     int i, freeslot = -1;
-    if ((r = cuCtxGetCurrent(&ctx)) != CUDA_SUCCESS || !ctx) {
-        return r != CUDA_SUCCESS ? zkrt_err(r) : cudaErrorDeviceUninitialized;
+    if (!id) {
+        return cudaErrorDeviceUninitialized;
     }
     for (i = 0; i < MAX_CTX_PER_BIN; i++) {
-        if (b->loaded[i].ctx == ctx) {
+        if (b->loaded[i].ctx_id == id) {
             *out = b->loaded[i].mod;
             return cudaSuccess;
         }
-        if (!b->loaded[i].ctx && freeslot < 0) {
+        if (!b->loaded[i].ctx_id && freeslot < 0) {
             freeslot = i;
         }
     }
     if (freeslot < 0) {
-        return cudaErrorMemoryAllocation;
+        /* Reuse the oldest slot: contexts that came and went. */
+        freeslot = 0;
     }
     r = cuModuleLoadData(out, b->wrapper);
     if (r != CUDA_SUCCESS) {
@@ -180,18 +193,28 @@ static cudaError_t module_of(rt_bin *b, CUmodule *out)
         return r == CUDA_ERROR_INVALID_IMAGE || r == CUDA_ERROR_NOT_SUPPORTED
                    ? cudaErrorNoKernelImageForDevice : zkrt_err(r);
     }
-    b->loaded[freeslot].ctx = ctx;
+    b->loaded[freeslot].ctx_id = id;
     b->loaded[freeslot].mod = *out;
     return cudaSuccess;
 }
 
 void zkrt_forget_ctx(CUcontext ctx)
 {
+    unsigned long long id = 0;
+    if (cuCtxGetId(ctx, &id) != CUDA_SUCCESS) {
+        return;
+    }
     pthread_mutex_lock(&reg_lock);
+    for (rt_func *f = funcs; f; f = f->next) {
+        if (f->ctx_id == id) {
+            f->ctx_id = 0;
+            f->fn = NULL;
+        }
+    }
     for (rt_bin *b = bins; b; b = b->next) {
         for (int i = 0; i < MAX_CTX_PER_BIN; i++) {
-            if (b->loaded[i].ctx == ctx) {
-                b->loaded[i].ctx = NULL;
+            if (b->loaded[i].ctx_id == id) {
+                b->loaded[i].ctx_id = 0;
                 b->loaded[i].mod = NULL;
             }
         }
@@ -201,19 +224,32 @@ void zkrt_forget_ctx(CUcontext ctx)
 
 cudaError_t zkrt_function(const void *hostFun, CUfunction *out)
 {
-    cudaError_t e = cudaErrorInvalidDeviceFunction;
+    cudaError_t e;
     CUmodule m;
-    if ((e = zkrt_ctx()) != cudaSuccess) {
-        return e;
+    unsigned long long id = current_id();
+    if (!id) {
+        if ((e = zkrt_ctx()) != cudaSuccess) {
+            return e;
+        }
+        id = current_id();
     }
     e = cudaErrorInvalidDeviceFunction;
     pthread_mutex_lock(&reg_lock);
     for (rt_func *f = funcs; f; f = f->next) {
         if (f->host == hostFun) {
-            e = module_of(f->bin, &m);
+            if (id && f->ctx_id == id) {
+                *out = f->fn;
+                e = cudaSuccess;
+                break;
+            }
+            e = module_of(f->bin, id, &m);
             if (e == cudaSuccess) {
                 CUresult r = cuModuleGetFunction(out, m, f->name);
                 e = r == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidDeviceFunction;
+            }
+            if (e == cudaSuccess) {
+                f->ctx_id = id;
+                f->fn = *out;
             }
             break;
         }
@@ -233,7 +269,7 @@ cudaError_t zkrt_symbol(const void *hostVar, CUdeviceptr *dptr, size_t *size)
     pthread_mutex_lock(&reg_lock);
     for (rt_var *v = vars; v; v = v->next) {
         if (v->host == hostVar) {
-            e = module_of(v->bin, &m);
+            e = module_of(v->bin, current_id(), &m);
             if (e == cudaSuccess) {
                 CUresult r = cuModuleGetGlobal(dptr, size, m, v->name);
                 e = r == CUDA_SUCCESS ? cudaSuccess : cudaErrorInvalidSymbol;

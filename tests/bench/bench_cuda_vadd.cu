@@ -24,6 +24,14 @@ __global__ void vadd(const float *a, const float *b, float *c, int n)
     }
 }
 
+/* Launch overhead: an empty kernel, many launches, one synchronisation. */
+extern "C" __global__ void zk_nop(int *p)
+{
+    if (p && threadIdx.x == 1024) {
+        *p = 0;
+    }
+}
+
 static double now_s(void)
 {
     struct timespec t;
@@ -99,12 +107,36 @@ static double run_zk(zk_function f)
     return st == ZK_SUCCESS && check() ? t : -1.0;
 }
 
+#define LAUNCHES 200
+
+static double launches_cuda(void)
+{
+    double t0 = now_s();
+    for (int i = 0; i < LAUNCHES; i++) {
+        zk_nop<<<1, 32>>>(NULL);
+    }
+    return cudaDeviceSynchronize() == cudaSuccess ? now_s() - t0 : -1.0;
+}
+
+static double launches_zk(zk_function f)
+{
+    uint32_t grid[3] = { 1, 1, 1 }, block[3] = { 32, 1, 1 };
+    uint64_t p = 0;
+    zk_status st = ZK_SUCCESS;
+    double t0 = now_s();
+    for (int i = 0; i < LAUNCHES && st == ZK_SUCCESS; i++) {
+        st = zk_launch_kernel_ex(f, grid, block, 0, &p, sizeof(p), NULL);
+    }
+    st = st ? st : zk_ctx_synchronize();
+    return st == ZK_SUCCESS ? now_s() - t0 : -1.0;
+}
+
 int main(int argc, char **argv)
 {
     char path[4096];
     zk_context cctx;
     zk_module mod;
-    zk_function f;
+    zk_function f, fnop;
     double best_cuda = 1e30, best_zk = 1e30, ratios[ROUNDS], med;
     (void)argc;
     for (int i = 0; i < N; i++) {
@@ -115,7 +147,7 @@ int main(int argc, char **argv)
     cudaFree(0);                                    /* the runtime's primary context */
     zk_ctx_get_current(&cctx);
     if (!cctx || zk_module_load(&mod, path) ||
-        zk_module_get_function(&f, mod, "_Z4vaddPKfS0_Pfi")) {
+        zk_module_get_function(&f, mod, "_Z4vaddPKfS0_Pfi") || zk_module_get_function(&fnop, mod, "zk_nop")) {
         printf("# bench_cuda_vadd: libzhikai setup failed: %s\n", zk_last_error_detail());
         return 1;
     }
@@ -138,6 +170,26 @@ int main(int argc, char **argv)
         best_zk = tz < best_zk ? tz : best_zk;
         best_cuda = tc < best_cuda ? tc : best_cuda;
     }
+    double lc = 1e30, lz = 1e30;
+    for (int r = 0; r < ROUNDS; r++) {
+        double a = r & 1 ? launches_cuda() : launches_zk(fnop);
+        double b = r & 1 ? launches_zk(fnop) : launches_cuda();
+        double tc = r & 1 ? a : b, tz = r & 1 ? b : a;
+        if (tc < 0 || tz < 0) {
+            printf("# bench_cuda_vadd: empty launches failed\n");
+            return 1;
+        }
+        lc = tc < lc ? tc : lc;
+        lz = tz < lz ? tz : lz;
+    }
+    lc = lc / LAUNCHES * 1e6;
+    lz = lz / LAUNCHES * 1e6;
+    printf("cuda_launch_libcudart %10.1f us/launch (empty kernel, %d launches, best of %d)\n", lc,
+           LAUNCHES, ROUNDS);
+    printf("cuda_launch_libzhikai %10.1f us/launch   ratio %.3f\n", lz, lc / lz);
+    printf("BENCH {\"bench\": \"cuda\", \"metric\": \"empty kernel launch via <<<>>>\", \"value\": %.2f, "
+           "\"unit\": \"us\", \"baseline\": %.2f, \"baseline_name\": \"zk_launch_kernel_ex\", "
+           "\"ratio\": %.4g}\n", lc, lz, lc / lz);
     /* The median of the per-round ratios: robust to a noisy neighbour. */
     for (int i = 1; i < ROUNDS; i++) {
         for (int j = i; j > 0 && ratios[j] < ratios[j - 1]; j--) {

@@ -245,6 +245,21 @@ static void test_runtime(void)
     CHECK(cudaFree((void *)0x40) == cudaErrorInvalidValue && cudaFree(NULL) == cudaSuccess, "cudaFree");
     CHECK(!strcmp(cudaGetErrorName(cudaErrorMissingConfiguration), "cudaErrorMissingConfiguration") &&
               !strcmp(cudaGetErrorName((cudaError_t)4242), "cudaErrorUnknown"), "cudaGetErrorName");
+    /* A driver-API context the runtime used, destroyed and replaced (its
+     * address may come back): the runtime must load the module afresh. */
+    for (int i = 0; i < 3; i++) {
+        CUcontext c = NULL, prev = NULL;
+        CUdevice dev0;
+        unsigned long long id1 = 0, id2 = 0;
+        int ok = cuDeviceGet(&dev0, 0) == CUDA_SUCCESS && cuCtxCreate(&c, 0, dev0) == CUDA_SUCCESS;
+        ok = ok && cuCtxGetId(c, &id1) == CUDA_SUCCESS && cuCtxGetId(NULL, &id2) == CUDA_SUCCESS && id1 == id2;
+        ok = ok && cudaMemcpyFromSymbol(&v, &host_counter, 4, 0, cudaMemcpyDeviceToHost) == cudaSuccess && v == 7;
+        ok = ok && cudaLaunchKernel((const void *)host_stub, g, b, args, 0, NULL) == cudaSuccess &&
+             cudaDeviceSynchronize() == cudaSuccess;
+        ok = ok && cuCtxPopCurrent(&prev) == CUDA_SUCCESS && prev == c && cuCtxDestroy(c) == CUDA_SUCCESS;
+        ok = ok && cuCtxGetId(c, &id1) == CUDA_ERROR_INVALID_CONTEXT;
+        CHECK(ok, "runtime on a driver-API context, destroyed (round %d)", i);
+    }
     /* Reset: a fresh primary context, the module loads again (counter = 7). */
     CHECK(cudaDeviceReset() == cudaSuccess, "cudaDeviceReset");
     CHECK(cudaMemcpyFromSymbol(&v, &host_counter, 4, 0, cudaMemcpyDeviceToHost) == cudaSuccess && v == 7,

@@ -261,6 +261,13 @@ zk_status zk_device_primary_ctx_get_state(zk_device dev, int *active);
  */
 zk_status zk_ctx_get_current(zk_context *ctx);
 
+/**
+ * zk_ctx_get_id - an id of @ctx (NULL: the current context) unique in the
+ * process: ids are never reused, unlike the addresses of destroyed contexts
+ * (cuCtxGetId).  ZK_ERROR_INVALID_CONTEXT for a bad or destroyed one.
+ */
+zk_status zk_ctx_get_id(zk_context ctx, uint64_t *id);
+
 /** zk_ctx_get_device - the device of the current context. */
 zk_status zk_ctx_get_device(zk_device *dev);
 
@@ -500,6 +507,16 @@ zk_status zk_launch_kernel_ex(zk_function func, const uint32_t grid[3],
                               const uint32_t block[3], uint32_t shared_bytes,
                               const void *params, size_t params_size,
                               zk_stream stream);
+
+/**
+ * zk_launch_kernel_args - zk_launch_kernel_ex for a kernel translated from
+ * PTX, with its arguments given as CUDA gives them (cuLaunchKernel's
+ * kernelParams): @args[i] points to the value of parameter i; they are
+ * packed by the kernel's .entry layout (zk_function_get_param).
+ */
+zk_status zk_launch_kernel_args(zk_function func, const uint32_t grid[3],
+                                const uint32_t block[3], uint32_t shared_bytes,
+                                void *const *args, zk_stream stream);
 
 /** zk_arg_f32 - pack a float into an argument slot. */
 static inline uint64_t zk_arg_f32(float f)

@@ -8,6 +8,7 @@
  */
 #include <cuda.h>
 #include <cuda_runtime.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -328,6 +329,38 @@ static void test_mixing(void)
         "cuMemFree, primary context released once");
 }
 
+/* A second thread: the runtime makes the primary context current there too;
+ * its last error is its own. */
+static void *thread_body(void *arg)
+{
+    int *res = (int *)arg;
+    float h[128], *d = NULL;
+    for (int i = 0; i < 128; i++) {
+        h[i] = (float)i;
+    }
+    res[0] = cudaMalloc(&d, sizeof(h)) == cudaSuccess &&
+             cudaMemcpy(d, h, sizeof(h), cudaMemcpyHostToDevice) == cudaSuccess;
+    scale<<<1, 128>>>(d, 4.0f, 128);
+    res[0] = res[0] && cudaMemcpy(h, d, sizeof(h), cudaMemcpyDeviceToHost) == cudaSuccess &&
+             cudaFree(d) == cudaSuccess;
+    for (int i = 0; i < 128; i++) {
+        res[0] = res[0] && h[i] == 4.0f * (float)i;
+    }
+    scale<<<1, 4096>>>(d, 1.0f, 1);     /* an error left in this thread only */
+    res[1] = cudaPeekAtLastError() == cudaErrorInvalidConfiguration;
+    return NULL;
+}
+
+static void test_threads(void)
+{
+    pthread_t t;
+    int res[2] = { 0, 0 };
+    cudaGetLastError();
+    TAP(pthread_create(&t, NULL, thread_body, res) == 0 && pthread_join(t, NULL) == 0 && res[0],
+        "a second thread computes on the primary context");
+    TAP(res[1] && cudaGetLastError() == cudaSuccess, "its last error stays in that thread");
+}
+
 static void test_errors(void)
 {
     float *d;
@@ -370,6 +403,7 @@ int main(void)
     test_kernels();
     test_streams();
     test_mixing();
+    test_threads();
     test_errors();
     return tap_done();
 }
