@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * cublas_gemm.c - cublasSgemm, cublasGemmEx and cublasSgemv: cuBLAS's
- * argument checks, then one launch of the tile GEMM kernel
- * (cublas_kernels.zkc.in explains the column-major -> row-major mapping).
+ * cublas_gemm.c - cublasSgemm, cublasGemmEx, their strided-batched forms and
+ * cublasSgemv: cuBLAS's argument checks, then one launch of the tile GEMM
+ * kernel per product (cublas_kernels.zkc.in explains the column-major ->
+ * row-major mapping).
  */
 #include <stdlib.h>
 
@@ -25,7 +26,11 @@ static const size_t dt_size[CUBLAS_DT_COUNT] = { 4, 2, 2 };
  * a 384 x 128 GEMV took 9x longer on 6 workgroups than on 1); at most 8. */
 static uint32_t grid_for(uint64_t rows, uint64_t m, uint64_t k)
 {
-    uint64_t work = rows * m * (k ? k : 1), g = work >> 24;     /* each < 2^31 */
+    uint64_t work, g;
+    if (__builtin_mul_overflow(rows, m, &work) || __builtin_mul_overflow(work, k ? k : 1, &work)) {
+        work = UINT64_MAX;      /* each < 2^31, the product may not fit */
+    }
+    g = work >> 24;
     g = g < 1 ? 1 : g > 8 ? 8 : g;
     return (uint32_t)(g > rows ? rows : g);
 }
