@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <cmocka.h>
 
 #include <cublas_v2.h>
@@ -277,6 +278,72 @@ static void test_strided_batched(void **state)
     assert_int_equal(fake.last_args[A_C], (uintptr_t)(c + 12 * 4));
 }
 
+/* A random dimension: mostly small, sometimes 0, negative or huge. */
+static int rdim(void)
+{
+    int r = rand() % 20;
+    return r == 0 ? 0 : r == 1 ? -(rand() % 3 + 1) : r == 2 ? (1 << 30) + rand() % 1000 : rand() % 40 + 1;
+}
+
+static cublasOperation_t rop(void)
+{
+    int r = rand() % 9;
+    return r < 8 ? (cublasOperation_t)(r % 3) : (cublasOperation_t)(rand() % 7 - 2);
+}
+
+/* 3000 calls with random (often invalid) arguments: every one returns a
+ * cuBLAS status (SUCCESS only for a call the checks accept), nothing
+ * crashes or trips ASan/UBSan, and the handle still works afterwards. */
+static void test_random_arguments(void **state)
+{
+    static const cudaDataType types[] = { CUDA_R_32F, CUDA_R_16F, CUDA_R_16BF, CUDA_R_64F, CUDA_R_8I };
+    static const float vals[] = { 0.0f, 1.0f, -0.5f, 2.0f };
+    int n_ok = 0, n_bad = 0;
+    (void)state;
+    srand(1818);
+    for (int i = 0; i < 3000; i++) {
+        int m = rdim(), n = rdim(), k = rdim(), lda = rdim(), ldb = rdim(), ldc = rdim();
+        int incx = rand() % 5 - 1, incy = rand() % 5 - 1;
+        const float *alpha = rand() % 50 ? &vals[rand() % 4] : NULL;
+        const float *beta = rand() % 50 ? &vals[rand() % 4] : NULL;
+        cublasOperation_t ta = rop(), tb = rop();
+        cublasStatus_t s;
+        switch (rand() % 4) {
+        case 0:
+            s = cublasSgemm(g_h, ta, tb, m, n, k, alpha, g_buf, lda, g_buf, ldb, beta, g_buf, ldc);
+            break;
+        case 1:
+            s = cublasSgemv(g_h, ta, m, n, alpha, g_buf, lda, g_buf, incx, beta, g_buf, incy);
+            break;
+        case 2:
+            s = cublasGemmEx(g_h, ta, tb, m, n, k, alpha, g_buf, types[rand() % 5], lda, g_buf,
+                             types[rand() % 5], ldb, beta, g_buf, types[rand() % 5], ldc,
+                             rand() % 2 ? CUBLAS_COMPUTE_32F : (cublasComputeType_t)(rand() % 80),
+                             (cublasGemmAlgo_t)(rand() % 130 - 2));
+            break;
+        default:
+            s = cublasSgemmStridedBatched(g_h, ta, tb, m, n, k, alpha, g_buf, lda, rand() % 64, g_buf,
+                                          ldb, rand() % 64, beta, g_buf, ldc, rand() % 64,
+                                          rand() % 5 - 1);
+            break;
+        }
+        assert_true(s == CUBLAS_STATUS_SUCCESS || s == CUBLAS_STATUS_INVALID_VALUE ||
+                    s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_ALLOC_FAILED ||
+                    s == CUBLAS_STATUS_EXECUTION_FAILED);
+        if (s == CUBLAS_STATUS_SUCCESS) {
+            assert_true(m >= 0 && n >= 0);
+        }
+        n_ok += s == CUBLAS_STATUS_SUCCESS;
+        n_bad += s == CUBLAS_STATUS_INVALID_VALUE;
+    }
+    print_message("# random arguments: %d accepted, %d INVALID_VALUE\n", n_ok, n_bad);
+    assert_true(n_ok > 100 && n_bad > 100);     /* both paths really exercised */
+    assert_int_equal(zk_ctx_synchronize(), ZK_SUCCESS);
+    assert_int_equal(cublasSgemv(g_h, CUBLAS_OP_T, 6, 4, &one, g_buf, 8, g_buf, 1, &zero, g_buf, 1),
+                     CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(zk_ctx_synchronize(), ZK_SUCCESS);
+}
+
 /* The handle keeps working on its own context while another is current,
  * and leaves the caller's current context alone. */
 static void test_other_context_current(void **state)
@@ -309,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_strided_batched),
         cmocka_unit_test(test_other_context_current),
+        cmocka_unit_test(test_random_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
