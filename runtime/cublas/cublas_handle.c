@@ -91,6 +91,9 @@ CUBLAS_EXPORT cublasStatus_t cublasCreate_v2(cublasHandle_t *handle)
     if (st == ZK_SUCCESS) {
         st = zk_module_get_function(&h->f_axpby, h->mod, "cublas_axpby_f32");
     }
+    if (st == ZK_SUCCESS) {
+        st = zk_module_get_function(&h->f_vec, h->mod, "cublas_vec_f32");
+    }
     /* Every pointer argument of a launch must be inside a live allocation,
      * unused scratch included: start with a small one. */
     if (st == ZK_SUCCESS) {

@@ -28,6 +28,7 @@ struct cublasContext {
     zk_function f_gemm[CUBLAS_DT_COUNT];
     zk_function f_gemm_c16[CUBLAS_DT_COUNT];  /* C of the input type (f16, bf16) */
     zk_function f_axpby;
+    zk_function f_vec;                        /* Level 1 (cublas_level1.zkc) */
     zk_deviceptr ws;                /* scratch for transposes and partial results */
     size_t ws_size;
     int ws_used;                    /* queued work may still read ws */

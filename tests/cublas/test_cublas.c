@@ -373,6 +373,55 @@ static void gemv_case(cublasHandle_t h, cublasOperation_t t, int m, int n, int i
     free(got);
 }
 
+/* Level 1 with increments incx, incy: scal, axpy, copy, dot against
+ * OpenBLAS; elements between the strided ones must stay untouched. */
+static void level1_case(cublasHandle_t h, int n, int incx, int incy)
+{
+    size_t nx = (size_t)n * incx, ny = (size_t)n * incy, q;
+    float *x = malloc(nx * 4), *y = malloc(ny * 4), *rx = malloc(nx * 4), *ry = malloc(ny * 4);
+    float *got = malloc((nx > ny ? nx : ny) * 4);
+    float alpha = -1.75f, dot = 0, rdot;
+    cublasStatus_t s1, s2, s3, s4;
+    void *dx, *dy;
+    for (q = 0; q < nx; q++) {
+        x[q] = q % incx ? 555.0f : frand();
+    }
+    for (q = 0; q < ny; q++) {
+        y[q] = q % incy ? 666.0f : frand();
+    }
+    dx = dev_put(x, nx, 0);
+    dy = dev_put(y, ny, 0);
+    memcpy(rx, x, nx * 4);
+    memcpy(ry, y, ny * 4);
+    /* dot first (x, y as uploaded), then y += alpha x, x *= alpha, then y = x */
+    rdot = cblas_sdot(n, rx, incx, ry, incy);
+    s1 = cublasSdot(h, n, dx, incx, dy, incy, &dot);
+    ok(s1 == CUBLAS_STATUS_SUCCESS && fabs(dot - rdot) <= 1e-5 * (1 + n),
+       "Sdot n=%d incx=%d incy=%d: %.6f vs %.6f", n, incx, incy, dot, rdot);
+    cblas_saxpy(n, alpha, rx, incx, ry, incy);
+    s2 = cublasSaxpy(h, n, &alpha, dx, incx, dy, incy);
+    dev_get(got, dy, ny);
+    ok(s2 == CUBLAS_STATUS_SUCCESS && rel_err(got, ry, ny) < 2e-6, "Saxpy n=%d incx=%d incy=%d: err %.2e",
+       n, incx, incy, rel_err(got, ry, ny));
+    cblas_sscal(n, alpha, rx, incx);
+    s3 = cublasSscal(h, n, &alpha, dx, incx);
+    dev_get(got, dx, nx);
+    ok(s3 == CUBLAS_STATUS_SUCCESS && rel_err(got, rx, nx) == 0, "Sscal n=%d incx=%d: err %.2e", n, incx,
+       rel_err(got, rx, nx));
+    cblas_scopy(n, rx, incx, ry, incy);
+    s4 = cublasScopy(h, n, dx, incx, dy, incy);
+    dev_get(got, dy, ny);
+    ok(s4 == CUBLAS_STATUS_SUCCESS && rel_err(got, ry, ny) == 0, "Scopy n=%d incx=%d incy=%d: err %.2e",
+       n, incx, incy, rel_err(got, ry, ny));
+    dev_free(dx);
+    dev_free(dy);
+    free(x);
+    free(y);
+    free(rx);
+    free(ry);
+    free(got);
+}
+
 static void error_cases(cublasHandle_t h)
 {
     float one = 1.0f, zero = 0.0f;
@@ -429,6 +478,13 @@ static void error_cases(cublasHandle_t h)
     gemm_case(h, CUBLAS_OP_T, CUBLAS_OP_N, 9, 7, 5, 1.0f, 0.0f, 0, 0);
     ok(cublasSetStream(h, NULL) == 0 && zk_stream_destroy(zs) == ZK_SUCCESS,
        "GEMM on a user stream, then back to the default stream");
+    {
+        float r = 5.0f;
+        ok(cublasSdot(h, 0, d, 1, d, 1, &r) == CUBLAS_STATUS_SUCCESS && r == 0.0f &&
+           cublasSdot(h, 1, d, 1, d, 1, NULL) == E && cublasSaxpy(h, 1, NULL, d, 1, d, 1) == E &&
+           cublasScopy(h, 1, d, 0, d, 1) == CUBLAS_STATUS_NOT_SUPPORTED,
+           "Level 1 argument checks (n = 0 dot is 0, NULL result/alpha, increment 0)");
+    }
     ok(strcmp(cublasGetStatusName(CUBLAS_STATUS_INVALID_VALUE), "CUBLAS_STATUS_INVALID_VALUE") == 0,
        "cublasGetStatusName");
     dev_free(d);
@@ -497,6 +553,8 @@ int main(int argc, char **argv)
         gemv_case(h, ops[ia], 41, 27, 1, 2, 0.0f, 0.5f);
     }
     gemv_case(h, CUBLAS_OP_T, 256, 384, 1, 1, 1.0f, 0.0f);
+    level1_case(h, 1000, 1, 1);
+    level1_case(h, 77, 3, 2);
     error_cases(h);
     ok(cublasDestroy(h) == CUBLAS_STATUS_SUCCESS, "cublasDestroy");
     ok(cublasDestroy(NULL) == CUBLAS_STATUS_NOT_INITIALIZED, "cublasDestroy(NULL)");

@@ -278,6 +278,33 @@ static void test_strided_batched(void **state)
     assert_int_equal(fake.last_args[A_C], (uintptr_t)(c + 12 * 4));
 }
 
+static void test_level1(void **state)
+{
+    float r = 3.0f;
+    uint64_t before = fake.launches;
+    (void)state;
+    assert_int_equal(cublasSscal(NULL, 4, &one, g_buf, 1), CUBLAS_STATUS_NOT_INITIALIZED);
+    assert_int_equal(cublasSscal(g_h, 4, NULL, g_buf, 1), CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasSaxpy(g_h, 4, &one, g_buf, -1, g_buf, 1), CUBLAS_STATUS_NOT_SUPPORTED);
+    assert_int_equal(cublasSaxpy(g_h, 4, &zero, g_buf, 1, g_buf, 1), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasScopy(g_h, -3, g_buf, 1, g_buf, 1), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasSdot(g_h, 4, g_buf, 1, g_buf, 1, NULL), CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasSdot(g_h, 0, g_buf, 1, g_buf, 1, &r), CUBLAS_STATUS_SUCCESS);
+    assert_true(r == 0.0f);
+    assert_int_equal(launches_since(before), 0);
+    /* One launch each; Sdot waits for its result (the fake only records
+     * launches, so the value itself is checked in the VM). */
+    assert_int_equal(cublasSscal(g_h, 4, &half, g_buf, 2), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasSaxpy(g_h, 4, &half, g_buf, 1, g_buf, 3), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasScopy(g_h, 4, g_buf, 1, g_buf, 1), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(cublasSdot(g_h, 4, g_buf, 2, g_buf, 1, &r), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(fake.launches - before, 4);
+    assert_int_equal(fake.last_args[3], 4);     /* n, incx, incy, op */
+    assert_int_equal(fake.last_args[4], 2);
+    assert_int_equal(fake.last_args[5], 1);
+    assert_int_equal(fake.last_args[6], 3);
+}
+
 /* A random dimension: mostly small, sometimes 0, negative or huge. */
 static int rdim(void)
 {
@@ -376,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_strided_batched),
         cmocka_unit_test(test_other_context_current),
+        cmocka_unit_test(test_level1),
         cmocka_unit_test(test_random_arguments),
     };
     return cmocka_run_group_tests(tests, setup, teardown);

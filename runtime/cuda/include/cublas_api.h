@@ -136,6 +136,17 @@ cublasStatus_t CUBLASWINAPI cublasSetMathMode(cublasHandle_t handle, cublasMath_
 const char *CUBLASWINAPI cublasGetStatusName(cublasStatus_t status);
 const char *CUBLASWINAPI cublasGetStatusString(cublasStatus_t status);
 
+/* Level 1, f32, increments > 0 (n <= 0: nothing; Sdot then returns 0).
+ * Sdot's result is in host memory: it waits for the stream. */
+cublasStatus_t CUBLASWINAPI cublasSscal_v2(cublasHandle_t handle, int n, const float *alpha, float *x,
+                                           int incx);
+cublasStatus_t CUBLASWINAPI cublasSaxpy_v2(cublasHandle_t handle, int n, const float *alpha,
+                                           const float *x, int incx, float *y, int incy);
+cublasStatus_t CUBLASWINAPI cublasScopy_v2(cublasHandle_t handle, int n, const float *x, int incx,
+                                           float *y, int incy);
+cublasStatus_t CUBLASWINAPI cublasSdot_v2(cublasHandle_t handle, int n, const float *x, int incx,
+                                          const float *y, int incy, float *result);
+
 /* C = alpha * op(A) * op(B) + beta * C; A: op(A) m x k, B: op(B) k x n, C m x n.
  * beta == 0: C is written without being read (its NaNs do not propagate). */
 cublasStatus_t CUBLASWINAPI cublasSgemm_v2(cublasHandle_t handle, cublasOperation_t transa,

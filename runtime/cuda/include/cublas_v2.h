@@ -16,6 +16,10 @@
 #define cublasGetStream cublasGetStream_v2
 #define cublasGetPointerMode cublasGetPointerMode_v2
 #define cublasSetPointerMode cublasSetPointerMode_v2
+#define cublasSscal cublasSscal_v2
+#define cublasSaxpy cublasSaxpy_v2
+#define cublasScopy cublasScopy_v2
+#define cublasSdot cublasSdot_v2
 #define cublasSgemm cublasSgemm_v2
 #define cublasSgemv cublasSgemv_v2
 
