@@ -331,6 +331,89 @@ CUBLAS_EXPORT cublasStatus_t cublasGemmStridedBatchedEx(
 }
 
 /*
+ * Pointer-array batches: Aarray, Barray, Carray are arrays of batchCount
+ * device pointers in device memory (as in cuBLAS).  They are read back to
+ * the host after the stream has finished what was queued before (which may
+ * have written them), then one GEMM per batch is queued.
+ */
+static cublasStatus_t gemm_ptr_batched(struct cublasContext *h, enum cublas_dt dt, int c16,
+                                       cublasOperation_t transa, cublasOperation_t transb, int m,
+                                       int n, int k, const float *alpha, const void *const *Aarray,
+                                       int lda, const void *const *Barray, int ldb,
+                                       const float *beta, void *const *Carray, int ldc,
+                                       int batchCount)
+{
+    const void *const *arrays[3] = { Aarray, Barray, (const void *const *)Carray };
+    uint64_t *ptrs;
+    zk_context old;
+    zk_status st;
+    cublasStatus_t s = gemm_check(transa, transb, m, n, k, alpha, lda, ldb, beta, ldc);
+    if (s == CUBLAS_STATUS_SUCCESS && batchCount < 0) {
+        s = CUBLAS_STATUS_INVALID_VALUE;
+    }
+    if (s != CUBLAS_STATUS_SUCCESS || batchCount == 0 || gemm_noop(m, n, k, alpha, beta)) {
+        return s;
+    }
+    ptrs = malloc((size_t)batchCount * 3 * sizeof(uint64_t));
+    if (!ptrs) {
+        return CUBLAS_STATUS_ALLOC_FAILED;
+    }
+    old = cublas_enter(h);
+    st = zk_stream_synchronize(h->stream);
+    for (int a = 0; a < 3 && st == ZK_SUCCESS; a++) {
+        st = zk_memcpy_dtoh(ptrs + (size_t)a * batchCount, (zk_deviceptr)(uintptr_t)arrays[a],
+                            (size_t)batchCount * sizeof(uint64_t));
+    }
+    cublas_leave(h, old);
+    s = cublas_from_zk(st);
+    for (int i = 0; i < batchCount && s == CUBLAS_STATUS_SUCCESS; i++) {
+        s = gemm(h, dt, c16, transa, transb, m, n, k, alpha, (const void *)(uintptr_t)ptrs[i], lda,
+                 (const void *)(uintptr_t)ptrs[batchCount + i], ldb, beta,
+                 (void *)(uintptr_t)ptrs[2 * (size_t)batchCount + i], ldc);
+    }
+    free(ptrs);
+    return s;
+}
+
+CUBLAS_EXPORT cublasStatus_t cublasSgemmBatched(cublasHandle_t handle, cublasOperation_t transa,
+                                                cublasOperation_t transb, int m, int n, int k,
+                                                const float *alpha, const float *const Aarray[],
+                                                int lda, const float *const Barray[], int ldb,
+                                                const float *beta, float *const Carray[], int ldc,
+                                                int batchCount)
+{
+    struct cublasContext *h = cublas_handle_ok(handle);
+    if (!h) {
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    }
+    return gemm_ptr_batched(h, CUBLAS_DT_F32, 0, transa, transb, m, n, k, alpha,
+                            (const void *const *)Aarray, lda, (const void *const *)Barray, ldb, beta,
+                            (void *const *)Carray, ldc, batchCount);
+}
+
+CUBLAS_EXPORT cublasStatus_t cublasGemmBatchedEx(
+    cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k,
+    const void *alpha, const void *const Aarray[], cudaDataType Atype, int lda,
+    const void *const Barray[], cudaDataType Btype, int ldb, const void *beta, void *const Carray[],
+    cudaDataType Ctype, int ldc, int batchCount, cublasComputeType_t computeType,
+    cublasGemmAlgo_t algo)
+{
+    struct cublasContext *h = cublas_handle_ok(handle);
+    enum cublas_dt dt;
+    cublasStatus_t s;
+    int c16;
+    if (!h) {
+        return CUBLAS_STATUS_NOT_INITIALIZED;
+    }
+    s = ex_types(Atype, Btype, Ctype, computeType, algo, &dt, &c16);
+    if (s != CUBLAS_STATUS_SUCCESS) {
+        return s;
+    }
+    return gemm_ptr_batched(h, dt, c16, transa, transb, m, n, k, alpha, Aarray, lda, Barray, ldb,
+                            beta, Carray, ldc, batchCount);
+}
+
+/*
  * y = alpha op(A) x + beta y as a GEMM with one column:
  *  trans != N: y (n, incy) = A^T x: C^T = y as n x 1 (stride incy), X = the
  *    row-major view of A (n x m, lda), Y = x as m x 1 (stride incx).

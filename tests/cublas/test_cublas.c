@@ -266,7 +266,7 @@ static void gemm16_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation_
  * other with a gap (stride > size), B shared by all (stride 0) when
  * @shared_b; each batch against cblas_sgemm. */
 static void batched_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation_t tb, int m, int n,
-                         int k, int batch, int shared_b, float alpha, float beta, int dt)
+                         int k, int batch, int shared_b, float alpha, float beta, int dt, int ptr_arrays)
 {
     int ar = ta == CUBLAS_OP_N ? m : k, ac = ta == CUBLAS_OP_N ? k : m;
     int br = tb == CUBLAS_OP_N ? k : n, bc = tb == CUBLAS_OP_N ? n : k;
@@ -297,7 +297,30 @@ static void batched_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation
         cblas_sgemm(CblasColMajor, cb(ta), cb(tb), m, n, k, alpha, a + i * sa, lda, b + i * sb, ldb,
                     beta, ref + i * sc, ldc);
     }
-    if (dt == 0) {
+    if (ptr_arrays) {
+        /* the same matrices through arrays of device pointers in device memory */
+        uint64_t *p = malloc((size_t)batch * 3 * 8);
+        size_t es = dt ? 2 : 4;
+        void *darr;
+        for (i = 0; i < batch; i++) {
+            p[i] = (uintptr_t)da + (uint64_t)i * sa * es;
+            p[batch + i] = (uintptr_t)db + (uint64_t)i * sb * es;
+            p[2 * batch + i] = (uintptr_t)dc + (uint64_t)i * sc * 4;
+        }
+        darr = dev_put((float *)p, (size_t)batch * 6, 0);   /* 8-byte pointers as pairs of floats' bits */
+        if (dt == 0) {
+            s = cublasSgemmBatched(h, ta, tb, m, n, k, &alpha, (const float *const *)darr, lda,
+                                   (const float *const *)((uint64_t *)darr + batch), ldb, &beta,
+                                   (float *const *)((uint64_t *)darr + 2 * batch), ldc, batch);
+        } else {
+            s = cublasGemmBatchedEx(h, ta, tb, m, n, k, &alpha, (const void *const *)darr, types[dt], lda,
+                                    (const void *const *)((uint64_t *)darr + batch), types[dt], ldb,
+                                    &beta, (void *const *)((uint64_t *)darr + 2 * batch), CUDA_R_32F,
+                                    ldc, batch, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT);
+        }
+        dev_free(darr);
+        free(p);
+    } else if (dt == 0) {
         s = cublasSgemmStridedBatched(h, ta, tb, m, n, k, &alpha, da, lda, sa, db, ldb, sb, &beta, dc,
                                       ldc, sc, batch);
     } else {
@@ -310,7 +333,8 @@ static void batched_case(cublasHandle_t h, cublasOperation_t ta, cublasOperation
         double e = rel_err(got, ref, nc);
         ok(s == CUBLAS_STATUS_SUCCESS && e < 2e-5,
            "%s %s%s x%d m=%d n=%d k=%d strides %lld/%lld/%lld: status %d, max rel err %.2e",
-           dt ? "GemmStridedBatchedEx bf16" : "SgemmStridedBatched", opn(ta), opn(tb), batch, m, n, k,
+           ptr_arrays ? (dt ? "GemmBatchedEx bf16 (pointer arrays)" : "SgemmBatched (pointer arrays)")
+                      : (dt ? "GemmStridedBatchedEx bf16" : "SgemmStridedBatched"), opn(ta), opn(tb), batch, m, n, k,
            sa, sb, sc, s, e);
     }
     dev_free(da);
@@ -541,9 +565,11 @@ int main(int argc, char **argv)
         gemm16_case(h, CUBLAS_OP_T, CUBLAS_OP_T, 21, 14, 17, 0.5f, 0.75f, i);
         gemm16_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 9, 12, 8, 0.0f, -2.0f, i);
     }
-    batched_case(h, CUBLAS_OP_T, CUBLAS_OP_N, 11, 9, 16, 5, 0, 0.125f, 0.0f, 0);
-    batched_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 12, 7, 5, 4, 1, 1.0f, -1.0f, 0);
-    batched_case(h, CUBLAS_OP_N, CUBLAS_OP_N, 9, 10, 11, 3, 0, 1.0f, 1.0f, 2);
+    batched_case(h, CUBLAS_OP_T, CUBLAS_OP_N, 11, 9, 16, 5, 0, 0.125f, 0.0f, 0, 0);
+    batched_case(h, CUBLAS_OP_N, CUBLAS_OP_T, 12, 7, 5, 4, 1, 1.0f, -1.0f, 0, 0);
+    batched_case(h, CUBLAS_OP_N, CUBLAS_OP_N, 9, 10, 11, 3, 0, 1.0f, 1.0f, 2, 0);
+    batched_case(h, CUBLAS_OP_T, CUBLAS_OP_T, 10, 8, 7, 4, 0, 1.5f, 0.5f, 0, 1);
+    batched_case(h, CUBLAS_OP_N, CUBLAS_OP_N, 9, 10, 11, 3, 1, 1.0f, 0.0f, 2, 1);
     for (ia = 0; ia < 2; ia++) {
         gemv_case(h, ops[ia], 41, 27, 1, 1, 1.0f, 0.0f);
         gemv_case(h, ops[ia], 41, 27, 2, 1, 1.5f, -0.5f);

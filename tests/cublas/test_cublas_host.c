@@ -371,6 +371,35 @@ static void test_random_arguments(void **state)
     assert_int_equal(zk_ctx_synchronize(), ZK_SUCCESS);
 }
 
+static void test_pointer_array_batched(void **state)
+{
+    char *base = (char *)g_buf + 262144;
+    uint64_t ptrs[6] = { (uintptr_t)g_buf, (uintptr_t)g_buf + 64, (uintptr_t)g_buf + 4096,
+                         (uintptr_t)g_buf + 8192, (uintptr_t)g_buf + 16384, (uintptr_t)g_buf + 20480 };
+    uint64_t before = fake.launches;
+    (void)state;
+    /* arrays: A[2], B[2], C[2] in device memory */
+    assert_int_equal(zk_memcpy_htod((zk_deviceptr)(uintptr_t)base, ptrs, sizeof(ptrs)), ZK_SUCCESS);
+    assert_int_equal(cublasSgemmBatched(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 3, 2, &one,
+                                        (const float *const *)base, 4,
+                                        (const float *const *)(base + 16), 2, &zero,
+                                        (float *const *)(base + 32), 4, -2), CUBLAS_STATUS_INVALID_VALUE);
+    assert_int_equal(cublasSgemmBatched(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 3, 2, &one,
+                                        (const float *const *)base, 4,
+                                        (const float *const *)(base + 16), 2, &zero,
+                                        (float *const *)(base + 32), 4, 2), CUBLAS_STATUS_SUCCESS);
+    assert_int_equal(launches_since(before), 2);
+    assert_int_equal(fake.last_args[A_Y], ptrs[1]);     /* batch 1: A[1] */
+    assert_int_equal(fake.last_args[A_X], ptrs[3]);     /* B[1] */
+    assert_int_equal(fake.last_args[A_C], ptrs[5]);     /* C[1] */
+    /* arrays that are not device memory */
+    assert_int_equal(cublasSgemmBatched(g_h, CUBLAS_OP_N, CUBLAS_OP_N, 4, 3, 2, &one,
+                                        (const float *const *)0x40, 4, (const float *const *)0x40, 2,
+                                        &zero, (float *const *)0x40, 4, 2),
+                     CUBLAS_STATUS_EXECUTION_FAILED);
+    assert_int_equal(launches_since(before), 2);
+}
+
 /* The handle keeps working on its own context while another is current,
  * and leaves the caller's current context alone. */
 static void test_other_context_current(void **state)
@@ -403,6 +432,7 @@ int main(void)
         cmocka_unit_test(test_stream),
         cmocka_unit_test(test_strided_batched),
         cmocka_unit_test(test_other_context_current),
+        cmocka_unit_test(test_pointer_array_batched),
         cmocka_unit_test(test_level1),
         cmocka_unit_test(test_random_arguments),
     };

@@ -168,6 +168,21 @@ cublasStatus_t CUBLASWINAPI cublasGemmStridedBatchedEx(
     cudaDataType Ctype, int ldc, long long int strideC, int batchCount,
     cublasComputeType_t computeType, cublasGemmAlgo_t algo);
 
+/* Pointer-array batches: the arrays are in device memory (read back after
+ * the work queued before the call has finished). */
+cublasStatus_t CUBLASWINAPI cublasSgemmBatched(cublasHandle_t handle, cublasOperation_t transa,
+                                               cublasOperation_t transb, int m, int n, int k,
+                                               const float *alpha, const float *const Aarray[],
+                                               int lda, const float *const Barray[], int ldb,
+                                               const float *beta, float *const Carray[], int ldc,
+                                               int batchCount);
+cublasStatus_t CUBLASWINAPI cublasGemmBatchedEx(
+    cublasHandle_t handle, cublasOperation_t transa, cublasOperation_t transb, int m, int n, int k,
+    const void *alpha, const void *const Aarray[], cudaDataType Atype, int lda,
+    const void *const Barray[], cudaDataType Btype, int ldb, const void *beta, void *const Carray[],
+    cudaDataType Ctype, int ldc, int batchCount, cublasComputeType_t computeType,
+    cublasGemmAlgo_t algo);
+
 /* y = alpha * op(A) * x + beta * y; A m x n; increments > 0. */
 cublasStatus_t CUBLASWINAPI cublasSgemv_v2(cublasHandle_t handle, cublasOperation_t trans,
                                            int m, int n, const float *alpha, const float *A,
