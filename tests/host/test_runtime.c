@@ -846,6 +846,22 @@ static void test_ptx_module(void **state)
     assert_int_equal(fake.last_launch.hdr.flags, ZK_LAUNCH_F_SIMT);
     assert_int_equal(fake.last_launch.args_size, 24);
     assert_int_equal(fake.last_launch.block[0], 64);
+    /* CUDA-style argument pointers, packed by the .entry layout */
+    {
+        uint64_t a = 0x1000, b = 0x2000;
+        uint32_t n = 77, got_n;
+        void *args[] = { &a, &n, &b };
+        OK(zk_launch_kernel_args(f, grid, block, 0, args, NULL));
+        OK(zk_ctx_synchronize());
+        memcpy(&got_n, (const uint8_t *)fake.last_args + 8, 4);
+        assert_int_equal(fake.last_launch.args_size, 24);
+        assert_int_equal(fake.last_args[0], a);
+        assert_int_equal(got_n, n);
+        assert_int_equal(fake.last_args[2], b);
+        args[1] = NULL;
+        assert_int_equal(zk_launch_kernel_args(f, grid, block, 0, args, NULL), ZK_ERROR_INVALID_VALUE);
+        assert_int_equal(zk_launch_kernel_args(f, grid, block, 0, NULL, NULL), ZK_ERROR_INVALID_VALUE);
+    }
     /* the wrong parameter size is refused (the .entry says 24 bytes) */
     assert_int_equal(zk_launch_kernel_ex(f, grid, block, 0, params, 16, NULL),
                      ZK_ERROR_INVALID_VALUE);
