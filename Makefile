@@ -25,7 +25,7 @@ VM       := $(REPO)/tools/vm-run.sh
 # The test VM's card gets a non-default HBM size so GET_PARAM is really checked.
 TEST_HBM ?= 2G
 
-SUBDIRS  := firmware-stub qemu-device tools runtime/ptx runtime runtime/cuda runtime/serve tests/vm
+SUBDIRS  := firmware-stub qemu-device tools runtime/ptx runtime runtime/cuda runtime/cublas runtime/serve tests/vm
 .PHONY: all deps qemu qtest kernel kmod kmod-6.12 userspace run test test-host test-qtest test-vm test-fresh \
         check-kernel shell bench fuzz fuzz-qemu install clean distclean
 
@@ -118,7 +118,7 @@ fuzz-qemu: deps
 	@tools/fuzz-qemu.sh | tools/tap-summary
 
 install: userspace kmod
-	@for d in runtime runtime/cuda tools firmware-stub kmod; do \
+	@for d in runtime runtime/cuda runtime/cublas tools firmware-stub kmod; do \
 	    if [ -f $$d/Makefile ] && grep -q '^install:' $$d/Makefile; then \
 	        $(MAKE) -C $$d install PREFIX=$(PREFIX) DESTDIR=$(DESTDIR) KDIR=$(KDIR) || exit 1; \
 	    fi; \

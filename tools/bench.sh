@@ -12,7 +12,7 @@ B=$REPO/build
 cd "$REPO"
 rm -f "$B"/bench-*.json
 
-for d in qemu-device runtime tools; do
+for d in qemu-device runtime runtime/cublas tools; do
     if [ -f $d/Makefile ] && grep -q '^bench:' $d/Makefile; then
         nice make -s -C $d bench || echo "bench: $d failed" >&2
     fi
