@@ -42,6 +42,7 @@ static float half(const uint8_t *p)
 }
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 
 /* qdot_c's sums with AVX2: |w| * sign(a, w) in u8 x s8 pairs (no
@@ -82,13 +83,22 @@ static float qdot_avx2(unsigned dtype, const uint8_t *brow, const int8_t *aq, co
 
 static float qdot_c(unsigned dtype, const uint8_t *brow, const int8_t *aq, const float *ad, uint64_t n);
 
+#if defined(__x86_64__)
+/* clang 14's __builtin_cpu_supports does not know "f16c": ask CPUID. */
+static int has_f16c(void)
+{
+    unsigned a, b, c, d;
+    return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_F16C);
+}
+#endif
+
 float zk_qdot(unsigned dtype, const uint8_t *brow, const int8_t *aq, const float *ad, uint64_t n)
 {
 #if defined(__x86_64__)
     static int avx2 = -1;      /* ZK_QGEMM_NO_SIMD=1: the C loops */
     if (avx2 < 0) {
         avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-               __builtin_cpu_supports("f16c") && !getenv("ZK_QGEMM_NO_SIMD") ? 1 : 0;
+               has_f16c() && !getenv("ZK_QGEMM_NO_SIMD") ? 1 : 0;
     }
     if (avx2) {
         return qdot_avx2(dtype, brow, aq, ad, n);
