@@ -32,6 +32,7 @@
 #define ALL_LANES       0xffffffffu
 #define TLB_SIZE        64
 #define BUDGET_CHUNK    1024
+#define IMM_SLOTS       8
 
 typedef struct SInsn {
     uint8_t op, type, mod, t2;
@@ -70,11 +71,16 @@ typedef struct SimtCu {
     uint8_t *shared;
     uint8_t *local;             /* [thread][local_bytes] */
     uint64_t sink[ZK_SIMT_WARP];    /* writes to r0 */
-    uint64_t bvec[ZK_SIMT_WARP], cvec[ZK_SIMT_WARP];
-    bool vec_valid;             /* bvec/cvec hold 32 copies of [0] */
+    /* Immediate operands as lane vectors, cached by value (a loop body's
+     * few constants stay resident instead of being refilled per insn). */
+    uint64_t imm_tag[IMM_SLOTS];
+    bool imm_ok[IMM_SLOTS];
+    uint64_t imm_vec[IMM_SLOTS][ZK_SIMT_WARP];
     TlbEntry tlb[TLB_SIZE];
     uint64_t unflushed;         /* insns not yet added to the launch total */
-    uint64_t clock;             /* warp instructions of the current block */
+    uint64_t block_insns0;      /* st.insns at block start (%clock base) */
+    uint64_t flush_every;       /* see tick() */
+    const volatile int *abort_flag;
     uint64_t block[3];
     const volatile int *stop;
     char pad[128];              /* keep neighbouring units' hot fields apart */
@@ -88,6 +94,10 @@ typedef struct SimtLaunch {
     uint8_t params[ZK_SIMT_MAX_PARAMS];
     uint32_t nregs, nthreads, nwarps;
     const volatile int *abort_flag;
+    /* Registers a block may read before writing them (start-of-block
+     * zeroing; the others are always written first): see regs_to_zero. */
+    uint8_t zero_regs[ZK_SIMT_NUM_REGS];
+    uint32_t n_zero_regs;
     uint64_t insns;             /* atomic: launch total */
     SimtCu *cus;
 } SimtLaunch;
@@ -104,10 +114,32 @@ static uint64_t *reg(SimtCu *cu, uint32_t warp, unsigned r)
     return &cu->regs[((size_t)warp * cu->x->nregs + r) * ZK_SIMT_WARP];
 }
 
-/* Run body for every lane in mask; the full-mask loop vectorises. */
+/*
+ * Run body for every lane in mask; the full-mask loop vectorises.  Register
+ * rows are either the same row or disjoint (256-byte rows, separate
+ * immediate vectors), so a lane loop never has a dependency between lanes:
+ * ivdep lets -O2's cheap vectoriser skip the runtime overlap checks it
+ * would otherwise refuse to emit.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LANE_LOOP _Pragma("GCC ivdep")
+#else
+#define LANE_LOOP
+#endif
+/*
+ * The interpreter's lane loops also get an AVX2 build, picked at load time
+ * on hosts that have it (4 lanes per vector op instead of SSE2's 2).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ZK_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ZK_SIMD_CLONES
+#endif
+
 #define LANES(mask, ...) do { \
         uint32_t m_ = (mask); \
         if (m_ == ALL_LANES) { \
+            LANE_LOOP \
             for (unsigned l = 0; l < ZK_SIMT_WARP; l++) { __VA_ARGS__; } \
         } else { \
             for (; m_; m_ &= m_ - 1) { unsigned l = (unsigned)__builtin_ctz(m_); __VA_ARGS__; } \
@@ -701,21 +733,21 @@ static int mem_atomic(SimtCu *cu, const SInsn *in, uint64_t addr, uint32_t tid,
 /*
  * Whole-warp accesses the way GPUs coalesce them: all 32 lanes at one
  * address (a broadcast, e.g. parameters) or at consecutive elements inside
- * one page/region: one translation and one copy for the warp.  Returns 0
- * (done), 1 (not such a pattern: use the per-lane path) or -fault.
+ * one page/region: one translation and one copy for the warp.  Returns 1
+ * (broadcast), 2 (consecutive) or 0 (neither: the per-lane path).
  */
 static int warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
 {
-    uint64_t a0 = A[0] + in->imm;
-    bool same = true, seq = true;
+    uint64_t a0 = A[0], diff_same = 0, diff_seq = 0;
 
-    for (unsigned l = 1; l < ZK_SIMT_WARP; l++) {
-        uint64_t al = A[l] + in->imm;
-        same &= al == a0;
-        seq &= al == a0 + (uint64_t)l * n;
+    /* Branch-free OR-reductions over the lanes, so the loop vectorises. */
+    LANE_LOOP
+    for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+        diff_same |= A[l] ^ a0;
+        diff_seq |= (A[l] - a0) ^ ((uint64_t)l * n);
     }
-    *base = a0;
-    return same ? 1 : seq ? 2 : 0;
+    *base = a0 + in->imm;
+    return !diff_same ? 1 : !diff_seq ? 2 : 0;
 }
 
 static int load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
@@ -862,8 +894,8 @@ static uint64_t sreg_value(SimtCu *cu, uint32_t warp, unsigned lane, unsigned sr
     case ZK_SR_LANEID: return lane;
     case ZK_SR_WARPID: return warp;
     case ZK_SR_NWARPID: return cu->x->nwarps;
-    case ZK_SR_CLOCK: return (uint32_t)cu->clock;
-    case ZK_SR_CLOCK64: return cu->clock;
+    case ZK_SR_CLOCK: return (uint32_t)(cu->st.insns - cu->block_insns0);
+    case ZK_SR_CLOCK64: return cu->st.insns - cu->block_insns0;
     case ZK_SR_LANEMASK_EQ: return 1ull << lane;
     case ZK_SR_LANEMASK_LT: return below;
     case ZK_SR_LANEMASK_LE: return below | (1ull << lane);
@@ -895,7 +927,70 @@ static uint32_t pred_code(const Warp *w, unsigned code)
     return w->preds[code & 7] ^ ((code & 8) ? ALL_LANES : 0);
 }
 
-static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
+/* 32 bytes of 0/1 to a lane mask: 8 lanes per multiply. */
+static uint32_t pack_lanes(const uint8_t *v)
+{
+    uint32_t r = 0;
+
+    for (unsigned i = 0; i < ZK_SIMT_WARP / 8; i++) {
+        uint64_t x;
+        memcpy(&x, v + 8 * i, 8);
+        r |= (uint32_t)(((x * 0x0102040810204080ull) >> 56) & 0xff) << (8 * i);
+    }
+    return r;
+}
+
+/*
+ * 32-bit integer setp over a full warp: one loop per comparison so each
+ * one vectorises, then the bytes are packed into the predicate mask.
+ */
+static uint32_t setp32_warp(unsigned c, bool sgn, const uint64_t *A, const uint64_t *B)
+{
+    uint8_t v[ZK_SIMT_WARP];
+
+#define SETP_LOOP(T, OP) do { \
+        LANE_LOOP \
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) { \
+            v[l] = (T)A[l] OP (T)B[l]; \
+        } \
+    } while (0)
+    switch (c) {
+    case ZK_CMP_EQ: SETP_LOOP(uint32_t, ==); break;
+    case ZK_CMP_NE: SETP_LOOP(uint32_t, !=); break;
+    case ZK_CMP_LT: if (sgn) { SETP_LOOP(int32_t, <); } else { SETP_LOOP(uint32_t, <); } break;
+    case ZK_CMP_LE: if (sgn) { SETP_LOOP(int32_t, <=); } else { SETP_LOOP(uint32_t, <=); } break;
+    case ZK_CMP_GT: if (sgn) { SETP_LOOP(int32_t, >); } else { SETP_LOOP(uint32_t, >); } break;
+    default: if (sgn) { SETP_LOOP(int32_t, >=); } else { SETP_LOOP(uint32_t, >=); } break;
+    }
+#undef SETP_LOOP
+    return pack_lanes(v);
+}
+
+/*
+ * 32 copies of immediate v from the per-unit cache; the slot used goes to
+ * *slot, and slot `keep` (the other operand's) is never evicted.
+ */
+static const uint64_t *imm_lanes(SimtCu *cu, uint64_t v, unsigned keep, unsigned *slot)
+{
+    unsigned s = (unsigned)((v * 0x9e3779b97f4a7c15ull) >> 61);
+
+    if (!(cu->imm_ok[s] && cu->imm_tag[s] == v) && s == keep) {
+        s ^= 1;
+    }
+    if (!(cu->imm_ok[s] && cu->imm_tag[s] == v)) {
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            cu->imm_vec[s][l] = v;
+        }
+        cu->imm_tag[s] = v;
+        cu->imm_ok[s] = true;
+    }
+    *slot = s;
+    return cu->imm_vec[s];
+}
+
+/* Inlined into run_warp, so each of its builds has its own copy. */
+static inline __attribute__((always_inline)) int
+exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
 {
     const uint64_t *A = reg(cu, wi, in->ra);
     const uint64_t *B = reg(cu, wi, in->rb);
@@ -906,24 +1001,15 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     uint32_t tid0 = wi * ZK_SIMT_WARP;
     int f;
 
-    /* Immediate operands as lane vectors; refilled only when they change. */
-    if (in->flags & ZK_SF_BIMM) {
-        if (cu->bvec[0] != in->bimm || !cu->vec_valid) {
-            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-                cu->bvec[l] = in->bimm;
-            }
+    if (in->flags & (ZK_SF_BIMM | ZK_SF_CIMM)) {
+        unsigned bs = IMM_SLOTS;
+        if (in->flags & ZK_SF_BIMM) {
+            B = imm_lanes(cu, in->bimm, IMM_SLOTS, &bs);
         }
-        B = cu->bvec;
-    }
-    if (in->flags & ZK_SF_CIMM) {
-        if (cu->cvec[0] != in->cimm || !cu->vec_valid) {
-            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-                cu->cvec[l] = in->cimm;
-            }
+        if (in->flags & ZK_SF_CIMM) {
+            C = imm_lanes(cu, in->cimm, bs, &bs);
         }
-        C = cu->cvec;
     }
-    cu->vec_valid = true;
     cu->st.simt_lane_ops[in->cls] += (uint64_t)nlanes(ex);
 
     switch (in->op) {
@@ -982,8 +1068,9 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     case ZK_SOP_XOR: LANES(ex, D[l] = (A[l] ^ B[l]) & wm); return 0;
     case ZK_SOP_SETP: {
         uint32_t r = 0;
-        if (t == ZK_ST_U32 || t == ZK_ST_S32) {
-            /* The common case, without the generic compare. */
+        if ((t == ZK_ST_U32 || t == ZK_ST_S32) && ex == ALL_LANES) {
+            r = setp32_warp(in->mod, t == ZK_ST_S32, A, B);
+        } else if (t == ZK_ST_U32 || t == ZK_ST_S32) {
             unsigned c = in->mod;
             bool s = t == ZK_ST_S32;
             LANES(ex, {
@@ -1012,11 +1099,14 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE: {
         /* Address arithmetic: the hot path of most kernels, vectorised. */
         bool mad = in->op == ZK_SOP_MADWIDE;
-        if (t == ZK_ST_U32) {
-            LANES(ex, D[l] = (uint64_t)(uint32_t)A[l] * (uint32_t)B[l] + (mad ? C[l] : 0));
+        if (t == ZK_ST_U32 && mad) {
+            LANES(ex, D[l] = (uint64_t)(uint32_t)A[l] * (uint32_t)B[l] + C[l]);
+        } else if (t == ZK_ST_U32) {
+            LANES(ex, D[l] = (uint64_t)(uint32_t)A[l] * (uint32_t)B[l]);
+        } else if (mad) {
+            LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) + C[l]);
         } else {
-            LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) +
-                             (mad ? C[l] : 0));
+            LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]));
         }
         return 0;
     }
@@ -1210,31 +1300,44 @@ static void diverge(Warp *w)
     }
 }
 
-/* Count one warp instruction against the budget; 0 or a fault. */
-static int tick(SimtCu *cu, uint32_t pc)
+/* Add this unit's instructions to the launch total; 0 or a fault. */
+static int __attribute__((noinline)) flush_insns(SimtCu *cu, uint32_t pc)
 {
     SimtLaunch *x = cu->x;
+    uint64_t total = __atomic_add_fetch(&x->insns, cu->unflushed, __ATOMIC_RELAXED);
 
+    cu->unflushed = 0;
+    if (x->l->insn_budget && total > x->l->insn_budget) {
+        return fault_at(cu, ZK_FAULT_BUDGET, x->l->code_va + (uint64_t)pc * 16);
+    }
+    if (*cu->stop) {
+        return fault_at(cu, ZK_FAULT_ENGINE, 0);
+    }
+    return 0;
+}
+
+/*
+ * Count one warp instruction against the budget; 0 or a fault.  The shared
+ * launch total is touched once per BUDGET_CHUNK instructions (every one
+ * when a budget is set, so the budget stays exact).
+ */
+static inline int tick(SimtCu *cu, uint32_t pc)
+{
     cu->st.insns++;
-    cu->clock++;
-    if (++cu->unflushed >= BUDGET_CHUNK || x->l->insn_budget) {
-        uint64_t total = __atomic_add_fetch(&x->insns, cu->unflushed, __ATOMIC_RELAXED);
-        cu->unflushed = 0;
-        if (x->l->insn_budget && total > x->l->insn_budget) {
-            return fault_at(cu, ZK_FAULT_BUDGET, x->l->code_va + (uint64_t)pc * 16);
-        }
-        if (*cu->stop) {
-            return fault_at(cu, ZK_FAULT_ENGINE, 0);
+    if (++cu->unflushed >= cu->flush_every) {
+        int f = flush_insns(cu, pc);
+        if (f) {
+            return f;
         }
     }
-    if (x->abort_flag && *x->abort_flag) {
+    if (cu->abort_flag && *cu->abort_flag) {
         return fault_at(cu, ZK_FAULT_ENGINE, 0);
     }
     return 0;
 }
 
 /* Run warp wi until all its lanes exited or wait at a barrier. */
-static int run_warp(SimtCu *cu, uint32_t wi)
+static int ZK_SIMD_CLONES run_warp(SimtCu *cu, uint32_t wi)
 {
     Warp *w = &cu->warps[wi];
     const SInsn *code = cu->x->code;
@@ -1324,14 +1427,20 @@ static int run_block(SimtCu *cu)
     const ZkLaunch *la = x->l;
     uint32_t entry = la->entry / ZK_SIMT_INSN_BYTES;
 
-    memset(cu->regs, 0, (size_t)x->nwarps * x->nregs * ZK_SIMT_WARP * 8);
+    /* r0 (never written) was zeroed at allocation; the rest are either
+     * always written before being read or listed here. */
+    for (uint32_t i = 0; i < x->nwarps; i++) {
+        for (uint32_t k = 0; k < x->n_zero_regs; k++) {
+            memset(reg(cu, i, x->zero_regs[k]), 0, ZK_SIMT_WARP * 8);
+        }
+    }
     if (la->shared_bytes) {
         memset(cu->shared, 0, la->shared_bytes);
     }
     if (la->local_bytes) {
         memset(cu->local, 0, (size_t)la->local_bytes * x->nthreads);
     }
-    cu->clock = 0;
+    cu->block_insns0 = cu->st.insns;
     for (uint32_t i = 0; i < x->nwarps; i++) {
         Warp *w = &cu->warps[i];
         uint32_t left = x->nthreads - i * ZK_SIMT_WARP;
@@ -1434,6 +1543,153 @@ static void predecode(const uint64_t *w, uint32_t pc, SInsn *s)
     }
 }
 
+/* Does the instruction write its rd (in every lane it runs in)? */
+static bool writes_rd(const SInsn *in)
+{
+    switch (in->op) {
+    case ZK_SOP_EXIT: case ZK_SOP_BRA: case ZK_SOP_BAR: case ZK_SOP_NOP:
+    case ZK_SOP_MEMBAR: case ZK_SOP_TRAP: case ZK_SOP_ST: case ZK_SOP_SETP:
+    case ZK_SOP_PLOP:
+        return false;
+    case ZK_SOP_VOTE:
+        return in->mod == ZK_VOTE_BALLOT;
+    default:
+        return true;
+    }
+}
+
+#define RSET_WORDS (ZK_SIMT_NUM_REGS / 64)
+
+/*
+ * Registers are zero at block start.  Rather than clearing the whole
+ * register file per block (for short kernels that costs more than the
+ * kernel), find the registers some path may read before writing: a forward
+ * "definitely written" analysis over the verified control-flow graph (meet
+ * = intersection; a write counts only if unguarded).  Per-lane control flow
+ * follows CFG paths, so a register outside the list is written by a lane
+ * before that lane reads it.  shfl reads other lanes' registers (which may
+ * have exited early), so its source is always listed.  Over a work bound
+ * (hostile CFGs) every register is listed: correct, only slower.
+ */
+static void regs_to_zero(SimtLaunch *x, uint32_t entry)
+{
+    uint32_t n = x->n_insns, words = (x->nregs + 63) / 64, sp = 0;
+    uint64_t *in_set = calloc((size_t)n * words, sizeof(uint64_t));
+    uint8_t *seen = calloc(n, 1), *queued = calloc(n, 1);
+    uint32_t *stack = malloc((size_t)n * sizeof(*stack));
+    uint64_t zero[RSET_WORDS] = { 0 }, budget = 16 * (uint64_t)n + 65536;
+    bool all = !in_set || !seen || !queued || !stack;
+
+    if (!all) {
+        seen[entry] = queued[entry] = 1;
+        stack[sp++] = entry;
+    }
+    while (!all && sp) {
+        uint32_t pc = stack[--sp], succ[2], ns = 0;
+        const SInsn *in = &x->code[pc];
+        uint64_t out[RSET_WORDS];
+        const uint8_t used[3] = { in->ra, in->rb, in->rc };
+        bool guarded = in->guard || in->gneg;
+
+        if (!budget--) {
+            all = true;
+            break;
+        }
+        queued[pc] = 0;
+        memcpy(out, &in_set[(size_t)pc * words], words * 8);
+        for (unsigned k = 0; k < 3; k++) {
+            if (!(out[used[k] / 64] >> (used[k] % 64) & 1)) {
+                zero[used[k] / 64] |= 1ull << (used[k] % 64);
+            }
+        }
+        if (in->op == ZK_SOP_SHFL) {
+            zero[in->ra / 64] |= 1ull << (in->ra % 64);
+        }
+        if (!guarded && writes_rd(in)) {
+            out[in->rd / 64] |= 1ull << (in->rd % 64);
+        }
+        if (in->op == ZK_SOP_BRA) {
+            succ[ns++] = in->target;
+            if (guarded) {
+                succ[ns++] = pc + 1;
+            }
+        } else if (in->op == ZK_SOP_EXIT || in->op == ZK_SOP_TRAP) {
+            if (guarded) {
+                succ[ns++] = pc + 1;
+            }
+        } else {
+            succ[ns++] = pc + 1;
+        }
+        for (uint32_t i = 0; i < ns; i++) {
+            uint32_t s = succ[i];
+            uint64_t *set = &in_set[(size_t)s * words];
+            bool changed = false;
+
+            if (s >= n) {           /* the verifier rules this out */
+                all = true;
+                break;
+            }
+            if (!seen[s]) {
+                seen[s] = 1;
+                memcpy(set, out, words * 8);
+                changed = true;
+            } else {
+                for (uint32_t k = 0; k < words; k++) {
+                    changed |= (set[k] & ~out[k]) != 0;
+                    set[k] &= out[k];
+                }
+            }
+            if (changed && !queued[s]) {
+                queued[s] = 1;
+                stack[sp++] = s;
+            }
+        }
+    }
+    x->n_zero_regs = 0;
+    for (uint32_t r = 1; r < x->nregs; r++) {
+        if (all || (zero[r / 64] >> (r % 64) & 1)) {
+            x->zero_regs[x->n_zero_regs++] = (uint8_t)r;
+        }
+    }
+    free(in_set);
+    free(seen);
+    free(queued);
+    free(stack);
+}
+
+/*
+ * Loads from the parameter buffer or the constant image at a fixed address
+ * ([r0 + imm]: r0 is always zero) read the same bytes in every thread of
+ * the launch: turn them into moves of the value.  Out-of-range ones stay
+ * loads, so they fault exactly as before; the lane-op class stays MEM.
+ */
+static void fold_const_loads(SimtLaunch *x, SInsn *code)
+{
+    const ZkLaunch *l = x->l;
+
+    for (uint32_t pc = 0; pc < x->n_insns; pc++) {
+        SInsn *in = &code[pc];
+        const uint8_t *src;
+        uint64_t lim, v = 0;
+        unsigned nb;
+
+        if (in->op != ZK_SOP_LD || in->ra != 0 ||
+            (in->t2 != ZK_SPACE_PARAM && in->t2 != ZK_SPACE_CONST)) {
+            continue;
+        }
+        src = in->t2 == ZK_SPACE_PARAM ? x->params : x->image;
+        lim = in->t2 == ZK_SPACE_PARAM ? l->args_size : l->code_size;
+        nb = type_size[in->type];
+        if (in->imm > lim || nb > lim - in->imm) {
+            continue;
+        }
+        memcpy(&v, src + in->imm, nb);
+        in->op = ZK_SOP_MOV;
+        in->flags = ZK_SF_BIMM;
+        in->bimm = is_signed(in->type) ? (uint64_t)sext(v, in->type) : v;
+    }
+}
+
 static bool launch_shape_ok(const ZkLaunch *l)
 {
     const uint32_t *b = l->block;
@@ -1497,6 +1753,8 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
         ret = (int)fault->type;
         goto out;
     }
+    fold_const_loads(x, code);
+    regs_to_zero(x, l->entry / ZK_SIMT_INSN_BYTES);
     ncu = l->num_cus ? l->num_cus : 1;
     if (ncu > nblocks) {
         ncu = (uint32_t)nblocks;
@@ -1510,9 +1768,11 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
         SimtCu *cu = &x->cus[i];
         cu->x = x;
         cu->index = i;
+        cu->flush_every = l->insn_budget ? 1 : BUDGET_CHUNK;
+        cu->abort_flag = abort_flag;
         cu->ms = *ms;
         cu->ms.hbm_bytes_read = cu->ms.hbm_bytes_written = cu->ms.sys_bytes = 0;
-        cu->regs = malloc((size_t)x->nwarps * x->nregs * ZK_SIMT_WARP * 8);
+        cu->regs = calloc((size_t)x->nwarps * x->nregs, ZK_SIMT_WARP * 8);
         cu->warps = malloc(x->nwarps * sizeof(*cu->warps));
         cu->shared = malloc(l->shared_bytes ? l->shared_bytes : 1);
         cu->local = malloc(l->local_bytes ? (size_t)l->local_bytes * x->nthreads : 1);
