@@ -41,6 +41,7 @@ typedef struct SInsn {
     uint32_t target;            /* BRA: absolute instruction index */
     uint64_t imm, bimm, cimm;
     uint8_t cls;                /* ZK_SIMT_CLS_* */
+    uint8_t bslot, cslot;       /* immediate cache slots (imm_slots) */
 } SInsn;
 
 typedef struct TlbEntry {
@@ -736,7 +737,8 @@ static int mem_atomic(SimtCu *cu, const SInsn *in, uint64_t addr, uint32_t tid,
  * one page/region: one translation and one copy for the warp.  Returns 1
  * (broadcast), 2 (consecutive) or 0 (neither: the per-lane path).
  */
-static int warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
+static inline __attribute__((always_inline)) int
+warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
 {
     uint64_t a0 = A[0], diff_same = 0, diff_seq = 0;
 
@@ -750,7 +752,8 @@ static int warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t
     return !diff_same ? 1 : !diff_seq ? 2 : 0;
 }
 
-static int load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
+static inline __attribute__((always_inline)) int
+load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
 {
     unsigned t = in->type, n = type_size[t];
     uint64_t base, v = 0;
@@ -806,7 +809,8 @@ static int load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D
     }
 }
 
-static int store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
+static inline __attribute__((always_inline)) int
+store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
 {
     unsigned t = in->type, n = type_size[t];
     uint64_t base;
@@ -836,12 +840,13 @@ static int store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint
     return 0;
 }
 
-/* fp32 fma over a full warp with the FMA instruction when the host has it
- * (the generic build calls libm's fmaf per lane). */
+/* fp32 fma over a full warp with AVX2 + FMA when the host has them (the
+ * generic build calls libm's fmaf per lane). */
 #if defined(__x86_64__) || defined(__i386__)
-static void __attribute__((target("fma")))
+static void __attribute__((target("avx2,fma")))
 ffma_warp_hw(uint64_t *D, const uint64_t *A, const uint64_t *B, const uint64_t *C)
 {
+    LANE_LOOP
     for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
         D[l] = of_f32(__builtin_fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l])));
     }
@@ -852,7 +857,7 @@ static bool host_has_fma(void)
     static int has = -1;
     if (has < 0) {
         __builtin_cpu_init();
-        has = __builtin_cpu_supports("fma") ? 1 : 0;
+        has = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2") ? 1 : 0;
     }
     return has;
 }
@@ -967,16 +972,11 @@ static uint32_t setp32_warp(unsigned c, bool sgn, const uint64_t *A, const uint6
 }
 
 /*
- * 32 copies of immediate v from the per-unit cache; the slot used goes to
- * *slot, and slot `keep` (the other operand's) is never evicted.
+ * 32 copies of immediate v from the per-unit cache, in slot s (chosen at
+ * decode: imm_slots()).
  */
-static const uint64_t *imm_lanes(SimtCu *cu, uint64_t v, unsigned keep, unsigned *slot)
+static inline const uint64_t *imm_lanes(SimtCu *cu, uint64_t v, unsigned s)
 {
-    unsigned s = (unsigned)((v * 0x9e3779b97f4a7c15ull) >> 61);
-
-    if (!(cu->imm_ok[s] && cu->imm_tag[s] == v) && s == keep) {
-        s ^= 1;
-    }
     if (!(cu->imm_ok[s] && cu->imm_tag[s] == v)) {
         for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
             cu->imm_vec[s][l] = v;
@@ -984,7 +984,6 @@ static const uint64_t *imm_lanes(SimtCu *cu, uint64_t v, unsigned keep, unsigned
         cu->imm_tag[s] = v;
         cu->imm_ok[s] = true;
     }
-    *slot = s;
     return cu->imm_vec[s];
 }
 
@@ -1001,14 +1000,11 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
     uint32_t tid0 = wi * ZK_SIMT_WARP;
     int f;
 
-    if (in->flags & (ZK_SF_BIMM | ZK_SF_CIMM)) {
-        unsigned bs = IMM_SLOTS;
-        if (in->flags & ZK_SF_BIMM) {
-            B = imm_lanes(cu, in->bimm, IMM_SLOTS, &bs);
-        }
-        if (in->flags & ZK_SF_CIMM) {
-            C = imm_lanes(cu, in->cimm, bs, &bs);
-        }
+    if (in->flags & ZK_SF_BIMM) {
+        B = imm_lanes(cu, in->bimm, in->bslot);
+    }
+    if (in->flags & ZK_SF_CIMM) {
+        C = imm_lanes(cu, in->cimm, in->cslot);
     }
     cu->st.simt_lane_ops[in->cls] += (uint64_t)nlanes(ex);
 
@@ -1061,8 +1057,21 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
     }
     case ZK_SOP_ADD: LANES(ex, D[l] = (A[l] + B[l]) & wm); return 0;
     case ZK_SOP_SUB: LANES(ex, D[l] = (A[l] - B[l]) & wm); return 0;
-    case ZK_SOP_MUL: LANES(ex, D[l] = (A[l] * B[l]) & wm); return 0;
-    case ZK_SOP_MAD: LANES(ex, D[l] = (A[l] * B[l] + C[l]) & wm); return 0;
+    /* 32-bit: masked operands, so the product is one 32x32->64 multiply. */
+    case ZK_SOP_MUL:
+        if (wm == ~0ull) {
+            LANES(ex, D[l] = A[l] * B[l]);
+        } else {
+            LANES(ex, D[l] = ((A[l] & wm) * (B[l] & wm)) & wm);
+        }
+        return 0;
+    case ZK_SOP_MAD:
+        if (wm == ~0ull) {
+            LANES(ex, D[l] = A[l] * B[l] + C[l]);
+        } else {
+            LANES(ex, D[l] = ((A[l] & wm) * (B[l] & wm) + C[l]) & wm);
+        }
+        return 0;
     case ZK_SOP_AND: LANES(ex, D[l] = (A[l] & B[l]) & wm); return 0;
     case ZK_SOP_OR: LANES(ex, D[l] = (A[l] | B[l]) & wm); return 0;
     case ZK_SOP_XOR: LANES(ex, D[l] = (A[l] ^ B[l]) & wm); return 0;
@@ -1099,10 +1108,11 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
     case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE: {
         /* Address arithmetic: the hot path of most kernels, vectorised. */
         bool mad = in->op == ZK_SOP_MADWIDE;
+        /* Masks, not casts: the vectoriser then sees one 32x32->64 multiply. */
         if (t == ZK_ST_U32 && mad) {
-            LANES(ex, D[l] = (uint64_t)(uint32_t)A[l] * (uint32_t)B[l] + C[l]);
+            LANES(ex, D[l] = (A[l] & 0xffffffffull) * (B[l] & 0xffffffffull) + C[l]);
         } else if (t == ZK_ST_U32) {
-            LANES(ex, D[l] = (uint64_t)(uint32_t)A[l] * (uint32_t)B[l]);
+            LANES(ex, D[l] = (A[l] & 0xffffffffull) * (B[l] & 0xffffffffull));
         } else if (mad) {
             LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) + C[l]);
         } else {
@@ -1690,6 +1700,20 @@ static void fold_const_loads(SimtLaunch *x, SInsn *code)
     }
 }
 
+/* Cache slots of the immediates: by value, and never b's for c. */
+static void imm_slots(SInsn *code, uint32_t n)
+{
+    for (uint32_t pc = 0; pc < n; pc++) {
+        SInsn *in = &code[pc];
+        in->bslot = (uint8_t)((in->bimm * 0x9e3779b97f4a7c15ull) >> 61);
+        in->cslot = (uint8_t)((in->cimm * 0x9e3779b97f4a7c15ull) >> 61);
+        if ((in->flags & ZK_SF_BIMM) && (in->flags & ZK_SF_CIMM) &&
+            in->cslot == in->bslot && in->cimm != in->bimm) {
+            in->cslot ^= 1;
+        }
+    }
+}
+
 static bool launch_shape_ok(const ZkLaunch *l)
 {
     const uint32_t *b = l->block;
@@ -1754,6 +1778,7 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
         goto out;
     }
     fold_const_loads(x, code);
+    imm_slots(code, n);
     regs_to_zero(x, l->entry / ZK_SIMT_INSN_BYTES);
     ncu = l->num_cus ? l->num_cus : 1;
     if (ncu > nblocks) {
