@@ -99,6 +99,7 @@ typedef struct SimtLaunch {
      * zeroing; the others are always written first): see regs_to_zero. */
     uint8_t zero_regs[ZK_SIMT_NUM_REGS];
     uint32_t n_zero_regs;
+    bool gang;                  /* blocks may run in lockstep (run_gang) */
     uint64_t insns;             /* atomic: launch total */
     SimtCu *cus;
 } SimtLaunch;
@@ -110,9 +111,13 @@ static int fault_at(SimtCu *cu, int type, uint64_t va)
     return type;
 }
 
+/*
+ * Register r of warp `warp`: 32 lanes.  Rows are [register][warp][lane], so
+ * one register of all the block's warps is contiguous (gang execution).
+ */
 static uint64_t *reg(SimtCu *cu, uint32_t warp, unsigned r)
 {
-    return &cu->regs[((size_t)warp * cu->x->nregs + r) * ZK_SIMT_WARP];
+    return &cu->regs[((size_t)r * cu->x->nwarps + warp) * ZK_SIMT_WARP];
 }
 
 /*
@@ -1346,13 +1351,14 @@ static inline int tick(SimtCu *cu, uint32_t pc)
     return 0;
 }
 
-/* Run warp wi until all its lanes exited or wait at a barrier. */
-static int ZK_SIMD_CLONES run_warp(SimtCu *cu, uint32_t wi)
+/* Run warp wi for up to `steps` instructions, or until all its lanes exited
+ * or wait at a barrier. */
+static int ZK_SIMD_CLONES run_warp(SimtCu *cu, uint32_t wi, uint64_t steps)
 {
     Warp *w = &cu->warps[wi];
     const SInsn *code = cu->x->code;
 
-    for (;;) {
+    for (; steps; steps--) {
         uint32_t run = w->live & ~w->wait, pc, mask;
         int f;
 
@@ -1429,6 +1435,249 @@ static int ZK_SIMD_CLONES run_warp(SimtCu *cu, uint32_t wi)
             break;
         }
     }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Gang execution: all warps of a block in lockstep                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * While every warp of the block is full, uniform and at the same pc (the
+ * common case between barriers of non-divergent code), an element-wise
+ * instruction runs once over the block's registers ([register][warp][lane]
+ * rows are contiguous) instead of once per warp: the decode and dispatch
+ * cost is paid once for up to 32 warps.  Anything else (memory, control,
+ * predicates, warp ops, special registers) runs as one step of each warp in
+ * turn.  The first divergence, exit or barrier ends the gang and the warps
+ * run one at a time as before.
+ */
+static bool gang_op(const SInsn *in)
+{
+    if (in->guard || in->gneg || !in->rd) {
+        return false;
+    }
+    switch (in->op) {
+    case ZK_SOP_MOV: case ZK_SOP_ADD: case ZK_SOP_SUB: case ZK_SOP_MUL: case ZK_SOP_MAD:
+    case ZK_SOP_AND: case ZK_SOP_OR: case ZK_SOP_XOR:
+        return true;
+    case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE:
+        return in->type == ZK_ST_U32 || in->type == ZK_ST_S32;
+    case ZK_SOP_FADD: case ZK_SOP_FSUB: case ZK_SOP_FMUL: case ZK_SOP_FFMA:
+        return in->type == ZK_ST_F32 && in->mod == ZK_RND_RN;
+    default:
+        return false;
+    }
+}
+
+/* All warps full, not waiting and uniform at one pc (returned in *pc). */
+static bool gang_pc(SimtCu *cu, uint32_t *pc)
+{
+    for (uint32_t i = 0; i < cu->x->nwarps; i++) {
+        Warp *w = &cu->warps[i];
+
+        if (w->live != ALL_LANES || w->wait) {
+            return false;
+        }
+        if (!w->uniform) {
+            for (unsigned l = 1; l < ZK_SIMT_WARP; l++) {
+                if (w->pc[l] != w->pc[0]) {
+                    return false;
+                }
+            }
+            w->uniform = true;
+            w->upc = w->pc[0];
+        }
+        if (i && w->upc != *pc) {
+            return false;
+        }
+        *pc = w->upc;
+    }
+    return true;
+}
+
+/* Loop over the block's warps, 32 lanes at a time (the inner loop
+ * vectorises); immediate operands (stride 0) stay on their 32 lanes. */
+#define GANG(...) do { \
+        for (uint32_t w_ = 0; w_ < nw; w_++, D += ZK_SIMT_WARP, A += ZK_SIMT_WARP, \
+             B += bs, C += cs) { \
+            LANE_LOOP \
+            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) { __VA_ARGS__; } \
+        } \
+    } while (0)
+
+static inline __attribute__((always_inline)) void
+gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
+{
+    const uint64_t *A = reg(cu, 0, in->ra), *B, *C;
+    uint64_t *D = reg(cu, 0, in->rd);
+    uint64_t wm = is64(in->type) ? ~0ull : 0xffffffffull;
+    size_t bs = ZK_SIMT_WARP, cs = ZK_SIMT_WARP;
+
+    if (in->flags & ZK_SF_BIMM) {
+        B = imm_lanes(cu, in->bimm, in->bslot);
+        bs = 0;
+    } else {
+        B = reg(cu, 0, in->rb);
+    }
+    if (in->flags & ZK_SF_CIMM) {
+        C = imm_lanes(cu, in->cimm, in->cslot);
+        cs = 0;
+    } else {
+        C = reg(cu, 0, in->rc);
+    }
+    cu->st.simt_lane_ops[in->cls] += (uint64_t)nw * ZK_SIMT_WARP;
+
+    switch (in->op) {
+    case ZK_SOP_MOV: GANG(D[l] = B[l]); break;
+    case ZK_SOP_ADD: GANG(D[l] = (A[l] + B[l]) & wm); break;
+    case ZK_SOP_SUB: GANG(D[l] = (A[l] - B[l]) & wm); break;
+    case ZK_SOP_AND: GANG(D[l] = (A[l] & B[l]) & wm); break;
+    case ZK_SOP_OR: GANG(D[l] = (A[l] | B[l]) & wm); break;
+    case ZK_SOP_XOR: GANG(D[l] = (A[l] ^ B[l]) & wm); break;
+    case ZK_SOP_MUL:
+        if (wm == ~0ull) {
+            GANG(D[l] = A[l] * B[l]);
+        } else {
+            GANG(D[l] = ((A[l] & wm) * (B[l] & wm)) & wm);
+        }
+        break;
+    case ZK_SOP_MAD:
+        if (wm == ~0ull) {
+            GANG(D[l] = A[l] * B[l] + C[l]);
+        } else {
+            GANG(D[l] = ((A[l] & wm) * (B[l] & wm) + C[l]) & wm);
+        }
+        break;
+    case ZK_SOP_MULWIDE:
+        if (in->type == ZK_ST_U32) {
+            GANG(D[l] = (A[l] & 0xffffffffull) * (B[l] & 0xffffffffull));
+        } else {
+            GANG(D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]));
+        }
+        break;
+    case ZK_SOP_MADWIDE:
+        if (in->type == ZK_ST_U32) {
+            GANG(D[l] = (A[l] & 0xffffffffull) * (B[l] & 0xffffffffull) + C[l]);
+        } else {
+            GANG(D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) + C[l]);
+        }
+        break;
+    case ZK_SOP_FADD: GANG(D[l] = of_f32(f32_of(A[l]) + f32_of(B[l]))); break;
+    case ZK_SOP_FSUB: GANG(D[l] = of_f32(f32_of(A[l]) - f32_of(B[l]))); break;
+    case ZK_SOP_FMUL: GANG(D[l] = of_f32(f32_of(A[l]) * f32_of(B[l]))); break;
+    default:                                            /* FFMA.F32.RN */
+        cu->st.simt_fma_ops += (uint64_t)nw * ZK_SIMT_WARP;
+        if (host_has_fma()) {
+            for (uint32_t w_ = 0; w_ < nw; w_++, D += ZK_SIMT_WARP, A += ZK_SIMT_WARP,
+                 B += bs, C += cs) {
+                ffma_warp_hw(D, A, B, C);
+            }
+        } else {
+            GANG(D[l] = of_f32(fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l]))));
+        }
+        break;
+    }
+}
+#undef GANG
+
+/* Count nw warp instructions (budget, %clock, stats) and poll abort. */
+static inline int gang_tick(SimtCu *cu, uint32_t pc, uint32_t nw)
+{
+    cu->st.insns += nw;
+    cu->unflushed += nw;
+    if (cu->unflushed >= cu->flush_every) {
+        int f = flush_insns(cu, pc);
+        if (f) {
+            return f;
+        }
+    }
+    if (cu->abort_flag && *cu->abort_flag) {
+        return fault_at(cu, ZK_FAULT_ENGINE, 0);
+    }
+    return 0;
+}
+
+/*
+ * Run the block's warps in lockstep while they stay in it; 0 or a fault.
+ * Branches every warp takes the same way, and guarded exits no lane takes,
+ * keep the gang; other control instructions are stepped per warp.
+ */
+static int ZK_SIMD_CLONES run_gang(SimtCu *cu)
+{
+    uint32_t nw = cu->x->nwarps, pc = 0;
+
+    while (gang_pc(cu, &pc)) {
+        const SInsn *in = &cu->x->code[pc];
+        uint32_t gmask = in->gneg ? ALL_LANES : 0, all = ALL_LANES, any = 0, next = pc + 1;
+        int f;
+
+        for (uint32_t i = 0; i < nw; i++) {
+            uint32_t ex = cu->warps[i].preds[in->guard] ^ gmask;
+            all &= ex;
+            any |= ex;
+        }
+        switch (in->op) {
+        case ZK_SOP_BRA:
+            if (all != ALL_LANES && any) {
+                goto step;                      /* some warp diverges */
+            }
+            next = any ? in->target : pc + 1;
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)nw * ZK_SIMT_WARP;
+            break;
+        case ZK_SOP_EXIT:
+            if (any) {
+                goto step;
+            }
+            break;
+        case ZK_SOP_TRAP:
+        case ZK_SOP_BAR:
+            goto step;
+        default:
+            if (gang_op(in)) {
+                break;
+            }
+            /* One instruction for each warp, without leaving the gang. */
+            f = gang_tick(cu, pc, nw);
+            if (f) {
+                return f;
+            }
+            for (uint32_t i = 0; i < nw; i++) {
+                Warp *w = &cu->warps[i];
+                uint32_t ex = w->preds[in->guard] ^ gmask;
+                if (ex) {
+                    f = exec_insn(cu, i, w, in, ex);
+                    if (f) {
+                        if (cu->fault.type == ZK_FAULT_ENGINE && !cu->fault.va) {
+                            cu->fault.va = cu->x->l->code_va + (uint64_t)pc * 16;
+                        }
+                        return f;
+                    }
+                }
+                w->upc = pc + 1;
+            }
+            continue;
+        }
+        f = gang_tick(cu, pc, nw);
+        if (f) {
+            return f;
+        }
+        if (in->op != ZK_SOP_BRA && in->op != ZK_SOP_EXIT) {
+            gang_exec(cu, in, nw);
+        }
+        for (uint32_t i = 0; i < nw; i++) {
+            cu->warps[i].upc = next;
+        }
+        continue;
+step:
+        for (uint32_t i = 0; i < nw; i++) {
+            f = run_warp(cu, i, 1);
+            if (f) {
+                return f;
+            }
+        }
+    }
+    return 0;
 }
 
 static int run_block(SimtCu *cu)
@@ -1439,10 +1688,8 @@ static int run_block(SimtCu *cu)
 
     /* r0 (never written) was zeroed at allocation; the rest are either
      * always written before being read or listed here. */
-    for (uint32_t i = 0; i < x->nwarps; i++) {
-        for (uint32_t k = 0; k < x->n_zero_regs; k++) {
-            memset(reg(cu, i, x->zero_regs[k]), 0, ZK_SIMT_WARP * 8);
-        }
+    for (uint32_t k = 0; k < x->n_zero_regs; k++) {
+        memset(reg(cu, 0, x->zero_regs[k]), 0, (size_t)x->nwarps * ZK_SIMT_WARP * 8);
     }
     if (la->shared_bytes) {
         memset(cu->shared, 0, la->shared_bytes);
@@ -1462,8 +1709,14 @@ static int run_block(SimtCu *cu)
     }
     for (;;) {
         uint32_t waiting = 0, bar_pc = UINT32_MAX;
+        if (x->gang) {
+            int f = run_gang(cu);
+            if (f) {
+                return f;
+            }
+        }
         for (uint32_t i = 0; i < x->nwarps; i++) {
-            int f = run_warp(cu, i);
+            int f = run_warp(cu, i, UINT64_MAX);
             if (f) {
                 return f;
             }
@@ -1780,6 +2033,9 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
     fold_const_loads(x, code);
     imm_slots(code, n);
     regs_to_zero(x, l->entry / ZK_SIMT_INSN_BYTES);
+    /* Gangs need full warps; with a budget, warps go one at a time so the
+     * budget stops at the exact instruction. */
+    x->gang = x->nwarps > 1 && x->nthreads % ZK_SIMT_WARP == 0 && !l->insn_budget;
     ncu = l->num_cus ? l->num_cus : 1;
     if (ncu > nblocks) {
         ncu = (uint32_t)nblocks;

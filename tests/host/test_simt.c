@@ -150,7 +150,44 @@ static int run(ZkTestMem *t, Run *r)
         zkt_put(t, pva, r->params, r->psize);
     }
     memset(&r->st, 0, sizeof(r->st));
-    return zk_engine_launch(&t->ms, &l, &r->st, &r->fault, NULL);
+    if (r->budget) {
+        return zk_engine_launch(&t->ms, &l, &r->st, &r->fault, NULL);
+    }
+    /*
+     * Twice: as the engine picks (blocks of full warps run as lockstep
+     * gangs), then with an unreachable budget, which makes it run warps one
+     * at a time.  Both must leave the same memory, stats and fault (every
+     * kernel here is free of races between warps that are not resolved by
+     * barriers or atomics with order-independent results).
+     */
+    size_t used = t->data_next;
+    uint8_t *before = malloc(used), *after = malloc(used);
+    ZkEngineStats st2;
+    ZkFault f2;
+    assert_non_null(before);
+    assert_non_null(after);
+    memcpy(before, t->ms.hbm, used);
+    int ret = zk_engine_launch(&t->ms, &l, &r->st, &r->fault, NULL);
+    memcpy(after, t->ms.hbm, used);
+    memcpy(t->ms.hbm, before, used);
+    memset(&st2, 0, sizeof(st2));
+    l.insn_budget = UINT64_MAX;
+    assert_int_equal(zk_engine_launch(&t->ms, &l, &st2, &f2, NULL), ret);
+    if (ret) {
+        assert_int_equal(f2.type, r->fault.type);
+        assert_int_equal(f2.va, r->fault.va);
+    } else {
+        assert_int_equal(st2.insns, r->st.insns);
+        assert_memory_equal(st2.simt_lane_ops, r->st.simt_lane_ops, sizeof(st2.simt_lane_ops));
+        assert_int_equal(st2.simt_fma_ops, r->st.simt_fma_ops);
+        assert_int_equal(st2.bytes_read, r->st.bytes_read);
+        assert_int_equal(st2.bytes_written, r->st.bytes_written);
+        assert_int_equal(st2.simt_shared_bytes, r->st.simt_shared_bytes);
+        assert_memory_equal(after, t->ms.hbm, used);
+    }
+    free(before);
+    free(after);
+    return ret;
 }
 
 static void kernel_begin(void)
