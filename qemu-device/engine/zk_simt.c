@@ -1607,7 +1607,11 @@ static int ZK_SIMD_CLONES run_gang(SimtCu *cu)
 {
     uint32_t nw = cu->x->nwarps, pc = 0;
 
-    while (gang_pc(cu, &pc)) {
+    /* Only stepping warps one by one can break the lockstep: check after it. */
+    if (!gang_pc(cu, &pc)) {
+        return 0;
+    }
+    for (;;) {
         const SInsn *in = &cu->x->code[pc];
         uint32_t gmask = in->gneg ? ALL_LANES : 0, all = ALL_LANES, any = 0, next = pc + 1;
         int f;
@@ -1656,6 +1660,7 @@ static int ZK_SIMD_CLONES run_gang(SimtCu *cu)
                 }
                 w->upc = pc + 1;
             }
+            pc++;
             continue;
         }
         f = gang_tick(cu, pc, nw);
@@ -1668,6 +1673,7 @@ static int ZK_SIMD_CLONES run_gang(SimtCu *cu)
         for (uint32_t i = 0; i < nw; i++) {
             cu->warps[i].upc = next;
         }
+        pc = next;
         continue;
 step:
         for (uint32_t i = 0; i < nw; i++) {
@@ -1676,8 +1682,10 @@ step:
                 return f;
             }
         }
+        if (!gang_pc(cu, &pc)) {
+            return 0;
+        }
     }
-    return 0;
 }
 
 static int run_block(SimtCu *cu)
