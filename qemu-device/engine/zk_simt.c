@@ -1934,7 +1934,7 @@ static void regs_to_zero(SimtLaunch *x, uint32_t entry)
  * the launch: turn them into moves of the value.  Out-of-range ones stay
  * loads, so they fault exactly as before; the lane-op class stays MEM.
  */
-static void fold_const_loads(SimtLaunch *x, SInsn *code)
+static void fold_const_loads(SimtLaunch *x, SInsn *code, const uint64_t *image)
 {
     const ZkLaunch *l = x->l;
 
@@ -1946,6 +1946,10 @@ static void fold_const_loads(SimtLaunch *x, SInsn *code)
 
         if (in->op != ZK_SOP_LD || in->ra != 0 ||
             (in->t2 != ZK_SPACE_PARAM && in->t2 != ZK_SPACE_CONST)) {
+            continue;
+        }
+        /* The verifier only vouched for reachable instructions. */
+        if (zk_simt_check(&image[2 * (size_t)pc])) {
             continue;
         }
         src = in->t2 == ZK_SPACE_PARAM ? x->params : x->image;
@@ -2038,7 +2042,7 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
         ret = (int)fault->type;
         goto out;
     }
-    fold_const_loads(x, code);
+    fold_const_loads(x, code, image);
     imm_slots(code, n);
     regs_to_zero(x, l->entry / ZK_SIMT_INSN_BYTES);
     /* Gangs need full warps; with a budget, warps go one at a time so the
