@@ -1452,12 +1452,33 @@ static int ZK_SIMD_CLONES run_warp(SimtCu *cu, uint32_t wi, uint64_t steps)
  * turn.  The first divergence, exit or barrier ends the gang and the warps
  * run one at a time as before.
  */
-static bool gang_op(const SInsn *in)
+static bool gang_op(const SimtCu *cu, const SInsn *in)
 {
-    if (in->guard || in->gneg || !in->rd) {
+    const ZkLaunch *l = cu->x->l;
+
+    if (in->guard || in->gneg) {
+        return false;
+    }
+    if (in->op == ZK_SOP_SETP) {                /* writes predicates, not rd */
+        return in->type == ZK_ST_U32 || in->type == ZK_ST_S32;
+    }
+    if (!in->rd) {
         return false;
     }
     switch (in->op) {
+    case ZK_SOP_SREG:
+        switch (in->imm) {
+        case ZK_SR_TID_X:
+            return l->block[1] == 1 && l->block[2] == 1;
+        case ZK_SR_NTID_X: case ZK_SR_NTID_Y: case ZK_SR_NTID_Z:
+        case ZK_SR_CTAID_X: case ZK_SR_CTAID_Y: case ZK_SR_CTAID_Z:
+        case ZK_SR_NCTAID_X: case ZK_SR_NCTAID_Y: case ZK_SR_NCTAID_Z:
+        case ZK_SR_NWARPID: case ZK_SR_SHARED_SIZE: case ZK_SR_LOCAL_SIZE:
+        case ZK_SR_PARAM_SIZE: case ZK_SR_CODE_VA: case ZK_SR_SMID: case ZK_SR_NSMID:
+            return true;                        /* the same in every lane */
+        default:
+            return false;
+        }
     case ZK_SOP_MOV: case ZK_SOP_ADD: case ZK_SOP_SUB: case ZK_SOP_MUL: case ZK_SOP_MAD:
     case ZK_SOP_AND: case ZK_SOP_OR: case ZK_SOP_XOR:
         return true;
@@ -1510,7 +1531,7 @@ static inline __attribute__((always_inline)) void
 gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
 {
     const uint64_t *A = reg(cu, 0, in->ra), *B, *C;
-    uint64_t *D = reg(cu, 0, in->rd);
+    uint64_t *D = in->rd ? reg(cu, 0, in->rd) : cu->sink;   /* setp: unused */
     uint64_t wm = is64(in->type) ? ~0ull : 0xffffffffull;
     size_t bs = ZK_SIMT_WARP, cs = ZK_SIMT_WARP;
 
@@ -1529,6 +1550,26 @@ gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
     cu->st.simt_lane_ops[in->cls] += (uint64_t)nw * ZK_SIMT_WARP;
 
     switch (in->op) {
+    case ZK_SOP_SETP:
+        for (uint32_t w_ = 0; w_ < nw; w_++, A += ZK_SIMT_WARP, B += bs) {
+            set_pred(&cu->warps[w_], in->pd, ALL_LANES,
+                     setp32_warp(in->mod, in->type == ZK_ST_S32, A, B));
+        }
+        break;
+    case ZK_SOP_SREG:
+        if (in->imm == ZK_SR_TID_X) {           /* 1-D block: the thread index */
+            for (uint32_t w_ = 0; w_ < nw; w_++, D += ZK_SIMT_WARP) {
+                uint64_t tid0 = (uint64_t)w_ * ZK_SIMT_WARP;
+                LANE_LOOP
+                for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+                    D[l] = tid0 + l;
+                }
+            }
+        } else {
+            uint64_t v = sreg_value(cu, 0, 0, (unsigned)in->imm);
+            GANG(D[l] = v);
+        }
+        break;
     case ZK_SOP_MOV: GANG(D[l] = B[l]); break;
     case ZK_SOP_ADD: GANG(D[l] = (A[l] + B[l]) & wm); break;
     case ZK_SOP_SUB: GANG(D[l] = (A[l] - B[l]) & wm); break;
@@ -1638,7 +1679,7 @@ static int ZK_SIMD_CLONES run_gang(SimtCu *cu)
         case ZK_SOP_BAR:
             goto step;
         default:
-            if (gang_op(in)) {
+            if (gang_op(cu, in)) {
                 break;
             }
             /* One instruction for each warp, without leaving the gang. */
