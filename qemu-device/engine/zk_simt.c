@@ -1622,6 +1622,23 @@ gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
 }
 #undef GANG
 
+static bool gang_enabled = true;
+
+void zk_simt_set_gang(bool on)
+{
+    gang_enabled = on;
+}
+
+/* Would nw more instructions cross the budget?  Then step warp by warp,
+ * so the budget still stops at one exact instruction. */
+static inline bool gang_near_budget(SimtCu *cu, uint32_t nw)
+{
+    uint64_t budget = cu->x->l->insn_budget;
+
+    return budget && __atomic_load_n(&cu->x->insns, __ATOMIC_RELAXED) + cu->unflushed + nw
+                     > budget;
+}
+
 /* Count nw warp instructions (budget, %clock, stats) and poll abort. */
 static inline int gang_tick(SimtCu *cu, uint32_t pc, uint32_t nw)
 {
@@ -1661,6 +1678,9 @@ static int ZK_SIMD_CLONES run_gang(SimtCu *cu)
             uint32_t ex = cu->warps[i].preds[in->guard] ^ gmask;
             all &= ex;
             any |= ex;
+        }
+        if (gang_near_budget(cu, nw)) {
+            goto step;
         }
         switch (in->op) {
         case ZK_SOP_BRA:
@@ -2086,9 +2106,8 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
     fold_const_loads(x, code, image);
     imm_slots(code, n);
     regs_to_zero(x, l->entry / ZK_SIMT_INSN_BYTES);
-    /* Gangs need full warps; with a budget, warps go one at a time so the
-     * budget stops at the exact instruction. */
-    x->gang = x->nwarps > 1 && x->nthreads % ZK_SIMT_WARP == 0 && !l->insn_budget;
+    /* Gangs need full warps. */
+    x->gang = gang_enabled && x->nwarps > 1 && x->nthreads % ZK_SIMT_WARP == 0;
     ncu = l->num_cus ? l->num_cus : 1;
     if (ncu > nblocks) {
         ncu = (uint32_t)nblocks;
