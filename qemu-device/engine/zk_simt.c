@@ -32,6 +32,7 @@
 #define ALL_LANES       0xffffffffu
 #define TLB_SIZE        64
 #define BUDGET_CHUNK    1024
+#define IMM_SLOTS       8
 
 typedef struct SInsn {
     uint8_t op, type, mod, t2;
@@ -40,6 +41,7 @@ typedef struct SInsn {
     uint32_t target;            /* BRA: absolute instruction index */
     uint64_t imm, bimm, cimm;
     uint8_t cls;                /* ZK_SIMT_CLS_* */
+    uint8_t bslot, cslot;       /* immediate cache slots (imm_slots) */
 } SInsn;
 
 typedef struct TlbEntry {
@@ -70,11 +72,16 @@ typedef struct SimtCu {
     uint8_t *shared;
     uint8_t *local;             /* [thread][local_bytes] */
     uint64_t sink[ZK_SIMT_WARP];    /* writes to r0 */
-    uint64_t bvec[ZK_SIMT_WARP], cvec[ZK_SIMT_WARP];
-    bool vec_valid;             /* bvec/cvec hold 32 copies of [0] */
+    /* Immediate operands as lane vectors, cached by value (a loop body's
+     * few constants stay resident instead of being refilled per insn). */
+    uint64_t imm_tag[IMM_SLOTS];
+    bool imm_ok[IMM_SLOTS];
+    uint64_t imm_vec[IMM_SLOTS][ZK_SIMT_WARP];
     TlbEntry tlb[TLB_SIZE];
     uint64_t unflushed;         /* insns not yet added to the launch total */
-    uint64_t clock;             /* warp instructions of the current block */
+    uint64_t block_insns0;      /* st.insns at block start (%clock base) */
+    uint64_t flush_every;       /* see tick() */
+    const volatile int *abort_flag;
     uint64_t block[3];
     const volatile int *stop;
     char pad[128];              /* keep neighbouring units' hot fields apart */
@@ -88,6 +95,11 @@ typedef struct SimtLaunch {
     uint8_t params[ZK_SIMT_MAX_PARAMS];
     uint32_t nregs, nthreads, nwarps;
     const volatile int *abort_flag;
+    /* Registers a block may read before writing them (start-of-block
+     * zeroing; the others are always written first): see regs_to_zero. */
+    uint8_t zero_regs[ZK_SIMT_NUM_REGS];
+    uint32_t n_zero_regs;
+    bool gang;                  /* blocks may run in lockstep (run_gang) */
     uint64_t insns;             /* atomic: launch total */
     SimtCu *cus;
 } SimtLaunch;
@@ -99,15 +111,41 @@ static int fault_at(SimtCu *cu, int type, uint64_t va)
     return type;
 }
 
+/*
+ * Register r of warp `warp`: 32 lanes.  Rows are [register][warp][lane], so
+ * one register of all the block's warps is contiguous (gang execution).
+ */
 static uint64_t *reg(SimtCu *cu, uint32_t warp, unsigned r)
 {
-    return &cu->regs[((size_t)warp * cu->x->nregs + r) * ZK_SIMT_WARP];
+    return &cu->regs[((size_t)r * cu->x->nwarps + warp) * ZK_SIMT_WARP];
 }
 
-/* Run body for every lane in mask; the full-mask loop vectorises. */
+/*
+ * Run body for every lane in mask; the full-mask loop vectorises.  Register
+ * rows are either the same row or disjoint (256-byte rows, separate
+ * immediate vectors), so a lane loop never has a dependency between lanes:
+ * ivdep lets -O2's cheap vectoriser skip the runtime overlap checks it
+ * would otherwise refuse to emit.
+ */
+#if defined(__GNUC__) && !defined(__clang__)
+#define LANE_LOOP _Pragma("GCC ivdep")
+#else
+#define LANE_LOOP
+#endif
+/*
+ * The interpreter's lane loops also get an AVX2 build, picked at load time
+ * on hosts that have it (4 lanes per vector op instead of SSE2's 2).
+ */
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
+#define ZK_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define ZK_SIMD_CLONES
+#endif
+
 #define LANES(mask, ...) do { \
         uint32_t m_ = (mask); \
         if (m_ == ALL_LANES) { \
+            LANE_LOOP \
             for (unsigned l = 0; l < ZK_SIMT_WARP; l++) { __VA_ARGS__; } \
         } else { \
             for (; m_; m_ &= m_ - 1) { unsigned l = (unsigned)__builtin_ctz(m_); __VA_ARGS__; } \
@@ -701,24 +739,26 @@ static int mem_atomic(SimtCu *cu, const SInsn *in, uint64_t addr, uint32_t tid,
 /*
  * Whole-warp accesses the way GPUs coalesce them: all 32 lanes at one
  * address (a broadcast, e.g. parameters) or at consecutive elements inside
- * one page/region: one translation and one copy for the warp.  Returns 0
- * (done), 1 (not such a pattern: use the per-lane path) or -fault.
+ * one page/region: one translation and one copy for the warp.  Returns 1
+ * (broadcast), 2 (consecutive) or 0 (neither: the per-lane path).
  */
-static int warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
+static inline __attribute__((always_inline)) int
+warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
 {
-    uint64_t a0 = A[0] + in->imm;
-    bool same = true, seq = true;
+    uint64_t a0 = A[0], diff_same = 0, diff_seq = 0;
 
-    for (unsigned l = 1; l < ZK_SIMT_WARP; l++) {
-        uint64_t al = A[l] + in->imm;
-        same &= al == a0;
-        seq &= al == a0 + (uint64_t)l * n;
+    /* Branch-free OR-reductions over the lanes, so the loop vectorises. */
+    LANE_LOOP
+    for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+        diff_same |= A[l] ^ a0;
+        diff_seq |= (A[l] - a0) ^ ((uint64_t)l * n);
     }
-    *base = a0;
-    return same ? 1 : seq ? 2 : 0;
+    *base = a0 + in->imm;
+    return !diff_same ? 1 : !diff_seq ? 2 : 0;
 }
 
-static int load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
+static inline __attribute__((always_inline)) int
+load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
 {
     unsigned t = in->type, n = type_size[t];
     uint64_t base, v = 0;
@@ -774,7 +814,8 @@ static int load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D
     }
 }
 
-static int store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
+static inline __attribute__((always_inline)) int
+store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
 {
     unsigned t = in->type, n = type_size[t];
     uint64_t base;
@@ -804,12 +845,13 @@ static int store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint
     return 0;
 }
 
-/* fp32 fma over a full warp with the FMA instruction when the host has it
- * (the generic build calls libm's fmaf per lane). */
+/* fp32 fma over a full warp with AVX2 + FMA when the host has them (the
+ * generic build calls libm's fmaf per lane). */
 #if defined(__x86_64__) || defined(__i386__)
-static void __attribute__((target("fma")))
+static void __attribute__((target("avx2,fma")))
 ffma_warp_hw(uint64_t *D, const uint64_t *A, const uint64_t *B, const uint64_t *C)
 {
+    LANE_LOOP
     for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
         D[l] = of_f32(__builtin_fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l])));
     }
@@ -820,7 +862,7 @@ static bool host_has_fma(void)
     static int has = -1;
     if (has < 0) {
         __builtin_cpu_init();
-        has = __builtin_cpu_supports("fma") ? 1 : 0;
+        has = __builtin_cpu_supports("fma") && __builtin_cpu_supports("avx2") ? 1 : 0;
     }
     return has;
 }
@@ -862,8 +904,8 @@ static uint64_t sreg_value(SimtCu *cu, uint32_t warp, unsigned lane, unsigned sr
     case ZK_SR_LANEID: return lane;
     case ZK_SR_WARPID: return warp;
     case ZK_SR_NWARPID: return cu->x->nwarps;
-    case ZK_SR_CLOCK: return (uint32_t)cu->clock;
-    case ZK_SR_CLOCK64: return cu->clock;
+    case ZK_SR_CLOCK: return (uint32_t)(cu->st.insns - cu->block_insns0);
+    case ZK_SR_CLOCK64: return cu->st.insns - cu->block_insns0;
     case ZK_SR_LANEMASK_EQ: return 1ull << lane;
     case ZK_SR_LANEMASK_LT: return below;
     case ZK_SR_LANEMASK_LE: return below | (1ull << lane);
@@ -895,7 +937,64 @@ static uint32_t pred_code(const Warp *w, unsigned code)
     return w->preds[code & 7] ^ ((code & 8) ? ALL_LANES : 0);
 }
 
-static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
+/* 32 bytes of 0/1 to a lane mask: 8 lanes per multiply. */
+static uint32_t pack_lanes(const uint8_t *v)
+{
+    uint32_t r = 0;
+
+    for (unsigned i = 0; i < ZK_SIMT_WARP / 8; i++) {
+        uint64_t x;
+        memcpy(&x, v + 8 * i, 8);
+        r |= (uint32_t)(((x * 0x0102040810204080ull) >> 56) & 0xff) << (8 * i);
+    }
+    return r;
+}
+
+/*
+ * 32-bit integer setp over a full warp: one loop per comparison so each
+ * one vectorises, then the bytes are packed into the predicate mask.
+ */
+static uint32_t setp32_warp(unsigned c, bool sgn, const uint64_t *A, const uint64_t *B)
+{
+    uint8_t v[ZK_SIMT_WARP];
+
+#define SETP_LOOP(T, OP) do { \
+        LANE_LOOP \
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) { \
+            v[l] = (T)A[l] OP (T)B[l]; \
+        } \
+    } while (0)
+    switch (c) {
+    case ZK_CMP_EQ: SETP_LOOP(uint32_t, ==); break;
+    case ZK_CMP_NE: SETP_LOOP(uint32_t, !=); break;
+    case ZK_CMP_LT: if (sgn) { SETP_LOOP(int32_t, <); } else { SETP_LOOP(uint32_t, <); } break;
+    case ZK_CMP_LE: if (sgn) { SETP_LOOP(int32_t, <=); } else { SETP_LOOP(uint32_t, <=); } break;
+    case ZK_CMP_GT: if (sgn) { SETP_LOOP(int32_t, >); } else { SETP_LOOP(uint32_t, >); } break;
+    default: if (sgn) { SETP_LOOP(int32_t, >=); } else { SETP_LOOP(uint32_t, >=); } break;
+    }
+#undef SETP_LOOP
+    return pack_lanes(v);
+}
+
+/*
+ * 32 copies of immediate v from the per-unit cache, in slot s (chosen at
+ * decode: imm_slots()).
+ */
+static inline const uint64_t *imm_lanes(SimtCu *cu, uint64_t v, unsigned s)
+{
+    if (!(cu->imm_ok[s] && cu->imm_tag[s] == v)) {
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+            cu->imm_vec[s][l] = v;
+        }
+        cu->imm_tag[s] = v;
+        cu->imm_ok[s] = true;
+    }
+    return cu->imm_vec[s];
+}
+
+/* Inlined into run_warp, so each of its builds has its own copy. */
+static inline __attribute__((always_inline)) int
+exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
 {
     const uint64_t *A = reg(cu, wi, in->ra);
     const uint64_t *B = reg(cu, wi, in->rb);
@@ -906,24 +1005,12 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     uint32_t tid0 = wi * ZK_SIMT_WARP;
     int f;
 
-    /* Immediate operands as lane vectors; refilled only when they change. */
     if (in->flags & ZK_SF_BIMM) {
-        if (cu->bvec[0] != in->bimm || !cu->vec_valid) {
-            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-                cu->bvec[l] = in->bimm;
-            }
-        }
-        B = cu->bvec;
+        B = imm_lanes(cu, in->bimm, in->bslot);
     }
     if (in->flags & ZK_SF_CIMM) {
-        if (cu->cvec[0] != in->cimm || !cu->vec_valid) {
-            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-                cu->cvec[l] = in->cimm;
-            }
-        }
-        C = cu->cvec;
+        C = imm_lanes(cu, in->cimm, in->cslot);
     }
-    cu->vec_valid = true;
     cu->st.simt_lane_ops[in->cls] += (uint64_t)nlanes(ex);
 
     switch (in->op) {
@@ -975,15 +1062,29 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     }
     case ZK_SOP_ADD: LANES(ex, D[l] = (A[l] + B[l]) & wm); return 0;
     case ZK_SOP_SUB: LANES(ex, D[l] = (A[l] - B[l]) & wm); return 0;
-    case ZK_SOP_MUL: LANES(ex, D[l] = (A[l] * B[l]) & wm); return 0;
-    case ZK_SOP_MAD: LANES(ex, D[l] = (A[l] * B[l] + C[l]) & wm); return 0;
+    /* 32-bit: masked operands, so the product is one 32x32->64 multiply. */
+    case ZK_SOP_MUL:
+        if (wm == ~0ull) {
+            LANES(ex, D[l] = A[l] * B[l]);
+        } else {
+            LANES(ex, D[l] = ((A[l] & wm) * (B[l] & wm)) & wm);
+        }
+        return 0;
+    case ZK_SOP_MAD:
+        if (wm == ~0ull) {
+            LANES(ex, D[l] = A[l] * B[l] + C[l]);
+        } else {
+            LANES(ex, D[l] = ((A[l] & wm) * (B[l] & wm) + C[l]) & wm);
+        }
+        return 0;
     case ZK_SOP_AND: LANES(ex, D[l] = (A[l] & B[l]) & wm); return 0;
     case ZK_SOP_OR: LANES(ex, D[l] = (A[l] | B[l]) & wm); return 0;
     case ZK_SOP_XOR: LANES(ex, D[l] = (A[l] ^ B[l]) & wm); return 0;
     case ZK_SOP_SETP: {
         uint32_t r = 0;
-        if (t == ZK_ST_U32 || t == ZK_ST_S32) {
-            /* The common case, without the generic compare. */
+        if ((t == ZK_ST_U32 || t == ZK_ST_S32) && ex == ALL_LANES) {
+            r = setp32_warp(in->mod, t == ZK_ST_S32, A, B);
+        } else if (t == ZK_ST_U32 || t == ZK_ST_S32) {
             unsigned c = in->mod;
             bool s = t == ZK_ST_S32;
             LANES(ex, {
@@ -1012,11 +1113,15 @@ static int exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t
     case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE: {
         /* Address arithmetic: the hot path of most kernels, vectorised. */
         bool mad = in->op == ZK_SOP_MADWIDE;
-        if (t == ZK_ST_U32) {
-            LANES(ex, D[l] = (uint64_t)(uint32_t)A[l] * (uint32_t)B[l] + (mad ? C[l] : 0));
+        /* Masks, not casts: the vectoriser then sees one 32x32->64 multiply. */
+        if (t == ZK_ST_U32 && mad) {
+            LANES(ex, D[l] = (A[l] & 0xffffffffull) * (B[l] & 0xffffffffull) + C[l]);
+        } else if (t == ZK_ST_U32) {
+            LANES(ex, D[l] = (A[l] & 0xffffffffull) * (B[l] & 0xffffffffull));
+        } else if (mad) {
+            LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) + C[l]);
         } else {
-            LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) +
-                             (mad ? C[l] : 0));
+            LANES(ex, D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]));
         }
         return 0;
     }
@@ -1210,36 +1315,50 @@ static void diverge(Warp *w)
     }
 }
 
-/* Count one warp instruction against the budget; 0 or a fault. */
-static int tick(SimtCu *cu, uint32_t pc)
+/* Add this unit's instructions to the launch total; 0 or a fault. */
+static int __attribute__((noinline)) flush_insns(SimtCu *cu, uint32_t pc)
 {
     SimtLaunch *x = cu->x;
+    uint64_t total = __atomic_add_fetch(&x->insns, cu->unflushed, __ATOMIC_RELAXED);
 
-    cu->st.insns++;
-    cu->clock++;
-    if (++cu->unflushed >= BUDGET_CHUNK || x->l->insn_budget) {
-        uint64_t total = __atomic_add_fetch(&x->insns, cu->unflushed, __ATOMIC_RELAXED);
-        cu->unflushed = 0;
-        if (x->l->insn_budget && total > x->l->insn_budget) {
-            return fault_at(cu, ZK_FAULT_BUDGET, x->l->code_va + (uint64_t)pc * 16);
-        }
-        if (*cu->stop) {
-            return fault_at(cu, ZK_FAULT_ENGINE, 0);
-        }
+    cu->unflushed = 0;
+    if (x->l->insn_budget && total > x->l->insn_budget) {
+        return fault_at(cu, ZK_FAULT_BUDGET, x->l->code_va + (uint64_t)pc * 16);
     }
-    if (x->abort_flag && *x->abort_flag) {
+    if (*cu->stop) {
         return fault_at(cu, ZK_FAULT_ENGINE, 0);
     }
     return 0;
 }
 
-/* Run warp wi until all its lanes exited or wait at a barrier. */
-static int run_warp(SimtCu *cu, uint32_t wi)
+/*
+ * Count one warp instruction against the budget; 0 or a fault.  The shared
+ * launch total is touched once per BUDGET_CHUNK instructions (every one
+ * when a budget is set, so the budget stays exact).
+ */
+static inline int tick(SimtCu *cu, uint32_t pc)
+{
+    cu->st.insns++;
+    if (++cu->unflushed >= cu->flush_every) {
+        int f = flush_insns(cu, pc);
+        if (f) {
+            return f;
+        }
+    }
+    if (cu->abort_flag && *cu->abort_flag) {
+        return fault_at(cu, ZK_FAULT_ENGINE, 0);
+    }
+    return 0;
+}
+
+/* Run warp wi for up to `steps` instructions, or until all its lanes exited
+ * or wait at a barrier. */
+static int ZK_SIMD_CLONES run_warp(SimtCu *cu, uint32_t wi, uint64_t steps)
 {
     Warp *w = &cu->warps[wi];
     const SInsn *code = cu->x->code;
 
-    for (;;) {
+    for (; steps; steps--) {
         uint32_t run = w->live & ~w->wait, pc, mask;
         int f;
 
@@ -1316,6 +1435,318 @@ static int run_warp(SimtCu *cu, uint32_t wi)
             break;
         }
     }
+    return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* Gang execution: all warps of a block in lockstep                     */
+/* ------------------------------------------------------------------ */
+
+/*
+ * While every warp of the block is full, uniform and at the same pc (the
+ * common case between barriers of non-divergent code), an element-wise
+ * instruction runs once over the block's registers ([register][warp][lane]
+ * rows are contiguous) instead of once per warp: the decode and dispatch
+ * cost is paid once for up to 32 warps.  Anything else (memory, control,
+ * predicates, warp ops, special registers) runs as one step of each warp in
+ * turn.  The first divergence, exit or barrier ends the gang and the warps
+ * run one at a time as before.
+ */
+static bool gang_op(const SimtCu *cu, const SInsn *in)
+{
+    const ZkLaunch *l = cu->x->l;
+
+    if (in->guard || in->gneg) {
+        return false;
+    }
+    if (in->op == ZK_SOP_SETP) {                /* writes predicates, not rd */
+        return in->type == ZK_ST_U32 || in->type == ZK_ST_S32;
+    }
+    if (!in->rd) {
+        return false;
+    }
+    switch (in->op) {
+    case ZK_SOP_SREG:
+        switch (in->imm) {
+        case ZK_SR_TID_X:
+            return l->block[1] == 1 && l->block[2] == 1;
+        case ZK_SR_NTID_X: case ZK_SR_NTID_Y: case ZK_SR_NTID_Z:
+        case ZK_SR_CTAID_X: case ZK_SR_CTAID_Y: case ZK_SR_CTAID_Z:
+        case ZK_SR_NCTAID_X: case ZK_SR_NCTAID_Y: case ZK_SR_NCTAID_Z:
+        case ZK_SR_NWARPID: case ZK_SR_SHARED_SIZE: case ZK_SR_LOCAL_SIZE:
+        case ZK_SR_PARAM_SIZE: case ZK_SR_CODE_VA: case ZK_SR_SMID: case ZK_SR_NSMID:
+            return true;                        /* the same in every lane */
+        default:
+            return false;
+        }
+    case ZK_SOP_MOV: case ZK_SOP_ADD: case ZK_SOP_SUB: case ZK_SOP_MUL: case ZK_SOP_MAD:
+    case ZK_SOP_AND: case ZK_SOP_OR: case ZK_SOP_XOR:
+        return true;
+    case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE:
+        return in->type == ZK_ST_U32 || in->type == ZK_ST_S32;
+    case ZK_SOP_FADD: case ZK_SOP_FSUB: case ZK_SOP_FMUL: case ZK_SOP_FFMA:
+        return in->type == ZK_ST_F32 && in->mod == ZK_RND_RN;
+    default:
+        return false;
+    }
+}
+
+/* All warps full, not waiting and uniform at one pc (returned in *pc). */
+static bool gang_pc(SimtCu *cu, uint32_t *pc)
+{
+    for (uint32_t i = 0; i < cu->x->nwarps; i++) {
+        Warp *w = &cu->warps[i];
+
+        if (w->live != ALL_LANES || w->wait) {
+            return false;
+        }
+        if (!w->uniform) {
+            for (unsigned l = 1; l < ZK_SIMT_WARP; l++) {
+                if (w->pc[l] != w->pc[0]) {
+                    return false;
+                }
+            }
+            w->uniform = true;
+            w->upc = w->pc[0];
+        }
+        if (i && w->upc != *pc) {
+            return false;
+        }
+        *pc = w->upc;
+    }
+    return true;
+}
+
+/* Loop over the block's warps, 32 lanes at a time (the inner loop
+ * vectorises); immediate operands (stride 0) stay on their 32 lanes. */
+#define GANG(...) do { \
+        for (uint32_t w_ = 0; w_ < nw; w_++, D += ZK_SIMT_WARP, A += ZK_SIMT_WARP, \
+             B += bs, C += cs) { \
+            LANE_LOOP \
+            for (unsigned l = 0; l < ZK_SIMT_WARP; l++) { __VA_ARGS__; } \
+        } \
+    } while (0)
+
+static inline __attribute__((always_inline)) void
+gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
+{
+    const uint64_t *A = reg(cu, 0, in->ra), *B, *C;
+    uint64_t *D = in->rd ? reg(cu, 0, in->rd) : cu->sink;   /* setp: unused */
+    uint64_t wm = is64(in->type) ? ~0ull : 0xffffffffull;
+    size_t bs = ZK_SIMT_WARP, cs = ZK_SIMT_WARP;
+
+    if (in->flags & ZK_SF_BIMM) {
+        B = imm_lanes(cu, in->bimm, in->bslot);
+        bs = 0;
+    } else {
+        B = reg(cu, 0, in->rb);
+    }
+    if (in->flags & ZK_SF_CIMM) {
+        C = imm_lanes(cu, in->cimm, in->cslot);
+        cs = 0;
+    } else {
+        C = reg(cu, 0, in->rc);
+    }
+    cu->st.simt_lane_ops[in->cls] += (uint64_t)nw * ZK_SIMT_WARP;
+
+    switch (in->op) {
+    case ZK_SOP_SETP:
+        for (uint32_t w_ = 0; w_ < nw; w_++, A += ZK_SIMT_WARP, B += bs) {
+            set_pred(&cu->warps[w_], in->pd, ALL_LANES,
+                     setp32_warp(in->mod, in->type == ZK_ST_S32, A, B));
+        }
+        break;
+    case ZK_SOP_SREG:
+        if (in->imm == ZK_SR_TID_X) {           /* 1-D block: the thread index */
+            for (uint32_t w_ = 0; w_ < nw; w_++, D += ZK_SIMT_WARP) {
+                uint64_t tid0 = (uint64_t)w_ * ZK_SIMT_WARP;
+                LANE_LOOP
+                for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
+                    D[l] = tid0 + l;
+                }
+            }
+        } else {
+            uint64_t v = sreg_value(cu, 0, 0, (unsigned)in->imm);
+            GANG(D[l] = v);
+        }
+        break;
+    case ZK_SOP_MOV: GANG(D[l] = B[l]); break;
+    case ZK_SOP_ADD: GANG(D[l] = (A[l] + B[l]) & wm); break;
+    case ZK_SOP_SUB: GANG(D[l] = (A[l] - B[l]) & wm); break;
+    case ZK_SOP_AND: GANG(D[l] = (A[l] & B[l]) & wm); break;
+    case ZK_SOP_OR: GANG(D[l] = (A[l] | B[l]) & wm); break;
+    case ZK_SOP_XOR: GANG(D[l] = (A[l] ^ B[l]) & wm); break;
+    case ZK_SOP_MUL:
+        if (wm == ~0ull) {
+            GANG(D[l] = A[l] * B[l]);
+        } else {
+            GANG(D[l] = ((A[l] & wm) * (B[l] & wm)) & wm);
+        }
+        break;
+    case ZK_SOP_MAD:
+        if (wm == ~0ull) {
+            GANG(D[l] = A[l] * B[l] + C[l]);
+        } else {
+            GANG(D[l] = ((A[l] & wm) * (B[l] & wm) + C[l]) & wm);
+        }
+        break;
+    case ZK_SOP_MULWIDE:
+        if (in->type == ZK_ST_U32) {
+            GANG(D[l] = (A[l] & 0xffffffffull) * (B[l] & 0xffffffffull));
+        } else {
+            GANG(D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]));
+        }
+        break;
+    case ZK_SOP_MADWIDE:
+        if (in->type == ZK_ST_U32) {
+            GANG(D[l] = (A[l] & 0xffffffffull) * (B[l] & 0xffffffffull) + C[l]);
+        } else {
+            GANG(D[l] = (uint64_t)((int64_t)(int32_t)A[l] * (int32_t)B[l]) + C[l]);
+        }
+        break;
+    case ZK_SOP_FADD: GANG(D[l] = of_f32(f32_of(A[l]) + f32_of(B[l]))); break;
+    case ZK_SOP_FSUB: GANG(D[l] = of_f32(f32_of(A[l]) - f32_of(B[l]))); break;
+    case ZK_SOP_FMUL: GANG(D[l] = of_f32(f32_of(A[l]) * f32_of(B[l]))); break;
+    default:                                            /* FFMA.F32.RN */
+        cu->st.simt_fma_ops += (uint64_t)nw * ZK_SIMT_WARP;
+        if (host_has_fma()) {
+            for (uint32_t w_ = 0; w_ < nw; w_++, D += ZK_SIMT_WARP, A += ZK_SIMT_WARP,
+                 B += bs, C += cs) {
+                ffma_warp_hw(D, A, B, C);
+            }
+        } else {
+            GANG(D[l] = of_f32(fmaf(f32_of(A[l]), f32_of(B[l]), f32_of(C[l]))));
+        }
+        break;
+    }
+}
+#undef GANG
+
+static bool gang_enabled = true;
+
+void zk_simt_set_gang(bool on)
+{
+    gang_enabled = on;
+}
+
+/* Would nw more instructions cross the budget?  Then step warp by warp,
+ * so the budget still stops at one exact instruction. */
+static inline bool gang_near_budget(SimtCu *cu, uint32_t nw)
+{
+    uint64_t budget = cu->x->l->insn_budget;
+
+    return budget && __atomic_load_n(&cu->x->insns, __ATOMIC_RELAXED) + cu->unflushed + nw
+                     > budget;
+}
+
+/* Count nw warp instructions (budget, %clock, stats) and poll abort. */
+static inline int gang_tick(SimtCu *cu, uint32_t pc, uint32_t nw)
+{
+    cu->st.insns += nw;
+    cu->unflushed += nw;
+    if (cu->unflushed >= cu->flush_every) {
+        int f = flush_insns(cu, pc);
+        if (f) {
+            return f;
+        }
+    }
+    if (cu->abort_flag && *cu->abort_flag) {
+        return fault_at(cu, ZK_FAULT_ENGINE, 0);
+    }
+    return 0;
+}
+
+/*
+ * Run the block's warps in lockstep while they stay in it; 0 or a fault.
+ * Branches every warp takes the same way, and guarded exits no lane takes,
+ * keep the gang; other control instructions are stepped per warp.
+ */
+static int ZK_SIMD_CLONES run_gang(SimtCu *cu)
+{
+    uint32_t nw = cu->x->nwarps, pc = 0;
+
+    /* Only stepping warps one by one can break the lockstep: check after it. */
+    if (!gang_pc(cu, &pc)) {
+        return 0;
+    }
+    for (;;) {
+        const SInsn *in = &cu->x->code[pc];
+        uint32_t gmask = in->gneg ? ALL_LANES : 0, all = ALL_LANES, any = 0, next = pc + 1;
+        int f;
+
+        for (uint32_t i = 0; i < nw; i++) {
+            uint32_t ex = cu->warps[i].preds[in->guard] ^ gmask;
+            all &= ex;
+            any |= ex;
+        }
+        if (gang_near_budget(cu, nw)) {
+            goto step;
+        }
+        switch (in->op) {
+        case ZK_SOP_BRA:
+            if (all != ALL_LANES && any) {
+                goto step;                      /* some warp diverges */
+            }
+            next = any ? in->target : pc + 1;
+            cu->st.simt_lane_ops[ZK_SIMT_CLS_CTRL] += (uint64_t)nw * ZK_SIMT_WARP;
+            break;
+        case ZK_SOP_EXIT:
+            if (any) {
+                goto step;
+            }
+            break;
+        case ZK_SOP_TRAP:
+        case ZK_SOP_BAR:
+            goto step;
+        default:
+            if (gang_op(cu, in)) {
+                break;
+            }
+            /* One instruction for each warp, without leaving the gang. */
+            f = gang_tick(cu, pc, nw);
+            if (f) {
+                return f;
+            }
+            for (uint32_t i = 0; i < nw; i++) {
+                Warp *w = &cu->warps[i];
+                uint32_t ex = w->preds[in->guard] ^ gmask;
+                if (ex) {
+                    f = exec_insn(cu, i, w, in, ex);
+                    if (f) {
+                        if (cu->fault.type == ZK_FAULT_ENGINE && !cu->fault.va) {
+                            cu->fault.va = cu->x->l->code_va + (uint64_t)pc * 16;
+                        }
+                        return f;
+                    }
+                }
+                w->upc = pc + 1;
+            }
+            pc++;
+            continue;
+        }
+        f = gang_tick(cu, pc, nw);
+        if (f) {
+            return f;
+        }
+        if (in->op != ZK_SOP_BRA && in->op != ZK_SOP_EXIT) {
+            gang_exec(cu, in, nw);
+        }
+        for (uint32_t i = 0; i < nw; i++) {
+            cu->warps[i].upc = next;
+        }
+        pc = next;
+        continue;
+step:
+        for (uint32_t i = 0; i < nw; i++) {
+            f = run_warp(cu, i, 1);
+            if (f) {
+                return f;
+            }
+        }
+        if (!gang_pc(cu, &pc)) {
+            return 0;
+        }
+    }
 }
 
 static int run_block(SimtCu *cu)
@@ -1324,14 +1755,18 @@ static int run_block(SimtCu *cu)
     const ZkLaunch *la = x->l;
     uint32_t entry = la->entry / ZK_SIMT_INSN_BYTES;
 
-    memset(cu->regs, 0, (size_t)x->nwarps * x->nregs * ZK_SIMT_WARP * 8);
+    /* r0 (never written) was zeroed at allocation; the rest are either
+     * always written before being read or listed here. */
+    for (uint32_t k = 0; k < x->n_zero_regs; k++) {
+        memset(reg(cu, 0, x->zero_regs[k]), 0, (size_t)x->nwarps * ZK_SIMT_WARP * 8);
+    }
     if (la->shared_bytes) {
         memset(cu->shared, 0, la->shared_bytes);
     }
     if (la->local_bytes) {
         memset(cu->local, 0, (size_t)la->local_bytes * x->nthreads);
     }
-    cu->clock = 0;
+    cu->block_insns0 = cu->st.insns;
     for (uint32_t i = 0; i < x->nwarps; i++) {
         Warp *w = &cu->warps[i];
         uint32_t left = x->nthreads - i * ZK_SIMT_WARP;
@@ -1343,8 +1778,14 @@ static int run_block(SimtCu *cu)
     }
     for (;;) {
         uint32_t waiting = 0, bar_pc = UINT32_MAX;
+        if (x->gang) {
+            int f = run_gang(cu);
+            if (f) {
+                return f;
+            }
+        }
         for (uint32_t i = 0; i < x->nwarps; i++) {
-            int f = run_warp(cu, i);
+            int f = run_warp(cu, i, UINT64_MAX);
             if (f) {
                 return f;
             }
@@ -1434,6 +1875,171 @@ static void predecode(const uint64_t *w, uint32_t pc, SInsn *s)
     }
 }
 
+/* Does the instruction write its rd (in every lane it runs in)? */
+static bool writes_rd(const SInsn *in)
+{
+    switch (in->op) {
+    case ZK_SOP_EXIT: case ZK_SOP_BRA: case ZK_SOP_BAR: case ZK_SOP_NOP:
+    case ZK_SOP_MEMBAR: case ZK_SOP_TRAP: case ZK_SOP_ST: case ZK_SOP_SETP:
+    case ZK_SOP_PLOP:
+        return false;
+    case ZK_SOP_VOTE:
+        return in->mod == ZK_VOTE_BALLOT;
+    default:
+        return true;
+    }
+}
+
+#define RSET_WORDS (ZK_SIMT_NUM_REGS / 64)
+
+/*
+ * Registers are zero at block start.  Rather than clearing the whole
+ * register file per block (for short kernels that costs more than the
+ * kernel), find the registers some path may read before writing: a forward
+ * "definitely written" analysis over the verified control-flow graph (meet
+ * = intersection; a write counts only if unguarded).  Per-lane control flow
+ * follows CFG paths, so a register outside the list is written by a lane
+ * before that lane reads it.  shfl reads other lanes' registers (which may
+ * have exited early), so its source is always listed.  Over a work bound
+ * (hostile CFGs) every register is listed: correct, only slower.
+ */
+static void regs_to_zero(SimtLaunch *x, uint32_t entry)
+{
+    uint32_t n = x->n_insns, words = (x->nregs + 63) / 64, sp = 0;
+    uint64_t *in_set = calloc((size_t)n * words, sizeof(uint64_t));
+    uint8_t *seen = calloc(n, 1), *queued = calloc(n, 1);
+    uint32_t *stack = malloc((size_t)n * sizeof(*stack));
+    uint64_t zero[RSET_WORDS] = { 0 }, budget = 16 * (uint64_t)n + 65536;
+    bool all = !in_set || !seen || !queued || !stack;
+
+    if (!all) {
+        seen[entry] = queued[entry] = 1;
+        stack[sp++] = entry;
+    }
+    while (!all && sp) {
+        uint32_t pc = stack[--sp], succ[2], ns = 0;
+        const SInsn *in = &x->code[pc];
+        uint64_t out[RSET_WORDS];
+        const uint8_t used[3] = { in->ra, in->rb, in->rc };
+        bool guarded = in->guard || in->gneg;
+
+        if (!budget--) {
+            all = true;
+            break;
+        }
+        queued[pc] = 0;
+        memcpy(out, &in_set[(size_t)pc * words], words * 8);
+        for (unsigned k = 0; k < 3; k++) {
+            if (!(out[used[k] / 64] >> (used[k] % 64) & 1)) {
+                zero[used[k] / 64] |= 1ull << (used[k] % 64);
+            }
+        }
+        if (in->op == ZK_SOP_SHFL) {
+            zero[in->ra / 64] |= 1ull << (in->ra % 64);
+        }
+        if (!guarded && writes_rd(in)) {
+            out[in->rd / 64] |= 1ull << (in->rd % 64);
+        }
+        if (in->op == ZK_SOP_BRA) {
+            succ[ns++] = in->target;
+            if (guarded) {
+                succ[ns++] = pc + 1;
+            }
+        } else if (in->op == ZK_SOP_EXIT || in->op == ZK_SOP_TRAP) {
+            if (guarded) {
+                succ[ns++] = pc + 1;
+            }
+        } else {
+            succ[ns++] = pc + 1;
+        }
+        for (uint32_t i = 0; i < ns; i++) {
+            uint32_t s = succ[i];
+            uint64_t *set = &in_set[(size_t)s * words];
+            bool changed = false;
+
+            if (s >= n) {           /* the verifier rules this out */
+                all = true;
+                break;
+            }
+            if (!seen[s]) {
+                seen[s] = 1;
+                memcpy(set, out, words * 8);
+                changed = true;
+            } else {
+                for (uint32_t k = 0; k < words; k++) {
+                    changed |= (set[k] & ~out[k]) != 0;
+                    set[k] &= out[k];
+                }
+            }
+            if (changed && !queued[s]) {
+                queued[s] = 1;
+                stack[sp++] = s;
+            }
+        }
+    }
+    x->n_zero_regs = 0;
+    for (uint32_t r = 1; r < x->nregs; r++) {
+        if (all || (zero[r / 64] >> (r % 64) & 1)) {
+            x->zero_regs[x->n_zero_regs++] = (uint8_t)r;
+        }
+    }
+    free(in_set);
+    free(seen);
+    free(queued);
+    free(stack);
+}
+
+/*
+ * Loads from the parameter buffer or the constant image at a fixed address
+ * ([r0 + imm]: r0 is always zero) read the same bytes in every thread of
+ * the launch: turn them into moves of the value.  Out-of-range ones stay
+ * loads, so they fault exactly as before; the lane-op class stays MEM.
+ */
+static void fold_const_loads(SimtLaunch *x, SInsn *code, const uint64_t *image)
+{
+    const ZkLaunch *l = x->l;
+
+    for (uint32_t pc = 0; pc < x->n_insns; pc++) {
+        SInsn *in = &code[pc];
+        const uint8_t *src;
+        uint64_t lim, v = 0;
+        unsigned nb;
+
+        if (in->op != ZK_SOP_LD || in->ra != 0 ||
+            (in->t2 != ZK_SPACE_PARAM && in->t2 != ZK_SPACE_CONST)) {
+            continue;
+        }
+        /* The verifier only vouched for reachable instructions. */
+        if (zk_simt_check(&image[2 * (size_t)pc])) {
+            continue;
+        }
+        src = in->t2 == ZK_SPACE_PARAM ? x->params : x->image;
+        lim = in->t2 == ZK_SPACE_PARAM ? l->args_size : l->code_size;
+        nb = type_size[in->type];
+        if (in->imm > lim || nb > lim - in->imm) {
+            continue;
+        }
+        memcpy(&v, src + in->imm, nb);
+        in->op = ZK_SOP_MOV;
+        in->flags = ZK_SF_BIMM;
+        in->bimm = is_signed(in->type) ? (uint64_t)sext(v, in->type) : v;
+    }
+}
+
+/* Cache slots of the immediates: by value, and never b's for c. */
+static void imm_slots(SInsn *code, uint32_t n)
+{
+    for (uint32_t pc = 0; pc < n; pc++) {
+        SInsn *in = &code[pc];
+        in->bslot = (uint8_t)((in->bimm * 0x9e3779b97f4a7c15ull) >> 61);
+        in->cslot = (uint8_t)((in->cimm * 0x9e3779b97f4a7c15ull) >> 61);
+        if ((in->flags & ZK_SF_BIMM) && (in->flags & ZK_SF_CIMM) &&
+            in->cslot == in->bslot && in->cimm != in->bimm) {
+            in->cslot ^= 1;
+        }
+    }
+}
+
 static bool launch_shape_ok(const ZkLaunch *l)
 {
     const uint32_t *b = l->block;
@@ -1497,6 +2103,11 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
         ret = (int)fault->type;
         goto out;
     }
+    fold_const_loads(x, code, image);
+    imm_slots(code, n);
+    regs_to_zero(x, l->entry / ZK_SIMT_INSN_BYTES);
+    /* Gangs need full warps. */
+    x->gang = gang_enabled && x->nwarps > 1 && x->nthreads % ZK_SIMT_WARP == 0;
     ncu = l->num_cus ? l->num_cus : 1;
     if (ncu > nblocks) {
         ncu = (uint32_t)nblocks;
@@ -1510,9 +2121,11 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
         SimtCu *cu = &x->cus[i];
         cu->x = x;
         cu->index = i;
+        cu->flush_every = l->insn_budget ? 1 : BUDGET_CHUNK;
+        cu->abort_flag = abort_flag;
         cu->ms = *ms;
         cu->ms.hbm_bytes_read = cu->ms.hbm_bytes_written = cu->ms.sys_bytes = 0;
-        cu->regs = malloc((size_t)x->nwarps * x->nregs * ZK_SIMT_WARP * 8);
+        cu->regs = calloc((size_t)x->nwarps * x->nregs, ZK_SIMT_WARP * 8);
         cu->warps = malloc(x->nwarps * sizeof(*cu->warps));
         cu->shared = malloc(l->shared_bytes ? l->shared_bytes : 1);
         cu->local = malloc(l->local_bytes ? (size_t)l->local_bytes * x->nthreads : 1);

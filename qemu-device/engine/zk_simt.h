@@ -17,4 +17,11 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
                    ZkEngineStats *st, ZkFault *fault,
                    const volatile int *abort_flag);
 
+/*
+ * Lockstep gangs (blocks of full warps stepping together, docs/isa.md) on
+ * (the default) or off, process-wide: differential tests run kernels both
+ * ways and require the same results.
+ */
+void zk_simt_set_gang(bool on);
+
 #endif /* ZK_SIMT_H */

@@ -18,6 +18,7 @@
 #include "zhikai_hw.h"
 #include "zk_dtype.h"
 #include "zk_engine.h"
+#include "zk_simt.h"
 #include "zk_simt_isa.h"
 #include "zk_testmem.h"
 
@@ -150,7 +151,46 @@ static int run(ZkTestMem *t, Run *r)
         zkt_put(t, pva, r->params, r->psize);
     }
     memset(&r->st, 0, sizeof(r->st));
-    return zk_engine_launch(&t->ms, &l, &r->st, &r->fault, NULL);
+    if (r->budget) {
+        return zk_engine_launch(&t->ms, &l, &r->st, &r->fault, NULL);
+    }
+    /*
+     * Twice: as the engine picks (blocks of full warps run as lockstep
+     * gangs), then with gangs off (warps one at a time).  Both must leave
+     * the same memory, stats and fault (every
+     * kernel here is free of races between warps that are not resolved by
+     * barriers or atomics with order-independent results).
+     */
+    size_t used = t->data_next;
+    uint8_t *before = malloc(used), *after = malloc(used);
+    ZkEngineStats st2;
+    ZkFault f2;
+    assert_non_null(before);
+    assert_non_null(after);
+    memcpy(before, t->ms.hbm, used);
+    int ret = zk_engine_launch(&t->ms, &l, &r->st, &r->fault, NULL);
+    memcpy(after, t->ms.hbm, used);
+    memcpy(t->ms.hbm, before, used);
+    memset(&st2, 0, sizeof(st2));
+    zk_simt_set_gang(false);
+    int ret2 = zk_engine_launch(&t->ms, &l, &st2, &f2, NULL);
+    zk_simt_set_gang(true);
+    assert_int_equal(ret2, ret);
+    if (ret) {
+        assert_int_equal(f2.type, r->fault.type);
+        assert_int_equal(f2.va, r->fault.va);
+    } else {
+        assert_int_equal(st2.insns, r->st.insns);
+        assert_memory_equal(st2.simt_lane_ops, r->st.simt_lane_ops, sizeof(st2.simt_lane_ops));
+        assert_int_equal(st2.simt_fma_ops, r->st.simt_fma_ops);
+        assert_int_equal(st2.bytes_read, r->st.bytes_read);
+        assert_int_equal(st2.bytes_written, r->st.bytes_written);
+        assert_int_equal(st2.simt_shared_bytes, r->st.simt_shared_bytes);
+        assert_memory_equal(after, t->ms.hbm, used);
+    }
+    free(before);
+    free(after);
+    return ret;
 }
 
 static void kernel_begin(void)
@@ -1064,6 +1104,70 @@ static void test_isa_library(void **state)
     zk_simt_buf_free(&kb);
 }
 
+/* ---- registers start at zero in every block ------------------------ */
+
+/*
+ * The engine clears only the registers some path may read before writing
+ * (and every shfl source).  Blocks of alternating parity leave different
+ * values behind on one compute unit; each must still see zeros: a guarded
+ * write, a read-modify-write, a write on one side of a branch, and a shfl
+ * from a partner lane that exited before writing (it did write in the
+ * previous block).  Also checks ld.param folding with a signed type.
+ */
+static void test_registers_start_zero(void **state)
+{
+    ZkTestMem *t = *state;
+    const uint32_t blocks = 8, ntid = 64, n = blocks * ntid;
+    uint32_t *out = malloc(n * 16);
+
+    kernel_begin();
+    gtid(4);
+    ldp(ZK_ST_U64, 6, 0);
+    addr_of(7, 6, 4, 16);
+    sreg(9, ZK_SR_LANEID);
+    opi(ZK_SOP_AND, ZK_ST_U32, 10, 9, 1);
+    setpi(ZK_CMP_NE, ZK_ST_U32, 1, 10, 0);
+    INS(.op = ZK_SOP_MOV, .rd = 20, .flags = ZK_SF_BIMM, .imm = 0x1234, .guard = 1);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 7, 0, 20);
+    ldp(ZK_ST_S8, 13, 8);                               /* -7 */
+    op3(ZK_SOP_SUB, ZK_ST_U32, 21, 21, 13);             /* r21 = 0 - -7 */
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 7, 4, 21);
+    setpi(ZK_CMP_LT, ZK_ST_U32, 2, 9, 5);
+    uint32_t skip = bra(2, true);
+    opi(ZK_SOP_ADD, ZK_ST_U32, 22, 9, 100);
+    patch(skip, HERE());
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 7, 8, 22);
+    sreg(11, ZK_SR_CTAID_X);
+    opi(ZK_SOP_AND, ZK_ST_U32, 12, 11, 1);
+    setpi(ZK_CMP_NE, ZK_ST_U32, 3, 12, 0);              /* odd block */
+    setpi(ZK_CMP_GE, ZK_ST_U32, 4, 9, 16);              /* upper half */
+    INS(.op = ZK_SOP_PLOP, .mod = ZK_PLOP_XOR, .pd = 5, .ra = 3, .rb = 4);
+    INS(.op = ZK_SOP_EXIT, .guard = 5);
+    INS(.op = ZK_SOP_MOV, .rd = 23, .flags = ZK_SF_BIMM, .imm = 777);
+    INS(.op = ZK_SOP_SHFL, .mod = ZK_SHFL_BFLY, .rd = 24, .pd = 6, .ra = 23,
+        .flags = ZK_SF_BIMM | ZK_SF_CIMM, .imm = 16u | (uint64_t)31 << 32);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 7, 12, 24);
+    ex();
+    uint64_t vout = zkt_alloc(t, n * 16);
+    for (uint32_t cus = 1; cus <= 2; cus++) {
+        struct { uint64_t out; int8_t k; uint8_t pad[7]; } p = { vout, -7, { 0 } };
+        Run r = { .grid = { blocks }, .block = { ntid }, .params = &p,
+                  .psize = sizeof(p), .cus = cus };
+        memset(zkt_ptr(t, vout), 0xee, n * 16);
+        assert_int_equal(run(t, &r), 0);
+        zkt_get(t, vout, out, n * 16);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t lane = i % 32, blk = i / ntid;
+            bool gone = ((blk & 1) != 0) != (lane >= 16);
+            assert_int_equal(out[4 * i], lane & 1 ? 0x1234 : 0);
+            assert_int_equal(out[4 * i + 1], 7);
+            assert_int_equal(out[4 * i + 2], lane < 5 ? lane + 100 : 0);
+            assert_int_equal(out[4 * i + 3], gone ? 0xeeeeeeeeu : 0);
+        }
+    }
+    free(out);
+}
+
 int main(void)
 {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
@@ -1080,6 +1184,7 @@ int main(void)
         T(test_conversions_sregs_votes),
         T(test_integer_ops),
         T(test_hostile),
+        T(test_registers_start_zero),
     };
     int r = cmocka_run_group_tests_name("simt", tests, NULL, NULL);
     zk_simt_buf_free(&kb);
