@@ -423,9 +423,14 @@ static int zk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	drm = &zdev->drm;
 	zdev->pdev = pdev;
 	pci_set_drvdata(pdev, drm);
+	/* Everything an interrupt handler touches, before any can fire. */
 	for (i = 0; i < ZK_MAX_QUEUES; i++) {
-		zdev->queues[i].zdev = zdev;	/* zk_hw_quiesce() on failure */
-		zdev->queues[i].idx = i;
+		struct zk_queue *q = &zdev->queues[i];
+
+		q->zdev = zdev;
+		q->idx = i;
+		spin_lock_init(&q->lock);
+		INIT_LIST_HEAD(&q->inflight);
 	}
 	spin_lock_init(&zdev->latch_lock);
 	xa_init_flags(&zdev->ctx_xa, XA_FLAGS_ALLOC1);
@@ -525,6 +530,16 @@ static void zk_remove(struct pci_dev *pdev)
 	/* User mappings of the HBM BAR must not outlive the device. */
 	if (drm->anon_inode)
 		unmap_mapping_range(drm->anon_inode->i_mapping, 0, 0, 1);
+
+	/*
+	 * Finalize the schedulers here, in process context, not when the
+	 * last reference to the drm_device drops (that can be a file closed
+	 * much later, or work that a scheduler callback queued).  Jobs still
+	 * queued in open files' entities are killed first (run_job could
+	 * only fail them now); the files keep working as far as close.
+	 */
+	zk_ctxs_entities_fini(zdev);
+	zk_queues_fini(zdev);
 }
 
 /* Reboot/kexec: stop the card's DMA and interrupts, nothing else. */

@@ -205,8 +205,9 @@ struct zk_ctx {
 	atomic_t jobs_inflight;		/* submitted, not yet freed */
 	atomic64_t busy_ns[ZK_MAX_QUEUES];	/* fdinfo drm-engine-* */
 	wait_queue_head_t jobs_wq;	/* jobs_inflight went down */
+	struct mutex entity_lock;	/* entity[], num_entities */
 	struct drm_sched_entity entity[ZK_MAX_QUEUES];
-	u32 num_entities;
+	u32 num_entities;		/* 0 once closed or unplugged */
 
 	/* Hang accounting: banned after zk_hang_ban_limit guilty timeouts. */
 	atomic_t hangs;
@@ -301,6 +302,8 @@ int zk_queues_init(struct zk_device *zdev);
 void zk_queues_fini(struct zk_device *zdev);
 int zk_ctx_entities_init(struct zk_ctx *ctx);
 void zk_ctx_entities_fini(struct zk_ctx *ctx);
+void zk_ctxs_entities_fini(struct zk_device *zdev);
+void zk_sched_requeue_bad(struct drm_sched_job *bad);
 void zk_job_rec_put(struct zk_job_rec *rec);
 int zk_submit_ioctl(struct drm_device *dev, void *data,
 		    struct drm_file *file);

@@ -112,6 +112,8 @@ int zk_fw_boot(struct zk_device *zdev)
 			return ret;
 		}
 	}
+	/* A device reset unmasks every interrupt: masked until queues run. */
+	zk_hw_irq_enable(zdev, false);
 
 	zk_wr(zdev, ZK_REG_FW_ADDR_LO, lower_32_bits(zdev->fw_dma));
 	zk_wr(zdev, ZK_REG_FW_ADDR_HI, upper_32_bits(zdev->fw_dma));

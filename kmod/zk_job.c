@@ -372,8 +372,9 @@ static enum drm_gpu_sched_stat zk_job_timedout(struct drm_sched_job *sjob)
 	trace_zk_job_timeout(job->ctx->id, job->q->idx, job->rec->seqno,
 			     job->hw_inited ? job->hw->base.seqno : 0,
 			     DRM_ZHIKAI_JOB_TIMEDOUT);
-	zk_reset_recover(job->q->zdev, job->q, sjob, ZK_RESET_ENGINE,
-			 "job timeout");
+	if (zk_reset_recover(job->q->zdev, job->q, sjob, ZK_RESET_ENGINE,
+			     "job timeout") == -ENODEV)
+		return DRM_GPU_SCHED_STAT_ENODEV;	/* no timer re-arm */
 	return DRM_GPU_SCHED_STAT_NOMINAL;
 }
 
@@ -426,11 +427,8 @@ int zk_queues_init(struct zk_device *zdev)
 	for (i = 0; i < zdev->num_queues; i++) {
 		struct zk_queue *q = &zdev->queues[i];
 
-		q->zdev = zdev;
-		q->idx = i;
+		/* zdev, idx, lock and inflight: set up by probe already. */
 		snprintf(q->name, sizeof(q->name), "zk-q%u", i);
-		spin_lock_init(&q->lock);
-		INIT_LIST_HEAD(&q->inflight);
 		q->fence_context = dma_fence_context_alloc(1);
 		q->ring = dmam_alloc_coherent(dev, ZK_RING_SIZE, &q->ring_dma,
 					      GFP_KERNEL);
@@ -450,15 +448,54 @@ int zk_queues_init(struct zk_device *zdev)
 	return 0;
 }
 
+/*
+ * Stop the schedulers for good: remove() (every entity is gone by then) or
+ * the drmm release of a probe that failed.  drm_sched_fini() stops the
+ * scheduler's thread/work and waits for its timeout handler but, on the
+ * kernels we build for, leaves jobs on the pending list; every one of them
+ * was retired or failed (the hardware fences were aborted), so free them
+ * here, from process context, with the device still alive.
+ */
 void zk_queues_fini(struct zk_device *zdev)
 {
 	u32 i;
 
 	for (i = 0; i < zdev->num_queues; i++) {
-		if (zdev->queues[i].sched_ready)
-			drm_sched_fini(&zdev->queues[i].sched);
+		struct drm_gpu_scheduler *sched = &zdev->queues[i].sched;
+		struct drm_sched_job *sjob;
+
+		if (!zdev->queues[i].sched_ready)
+			continue;
 		zdev->queues[i].sched_ready = false;
+		drm_sched_fini(sched);
+		for (;;) {
+			spin_lock(&sched->job_list_lock);
+			sjob = list_first_entry_or_null(&sched->pending_list,
+							struct drm_sched_job,
+							list);
+			if (sjob)
+				list_del_init(&sjob->list);
+			spin_unlock(&sched->job_list_lock);
+			if (!sjob)
+				break;
+			WARN_ON(!dma_fence_is_signaled(&sjob->s_fence->finished));
+			zk_job_free(sjob);
+		}
 	}
+}
+
+/*
+ * After unplug: a timed-out job's scheduler may be finalized concurrently
+ * by remove(), so neither park nor restart it; give drm_sched the job back
+ * (its timeout handler took it off the pending list) for remove() to free.
+ */
+void zk_sched_requeue_bad(struct drm_sched_job *bad)
+{
+	struct drm_gpu_scheduler *sched = bad->sched;
+
+	spin_lock(&sched->job_list_lock);
+	list_add(&bad->list, &sched->pending_list);
+	spin_unlock(&sched->job_list_lock);
 }
 
 int zk_ctx_entities_init(struct zk_ctx *ctx)
@@ -482,13 +519,55 @@ int zk_ctx_entities_init(struct zk_ctx *ctx)
 	return 0;
 }
 
-void zk_ctx_entities_fini(struct zk_ctx *ctx)
+/*
+ * File close: let queued jobs reach the hardware (bounded for a dying
+ * process), then kill the rest.  After unplug (@unplug, from remove()) the
+ * queued jobs only fail: kill them without waiting.  Each entity goes once,
+ * whichever of close and remove comes first; the schedulers are finalized
+ * only after every entity is gone (6.12 frees the run queues in fini).
+ */
+static void __zk_ctx_entities_fini(struct zk_ctx *ctx, bool unplug)
 {
 	u32 i;
 
-	for (i = 0; i < ctx->num_entities; i++)
-		drm_sched_entity_destroy(&ctx->entity[i]);
+	mutex_lock(&ctx->entity_lock);
+	for (i = 0; i < ctx->num_entities; i++) {
+		if (unplug)
+			drm_sched_entity_fini(&ctx->entity[i]);
+		else
+			drm_sched_entity_destroy(&ctx->entity[i]);
+	}
 	ctx->num_entities = 0;
+	mutex_unlock(&ctx->entity_lock);
+}
+
+void zk_ctx_entities_fini(struct zk_ctx *ctx)
+{
+	__zk_ctx_entities_fini(ctx, false);
+}
+
+/* remove(): every open context's entities, before the schedulers go. */
+void zk_ctxs_entities_fini(struct zk_device *zdev)
+{
+	struct zk_ctx *ctx;
+	unsigned long id = 0;
+
+	for (;;) {
+		xa_lock(&zdev->ctx_xa);
+		ctx = xa_find(&zdev->ctx_xa, &id, ULONG_MAX, XA_PRESENT);
+		/* Being freed: its entities went at close already. */
+		while (ctx && !kref_get_unless_zero(&ctx->ref)) {
+			id++;
+			ctx = xa_find(&zdev->ctx_xa, &id, ULONG_MAX,
+				      XA_PRESENT);
+		}
+		xa_unlock(&zdev->ctx_xa);
+		if (!ctx)
+			break;
+		__zk_ctx_entities_fini(ctx, true);
+		zk_ctx_put(ctx);
+		id++;
+	}
 }
 
 /* ---------------------------------------------------------------- */

@@ -312,6 +312,7 @@ struct zk_ctx *zk_ctx_create(struct zk_device *zdev)
 	ctx->zdev = zdev;
 	mutex_init(&ctx->lock);
 	mutex_init(&ctx->submit_lock);
+	mutex_init(&ctx->entity_lock);
 	INIT_LIST_HEAD(&ctx->bos);
 	INIT_LIST_HEAD(&ctx->zombies);
 	INIT_LIST_HEAD(&ctx->dead_pts);
@@ -373,6 +374,7 @@ static void zk_ctx_free_work(struct work_struct *work)
 	xa_erase(&zdev->ctx_xa, ctx->id);
 	mutex_destroy(&ctx->lock);
 	mutex_destroy(&ctx->submit_lock);
+	mutex_destroy(&ctx->entity_lock);
 	kfree(ctx);
 	drm_dev_put(&zdev->drm);
 }

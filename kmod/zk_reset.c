@@ -83,6 +83,18 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 	u32 i;
 
 	mutex_lock(&zdev->reset_lock);
+	if (zdev->unplugged) {
+		/*
+		 * remove() failed every job and may be finalizing the
+		 * schedulers right now: touch none of them, only hand the
+		 * job back.  remove() waits for this handler to return
+		 * (drm_sched_fini()), so zdev outlives the unlock below.
+		 */
+		if (bad)
+			zk_sched_requeue_bad(bad);
+		mutex_unlock(&zdev->reset_lock);
+		return -ENODEV;
+	}
 	if (bad && zk_job_hw_signaled(bad)) {
 		/* Done meanwhile, or failed by a reset that raced us. */
 		drm_sched_stop(&bad_q->sched, bad);
@@ -91,7 +103,7 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 		return 0;
 	}
 	if (!drm_dev_enter(&zdev->drm, &idx)) {
-		/* Unplugged: just give the scheduler its job back. */
+		/* Unplug started; remove() fails the jobs once it has the lock. */
 		if (bad) {
 			drm_sched_stop(&bad_q->sched, bad);
 			zk_sched_start(&bad_q->sched);

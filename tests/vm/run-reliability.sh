@@ -79,6 +79,7 @@ sub smoke-after-fuzz $R smoke
 m=$(dmesg_mark)
 start=$(date +%s)
 sub unbind $R unbind $unbinds
+sub unbind-queued $R unbind-queued
 echo "# unbind: $(( $(date +%s) - start )) s"
 dmesg_clean "$m" "unbind/rebind"
 sub smoke-after-rebind $R smoke

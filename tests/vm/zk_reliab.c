@@ -12,6 +12,8 @@
  *   zk_reliab isolation  cross-context mmap/VA/handle attacks, HBM scrub,
  *                        unprivileged knobs
  *   zk_reliab unbind N   sysfs unbind/bind with a busy client; N cycles
+ *   zk_reliab unbind-queued  unbind with jobs queued in drm_sched, then
+ *                        the client closes / is killed
  *   zk_reliab unplug     QEMU device_del with a busy client (tools/fuzz.sh)
  *   zk_reliab smoke      one DMA round trip
  *
@@ -1081,6 +1083,163 @@ static void test_unbind(int cycles)
 }
 
 /*
+ * 7. unbind with jobs still queued in the client's entities (issue 15 #4):
+ * a job blocked on the device, 160 jobs behind it on its queue (more than
+ * the 64 the hardware queue takes: most are still in drm_sched's entity),
+ * and a second queue's jobs waiting on the blocked one through a syncobj.
+ * The driver's remove() kills what is queued and finalizes its schedulers
+ * while the client still holds the fd; the client then closes (cycle 0) or
+ * is SIGKILLed (cycle 1).  The caller checks dmesg for WARN/BUG/KASAN.
+ */
+#define QUEUED_JOBS	160
+
+static int queued_client(int to_parent, int from_parent, bool die)
+{
+	int fd = zk_open_node(NULL, 0), ret, bad = 0;
+	struct drm_syncobj_create sc = { 0 };
+	struct drm_zhikai_job j[QUEUED_JOBS];
+	struct tbo mem;
+	struct tcmds c;
+	uint64_t last0, last1;
+	uint32_t st, k;
+	char ch = 'r';
+
+	if (fd < 0 || tbo_new(fd, 65536, DRM_ZHIKAI_BO_HOST, &mem) || cmds_new(fd, &c) ||
+	    zk_ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &sc))
+		return 64;
+	memset(mem.map, 0, 65536);
+	cmd_wait(&c, mem.va + 4096, 1);		/* never satisfied */
+	cmd_fence(&c, mem.va, 1);
+	job_init(&j[0], 0, &c, 0, 2);
+	j[0].out_syncobj = sc.handle;
+	if (submit_jobs(fd, j, 1))
+		return 65;
+	for (k = 0; k < QUEUED_JOBS; k++)
+		job_init(&j[k], 0, &c, 1, 1);
+	if (submit_jobs(fd, j, QUEUED_JOBS))
+		return 66;
+	last0 = j[QUEUED_JOBS - 1].seqno;
+	for (k = 0; k < 16; k++)
+		job_init(&j[k], 1, &c, 1, 1);
+	j[0].in_syncobj = sc.handle;
+	if (submit_jobs(fd, j, 16))
+		return 67;
+	last1 = j[15].seqno;
+	if (write(to_parent, &ch, 1) != 1 || read(from_parent, &ch, 1) != 1)
+		return 68;
+	if (die) {
+		/* Killed with everything still open: the exit path closes. */
+		kill(getpid(), SIGKILL);
+		pause();
+	}
+	/* Every queued job ended (aborted/failed), or the fd is gone. */
+	ret = wait_seqno(fd, last0, 5000, &st);
+	if (!(ret == -ENODEV || (ret == 0 && st != DRM_ZHIKAI_JOB_OK)))
+		bad |= 1;
+	ret = wait_seqno(fd, last1, 5000, &st);
+	if (!(ret == -ENODEV || (ret == 0 && st != DRM_ZHIKAI_JOB_OK)))
+		bad |= 2;
+	if (submit_jobs(fd, j, 1) != -ENODEV)
+		bad |= 4;
+	munmap(mem.map, mem.size);
+	munmap(c.bo.map, c.bo.size);
+	close(fd);
+	return bad;
+}
+
+/* Kernel threads named @prefix* (drm_sched's, one per queue on 6.1). */
+static int count_threads(const char *prefix)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	char path[300], comm[64];
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (read_file(path, comm, sizeof(comm)) > 0 &&
+		    !strncmp(comm, prefix, strlen(prefix)))
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_unbind_queued(void)
+{
+	const char *dir = zk_pci_dir();
+	char bdf[64];
+	int cy;
+
+	if (!dir) {
+		ok(false, "unbind-queued: no bound device");
+		return;
+	}
+	snprintf(bdf, sizeof(bdf), "%s", strrchr(dir, '/') + 1);
+	for (cy = 0; cy < 2; cy++) {
+		const char *how = cy ? "SIGKILLed" : "closes";
+		int up[2], down[2], status, fd, st, nthr;
+		int64_t t0, ms;
+		bool unbound, bound, works;
+		char ch;
+		pid_t pid;
+
+		if (pipe(up) || pipe(down))
+			break;
+		pid = fork();
+		if (pid == 0) {
+			close(up[0]);
+			close(down[1]);
+			_exit(queued_client(up[1], down[0], cy == 1));
+		}
+		close(up[1]);
+		close(down[0]);
+		if (read(up[0], &ch, 1) != 1) {
+			waitpid(pid, &status, 0);
+			ok(false, "unbind-queued: client failed to start (%d)", WEXITSTATUS(status));
+			break;
+		}
+		msleep(100);
+		nthr = count_threads("zk-q");
+		t0 = now_ns();
+		unbound = !bind_write("unbind", bdf);
+		ms = (now_ns() - t0) / 1000000;
+		ok(unbound && ms < 10000,
+		   "unbind-queued: unbind with %d jobs queued behind a blocked one returns (%" PRId64 " ms)",
+		   QUEUED_JOBS + 16, ms);
+		/* 6.1: a kthread per scheduler; 6.12 has work items instead. */
+		if (nthr)
+			ok(count_threads("zk-q") == 0,
+			   "unbind-queued: the %d scheduler threads are gone at unbind, the client still has its fd open",
+			   nthr);
+		else
+			skip("unbind-queued: scheduler threads gone at unbind",
+			     "schedulers run on workqueues here");
+		if (write(down[1], "u", 1) != 1)
+			diag("client gone early");
+		waitpid(pid, &status, 0);
+		st = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		ok(cy ? st == 128 + SIGKILL : st == 0,
+		   "unbind-queued: the client's queued jobs end, then it %s its fd (0x%x)", how, st);
+		close(up[0]);
+		close(down[1]);
+		bound = !bind_write("bind", bdf);
+		pci = NULL;
+		fd = zk_open_node(NULL, 0);
+		works = fd >= 0 && smoke(fd, 0) && smoke(fd, 1);
+		if (fd >= 0)
+			close(fd);
+		system("for n in /dev/dri/renderD* /dev/accel/accel*; do [ -e $n ] && chmod 666 $n; done");
+		ok(bound && works, "unbind-queued: rebind after the client %s, jobs run again", how);
+		if (!bound)
+			break;
+	}
+}
+
+/*
  * QEMU device_del (PCIe hot-unplug) with a busy client.  The host side
  * (tools/fuzz.sh) boots the card behind a pcie-root-port with a QMP socket,
  * waits for the "ZK-UNPLUG-NOW" line and sends device_del.
@@ -1163,6 +1322,8 @@ int main(int argc, char **argv)
 		test_isolation();
 	else if (!strcmp(what, "unbind"))
 		test_unbind(n);
+	else if (!strcmp(what, "unbind-queued"))
+		test_unbind_queued();
 	else if (!strcmp(what, "unplug"))
 		test_unplug();
 	else if (!strcmp(what, "smoke")) {
@@ -1170,7 +1331,7 @@ int main(int argc, char **argv)
 		ok(smoke(fd, 0), "smoke: DMA round trip host -> HBM -> host");
 		close(fd);
 	} else {
-		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|smoke\n");
+		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|unbind-queued|smoke\n");
 		return 2;
 	}
 	return tap_done();
