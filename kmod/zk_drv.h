@@ -139,6 +139,7 @@ struct zk_device {
 	u32 pt_pages;
 	u32 pt_used;
 	unsigned long *pt_bitmap;
+	u16 *pt_owner;			/* ctx id per pool page (RAS) */
 
 	struct xarray ctx_xa;		/* ctx_id -> zk_ctx */
 	u32 ctx_next;
@@ -304,6 +305,7 @@ int zk_ctx_entities_init(struct zk_ctx *ctx);
 void zk_ctx_entities_fini(struct zk_ctx *ctx);
 void zk_ctxs_entities_fini(struct zk_device *zdev);
 void zk_sched_requeue_bad(struct drm_sched_job *bad);
+void zk_sched_reattach_fences(struct drm_gpu_scheduler *sched);
 void zk_job_rec_put(struct zk_job_rec *rec);
 int zk_submit_ioctl(struct drm_device *dev, void *data,
 		    struct drm_file *file);
@@ -320,7 +322,8 @@ bool zk_ctx_is_idle(struct zk_ctx *ctx);
 /* zk_irq.c */
 int zk_irq_init(struct zk_device *zdev);
 
-/* zk_reset.c */
+/* zk_reset.c; a reset of one queue (ZK_QCTRL_RESET), for tracing. */
+#define ZK_RESET_QUEUE		0
 int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 		     struct drm_sched_job *bad, u32 level, const char *why);
 void zk_reset_init(struct zk_device *zdev);

@@ -482,7 +482,9 @@ int zk_bo_info_ioctl(struct drm_device *dev, void *data,
 /*
  * An uncorrectable memory error was reported at HBM offset @hbm_off: mark
  * the BO holding it (BO_INFO reports DRM_ZHIKAI_BO_POISONED to its owner)
- * and return the owning context's id, 0 if the offset is in no BO.
+ * and return the owning context's id, 0 if the offset is in no BO and no
+ * page table.  A page table hit leaves its context's translations
+ * untrustworthy: that context is banned (SUBMIT fails with -EIO).
  */
 u32 zk_hbm_poison(struct zk_device *zdev, u64 hbm_off)
 {
@@ -490,6 +492,23 @@ u32 zk_hbm_poison(struct zk_device *zdev, u64 hbm_off)
 	u32 ctx_id = 0;
 
 	mutex_lock(&zdev->hbm_lock);
+	if (hbm_off < zdev->pt_pool_size) {
+		u32 page = hbm_off >> ZK_PAGE_SHIFT;
+		struct zk_ctx *ctx;
+
+		if (test_bit(page, zdev->pt_bitmap))
+			ctx_id = zdev->pt_owner[page];
+		/* Alive: it frees its tables (this lock) before itself. */
+		ctx = ctx_id ? xa_load(&zdev->ctx_xa, ctx_id) : NULL;
+		if (ctx) {
+			atomic_inc(&ctx->ras_ue);
+			WRITE_ONCE(ctx->banned, true);
+			drm_warn(&zdev->drm, "context %u banned: uncorrected error in its page table\n",
+				 ctx_id);
+		}
+		mutex_unlock(&zdev->hbm_lock);
+		return ctx_id;
+	}
 	drm_mm_for_each_node_in_range(node, &zdev->hbm_mm, hbm_off, hbm_off + 1) {
 		struct zk_bo *bo = container_of(node, struct zk_bo, hbm_node);
 

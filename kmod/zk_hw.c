@@ -8,9 +8,10 @@
 #include "zk_drv.h"
 
 /*
- * 64-bit counter whose LO read latches HI (energy, timestamps).  The latch
- * is one per counter on the card: two readers interleaving LO, LO, HI, HI
- * would both get the later HI, so the pair is read under a lock.
+ * 64-bit counter whose LO read latches HI (energy, timestamps, queue
+ * fences, the CARD_* model counters).  A latch serves one counter or a
+ * group: two readers interleaving LO, LO, HI, HI would both get the later
+ * HI, so every latched pair is read under one lock.
  */
 u64 zk_rd64_latched(struct zk_device *zdev, u32 lo)
 {
@@ -24,7 +25,7 @@ u64 zk_rd64_latched(struct zk_device *zdev, u32 lo)
 	return ((u64)h << 32) | l;
 }
 
-/* Static 64-bit register pair (sizes, addresses, fences): LO then HI. */
+/* 64-bit pair that does not move while read (sizes, fault addresses). */
 u64 zk_rd64(struct zk_device *zdev, u32 lo)
 {
 	u32 l = zk_rd(zdev, lo);

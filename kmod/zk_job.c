@@ -181,7 +181,7 @@ void zk_queue_process(struct zk_queue *q)
 	lockdep_assert_held(&q->lock);
 	if (list_empty(&q->inflight))
 		return;
-	done = zk_rd64(q->zdev, ZK_QREG(q->idx, ZK_Q_FENCE_LO));
+	done = zk_rd64_latched(q->zdev, ZK_QREG(q->idx, ZK_Q_FENCE_LO));
 	if (done > q->next_seqno)	/* device gone or confused */
 		return;
 	list_for_each_entry_safe(hw, tmp, &q->inflight, link) {
@@ -517,6 +517,28 @@ int zk_ctx_entities_init(struct zk_ctx *ctx)
 		ctx->num_entities = i + 1;
 	}
 	return 0;
+}
+
+/*
+ * drm_sched_stop() detaches the scheduler from the hardware fences of the
+ * jobs it leaves pending; 6.12's drm_sched_start() then fails every job
+ * without one with -ECANCELED, a job that completed fine included.  Give
+ * each its hardware fence back (all are signalled by now: retired, or
+ * aborted by the reset), so the restart reports each job's own status.
+ * The scheduler is stopped: nothing else walks its pending list.
+ */
+void zk_sched_reattach_fences(struct drm_gpu_scheduler *sched)
+{
+	struct drm_sched_job *sjob;
+
+	spin_lock(&sched->job_list_lock);
+	list_for_each_entry(sjob, &sched->pending_list, list) {
+		struct zk_job *job = to_zk_job(sjob);
+
+		if (!sjob->s_fence->parent && job->hw_inited)
+			sjob->s_fence->parent = dma_fence_get(&job->hw->base);
+	}
+	spin_unlock(&sched->job_list_lock);
 }
 
 /*
@@ -1197,23 +1219,36 @@ int zk_mmu_invalidate(struct zk_ctx *ctx, u64 va, u64 size)
 		.size = size,
 	};
 	struct zk_hw_fence *hw;
+	int tries, err;
 	long t;
 
-	hw = zk_queue_emit_kernel(&zdev->queues[0], &inv);
-	if (IS_ERR(hw))
-		return PTR_ERR(hw) == -ENODEV || READ_ONCE(zdev->wedged) ?
-		       0 : PTR_ERR(hw);
-	/* Behind whatever is on queue 0; a hang there ends in a reset. */
-	t = dma_fence_wait_timeout(&hw->base, false,
-				   msecs_to_jiffies(4 * zk_job_timeout_ms +
-						    10000));
-	dma_fence_put(&hw->base);
-	if (!t) {
-		drm_warn(&zdev->drm, "ctx %u: MMU invalidate timed out\n",
-			 ctx->id);
-		return -ETIMEDOUT;
+	/*
+	 * Aborted by a reset of queue 0 alone, the other queues kept their
+	 * cached translations: issue it again (an engine or device reset
+	 * drops them all, then once more is harmless).
+	 */
+	for (tries = 0; tries < 4; tries++) {
+		hw = zk_queue_emit_kernel(&zdev->queues[0], &inv);
+		if (IS_ERR(hw))
+			return PTR_ERR(hw) == -ENODEV ||
+			       READ_ONCE(zdev->wedged) ? 0 : PTR_ERR(hw);
+		/* Behind whatever is on queue 0; a hang there ends in a reset. */
+		t = dma_fence_wait_timeout(&hw->base, false,
+					   msecs_to_jiffies(4 * zk_job_timeout_ms +
+							    10000));
+		err = hw->base.error;
+		dma_fence_put(&hw->base);
+		if (!t) {
+			drm_warn(&zdev->drm, "ctx %u: MMU invalidate timed out\n",
+				 ctx->id);
+			return -ETIMEDOUT;
+		}
+		if (!err)
+			return 0;
 	}
-	return 0;
+	drm_warn(&zdev->drm, "ctx %u: MMU invalidate failed (%d)\n", ctx->id,
+		 err);
+	return err;
 }
 
 /* Whether every job @ctx submitted so far has retired. */

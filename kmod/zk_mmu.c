@@ -38,7 +38,9 @@ int zk_pt_pool_init(struct zk_device *zdev)
 	 */
 	zdev->pt_bitmap = drmm_kcalloc(&zdev->drm, BITS_TO_LONGS(zdev->pt_pages),
 				       sizeof(unsigned long), GFP_KERNEL);
-	if (!zdev->pt_bitmap)
+	zdev->pt_owner = drmm_kcalloc(&zdev->drm, zdev->pt_pages,
+				      sizeof(*zdev->pt_owner), GFP_KERNEL);
+	if (!zdev->pt_bitmap || !zdev->pt_owner)
 		return -ENOMEM;
 	return 0;
 }
@@ -73,6 +75,7 @@ static struct zk_pt *zk_pt_alloc(struct zk_ctx *ctx, bool dir)
 		return NULL;
 	}
 	__set_bit(bit, zdev->pt_bitmap);
+	zdev->pt_owner[bit] = ctx->id;
 	zdev->pt_used++;
 	mutex_unlock(&zdev->hbm_lock);
 
@@ -87,6 +90,7 @@ static void zk_pt_free(struct zk_ctx *ctx, struct zk_pt *pt)
 
 	mutex_lock(&zdev->hbm_lock);
 	__clear_bit(pt->hbm_off >> ZK_PAGE_SHIFT, zdev->pt_bitmap);
+	zdev->pt_owner[pt->hbm_off >> ZK_PAGE_SHIFT] = 0;
 	zdev->pt_used--;
 	mutex_unlock(&zdev->hbm_lock);
 	kfree(pt);

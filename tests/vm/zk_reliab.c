@@ -100,6 +100,25 @@ static void msleep(int ms)
 	usleep(ms * 1000);
 }
 
+/* HBM offset of context @ctx_id's page-table root (debugfs contexts). */
+static int64_t pt_root_offset(uint32_t ctx_id)
+{
+	const char *p = debugfs_file("contexts");
+	static char buf[1 << 16];
+	char *line, *save = NULL;
+
+	if (!p || read_file(p, buf, sizeof(buf)) <= 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned int id;
+		unsigned long long off;
+
+		if (sscanf(line, "ctx %u: pt_root %llx", &id, &off) == 2 && id == ctx_id)
+			return (int64_t)off;
+	}
+	return -1;
+}
+
 /* HBM offset of the BO at @va of context @ctx_id (debugfs contexts). */
 static int64_t bo_hbm_offset(uint32_t ctx_id, uint64_t va)
 {
@@ -336,20 +355,31 @@ static void test_hang(int rounds)
 			bad_timing++;
 			diag("round %d: recovery took %" PRId64 " ms", r, dt);
 		}
-		/* In-flight streamer jobs: reported, never lost. */
+		/*
+		 * The other queue's work is not the hang's: only the hung
+		 * queue is reset, so the streamer's blocker still waits (not
+		 * ABORTED) and, once released, it and every job behind it
+		 * complete with their results.
+		 */
+		ret = wait_seqno(v, jobs[0].seqno, 0, &st);
+		if (ret != -ETIME) {
+			bad_fly++;
+			diag("round %d: other queue's blocked job ended by the reset: ret %d status %s",
+			     r, ret, st_name(st));
+		}
+		((volatile uint64_t *)flag.map)[0] = 1;
 		for (i = 0; i < 1 + NFLY; i++) {
 			st = ~0u;
 			ret = wait_seqno(v, jobs[i].seqno, 10000, &st);
-			if (ret || (st != DRM_ZHIKAI_JOB_ABORTED && st != DRM_ZHIKAI_JOB_OK) ||
-			    (i == 0 && st != DRM_ZHIKAI_JOB_ABORTED)) {
+			if (ret || st != DRM_ZHIKAI_JOB_OK) {
 				bad_fly++;
+				if (st == DRM_ZHIKAI_JOB_ABORTED)
+					aborted++;
 				diag("round %d: in-flight job %d: ret %d status %s", r, i, ret,
 				     st_name(st));
-			} else if (st == DRM_ZHIKAI_JOB_ABORTED) {
-				aborted++;
 			} else {
 				fly_ok++;
-				if (rv[NFIN + i - 1] != (tag | 0xf0 | (i - 1)))
+				if (i && rv[NFIN + i - 1] != (tag | 0xf0 | (i - 1)))
 					bad_fly++;
 			}
 		}
@@ -364,7 +394,7 @@ static void test_hang(int rounds)
 		r1 = sysfs_u64("reset_count");
 		if (r1 <= r0)
 			bad_reset++;
-		if (r == 0 && !uevent_find(uev, "ZHIKAI_EVENT=engine-reset", NULL, 2000))
+		if (r == 0 && !uevent_find(uev, "ZHIKAI_EVENT=queue-reset", NULL, 2000))
 			bad_uevent++;
 		/* Both contexts usable on both queues. */
 		if (!fence_job(h, HANG_Q, &hmem, 8, 2, &st) || st ||
@@ -383,13 +413,13 @@ static void test_hang(int rounds)
 	ok(!bad_timing, "hang x%d: recovery < %d ms (worst %" PRId64 " ms)", rounds, RECOVER_MS,
 	   worst);
 	ok(!bad_fin, "hang x%d: other context's finished results intact", rounds);
-	ok(!bad_fly && aborted >= rounds,
-	   "hang x%d: other context's in-flight jobs reported (ABORTED %d, OK %d, bad %d)",
-	   rounds, aborted, fly_ok, bad_fly);
+	ok(!bad_fly && fly_ok == rounds * (1 + NFLY),
+	   "hang x%d: only the hung queue is reset: the other queue's in-flight jobs complete (OK %d, ABORTED %d, bad %d)",
+	   rounds, fly_ok, aborted, bad_fly);
 	ok(!bad_after, "hang x%d: both contexts usable on both queues afterwards", rounds);
 	ok(!bad_reset, "hang x%d: reset_count grows every time", rounds);
 	if (uev >= 0)
-		ok(!bad_uevent, "hang: ZHIKAI_EVENT=engine-reset uevent");
+		ok(!bad_uevent, "hang: ZHIKAI_EVENT=queue-reset uevent");
 	else
 		skip("hang: uevent", "no netlink socket");
 	if (uev >= 0)
@@ -678,6 +708,31 @@ static void test_ras(void)
 	else
 		skip("ras: uevent", "no netlink socket");
 	ok(smoke(a, HANG_Q) && smoke(b, STREAM_Q), "ras: both contexts keep working");
+
+	/* An error in a context's page table: its owner is named and banned. */
+	{
+		int c = zk_open_or_die(), sret;
+		uint32_t ctx_c = (uint32_t)zk_param(c, DRM_ZHIKAI_PARAM_CTX_ID);
+		int64_t root = pt_root_offset(ctx_c);
+		uint64_t ue1 = sysfs_u64("ras_ue_count");
+		struct tcmds cc;
+
+		ok(root >= 0 && cmds_new(c, &cc) == 0,
+		   "ras: page-table root of a third context from debugfs (0x%" PRIx64 ")", root);
+		snprintf(cmd, sizeof(cmd), "mem_ue 0x%" PRIx64, (uint64_t)root + 8);
+		ret = root >= 0 && !inject(cmd) && poll_sysfs_gt("ras_ue_count", ue1, 2000);
+		snprintf(k1, sizeof(k1), "ZHIKAI_RAS_CTX=%u", ctx_c);
+		if (uev >= 0)
+			ok(ret && uevent_find(uev, "ZHIKAI_EVENT=ras-ue", k1, 2000),
+			   "ras: a UE in a page table names its context (%s)", k1);
+		else
+			skip("ras: page-table uevent", "no netlink socket");
+		cmd_raw(&cc, ZK_CMD_NOP);
+		sret = submit_cmds(c, STREAM_Q, &cc, NULL);
+		ok(sret == -EIO, "ras: that context is banned: SUBMIT -> EIO (%d)", sret);
+		ok(smoke(a, HANG_Q) && smoke(b, STREAM_Q), "ras: the other contexts keep working");
+		close(c);
+	}
 out:
 	if (uev >= 0)
 		close(uev);
