@@ -44,6 +44,18 @@ unsigned long zk_ctx_mem_limit_mb;
 module_param_named(ctx_mem_limit_mb, zk_ctx_mem_limit_mb, ulong, 0644);
 MODULE_PARM_DESC(ctx_mem_limit_mb, "Per-context BO memory limit (HBM + host), MiB (0 = unlimited)");
 
+unsigned long zk_ctx_hbm_limit_mb;
+module_param_named(ctx_hbm_limit_mb, zk_ctx_hbm_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(ctx_hbm_limit_mb, "Per-context HBM BO limit, MiB (0 = unlimited)");
+
+unsigned long zk_ctx_host_limit_mb;
+module_param_named(ctx_host_limit_mb, zk_ctx_host_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(ctx_host_limit_mb, "Per-context pinned host BO limit, MiB (0 = half of system RAM)");
+
+unsigned int zk_ctx_pt_pct = 25;
+module_param_named(ctx_pt_pct, zk_ctx_pt_pct, uint, 0644);
+MODULE_PARM_DESC(ctx_pt_pct, "Share of the page-table pool one context may use, percent (default 25)");
+
 unsigned int zk_pt_pool_mb = 16;
 module_param_named(pt_pool_mb, zk_pt_pool_mb, uint, 0444);
 MODULE_PARM_DESC(pt_pool_mb, "HBM reserved for device page tables, MiB (default 16)");

@@ -43,6 +43,9 @@ extern char *zk_fw_name;
 extern unsigned int zk_job_timeout_ms;
 extern unsigned int zk_fw_boot_timeout_ms;
 extern unsigned long zk_ctx_mem_limit_mb;
+extern unsigned long zk_ctx_hbm_limit_mb;
+extern unsigned long zk_ctx_host_limit_mb;
+extern unsigned int zk_ctx_pt_pct;
 extern unsigned int zk_pt_pool_mb;
 extern unsigned int zk_heartbeat_timeout_ms;
 extern bool zk_cmd_addr_check;
@@ -189,6 +192,9 @@ struct zk_ctx {
 	struct zk_pt *root;
 	struct list_head bos;
 	u64 mem_used;			/* includes zombies until reaped */
+	u64 hbm_used;			/* the HBM part of mem_used */
+	u64 host_used;			/* the pinned host part */
+	u32 pt_pages;			/* page-table pool pages it holds */
 	/*
 	 * Freed BOs whose memory the device may still reach: reap_work unmaps
 	 * them, invalidates the device MMU, waits for the context's jobs

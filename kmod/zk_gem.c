@@ -131,8 +131,13 @@ void zk_ctx_reap_work(struct work_struct *work)
 	list_for_each_entry(bo, &dead, ctx_link) {
 		if (drm_mm_node_allocated(&bo->va_node))
 			drm_mm_remove_node(&bo->va_node);
-		if (bo->charged)
+		if (bo->charged) {
 			ctx->mem_used -= bo->size;
+			if (zk_bo_is_hbm(bo))
+				ctx->hbm_used -= bo->size;
+			else
+				ctx->host_used -= bo->size;
+		}
 	}
 	mutex_unlock(&ctx->lock);
 
@@ -318,14 +323,39 @@ static struct zk_bo *zk_hbm_bo_alloc(struct zk_device *zdev, u64 size)
 	return bo;
 }
 
+/*
+ * Per-context quotas, each checked on its own: all memory (ctx_mem_limit_mb),
+ * HBM (ctx_hbm_limit_mb) and pinned host pages (ctx_host_limit_mb, by
+ * default half of RAM, so one open file cannot pin the machine's memory).
+ * ctx->lock held.
+ */
+static bool zk_ctx_quota_ok(struct zk_ctx *ctx, bool hbm, u64 size)
+{
+	u64 all = (u64)READ_ONCE(zk_ctx_mem_limit_mb) << 20;
+	u64 part = hbm ? (u64)READ_ONCE(zk_ctx_hbm_limit_mb) << 20 :
+		   (u64)READ_ONCE(zk_ctx_host_limit_mb) << 20;
+	u64 used = hbm ? ctx->hbm_used : ctx->host_used;
+
+	if (!hbm && !part)
+		part = ((u64)totalram_pages() << PAGE_SHIFT) / 2;
+	if (all && ctx->mem_used + size > all)
+		return false;
+	return !part || used + size <= part;
+}
+
 /* Charge, allocate VA and map @bo in @ctx. */
 static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
 {
-	u64 limit = (u64)zk_ctx_mem_limit_mb << 20;
 	u64 align = size >= ZK_HUGE_SIZE ? ZK_HUGE_SIZE : ZK_PAGE_SIZE;
 	struct sg_table *sgt = NULL;
 	int ret;
 
+	/* Refused before a single page is pinned. */
+	mutex_lock(&ctx->lock);
+	ret = zk_ctx_quota_ok(ctx, zk_bo_is_hbm(bo), size) ? 0 : -EDQUOT;
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		return ret;
 	if (!zk_bo_is_hbm(bo)) {
 		sgt = drm_gem_shmem_get_pages_sgt(&bo->shmem);
 		if (IS_ERR(sgt))
@@ -333,7 +363,7 @@ static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
 	}
 
 	mutex_lock(&ctx->lock);
-	if (limit && ctx->mem_used + size > limit) {
+	if (!zk_ctx_quota_ok(ctx, zk_bo_is_hbm(bo), size)) {
 		ret = -EDQUOT;
 		goto out;
 	}
@@ -360,6 +390,10 @@ static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
 	bo->mapped = true;
 	bo->charged = true;
 	ctx->mem_used += size;
+	if (zk_bo_is_hbm(bo))
+		ctx->hbm_used += size;
+	else
+		ctx->host_used += size;
 out:
 	mutex_unlock(&ctx->lock);
 	return ret;

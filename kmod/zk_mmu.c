@@ -65,6 +65,16 @@ static struct zk_pt *zk_pt_alloc(struct zk_ctx *ctx, bool dir)
 		return NULL;
 
 	mutex_lock(&zdev->hbm_lock);
+	/* One context cannot take the whole pool (the root always fits). */
+	if (ctx->pt_pages &&
+	    ctx->pt_pages >= max(1u, zdev->pt_pages / 100 *
+				  min(READ_ONCE(zk_ctx_pt_pct), 100u))) {
+		mutex_unlock(&zdev->hbm_lock);
+		drm_dbg(&zdev->drm, "ctx %u: page-table share used up\n",
+			ctx->id);
+		kfree(pt);
+		return NULL;
+	}
 	bit = find_first_zero_bit(zdev->pt_bitmap, zdev->pt_pages);
 	if (bit >= zdev->pt_pages) {
 		mutex_unlock(&zdev->hbm_lock);
@@ -77,6 +87,7 @@ static struct zk_pt *zk_pt_alloc(struct zk_ctx *ctx, bool dir)
 	__set_bit(bit, zdev->pt_bitmap);
 	zdev->pt_owner[bit] = ctx->id;
 	zdev->pt_used++;
+	ctx->pt_pages++;
 	mutex_unlock(&zdev->hbm_lock);
 
 	pt->hbm_off = (u64)bit << ZK_PAGE_SHIFT;
@@ -92,6 +103,7 @@ static void zk_pt_free(struct zk_ctx *ctx, struct zk_pt *pt)
 	__clear_bit(pt->hbm_off >> ZK_PAGE_SHIFT, zdev->pt_bitmap);
 	zdev->pt_owner[pt->hbm_off >> ZK_PAGE_SHIFT] = 0;
 	zdev->pt_used--;
+	ctx->pt_pages--;
 	mutex_unlock(&zdev->hbm_lock);
 	kfree(pt);
 }
