@@ -322,6 +322,7 @@ bool zk_job_hw_signaled(struct drm_sched_job *sjob);
 void zk_job_mark_guilty(struct drm_sched_job *sjob);
 void zk_job_debugfs_init(struct zk_device *zdev, struct dentry *root);
 int zk_mmu_invalidate(struct zk_ctx *ctx, u64 va, u64 size);
+int zk_queue_run_kernel(struct zk_queue *q, const void *cmd);
 void zk_ctx_wait_idle(struct zk_ctx *ctx);
 bool zk_ctx_is_idle(struct zk_ctx *ctx);
 

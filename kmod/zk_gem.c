@@ -262,32 +262,58 @@ struct drm_gem_object *zk_gem_create_object(struct drm_device *dev,
 	return &bo->shmem.base;
 }
 
+/* The queue with the least work in flight (a scrub waits behind it). */
+static struct zk_queue *zk_scrub_queue(struct zk_device *zdev)
+{
+	struct zk_queue *best = &zdev->queues[0];
+	u64 best_depth = U64_MAX;
+	unsigned long flags;
+	u32 i;
+
+	for (i = zdev->num_queues; i-- > 0;) {
+		struct zk_queue *q = &zdev->queues[i];
+		u64 depth;
+
+		spin_lock_irqsave(&q->lock, flags);
+		depth = q->next_seqno - q->last_done;
+		spin_unlock_irqrestore(&q->lock, flags);
+		if (depth < best_depth) {
+			best = q;
+			best_depth = depth;
+		}
+		if (!depth)
+			break;
+	}
+	return best;
+}
+
 /*
  * Scrub new HBM: the card drops the host pages behind the range so it reads
- * as zero without the host ever backing it (ZK_CAP_HBM_DISCARD); a card
- * without it is zeroed through the BAR.  The status read flushes the posted
- * writes: when it returns, the range is zero.
+ * as zero without the host ever backing it (ZK_CAP_HBM_DISCARD).  Through
+ * the ring command, which the card runs on its queue's worker, not through
+ * ZK_REG_HBM_DISCARD, whose MMIO write does the work on the vCPU that
+ * wrote it.  A card without it, or a discard a reset aborted twice, is
+ * zeroed through the BAR.  When this returns, the range reads zero.
  */
 static void zk_hbm_scrub(struct zk_device *zdev, u64 off, u64 size)
 {
-	u64 done, n;
+	struct zk_cmd_hbm_discard cmd = {
+		.hdr.opcode = ZK_CMD_HBM_DISCARD,
+		.hbm_off = off,
+		.size = size,
+	};
+	int tries, ret;
 
-	if (!(zdev->caps & ZK_CAP_HBM_DISCARD)) {
-		memset_io(zdev->hbm + off, 0, size);
-		return;
+	if (zdev->caps & ZK_CAP_HBM_DISCARD) {
+		for (tries = 0; tries < 2; tries++) {
+			ret = zk_queue_run_kernel(zk_scrub_queue(zdev), &cmd);
+			if (!ret)
+				return;
+			if (ret != -ECANCELED)
+				break;
+		}
 	}
-	mutex_lock(&zdev->hbm_lock);	/* one user of the discard registers */
-	for (done = 0; done < size; done += n) {
-		n = min_t(u64, size - done, ZK_HBM_DISCARD_MAX);
-		zk_wr(zdev, ZK_REG_HBM_DISCARD_OFF_LO, lower_32_bits(off + done));
-		zk_wr(zdev, ZK_REG_HBM_DISCARD_OFF_HI, upper_32_bits(off + done));
-		zk_wr(zdev, ZK_REG_HBM_DISCARD_LEN, n);
-		zk_wr(zdev, ZK_REG_HBM_DISCARD, ZK_DISCARD_KEY);
-		if (zk_rd(zdev, ZK_REG_HBM_DISCARD) != ZK_DISCARD_ERR_NONE)
-			memset_io(zdev->hbm + off + done, 0, n);
-		cond_resched();
-	}
-	mutex_unlock(&zdev->hbm_lock);
+	memset_io(zdev->hbm + off, 0, size);
 }
 
 static struct zk_bo *zk_hbm_bo_alloc(struct zk_device *zdev, u64 size)

@@ -1203,11 +1203,35 @@ static int zk_queue_ping(struct zk_queue *q)
 }
 
 /*
+ * Run one privileged command (MMU_INVALIDATE, HBM_DISCARD) as a driver job
+ * on @q and wait for it, behind whatever is queued there (a hang ends in a
+ * reset).  0 when it completed, -ENODEV after unplug, -EBUSY when wedged,
+ * -ETIMEDOUT, or the job's error (-ECANCELED: aborted by a reset).
+ */
+int zk_queue_run_kernel(struct zk_queue *q, const void *cmd)
+{
+	struct zk_hw_fence *hw = zk_queue_emit_kernel(q, cmd);
+	int err;
+	long t;
+
+	if (IS_ERR(hw))
+		return PTR_ERR(hw);
+	t = dma_fence_wait_timeout(&hw->base, false,
+				   msecs_to_jiffies(4 * zk_job_timeout_ms +
+						    10000));
+	err = t ? hw->base.error : -ETIMEDOUT;
+	dma_fence_put(&hw->base);
+	return err;
+}
+
+/*
  * Make the device drop every translation it cached (ZK_CMD_MMU_INVALIDATE)
  * and wait until it did.  Called after page-table entries of @ctx were
  * cleared, before the memory behind them is reused.  Nothing to do when the
- * device is gone or wedged (its queues are stopped); a job aborted by a
- * reset counts as done (a reset drops the device's translations too).
+ * device is gone or wedged (its queues are stopped).  Aborted by a reset
+ * of queue 0 alone, the other queues kept their cached translations: issue
+ * it again (an engine or device reset drops them all; once more is
+ * harmless then).
  */
 int zk_mmu_invalidate(struct zk_ctx *ctx, u64 va, u64 size)
 {
@@ -1218,36 +1242,18 @@ int zk_mmu_invalidate(struct zk_ctx *ctx, u64 va, u64 size)
 		.va = va,
 		.size = size,
 	};
-	struct zk_hw_fence *hw;
-	int tries, err;
-	long t;
+	int tries, err = 0;
 
-	/*
-	 * Aborted by a reset of queue 0 alone, the other queues kept their
-	 * cached translations: issue it again (an engine or device reset
-	 * drops them all, then once more is harmless).
-	 */
 	for (tries = 0; tries < 4; tries++) {
-		hw = zk_queue_emit_kernel(&zdev->queues[0], &inv);
-		if (IS_ERR(hw))
-			return PTR_ERR(hw) == -ENODEV ||
-			       READ_ONCE(zdev->wedged) ? 0 : PTR_ERR(hw);
-		/* Behind whatever is on queue 0; a hang there ends in a reset. */
-		t = dma_fence_wait_timeout(&hw->base, false,
-					   msecs_to_jiffies(4 * zk_job_timeout_ms +
-							    10000));
-		err = hw->base.error;
-		dma_fence_put(&hw->base);
-		if (!t) {
-			drm_warn(&zdev->drm, "ctx %u: MMU invalidate timed out\n",
-				 ctx->id);
-			return -ETIMEDOUT;
-		}
-		if (!err)
+		err = zk_queue_run_kernel(&zdev->queues[0], &inv);
+		if (err == -ENODEV || READ_ONCE(zdev->wedged))
 			return 0;
+		if (err != -ECANCELED)
+			break;
 	}
-	drm_warn(&zdev->drm, "ctx %u: MMU invalidate failed (%d)\n", ctx->id,
-		 err);
+	if (err)
+		drm_warn(&zdev->drm, "ctx %u: MMU invalidate failed (%d)\n",
+			 ctx->id, err);
 	return err;
 }
 
