@@ -131,8 +131,6 @@ struct zk_device {
 	void *fw_cpu;
 	dma_addr_t fw_dma;
 	u32 fw_size;
-	u32 fw_image_version;
-	u32 fw_heartbeat_ms;
 
 	/* HBM: [0, pt_pool_size) page tables, the rest BOs. */
 	struct mutex hbm_lock;		/* hbm_mm, pt pool, counters */
@@ -164,7 +162,7 @@ struct zk_device {
 
 	struct device *hwmon;
 
-	/* debugfs "ping" (zk_job.c): last doorbell+IRQ round trip run. */
+	/* debugfs "ping" (zk_kjob.c): last doorbell+IRQ round trip run. */
 	u32 ping_count;
 	u64 ping_ns;
 };
@@ -219,7 +217,6 @@ struct zk_ctx {
 	/* Hang accounting: banned after zk_hang_ban_limit guilty timeouts. */
 	atomic_t hangs;
 	bool banned;
-	atomic_t ras_ue;		/* uncorrected errors in its HBM BOs */
 };
 
 struct zk_bo {
@@ -284,6 +281,7 @@ int zk_bo_info_ioctl(struct drm_device *dev, void *data,
 struct drm_gem_object *zk_gem_create_object(struct drm_device *dev,
 					    size_t size);
 struct zk_bo *zk_bo_lookup(struct drm_file *file, u32 handle);
+bool zk_gem_obj_of_ctx(struct drm_gem_object *obj, struct zk_ctx *ctx);
 int zk_hbm_init(struct zk_device *zdev);
 void zk_hbm_fini(struct zk_device *zdev);
 u64 zk_hbm_used(struct zk_device *zdev);
@@ -304,7 +302,7 @@ void zk_mmu_free_dead_tables(struct zk_ctx *ctx);
 struct zk_bo *zk_ctx_find_bo(struct zk_ctx *ctx, u64 va, u64 len);
 int zk_pt_pool_init(struct zk_device *zdev);
 
-/* zk_job.c */
+/* zk_fence.c, zk_sched.c, zk_submit.c, zk_wait.c, zk_kjob.c */
 int zk_queues_init(struct zk_device *zdev);
 void zk_queues_fini(struct zk_device *zdev);
 int zk_ctx_entities_init(struct zk_ctx *ctx);

@@ -500,24 +500,25 @@ int zk_bo_create_ioctl(struct drm_device *dev, void *data,
 	return ret;
 }
 
+/* Whether @obj is one of our BOs and mapped in @ctx (not an import). */
+bool zk_gem_obj_of_ctx(struct drm_gem_object *obj, struct zk_ctx *ctx)
+{
+	return (obj->funcs == &zk_hbm_funcs || obj->funcs == &zk_host_funcs) &&
+	       to_zk_bo(obj)->ctx == ctx;
+}
+
 /* Look up a handle of @file; only BOs of the file's own context. */
 struct zk_bo *zk_bo_lookup(struct drm_file *file, u32 handle)
 {
 	struct drm_gem_object *obj = drm_gem_object_lookup(file, handle);
-	struct zk_bo *bo;
 
 	if (!obj)
 		return NULL;
-	if (obj->funcs != &zk_hbm_funcs && obj->funcs != &zk_host_funcs) {
+	if (!zk_gem_obj_of_ctx(obj, file->driver_priv)) {
 		drm_gem_object_put(obj);
 		return NULL;
 	}
-	bo = to_zk_bo(obj);
-	if (bo->ctx != file->driver_priv) {
-		drm_gem_object_put(obj);
-		return NULL;
-	}
-	return bo;
+	return to_zk_bo(obj);
 }
 
 int zk_bo_info_ioctl(struct drm_device *dev, void *data,
@@ -561,7 +562,6 @@ u32 zk_hbm_poison(struct zk_device *zdev, u64 hbm_off)
 		/* Alive: it frees its tables (this lock) before itself. */
 		ctx = ctx_id ? xa_load(&zdev->ctx_xa, ctx_id) : NULL;
 		if (ctx) {
-			atomic_inc(&ctx->ras_ue);
 			WRITE_ONCE(ctx->banned, true);
 			drm_warn(&zdev->drm, "context %u banned: uncorrected error in its page table\n",
 				 ctx_id);
@@ -574,10 +574,8 @@ u32 zk_hbm_poison(struct zk_device *zdev, u64 hbm_off)
 
 		WRITE_ONCE(bo->poisoned, true);
 		/* bo->ctx stays valid while the node is in hbm_mm. */
-		if (bo->ctx) {
+		if (bo->ctx)
 			ctx_id = bo->ctx->id;
-			atomic_inc(&bo->ctx->ras_ue);
-		}
 		break;
 	}
 	mutex_unlock(&zdev->hbm_lock);

@@ -36,21 +36,18 @@ u64 zk_rd64(struct zk_device *zdev, u32 lo)
 /* Poll ZK_REG_STATUS until it reads @state; -EIO on ERROR, -ETIMEDOUT. */
 int zk_hw_wait_state(struct zk_device *zdev, u32 state, unsigned int ms)
 {
-	unsigned long end = jiffies + msecs_to_jiffies(ms);
 	u32 s;
+	int ret;
 
-	for (;;) {
-		s = zk_rd(zdev, ZK_REG_STATUS);
-		if (s == state)
-			return 0;
-		if (s == ZK_STATE_ERROR && state != ZK_STATE_ERROR)
-			return -EIO;
-		if (s == 0xffffffff)
-			return -ENODEV;
-		if (time_after(jiffies, end))
-			return -ETIMEDOUT;
-		usleep_range(500, 1000);
-	}
+	ret = read_poll_timeout(zk_rd, s, s == state || s == 0xffffffff ||
+				(s == ZK_STATE_ERROR && state != ZK_STATE_ERROR),
+				1000, ms * USEC_PER_MSEC, false, zdev,
+				ZK_REG_STATUS);
+	if (s == state)
+		return 0;
+	if (s == 0xffffffff)
+		return -ENODEV;
+	return ret ? ret : -EIO;
 }
 
 void zk_hw_irq_enable(struct zk_device *zdev, bool on)

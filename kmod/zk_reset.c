@@ -2,7 +2,7 @@
 /*
  * zk_reset.c - hang detection and recovery.
  *
- * Hangs are found by the drm_sched job timeout (zk_job.c) and by a
+ * Hangs are found by the drm_sched job timeout (zk_sched.c) and by a
  * firmware heartbeat that stopped advancing.  Recovery retires what really
  * completed, then resets as little as brings the card back: the hung
  * queue alone, else the engine (every queue), else the whole device with a
