@@ -570,6 +570,28 @@ static void zk_shutdown(struct pci_dev *pdev)
 	pci_clear_master(pdev);
 }
 
+static void zk_reset_prepare(struct pci_dev *pdev)
+{
+	struct drm_device *drm = pci_get_drvdata(pdev);
+
+	if (drm)
+		zk_flr_prepare(to_zk_device(drm));
+}
+
+static void zk_reset_done(struct pci_dev *pdev)
+{
+	struct drm_device *drm = pci_get_drvdata(pdev);
+
+	if (drm)
+		zk_flr_done(to_zk_device(drm));
+}
+
+/* Function resets from outside the driver (sysfs reset, AER). */
+static const struct pci_error_handlers zk_err_handlers = {
+	.reset_prepare = zk_reset_prepare,
+	.reset_done = zk_reset_done,
+};
+
 static const struct pci_device_id zk_pci_ids[] = {
 	{ PCI_DEVICE(ZK_PCI_VENDOR_ID, ZK_PCI_DEVICE_ID) },
 	{ }
@@ -582,6 +604,7 @@ static struct pci_driver zk_pci_driver = {
 	.probe = zk_probe,
 	.remove = zk_remove,
 	.shutdown = zk_shutdown,
+	.err_handler = &zk_err_handlers,
 	.dev_groups = zk_dev_groups,
 };
 

@@ -234,6 +234,63 @@ out:
 	return 0;
 }
 
+/*
+ * PCI function reset (sysfs "reset", AER recovery): the card comes back in
+ * ZK_STATE_RESET with no firmware and no queues.  reset_prepare stops the
+ * schedulers and the card; reset_done boots the firmware again, fails what
+ * was on the hardware (ABORTED), re-arms the queues and restarts the
+ * schedulers.  reset_lock is held from prepare to done (the PCI core calls
+ * both from one task), so no recovery runs in between.
+ */
+void zk_flr_prepare(struct zk_device *zdev)
+{
+	u32 i;
+
+	mutex_lock(&zdev->reset_lock);
+	if (zdev->unplugged)
+		return;
+	zk_retire_all(zdev);
+	for (i = 0; i < zdev->num_queues; i++)
+		drm_sched_stop(&zdev->queues[i].sched, NULL);
+	zk_retire_all(zdev);
+	zk_hw_irq_enable(zdev, false);
+	for (i = 0; i < zdev->num_queues; i++)
+		zk_hw_queue_stop(&zdev->queues[i]);
+}
+
+void zk_flr_done(struct zk_device *zdev)
+{
+	int ret;
+	u32 i;
+
+	if (zdev->unplugged) {
+		mutex_unlock(&zdev->reset_lock);
+		return;
+	}
+	ret = zk_fw_boot(zdev);
+	for (i = 0; i < zdev->num_queues; i++)
+		zk_queue_abort(&zdev->queues[i], DRM_ZHIKAI_JOB_ABORTED);
+	if (ret) {
+		drm_err(&zdev->drm, "no firmware after a function reset (%d): device wedged\n",
+			ret);
+		WRITE_ONCE(zdev->wedged, true);
+		pci_clear_master(zdev->pdev);
+	} else {
+		for (i = 0; i < zdev->num_queues; i++)
+			zk_hw_queue_start(&zdev->queues[i]);
+		zk_hw_irq_enable(zdev, true);
+	}
+	atomic_inc(&zdev->reset_count);
+	trace_zk_reset(ZK_RESET_DEVICE, -1, ret);
+	zdev->hb_last = zk_rd(zdev, ZK_REG_HEARTBEAT);
+	zdev->hb_last_change = jiffies;
+	for (i = 0; i < zdev->num_queues; i++)
+		zk_sched_restart(&zdev->queues[i]);
+	mutex_unlock(&zdev->reset_lock);
+	drm_info(&zdev->drm, "function reset: firmware reloaded, queues running\n");
+	zk_reset_uevent(zdev, ret ? "wedged" : "device-reset");
+}
+
 static void zk_reset_work(struct work_struct *work)
 {
 	struct zk_device *zdev = container_of(work, struct zk_device,

@@ -60,6 +60,7 @@ m=$(dmesg_mark)
 start=$(date +%s)
 sub hang $R hang $hangs
 sub reset $R reset
+sub flr $R flr
 sub ban $R ban
 echo "# hang + ban: $(( $(date +%s) - start )) s"
 dmesg_clean "$m" "hang recovery, device reset and ban"

@@ -12,6 +12,7 @@
  *   zk_reliab isolation  cross-context mmap/VA/handle attacks, HBM scrub,
  *                        unprivileged knobs
  *   zk_reliab unbind N   sysfs unbind/bind with a busy client; N cycles
+ *   zk_reliab flr        PCI function reset with a job in flight
  *   zk_reliab unbind-queued  unbind with jobs queued in drm_sched, then
  *                        the client closes / is killed
  *   zk_reliab unplug     QEMU device_del with a busy client (tools/fuzz.sh)
@@ -1073,7 +1074,12 @@ static void test_unbind(int cycles)
 		return;
 	}
 	snprintf(bdf, sizeof(bdf), "%s", strrchr(dir, '/') + 1);
-	base = sysfs_u64("hbm_used_bytes");
+	/* Contexts of closed files are freed on the driver's workqueue: let
+	 * the previous test's go before taking the baseline. */
+	for (cy = 0, base = sysfs_u64("hbm_used_bytes"); cy < 20 && base; cy++) {
+		msleep(100);
+		base = sysfs_u64("hbm_used_bytes");
+	}
 	for (cy = 0; cy < cycles; cy++) {
 		int up[2], down[2], status, fd;
 		char ch;
@@ -1295,6 +1301,51 @@ static void test_unbind_queued(void)
 }
 
 /*
+ * 8. PCI function reset (sysfs "reset": FLR) with a blocked job in flight:
+ * the card loses its firmware and queues; the driver's reset_prepare /
+ * reset_done must boot it again.  The blocked job ends ABORTED right away
+ * (not after a job timeout), both queues run at once, reset_count grows.
+ */
+static void test_flr(void)
+{
+	const char *dir = zk_pci_dir();
+	int fd = zk_open_or_die(), ret;
+	char path[160];
+	struct tbo mem;
+	struct tcmds c;
+	uint64_t seq, r0 = sysfs_u64("reset_count");
+	uint32_t st = ~0u;
+	int64_t t0, ms;
+
+	if (!dir || tbo_new(fd, 65536, DRM_ZHIKAI_BO_HOST, &mem) || cmds_new(fd, &c)) {
+		ok(false, "flr: setup");
+		return;
+	}
+	memset(mem.map, 0, 65536);
+	cmd_wait(&c, mem.va + 4096, 1);
+	if (submit_cmds(fd, STREAM_Q, &c, &seq)) {
+		ok(false, "flr: submit");
+		return;
+	}
+	msleep(100);
+	snprintf(path, sizeof(path), "%s/reset", dir);
+	t0 = now_ns();
+	ret = write_file(path, "1");
+	ok(!ret, "flr: function reset through sysfs with a blocked job (%d)", ret);
+	ret = wait_seqno(fd, seq, 5000, &st);
+	ms = (now_ns() - t0) / 1000000;
+	ok(!ret && st == DRM_ZHIKAI_JOB_ABORTED && ms < 1500,
+	   "flr: the blocked job ends ABORTED without waiting for a timeout (%d, %s, %" PRId64 " ms)",
+	   ret, st_name(st), ms);
+	ok(smoke(fd, HANG_Q) && smoke(fd, STREAM_Q),
+	   "flr: both queues run right after the reset (firmware booted again)");
+	ok(sysfs_u64("reset_count") > r0, "flr: reset_count grew");
+	tbo_free(fd, &c.bo);
+	tbo_free(fd, &mem);
+	close(fd);
+}
+
+/*
  * QEMU device_del (PCIe hot-unplug) with a busy client.  The host side
  * (tools/fuzz.sh) boots the card behind a pcie-root-port with a QMP socket,
  * waits for the "ZK-UNPLUG-NOW" line and sends device_del.
@@ -1377,6 +1428,8 @@ int main(int argc, char **argv)
 		test_isolation();
 	else if (!strcmp(what, "unbind"))
 		test_unbind(n);
+	else if (!strcmp(what, "flr"))
+		test_flr();
 	else if (!strcmp(what, "unbind-queued"))
 		test_unbind_queued();
 	else if (!strcmp(what, "unplug"))
@@ -1386,7 +1439,7 @@ int main(int argc, char **argv)
 		ok(smoke(fd, 0), "smoke: DMA round trip host -> HBM -> host");
 		close(fd);
 	} else {
-		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|unbind-queued|smoke\n");
+		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|unbind-queued|flr|smoke\n");
 		return 2;
 	}
 	return tap_done();
