@@ -575,7 +575,7 @@ static void zk_reset_prepare(struct pci_dev *pdev)
 	struct drm_device *drm = pci_get_drvdata(pdev);
 
 	if (drm)
-		zk_flr_prepare(to_zk_device(drm));
+		zk_hw_stop(to_zk_device(drm), 0);
 }
 
 static void zk_reset_done(struct pci_dev *pdev)
@@ -583,7 +583,7 @@ static void zk_reset_done(struct pci_dev *pdev)
 	struct drm_device *drm = pci_get_drvdata(pdev);
 
 	if (drm)
-		zk_flr_done(to_zk_device(drm));
+		zk_hw_restart(to_zk_device(drm), "function reset");
 }
 
 /* Function resets from outside the driver (sysfs reset, AER). */
@@ -591,6 +591,29 @@ static const struct pci_error_handlers zk_err_handlers = {
 	.reset_prepare = zk_reset_prepare,
 	.reset_done = zk_reset_done,
 };
+
+/*
+ * System sleep: jobs on the hardware get up to 2 s to finish, then the card
+ * stops; on resume (it may have lost power) the firmware is booted again
+ * and what did not finish ends ABORTED.  Queued jobs wait in drm_sched.
+ */
+static int zk_pm_suspend(struct device *dev)
+{
+	struct drm_device *drm = dev_get_drvdata(dev);
+
+	zk_hw_stop(to_zk_device(drm), 2000);
+	return 0;
+}
+
+static int zk_pm_resume(struct device *dev)
+{
+	struct drm_device *drm = dev_get_drvdata(dev);
+
+	zk_hw_restart(to_zk_device(drm), "resume");
+	return 0;
+}
+
+static DEFINE_SIMPLE_DEV_PM_OPS(zk_pm_ops, zk_pm_suspend, zk_pm_resume);
 
 static const struct pci_device_id zk_pci_ids[] = {
 	{ PCI_DEVICE(ZK_PCI_VENDOR_ID, ZK_PCI_DEVICE_ID) },
@@ -605,6 +628,7 @@ static struct pci_driver zk_pci_driver = {
 	.remove = zk_remove,
 	.shutdown = zk_shutdown,
 	.err_handler = &zk_err_handlers,
+	.driver.pm = pm_sleep_ptr(&zk_pm_ops),
 	.dev_groups = zk_dev_groups,
 };
 

@@ -334,8 +334,8 @@ int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 void zk_reset_init(struct zk_device *zdev);
 void zk_reset_fini(struct zk_device *zdev);
 void zk_reset_schedule(struct zk_device *zdev);
-void zk_flr_prepare(struct zk_device *zdev);
-void zk_flr_done(struct zk_device *zdev);
+void zk_hw_stop(struct zk_device *zdev, unsigned int wait_ms);
+void zk_hw_restart(struct zk_device *zdev, const char *why);
 void zk_reset_uevent(struct zk_device *zdev, const char *kind);
 void zk_ras_uevent(struct zk_device *zdev, u64 addr, u32 ctx_id);
 

@@ -10,6 +10,7 @@
  * one TIMEDOUT, the others ABORTED); the queues are re-armed and the
  * stopped schedulers restarted.
  */
+#include <linux/delay.h>
 #include <linux/kobject.h>
 
 #include "zk_drv.h"
@@ -235,30 +236,49 @@ out:
 }
 
 /*
- * PCI function reset (sysfs "reset", AER recovery): the card comes back in
- * ZK_STATE_RESET with no firmware and no queues.  reset_prepare stops the
- * schedulers and the card; reset_done boots the firmware again, fails what
- * was on the hardware (ABORTED), re-arms the queues and restarts the
- * schedulers.  reset_lock is held from prepare to done (the PCI core calls
- * both from one task), so no recovery runs in between.
+ * Stop the schedulers (no new job reaches a ring), give what is on the
+ * hardware up to @wait_ms to finish, then stop the card.  reset_lock held.
  */
-void zk_flr_prepare(struct zk_device *zdev)
+static void zk_quiesce_locked(struct zk_device *zdev, unsigned int wait_ms)
 {
+	unsigned long end = jiffies + msecs_to_jiffies(wait_ms);
 	u32 i;
 
-	mutex_lock(&zdev->reset_lock);
-	if (zdev->unplugged)
-		return;
 	zk_retire_all(zdev);
 	for (i = 0; i < zdev->num_queues; i++)
 		drm_sched_stop(&zdev->queues[i].sched, NULL);
 	zk_retire_all(zdev);
+	for (i = 0; i < zdev->num_queues && !READ_ONCE(zdev->wedged); i++) {
+		struct zk_queue *q = &zdev->queues[i];
+
+		while (READ_ONCE(q->last_done) != READ_ONCE(q->next_seqno) &&
+		       time_before(jiffies, end)) {
+			usleep_range(1000, 2000);
+			zk_retire_all(zdev);
+		}
+	}
 	zk_hw_irq_enable(zdev, false);
 	for (i = 0; i < zdev->num_queues; i++)
 		zk_hw_queue_stop(&zdev->queues[i]);
 }
 
-void zk_flr_done(struct zk_device *zdev)
+/*
+ * The card is about to lose its state: a PCI function reset (sysfs
+ * "reset", AER: @wait_ms 0) or system sleep (@wait_ms: what jobs on the
+ * hardware get to finish).  zk_hw_restart() brings it back: the firmware
+ * is booted again, what was still on the hardware fails (ABORTED), the
+ * queues are re-armed and the schedulers restarted.  reset_lock is held
+ * from one to the other (the PCI and PM cores call both from one task),
+ * so no recovery runs in between.
+ */
+void zk_hw_stop(struct zk_device *zdev, unsigned int wait_ms)
+{
+	mutex_lock(&zdev->reset_lock);
+	if (!zdev->unplugged)
+		zk_quiesce_locked(zdev, wait_ms);
+}
+
+void zk_hw_restart(struct zk_device *zdev, const char *why)
 {
 	int ret;
 	u32 i;
@@ -271,8 +291,8 @@ void zk_flr_done(struct zk_device *zdev)
 	for (i = 0; i < zdev->num_queues; i++)
 		zk_queue_abort(&zdev->queues[i], DRM_ZHIKAI_JOB_ABORTED);
 	if (ret) {
-		drm_err(&zdev->drm, "no firmware after a function reset (%d): device wedged\n",
-			ret);
+		drm_err(&zdev->drm, "no firmware after %s (%d): device wedged\n",
+			why, ret);
 		WRITE_ONCE(zdev->wedged, true);
 		pci_clear_master(zdev->pdev);
 	} else {
@@ -287,7 +307,7 @@ void zk_flr_done(struct zk_device *zdev)
 	for (i = 0; i < zdev->num_queues; i++)
 		zk_sched_restart(&zdev->queues[i]);
 	mutex_unlock(&zdev->reset_lock);
-	drm_info(&zdev->drm, "function reset: firmware reloaded, queues running\n");
+	drm_info(&zdev->drm, "%s: firmware reloaded, queues running\n", why);
 	zk_reset_uevent(zdev, ret ? "wedged" : "device-reset");
 }
 

@@ -61,6 +61,7 @@ start=$(date +%s)
 sub hang $R hang $hangs
 sub reset $R reset
 sub flr $R flr
+sub suspend $R suspend
 sub ban $R ban
 echo "# hang + ban: $(( $(date +%s) - start )) s"
 dmesg_clean "$m" "hang recovery, device reset and ban"

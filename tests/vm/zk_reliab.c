@@ -13,6 +13,7 @@
  *                        unprivileged knobs
  *   zk_reliab unbind N   sysfs unbind/bind with a busy client; N cycles
  *   zk_reliab flr        PCI function reset with a job in flight
+ *   zk_reliab suspend    system suspend/resume (pm_test) with a job in flight
  *   zk_reliab unbind-queued  unbind with jobs queued in drm_sched, then
  *                        the client closes / is killed
  *   zk_reliab unplug     QEMU device_del with a busy client (tools/fuzz.sh)
@@ -1346,6 +1347,48 @@ static void test_flr(void)
 }
 
 /*
+ * 9. System suspend/resume (pm_test "devices": the kernel runs every
+ * driver's suspend and resume callbacks without sleeping): a job blocked
+ * on the device ends ABORTED (the card may lose power; its firmware is
+ * booted again), jobs run on both queues afterwards.
+ */
+static void test_suspend(void)
+{
+	int fd = zk_open_or_die(), ret;
+	struct tbo mem;
+	struct tcmds c;
+	uint64_t seq;
+	uint32_t st = ~0u;
+	char old[64] = "";
+
+	if (read_file("/sys/power/pm_test", old, sizeof(old)) <= 0) {
+		skip("suspend", "no /sys/power/pm_test (CONFIG_PM_DEBUG)");
+		close(fd);
+		return;
+	}
+	if (tbo_new(fd, 65536, DRM_ZHIKAI_BO_HOST, &mem) || cmds_new(fd, &c)) {
+		ok(false, "suspend: setup");
+		return;
+	}
+	memset(mem.map, 0, 65536);
+	cmd_wait(&c, mem.va + 4096, 1);
+	ok(smoke(fd, STREAM_Q) && !submit_cmds(fd, STREAM_Q, &c, &seq),
+	   "suspend: a job done and a job blocked on the device before suspend");
+	ret = write_file("/sys/power/pm_test", "devices");
+	if (!ret)
+		ret = write_file("/sys/power/state", "mem");
+	write_file("/sys/power/pm_test", "none");
+	ok(!ret, "suspend: suspend/resume cycle (pm_test devices) succeeds (%d)", ret);
+	ret = wait_seqno(fd, seq, 3000, &st);
+	ok(!ret && st == DRM_ZHIKAI_JOB_ABORTED,
+	   "suspend: the job blocked across suspend ends ABORTED (%d, %s)", ret, st_name(st));
+	ok(smoke(fd, HANG_Q) && smoke(fd, STREAM_Q), "suspend: both queues run after resume");
+	tbo_free(fd, &c.bo);
+	tbo_free(fd, &mem);
+	close(fd);
+}
+
+/*
  * QEMU device_del (PCIe hot-unplug) with a busy client.  The host side
  * (tools/fuzz.sh) boots the card behind a pcie-root-port with a QMP socket,
  * waits for the "ZK-UNPLUG-NOW" line and sends device_del.
@@ -1430,6 +1473,8 @@ int main(int argc, char **argv)
 		test_unbind(n);
 	else if (!strcmp(what, "flr"))
 		test_flr();
+	else if (!strcmp(what, "suspend"))
+		test_suspend();
 	else if (!strcmp(what, "unbind-queued"))
 		test_unbind_queued();
 	else if (!strcmp(what, "unplug"))
@@ -1439,7 +1484,7 @@ int main(int argc, char **argv)
 		ok(smoke(fd, 0), "smoke: DMA round trip host -> HBM -> host");
 		close(fd);
 	} else {
-		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|unbind-queued|flr|smoke\n");
+		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|unbind-queued|flr|suspend|smoke\n");
 		return 2;
 	}
 	return tap_done();
