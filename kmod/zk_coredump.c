@@ -76,7 +76,7 @@ void zk_coredump(struct zk_device *zdev, struct zk_queue *bad_q,
 		zk_dump_printf(&d, "queue %u: head 0x%x tail 0x%x status 0x%x fence %llu\n",
 			       i, zk_qrd(q, ZK_Q_HEAD), zk_qrd(q, ZK_Q_TAIL),
 			       zk_qrd(q, ZK_Q_STATUS),
-			       zk_rd64(zdev, ZK_QREG(i, ZK_Q_FENCE_LO)));
+			       zk_rd64_latched(zdev, ZK_QREG(i, ZK_Q_FENCE_LO)));
 		zk_dump_printf(&d, "  fault type %u addr 0x%llx ctx %u count %u\n",
 			       zk_qrd(q, ZK_Q_FAULT_TYPE),
 			       zk_rd64(zdev, ZK_QREG(i, ZK_Q_FAULT_ADDR_LO)),

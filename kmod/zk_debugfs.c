@@ -66,7 +66,7 @@ static int queues_show(struct seq_file *m, void *unused)
 		seq_printf(m, "queue %u: hw head 0x%x tail 0x%x status 0x%x fence %llu | drv head 0x%x tail 0x%x last seqno %llu done %llu inflight %u submitted %llu completed %llu faults %u\n",
 			   i, zk_qrd(q, ZK_Q_HEAD), zk_qrd(q, ZK_Q_TAIL),
 			   zk_qrd(q, ZK_Q_STATUS),
-			   zk_rd64(zdev, ZK_QREG(i, ZK_Q_FENCE_LO)),
+			   zk_rd64_latched(zdev, ZK_QREG(i, ZK_Q_FENCE_LO)),
 			   q->head, q->tail, q->next_seqno, q->last_done,
 			   inflight, q->submitted, q->completed,
 			   zk_qrd(q, ZK_Q_FAULT_COUNT));

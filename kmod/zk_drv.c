@@ -44,6 +44,18 @@ unsigned long zk_ctx_mem_limit_mb;
 module_param_named(ctx_mem_limit_mb, zk_ctx_mem_limit_mb, ulong, 0644);
 MODULE_PARM_DESC(ctx_mem_limit_mb, "Per-context BO memory limit (HBM + host), MiB (0 = unlimited)");
 
+unsigned long zk_ctx_hbm_limit_mb;
+module_param_named(ctx_hbm_limit_mb, zk_ctx_hbm_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(ctx_hbm_limit_mb, "Per-context HBM BO limit, MiB (0 = unlimited)");
+
+unsigned long zk_ctx_host_limit_mb;
+module_param_named(ctx_host_limit_mb, zk_ctx_host_limit_mb, ulong, 0644);
+MODULE_PARM_DESC(ctx_host_limit_mb, "Per-context pinned host BO limit, MiB (0 = half of system RAM)");
+
+unsigned int zk_ctx_pt_pct = 25;
+module_param_named(ctx_pt_pct, zk_ctx_pt_pct, uint, 0644);
+MODULE_PARM_DESC(ctx_pt_pct, "Share of the page-table pool one context may use, percent (default 25)");
+
 unsigned int zk_pt_pool_mb = 16;
 module_param_named(pt_pool_mb, zk_pt_pool_mb, uint, 0444);
 MODULE_PARM_DESC(pt_pool_mb, "HBM reserved for device page tables, MiB (default 16)");
@@ -423,9 +435,14 @@ static int zk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 	drm = &zdev->drm;
 	zdev->pdev = pdev;
 	pci_set_drvdata(pdev, drm);
+	/* Everything an interrupt handler touches, before any can fire. */
 	for (i = 0; i < ZK_MAX_QUEUES; i++) {
-		zdev->queues[i].zdev = zdev;	/* zk_hw_quiesce() on failure */
-		zdev->queues[i].idx = i;
+		struct zk_queue *q = &zdev->queues[i];
+
+		q->zdev = zdev;
+		q->idx = i;
+		spin_lock_init(&q->lock);
+		INIT_LIST_HEAD(&q->inflight);
 	}
 	spin_lock_init(&zdev->latch_lock);
 	xa_init_flags(&zdev->ctx_xa, XA_FLAGS_ALLOC1);
@@ -525,6 +542,16 @@ static void zk_remove(struct pci_dev *pdev)
 	/* User mappings of the HBM BAR must not outlive the device. */
 	if (drm->anon_inode)
 		unmap_mapping_range(drm->anon_inode->i_mapping, 0, 0, 1);
+
+	/*
+	 * Finalize the schedulers here, in process context, not when the
+	 * last reference to the drm_device drops (that can be a file closed
+	 * much later, or work that a scheduler callback queued).  Jobs still
+	 * queued in open files' entities are killed first (run_job could
+	 * only fail them now); the files keep working as far as close.
+	 */
+	zk_ctxs_entities_fini(zdev);
+	zk_queues_fini(zdev);
 }
 
 /* Reboot/kexec: stop the card's DMA and interrupts, nothing else. */
@@ -543,6 +570,51 @@ static void zk_shutdown(struct pci_dev *pdev)
 	pci_clear_master(pdev);
 }
 
+static void zk_reset_prepare(struct pci_dev *pdev)
+{
+	struct drm_device *drm = pci_get_drvdata(pdev);
+
+	if (drm)
+		zk_hw_stop(to_zk_device(drm), 0);
+}
+
+static void zk_reset_done(struct pci_dev *pdev)
+{
+	struct drm_device *drm = pci_get_drvdata(pdev);
+
+	if (drm)
+		zk_hw_restart(to_zk_device(drm), "function reset");
+}
+
+/* Function resets from outside the driver (sysfs reset, AER). */
+static const struct pci_error_handlers zk_err_handlers = {
+	.reset_prepare = zk_reset_prepare,
+	.reset_done = zk_reset_done,
+};
+
+/*
+ * System sleep: jobs on the hardware get up to 2 s to finish, then the card
+ * stops; on resume (it may have lost power) the firmware is booted again
+ * and what did not finish ends ABORTED.  Queued jobs wait in drm_sched.
+ */
+static int zk_pm_suspend(struct device *dev)
+{
+	struct drm_device *drm = dev_get_drvdata(dev);
+
+	zk_hw_stop(to_zk_device(drm), 2000);
+	return 0;
+}
+
+static int zk_pm_resume(struct device *dev)
+{
+	struct drm_device *drm = dev_get_drvdata(dev);
+
+	zk_hw_restart(to_zk_device(drm), "resume");
+	return 0;
+}
+
+static DEFINE_SIMPLE_DEV_PM_OPS(zk_pm_ops, zk_pm_suspend, zk_pm_resume);
+
 static const struct pci_device_id zk_pci_ids[] = {
 	{ PCI_DEVICE(ZK_PCI_VENDOR_ID, ZK_PCI_DEVICE_ID) },
 	{ }
@@ -555,6 +627,8 @@ static struct pci_driver zk_pci_driver = {
 	.probe = zk_probe,
 	.remove = zk_remove,
 	.shutdown = zk_shutdown,
+	.err_handler = &zk_err_handlers,
+	.driver.pm = pm_sleep_ptr(&zk_pm_ops),
 	.dev_groups = zk_dev_groups,
 };
 

@@ -43,6 +43,9 @@ extern char *zk_fw_name;
 extern unsigned int zk_job_timeout_ms;
 extern unsigned int zk_fw_boot_timeout_ms;
 extern unsigned long zk_ctx_mem_limit_mb;
+extern unsigned long zk_ctx_hbm_limit_mb;
+extern unsigned long zk_ctx_host_limit_mb;
+extern unsigned int zk_ctx_pt_pct;
 extern unsigned int zk_pt_pool_mb;
 extern unsigned int zk_heartbeat_timeout_ms;
 extern bool zk_cmd_addr_check;
@@ -128,8 +131,6 @@ struct zk_device {
 	void *fw_cpu;
 	dma_addr_t fw_dma;
 	u32 fw_size;
-	u32 fw_image_version;
-	u32 fw_heartbeat_ms;
 
 	/* HBM: [0, pt_pool_size) page tables, the rest BOs. */
 	struct mutex hbm_lock;		/* hbm_mm, pt pool, counters */
@@ -139,6 +140,7 @@ struct zk_device {
 	u32 pt_pages;
 	u32 pt_used;
 	unsigned long *pt_bitmap;
+	u16 *pt_owner;			/* ctx id per pool page (RAS) */
 
 	struct xarray ctx_xa;		/* ctx_id -> zk_ctx */
 	u32 ctx_next;
@@ -160,7 +162,7 @@ struct zk_device {
 
 	struct device *hwmon;
 
-	/* debugfs "ping" (zk_job.c): last doorbell+IRQ round trip run. */
+	/* debugfs "ping" (zk_kjob.c): last doorbell+IRQ round trip run. */
 	u32 ping_count;
 	u64 ping_ns;
 };
@@ -188,6 +190,9 @@ struct zk_ctx {
 	struct zk_pt *root;
 	struct list_head bos;
 	u64 mem_used;			/* includes zombies until reaped */
+	u64 hbm_used;			/* the HBM part of mem_used */
+	u64 host_used;			/* the pinned host part */
+	u32 pt_pages;			/* page-table pool pages it holds */
 	/*
 	 * Freed BOs whose memory the device may still reach: reap_work unmaps
 	 * them, invalidates the device MMU, waits for the context's jobs
@@ -205,13 +210,13 @@ struct zk_ctx {
 	atomic_t jobs_inflight;		/* submitted, not yet freed */
 	atomic64_t busy_ns[ZK_MAX_QUEUES];	/* fdinfo drm-engine-* */
 	wait_queue_head_t jobs_wq;	/* jobs_inflight went down */
+	struct mutex entity_lock;	/* entity[], num_entities */
 	struct drm_sched_entity entity[ZK_MAX_QUEUES];
-	u32 num_entities;
+	u32 num_entities;		/* 0 once closed or unplugged */
 
 	/* Hang accounting: banned after zk_hang_ban_limit guilty timeouts. */
 	atomic_t hangs;
 	bool banned;
-	atomic_t ras_ue;		/* uncorrected errors in its HBM BOs */
 };
 
 struct zk_bo {
@@ -276,6 +281,7 @@ int zk_bo_info_ioctl(struct drm_device *dev, void *data,
 struct drm_gem_object *zk_gem_create_object(struct drm_device *dev,
 					    size_t size);
 struct zk_bo *zk_bo_lookup(struct drm_file *file, u32 handle);
+bool zk_gem_obj_of_ctx(struct drm_gem_object *obj, struct zk_ctx *ctx);
 int zk_hbm_init(struct zk_device *zdev);
 void zk_hbm_fini(struct zk_device *zdev);
 u64 zk_hbm_used(struct zk_device *zdev);
@@ -296,11 +302,14 @@ void zk_mmu_free_dead_tables(struct zk_ctx *ctx);
 struct zk_bo *zk_ctx_find_bo(struct zk_ctx *ctx, u64 va, u64 len);
 int zk_pt_pool_init(struct zk_device *zdev);
 
-/* zk_job.c */
+/* zk_fence.c, zk_sched.c, zk_submit.c, zk_wait.c, zk_kjob.c */
 int zk_queues_init(struct zk_device *zdev);
 void zk_queues_fini(struct zk_device *zdev);
 int zk_ctx_entities_init(struct zk_ctx *ctx);
 void zk_ctx_entities_fini(struct zk_ctx *ctx);
+void zk_ctxs_entities_fini(struct zk_device *zdev);
+void zk_sched_requeue_bad(struct drm_sched_job *bad);
+void zk_sched_reattach_fences(struct drm_gpu_scheduler *sched);
 void zk_job_rec_put(struct zk_job_rec *rec);
 int zk_submit_ioctl(struct drm_device *dev, void *data,
 		    struct drm_file *file);
@@ -311,18 +320,22 @@ bool zk_job_hw_signaled(struct drm_sched_job *sjob);
 void zk_job_mark_guilty(struct drm_sched_job *sjob);
 void zk_job_debugfs_init(struct zk_device *zdev, struct dentry *root);
 int zk_mmu_invalidate(struct zk_ctx *ctx, u64 va, u64 size);
+int zk_queue_run_kernel(struct zk_queue *q, const void *cmd);
 void zk_ctx_wait_idle(struct zk_ctx *ctx);
 bool zk_ctx_is_idle(struct zk_ctx *ctx);
 
 /* zk_irq.c */
 int zk_irq_init(struct zk_device *zdev);
 
-/* zk_reset.c */
+/* zk_reset.c; a reset of one queue (ZK_QCTRL_RESET), for tracing. */
+#define ZK_RESET_QUEUE		0
 int zk_reset_recover(struct zk_device *zdev, struct zk_queue *bad_q,
 		     struct drm_sched_job *bad, u32 level, const char *why);
 void zk_reset_init(struct zk_device *zdev);
 void zk_reset_fini(struct zk_device *zdev);
 void zk_reset_schedule(struct zk_device *zdev);
+void zk_hw_stop(struct zk_device *zdev, unsigned int wait_ms);
+void zk_hw_restart(struct zk_device *zdev, const char *why);
 void zk_reset_uevent(struct zk_device *zdev, const char *kind);
 void zk_ras_uevent(struct zk_device *zdev, u64 addr, u32 ctx_id);
 

@@ -75,16 +75,11 @@ static int zk_fw_validate(struct zk_device *zdev, const struct firmware *fw)
 		return -EINVAL;
 	}
 
-	zdev->fw_image_version = get_unaligned_le32(&h->image_version);
-	zdev->fw_heartbeat_ms = 0;
 	for (i = 0; i < get_unaligned_le32(&h->num_caps); i++) {
 		u32 id = get_unaligned_le32(&h->caps[i].id);
 		u32 val = get_unaligned_le32(&h->caps[i].value);
 
-		if (id == ZK_FW_CAP_HEARTBEAT_MS) {
-			zdev->fw_heartbeat_ms = val;
-		} else if (id == ZK_FW_CAP_QUEUES && val &&
-			 val < zdev->num_queues) {
+		if (id == ZK_FW_CAP_QUEUES && val && val < zdev->num_queues) {
 			/* The device refuses to enable the others. */
 			drm_info(drm, "firmware drives %u of %u queues\n",
 				 val, zdev->num_queues);
@@ -112,6 +107,8 @@ int zk_fw_boot(struct zk_device *zdev)
 			return ret;
 		}
 	}
+	/* A device reset unmasks every interrupt: masked until queues run. */
+	zk_hw_irq_enable(zdev, false);
 
 	zk_wr(zdev, ZK_REG_FW_ADDR_LO, lower_32_bits(zdev->fw_dma));
 	zk_wr(zdev, ZK_REG_FW_ADDR_HI, upper_32_bits(zdev->fw_dma));

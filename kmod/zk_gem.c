@@ -131,8 +131,13 @@ void zk_ctx_reap_work(struct work_struct *work)
 	list_for_each_entry(bo, &dead, ctx_link) {
 		if (drm_mm_node_allocated(&bo->va_node))
 			drm_mm_remove_node(&bo->va_node);
-		if (bo->charged)
+		if (bo->charged) {
 			ctx->mem_used -= bo->size;
+			if (zk_bo_is_hbm(bo))
+				ctx->hbm_used -= bo->size;
+			else
+				ctx->host_used -= bo->size;
+		}
 	}
 	mutex_unlock(&ctx->lock);
 
@@ -257,32 +262,58 @@ struct drm_gem_object *zk_gem_create_object(struct drm_device *dev,
 	return &bo->shmem.base;
 }
 
+/* The queue with the least work in flight (a scrub waits behind it). */
+static struct zk_queue *zk_scrub_queue(struct zk_device *zdev)
+{
+	struct zk_queue *best = &zdev->queues[0];
+	u64 best_depth = U64_MAX;
+	unsigned long flags;
+	u32 i;
+
+	for (i = zdev->num_queues; i-- > 0;) {
+		struct zk_queue *q = &zdev->queues[i];
+		u64 depth;
+
+		spin_lock_irqsave(&q->lock, flags);
+		depth = q->next_seqno - q->last_done;
+		spin_unlock_irqrestore(&q->lock, flags);
+		if (depth < best_depth) {
+			best = q;
+			best_depth = depth;
+		}
+		if (!depth)
+			break;
+	}
+	return best;
+}
+
 /*
  * Scrub new HBM: the card drops the host pages behind the range so it reads
- * as zero without the host ever backing it (ZK_CAP_HBM_DISCARD); a card
- * without it is zeroed through the BAR.  The status read flushes the posted
- * writes: when it returns, the range is zero.
+ * as zero without the host ever backing it (ZK_CAP_HBM_DISCARD).  Through
+ * the ring command, which the card runs on its queue's worker, not through
+ * ZK_REG_HBM_DISCARD, whose MMIO write does the work on the vCPU that
+ * wrote it.  A card without it, or a discard a reset aborted twice, is
+ * zeroed through the BAR.  When this returns, the range reads zero.
  */
 static void zk_hbm_scrub(struct zk_device *zdev, u64 off, u64 size)
 {
-	u64 done, n;
+	struct zk_cmd_hbm_discard cmd = {
+		.hdr.opcode = ZK_CMD_HBM_DISCARD,
+		.hbm_off = off,
+		.size = size,
+	};
+	int tries, ret;
 
-	if (!(zdev->caps & ZK_CAP_HBM_DISCARD)) {
-		memset_io(zdev->hbm + off, 0, size);
-		return;
+	if (zdev->caps & ZK_CAP_HBM_DISCARD) {
+		for (tries = 0; tries < 2; tries++) {
+			ret = zk_queue_run_kernel(zk_scrub_queue(zdev), &cmd);
+			if (!ret)
+				return;
+			if (ret != -ECANCELED)
+				break;
+		}
 	}
-	mutex_lock(&zdev->hbm_lock);	/* one user of the discard registers */
-	for (done = 0; done < size; done += n) {
-		n = min_t(u64, size - done, ZK_HBM_DISCARD_MAX);
-		zk_wr(zdev, ZK_REG_HBM_DISCARD_OFF_LO, lower_32_bits(off + done));
-		zk_wr(zdev, ZK_REG_HBM_DISCARD_OFF_HI, upper_32_bits(off + done));
-		zk_wr(zdev, ZK_REG_HBM_DISCARD_LEN, n);
-		zk_wr(zdev, ZK_REG_HBM_DISCARD, ZK_DISCARD_KEY);
-		if (zk_rd(zdev, ZK_REG_HBM_DISCARD) != ZK_DISCARD_ERR_NONE)
-			memset_io(zdev->hbm + off + done, 0, n);
-		cond_resched();
-	}
-	mutex_unlock(&zdev->hbm_lock);
+	memset_io(zdev->hbm + off, 0, size);
 }
 
 static struct zk_bo *zk_hbm_bo_alloc(struct zk_device *zdev, u64 size)
@@ -318,14 +349,39 @@ static struct zk_bo *zk_hbm_bo_alloc(struct zk_device *zdev, u64 size)
 	return bo;
 }
 
+/*
+ * Per-context quotas, each checked on its own: all memory (ctx_mem_limit_mb),
+ * HBM (ctx_hbm_limit_mb) and pinned host pages (ctx_host_limit_mb, by
+ * default half of RAM, so one open file cannot pin the machine's memory).
+ * ctx->lock held.
+ */
+static bool zk_ctx_quota_ok(struct zk_ctx *ctx, bool hbm, u64 size)
+{
+	u64 all = (u64)READ_ONCE(zk_ctx_mem_limit_mb) << 20;
+	u64 part = hbm ? (u64)READ_ONCE(zk_ctx_hbm_limit_mb) << 20 :
+		   (u64)READ_ONCE(zk_ctx_host_limit_mb) << 20;
+	u64 used = hbm ? ctx->hbm_used : ctx->host_used;
+
+	if (!hbm && !part)
+		part = ((u64)totalram_pages() << PAGE_SHIFT) / 2;
+	if (all && ctx->mem_used + size > all)
+		return false;
+	return !part || used + size <= part;
+}
+
 /* Charge, allocate VA and map @bo in @ctx. */
 static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
 {
-	u64 limit = (u64)zk_ctx_mem_limit_mb << 20;
 	u64 align = size >= ZK_HUGE_SIZE ? ZK_HUGE_SIZE : ZK_PAGE_SIZE;
 	struct sg_table *sgt = NULL;
 	int ret;
 
+	/* Refused before a single page is pinned. */
+	mutex_lock(&ctx->lock);
+	ret = zk_ctx_quota_ok(ctx, zk_bo_is_hbm(bo), size) ? 0 : -EDQUOT;
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		return ret;
 	if (!zk_bo_is_hbm(bo)) {
 		sgt = drm_gem_shmem_get_pages_sgt(&bo->shmem);
 		if (IS_ERR(sgt))
@@ -333,7 +389,7 @@ static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
 	}
 
 	mutex_lock(&ctx->lock);
-	if (limit && ctx->mem_used + size > limit) {
+	if (!zk_ctx_quota_ok(ctx, zk_bo_is_hbm(bo), size)) {
 		ret = -EDQUOT;
 		goto out;
 	}
@@ -360,6 +416,10 @@ static int zk_bo_setup(struct zk_ctx *ctx, struct zk_bo *bo, u64 size)
 	bo->mapped = true;
 	bo->charged = true;
 	ctx->mem_used += size;
+	if (zk_bo_is_hbm(bo))
+		ctx->hbm_used += size;
+	else
+		ctx->host_used += size;
 out:
 	mutex_unlock(&ctx->lock);
 	return ret;
@@ -440,24 +500,25 @@ int zk_bo_create_ioctl(struct drm_device *dev, void *data,
 	return ret;
 }
 
+/* Whether @obj is one of our BOs and mapped in @ctx (not an import). */
+bool zk_gem_obj_of_ctx(struct drm_gem_object *obj, struct zk_ctx *ctx)
+{
+	return (obj->funcs == &zk_hbm_funcs || obj->funcs == &zk_host_funcs) &&
+	       to_zk_bo(obj)->ctx == ctx;
+}
+
 /* Look up a handle of @file; only BOs of the file's own context. */
 struct zk_bo *zk_bo_lookup(struct drm_file *file, u32 handle)
 {
 	struct drm_gem_object *obj = drm_gem_object_lookup(file, handle);
-	struct zk_bo *bo;
 
 	if (!obj)
 		return NULL;
-	if (obj->funcs != &zk_hbm_funcs && obj->funcs != &zk_host_funcs) {
+	if (!zk_gem_obj_of_ctx(obj, file->driver_priv)) {
 		drm_gem_object_put(obj);
 		return NULL;
 	}
-	bo = to_zk_bo(obj);
-	if (bo->ctx != file->driver_priv) {
-		drm_gem_object_put(obj);
-		return NULL;
-	}
-	return bo;
+	return to_zk_bo(obj);
 }
 
 int zk_bo_info_ioctl(struct drm_device *dev, void *data,
@@ -482,7 +543,9 @@ int zk_bo_info_ioctl(struct drm_device *dev, void *data,
 /*
  * An uncorrectable memory error was reported at HBM offset @hbm_off: mark
  * the BO holding it (BO_INFO reports DRM_ZHIKAI_BO_POISONED to its owner)
- * and return the owning context's id, 0 if the offset is in no BO.
+ * and return the owning context's id, 0 if the offset is in no BO and no
+ * page table.  A page table hit leaves its context's translations
+ * untrustworthy: that context is banned (SUBMIT fails with -EIO).
  */
 u32 zk_hbm_poison(struct zk_device *zdev, u64 hbm_off)
 {
@@ -490,15 +553,29 @@ u32 zk_hbm_poison(struct zk_device *zdev, u64 hbm_off)
 	u32 ctx_id = 0;
 
 	mutex_lock(&zdev->hbm_lock);
+	if (hbm_off < zdev->pt_pool_size) {
+		u32 page = hbm_off >> ZK_PAGE_SHIFT;
+		struct zk_ctx *ctx;
+
+		if (test_bit(page, zdev->pt_bitmap))
+			ctx_id = zdev->pt_owner[page];
+		/* Alive: it frees its tables (this lock) before itself. */
+		ctx = ctx_id ? xa_load(&zdev->ctx_xa, ctx_id) : NULL;
+		if (ctx) {
+			WRITE_ONCE(ctx->banned, true);
+			drm_warn(&zdev->drm, "context %u banned: uncorrected error in its page table\n",
+				 ctx_id);
+		}
+		mutex_unlock(&zdev->hbm_lock);
+		return ctx_id;
+	}
 	drm_mm_for_each_node_in_range(node, &zdev->hbm_mm, hbm_off, hbm_off + 1) {
 		struct zk_bo *bo = container_of(node, struct zk_bo, hbm_node);
 
 		WRITE_ONCE(bo->poisoned, true);
 		/* bo->ctx stays valid while the node is in hbm_mm. */
-		if (bo->ctx) {
+		if (bo->ctx)
 			ctx_id = bo->ctx->id;
-			atomic_inc(&bo->ctx->ras_ue);
-		}
 		break;
 	}
 	mutex_unlock(&zdev->hbm_lock);

@@ -8,9 +8,10 @@
 #include "zk_drv.h"
 
 /*
- * 64-bit counter whose LO read latches HI (energy, timestamps).  The latch
- * is one per counter on the card: two readers interleaving LO, LO, HI, HI
- * would both get the later HI, so the pair is read under a lock.
+ * 64-bit counter whose LO read latches HI (energy, timestamps, queue
+ * fences, the CARD_* model counters).  A latch serves one counter or a
+ * group: two readers interleaving LO, LO, HI, HI would both get the later
+ * HI, so every latched pair is read under one lock.
  */
 u64 zk_rd64_latched(struct zk_device *zdev, u32 lo)
 {
@@ -24,7 +25,7 @@ u64 zk_rd64_latched(struct zk_device *zdev, u32 lo)
 	return ((u64)h << 32) | l;
 }
 
-/* Static 64-bit register pair (sizes, addresses, fences): LO then HI. */
+/* 64-bit pair that does not move while read (sizes, fault addresses). */
 u64 zk_rd64(struct zk_device *zdev, u32 lo)
 {
 	u32 l = zk_rd(zdev, lo);
@@ -35,21 +36,18 @@ u64 zk_rd64(struct zk_device *zdev, u32 lo)
 /* Poll ZK_REG_STATUS until it reads @state; -EIO on ERROR, -ETIMEDOUT. */
 int zk_hw_wait_state(struct zk_device *zdev, u32 state, unsigned int ms)
 {
-	unsigned long end = jiffies + msecs_to_jiffies(ms);
 	u32 s;
+	int ret;
 
-	for (;;) {
-		s = zk_rd(zdev, ZK_REG_STATUS);
-		if (s == state)
-			return 0;
-		if (s == ZK_STATE_ERROR && state != ZK_STATE_ERROR)
-			return -EIO;
-		if (s == 0xffffffff)
-			return -ENODEV;
-		if (time_after(jiffies, end))
-			return -ETIMEDOUT;
-		usleep_range(500, 1000);
-	}
+	ret = read_poll_timeout(zk_rd, s, s == state || s == 0xffffffff ||
+				(s == ZK_STATE_ERROR && state != ZK_STATE_ERROR),
+				1000, ms * USEC_PER_MSEC, false, zdev,
+				ZK_REG_STATUS);
+	if (s == state)
+		return 0;
+	if (s == 0xffffffff)
+		return -ENODEV;
+	return ret ? ret : -EIO;
 }
 
 void zk_hw_irq_enable(struct zk_device *zdev, bool on)

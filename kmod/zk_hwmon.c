@@ -2,7 +2,8 @@
 /*
  * zk_hwmon.c - board telemetry through the hwmon ABI
  * (Documentation/hwmon/sysfs-interface.rst): power in microwatt, energy in
- * microjoule, temperature in millidegree Celsius, frequency in Hz.
+ * microjoule, temperature in millidegree Celsius.  Standard attributes
+ * only: the engine clock is perf/clock_mhz (zk_sysfs.c).
  */
 #include <linux/hwmon.h>
 #include <linux/hwmon-sysfs.h>
@@ -149,44 +150,13 @@ static const struct hwmon_chip_info zk_hwmon_chip = {
 	.info = zk_hwmon_info,
 };
 
-/* 6.1's hwmon core has no frequency sensor type: plain attributes. */
-static ssize_t freq1_input_show(struct device *dev,
-				struct device_attribute *attr, char *buf)
-{
-	struct zk_device *zdev = dev_get_drvdata(dev);
-	u64 hz;
-	int idx;
-
-	if (!drm_dev_enter(&zdev->drm, &idx))
-		return -ENODEV;
-	hz = (u64)zk_rd(zdev, ZK_REG_CLOCK_MHZ) * 1000000;
-	drm_dev_exit(idx);
-	return sysfs_emit(buf, "%llu\n", hz);
-}
-static DEVICE_ATTR_RO(freq1_input);
-
-static ssize_t freq1_label_show(struct device *dev,
-				struct device_attribute *attr, char *buf)
-{
-	return sysfs_emit(buf, "engine\n");
-}
-static DEVICE_ATTR_RO(freq1_label);
-
-static struct attribute *zk_hwmon_attrs[] = {
-	&dev_attr_freq1_input.attr,
-	&dev_attr_freq1_label.attr,
-	NULL
-};
-ATTRIBUTE_GROUPS(zk_hwmon);
-
 int zk_hwmon_init(struct zk_device *zdev)
 {
 	struct device *hwmon;
 
 	hwmon = devm_hwmon_device_register_with_info(&zdev->pdev->dev,
 						     ZK_DRIVER_NAME, zdev,
-						     &zk_hwmon_chip,
-						     zk_hwmon_groups);
+						     &zk_hwmon_chip, NULL);
 	if (IS_ERR(hwmon)) {
 		drm_err(&zdev->drm, "hwmon registration failed: %ld\n",
 			PTR_ERR(hwmon));

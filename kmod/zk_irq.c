@@ -81,7 +81,8 @@ static irqreturn_t zk_irq_event(int irq, void *arg)
 
 		dev_err_ratelimited(zdev->drm.dev,
 				    "UNCORRECTED HBM error at 0x%llx (%u total), %s %u\n",
-				    addr, ue, ctx_id ? "BO of context" : "in no BO,",
+				    addr, ue,
+				    ctx_id ? "memory of context" : "owner: none,",
 				    ctx_id);
 		zk_ras_uevent(zdev, addr, ctx_id);
 	}

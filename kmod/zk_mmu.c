@@ -38,7 +38,9 @@ int zk_pt_pool_init(struct zk_device *zdev)
 	 */
 	zdev->pt_bitmap = drmm_kcalloc(&zdev->drm, BITS_TO_LONGS(zdev->pt_pages),
 				       sizeof(unsigned long), GFP_KERNEL);
-	if (!zdev->pt_bitmap)
+	zdev->pt_owner = drmm_kcalloc(&zdev->drm, zdev->pt_pages,
+				      sizeof(*zdev->pt_owner), GFP_KERNEL);
+	if (!zdev->pt_bitmap || !zdev->pt_owner)
 		return -ENOMEM;
 	return 0;
 }
@@ -63,6 +65,16 @@ static struct zk_pt *zk_pt_alloc(struct zk_ctx *ctx, bool dir)
 		return NULL;
 
 	mutex_lock(&zdev->hbm_lock);
+	/* One context cannot take the whole pool (the root always fits). */
+	if (ctx->pt_pages &&
+	    ctx->pt_pages >= max(1u, zdev->pt_pages / 100 *
+				  min(READ_ONCE(zk_ctx_pt_pct), 100u))) {
+		mutex_unlock(&zdev->hbm_lock);
+		drm_dbg(&zdev->drm, "ctx %u: page-table share used up\n",
+			ctx->id);
+		kfree(pt);
+		return NULL;
+	}
 	bit = find_first_zero_bit(zdev->pt_bitmap, zdev->pt_pages);
 	if (bit >= zdev->pt_pages) {
 		mutex_unlock(&zdev->hbm_lock);
@@ -73,7 +85,9 @@ static struct zk_pt *zk_pt_alloc(struct zk_ctx *ctx, bool dir)
 		return NULL;
 	}
 	__set_bit(bit, zdev->pt_bitmap);
+	zdev->pt_owner[bit] = ctx->id;
 	zdev->pt_used++;
+	ctx->pt_pages++;
 	mutex_unlock(&zdev->hbm_lock);
 
 	pt->hbm_off = (u64)bit << ZK_PAGE_SHIFT;
@@ -87,7 +101,9 @@ static void zk_pt_free(struct zk_ctx *ctx, struct zk_pt *pt)
 
 	mutex_lock(&zdev->hbm_lock);
 	__clear_bit(pt->hbm_off >> ZK_PAGE_SHIFT, zdev->pt_bitmap);
+	zdev->pt_owner[pt->hbm_off >> ZK_PAGE_SHIFT] = 0;
 	zdev->pt_used--;
+	ctx->pt_pages--;
 	mutex_unlock(&zdev->hbm_lock);
 	kfree(pt);
 }
@@ -312,6 +328,7 @@ struct zk_ctx *zk_ctx_create(struct zk_device *zdev)
 	ctx->zdev = zdev;
 	mutex_init(&ctx->lock);
 	mutex_init(&ctx->submit_lock);
+	mutex_init(&ctx->entity_lock);
 	INIT_LIST_HEAD(&ctx->bos);
 	INIT_LIST_HEAD(&ctx->zombies);
 	INIT_LIST_HEAD(&ctx->dead_pts);
@@ -373,6 +390,7 @@ static void zk_ctx_free_work(struct work_struct *work)
 	xa_erase(&zdev->ctx_xa, ctx->id);
 	mutex_destroy(&ctx->lock);
 	mutex_destroy(&ctx->submit_lock);
+	mutex_destroy(&ctx->entity_lock);
 	kfree(ctx);
 	drm_dev_put(&zdev->drm);
 }

@@ -140,6 +140,8 @@ static struct device_attribute dev_attr_perf_##_name =			\
 #define ZK_PERF_ATTR64(_name, _lo)					\
 	ZK_PERF_SHOW(_name, "%llu", zk_rd64_latched(zdev, _lo))
 
+ZK_PERF_ATTR(clock_mhz, ZK_REG_CLOCK_MHZ);
+ZK_PERF_ATTR(clock_max_mhz, ZK_REG_CLOCK_MAX_MHZ);
 ZK_PERF_ATTR(profile, ZK_REG_PERF_PROFILE);
 ZK_PERF_ATTR(hbm_bw_mbs, ZK_REG_PERF_HBM_BW_MBS);
 ZK_PERF_ATTR(pcie_bw_mbs, ZK_REG_PERF_PCIE_BW_MBS);
@@ -170,6 +172,7 @@ ZK_PERF_ATTR64(card_ops_i8, ZK_REG_CARD_FLOPS_LO(3));
 
 #define PA(_name) (&dev_attr_perf_##_name.attr)
 static struct attribute *zk_perf_attrs[] = {
+	PA(clock_mhz), PA(clock_max_mhz),
 	PA(profile), PA(hbm_bw_mbs), PA(pcie_bw_mbs), PA(copy_bw_mbs),
 	PA(fp32_gflops), PA(fp16_gflops), PA(bf16_gflops), PA(int8_gops),
 	PA(launch_ns), PA(dma_setup_ns), PA(tdp_mw), PA(idle_mw),

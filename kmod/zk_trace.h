@@ -60,7 +60,7 @@ DEFINE_EVENT(zk_job_hw, zk_job_timeout,
 	     TP_PROTO(u32 ctx, u32 queue, u64 seqno, u64 hw_seqno, u32 status),
 	     TP_ARGS(ctx, queue, seqno, hw_seqno, status));
 
-/* level: ZK_RESET_ENGINE or ZK_RESET_DEVICE; queue -1: none; ret: errno. */
+/* level: ZK_RESET_QUEUE/ENGINE/DEVICE; queue -1: none; ret: errno. */
 TRACE_EVENT(zk_reset,
 	    TP_PROTO(u32 level, int queue, int ret),
 	    TP_ARGS(level, queue, ret),

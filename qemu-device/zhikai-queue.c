@@ -70,13 +70,29 @@ static MemTxResult queue_guest_write(ZhikaiQueue *q, uint32_t gen,
                                      uint64_t bus, const void *buf,
                                      uint64_t len, bool *dropped)
 {
-    MemTxResult r = MEMTX_OK;
+    MemTxResult r;
 
+    /*
+     * The DMA runs outside q->lock (it can be long, and must not hold the
+     * lock the register handlers take); a reset that bumps the generation
+     * meanwhile waits for dma_writers to drain before it completes, so no
+     * write of an aborted job lands after the reset.
+     */
     qemu_mutex_lock(&q->lock);
     *dropped = q->generation != gen;
-    if (!*dropped) {
-        r = pci_dma_rw(PCI_DEVICE(q->s), bus, (void *)buf, len,
-                       DMA_DIRECTION_FROM_DEVICE, ZK_DMA_ATTRS);
+    if (*dropped) {
+        qemu_mutex_unlock(&q->lock);
+        return MEMTX_OK;
+    }
+    q->dma_writers++;
+    qemu_mutex_unlock(&q->lock);
+
+    r = pci_dma_rw(PCI_DEVICE(q->s), bus, (void *)buf, len,
+                   DMA_DIRECTION_FROM_DEVICE, ZK_DMA_ATTRS);
+
+    qemu_mutex_lock(&q->lock);
+    if (!--q->dma_writers) {
+        qemu_cond_broadcast(&q->idle_cond);
     }
     qemu_mutex_unlock(&q->lock);
     return r;
@@ -750,7 +766,8 @@ static uint32_t queue_reset_locked(ZhikaiQueue *q, bool device_reset)
 static bool queue_quiesce_locked(ZhikaiQueue *q, uint32_t old_gen,
                                  int64_t deadline)
 {
-    while (q->running && q->running_gen == old_gen && q->thread_started) {
+    while ((q->running && q->running_gen == old_gen && q->thread_started) ||
+           q->dma_writers) {
         int64_t left = deadline - qemu_clock_get_ms(QEMU_CLOCK_REALTIME);
         if (left <= 0) {
             qemu_log_mask(LOG_UNIMP, "zhikai: q%u command still running "

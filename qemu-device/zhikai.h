@@ -75,6 +75,8 @@ typedef struct ZhikaiQueue {
     /* Generation the running command belongs to (set under lock). */
     uint32_t running_gen;
     uint32_t generation;    /* bumped by resets: drops in-flight results */
+    /* Guest writes in progress outside the lock (resets wait for them). */
+    unsigned dma_writers;
     bool ctx_reset;         /* reset: worker forgets its context */
     uint64_t busy_ns;       /* accumulated busy time of finished stretches */
     int64_t busy_since;     /* host ns the current busy stretch began, or 0 */

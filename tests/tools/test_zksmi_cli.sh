@@ -43,7 +43,7 @@ check "--query-gpu csv exits 0 with 3 rows" sh -c "[ $rc = 0 ] && [ \$(wc -l < $
 B=0000:00:03.0
 want=$(awk -v tot="$(sysv $B hbm_total_bytes)" -v used="$(sysv $B hbm_used_bytes)" \
     -v util="$(sysv $B utilization)" -v t="$(hw $B 0 temp1_input)" -v p="$(hw $B 0 power1_input)" \
-    -v cap="$(hw $B 0 power1_cap)" -v clk="$(hw $B 0 freq1_input)" -v e="$(hw $B 0 energy1_input)" \
+    -v cap="$(hw $B 0 power1_cap)" -v clk="$(( $(sysv $B perf/clock_mhz) * 1000000 ))" -v e="$(hw $B 0 energy1_input)" \
     -v fw="$(sysv $B fw_version)" -v rs="$(sysv $B reset_count)" -v ce="$(sysv $B ras_ce_count)" \
     -v ue="$(sysv $B ras_ue_count)" 'BEGIN {
     printf "0, Zhikai ZK100, %s, 1.0.0, %s, %d, %d, %d, %s, %.0f, %.2f, %.2f, %.0f, N/A, %s, %s, %s, %.3f\n",

@@ -34,7 +34,8 @@ card() { # BDF HBM_USED CARDN RENDERN POWER_UW TEMP_MC UTIL
     h=$p/hwmon/hwmon$3; mkdir -p "$h"
     W "$h/name" zhikai; W "$h/power1_input" "$5"; W "$h/power1_average" 24000000
     W "$h/power1_cap" 150000000; W "$h/power1_cap_min" 50000000; W "$h/power1_cap_max" 300000000
-    W "$h/energy1_input" 123456789; W "$h/temp1_input" "$6"; W "$h/freq1_input" 1000000000
+    W "$h/energy1_input" 123456789; W "$h/temp1_input" "$6"
+    mkdir -p "$p/perf"; W "$p/perf/clock_mhz" 1000
     W "$h/power1_label" board
     mkdir -p "$p/drm/card$3" "$p/drm/renderD$4"
     : > "$D/dev/dri/card$3"; : > "$D/dev/dri/renderD$4"

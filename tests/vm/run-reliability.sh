@@ -60,6 +60,8 @@ m=$(dmesg_mark)
 start=$(date +%s)
 sub hang $R hang $hangs
 sub reset $R reset
+sub flr $R flr
+sub suspend $R suspend
 sub ban $R ban
 echo "# hang + ban: $(( $(date +%s) - start )) s"
 dmesg_clean "$m" "hang recovery, device reset and ban"
@@ -79,6 +81,7 @@ sub smoke-after-fuzz $R smoke
 m=$(dmesg_mark)
 start=$(date +%s)
 sub unbind $R unbind $unbinds
+sub unbind-queued $R unbind-queued
 echo "# unbind: $(( $(date +%s) - start )) s"
 dmesg_clean "$m" "unbind/rebind"
 sub smoke-after-rebind $R smoke

@@ -277,6 +277,62 @@ out_close:
 	close(b);
 }
 
+/* Jobs the driver has put on all hardware queues (debugfs queues), or -1. */
+static long long hw_jobs_submitted(void)
+{
+	static char buf[1 << 14];
+	char path[96], name[32];
+	long long sum = -1;
+	int i;
+
+	for (i = 0; i < 64 && sum < 0; i++) {
+		char *p;
+
+		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/name", i);
+		if (read_file(path, name, sizeof(name)) <= 0 || strncmp(name, "zhikai", 6))
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/queues", i);
+		if (read_file(path, buf, sizeof(buf)) <= 0)
+			return -1;
+		sum = 0;
+		for (p = strstr(buf, "submitted "); p; p = strstr(p + 1, "submitted "))
+			sum += strtoll(p + 10, NULL, 10);
+	}
+	return sum;
+}
+
+/*
+ * New HBM is scrubbed by a ZK_CMD_HBM_DISCARD job on a hardware queue (the
+ * card's worker does it), not by the register whose MMIO write runs the
+ * discard on the guest's vCPU: a BO_CREATE puts one driver job on a queue.
+ */
+static void test_scrub_by_ring(void)
+{
+	int fd = zk_open_or_die();
+	long long before = hw_jobs_submitted(), after;
+	struct tbo bo;
+	size_t bad = 0;
+	bool zero;
+
+	if (before < 0) {
+		skip("HBM scrub by ring command", "no debugfs queues");
+		close(fd);
+		return;
+	}
+	if (tbo_new(fd, 8u << 20, DRM_ZHIKAI_BO_HBM, &bo)) {
+		ok(false, "HBM scrub by ring command: BO_CREATE");
+		close(fd);
+		return;
+	}
+	after = hw_jobs_submitted();
+	zero = all_zero(bo.map, bo.size, &bad);
+	ok(after > before && zero,
+	   "new 8 MiB HBM BO scrubbed by a ring command: %lld driver job(s), reads zero",
+	   after - before);
+	tbo_free(fd, &bo);
+	close(fd);
+}
+
 int main(void)
 {
 	int fd = zk_open_or_die();
@@ -289,5 +345,7 @@ int main(void)
 	test_dma_after_free(false);
 	test_dma_after_free(true);
 	test_inflight_cap();
+	if (geteuid() == 0)
+		test_scrub_by_ring();
 	return tap_done();
 }

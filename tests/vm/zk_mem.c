@@ -184,6 +184,92 @@ static void test_exhaustion(void)
 	close(fd);
 }
 
+/* A FENCE job of @fd on queue 0 into a fresh host BO: the context works. */
+static bool ctx_works(int fd)
+{
+	struct tbo mem, hbm;
+	struct tcmds c;
+	uint32_t st = ~0u;
+	bool good;
+
+	if (tbo_new(fd, 1 << 20, DRM_ZHIKAI_BO_HOST, &mem) ||
+	    tbo_new(fd, 1 << 20, DRM_ZHIKAI_BO_HBM, &hbm) || cmds_new(fd, &c))
+		return false;
+	cmd_fence(&c, mem.va, 0x600d);
+	good = !run_cmds(fd, 0, &c, &st) && st == DRM_ZHIKAI_JOB_OK &&
+	       ((volatile uint64_t *)mem.map)[0] == 0x600d;
+	tbo_free(fd, &c.bo);
+	tbo_free(fd, &hbm);
+	tbo_free(fd, &mem);
+	return good;
+}
+
+/* Create @size host BOs on @fd until refused (at most @max); returns the count. */
+static int fill_host(int fd, uint64_t size, int max, uint32_t *handles, int *err)
+{
+	struct drm_zhikai_bo_create c;
+	int n = 0;
+
+	*err = 0;
+	while (n < max) {
+		memset(&c, 0, sizeof(c));
+		c.size = size;
+		c.flags = DRM_ZHIKAI_BO_HOST;
+		*err = zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c);
+		if (*err)
+			break;
+		handles[n++] = c.handle;
+	}
+	return n;
+}
+
+static void close_all(int fd, uint32_t *handles, int n)
+{
+	for (int i = 0; i < n; i++) {
+		struct drm_gem_close gc = { .handle = handles[i] };
+
+		zk_ioctl(fd, DRM_IOCTL_GEM_CLOSE, &gc);
+	}
+}
+
+/*
+ * One open file pins host BOs until the driver refuses: the pinned-host
+ * quota (default half of RAM) says no with EDQUOT long before the machine
+ * runs out, and another open file still allocates and runs.  As root, the
+ * page-table share too: with ctx_pt_pct=1 one context's 2 MiB host BOs
+ * (a 4 KiB leaf table each) are refused, the pool is not exhausted.
+ */
+static void test_quota(void)
+{
+	enum { MAX = 64 };
+	uint32_t h[MAX];
+	int a = zk_open_or_die(), b = zk_open_or_die(), n, err;
+	char old[32] = "";
+
+	n = fill_host(a, 64ull << 20, MAX, h, &err);
+	ok(n > 0 && n < MAX && err == -EDQUOT,
+	   "host quota: one file's 64 MiB host BOs refused after %d (%d MiB) with EDQUOT (%d)",
+	   n, n * 64, err);
+	ok(ctx_works(b), "host quota: another file still allocates and runs a job");
+	close_all(a, h, n);
+	ok(ctx_works(a), "host quota: the first file works again after freeing");
+
+	if (geteuid() == 0 &&
+	    read_file("/sys/module/zhikai/parameters/ctx_pt_pct", old, sizeof(old)) > 0 &&
+	    !write_file("/sys/module/zhikai/parameters/ctx_pt_pct", "1")) {
+		n = fill_host(a, 2ull << 20, MAX, h, &err);
+		ok(n > 0 && n < MAX && err, "page-table share: 2 MiB host BOs refused after %d (%d)",
+		   n, err);
+		ok(ctx_works(b), "page-table share: another file still allocates and runs a job");
+		close_all(a, h, n);
+		write_file("/sys/module/zhikai/parameters/ctx_pt_pct", old);
+	} else {
+		skip("page-table share", "needs root");
+	}
+	close(a);
+	close(b);
+}
+
 /* HBM mappings are shared only; PRIME: host BOs yes, HBM BOs a clean no. */
 static void test_mmap_prime(void)
 {
@@ -250,5 +336,6 @@ int main(void)
 	test_mmap_prime();
 	test_isolation();
 	test_exhaustion();
+	test_quota();
 	return tap_done();
 }

@@ -12,6 +12,10 @@
  *   zk_reliab isolation  cross-context mmap/VA/handle attacks, HBM scrub,
  *                        unprivileged knobs
  *   zk_reliab unbind N   sysfs unbind/bind with a busy client; N cycles
+ *   zk_reliab flr        PCI function reset with a job in flight
+ *   zk_reliab suspend    system suspend/resume (pm_test) with a job in flight
+ *   zk_reliab unbind-queued  unbind with jobs queued in drm_sched, then
+ *                        the client closes / is killed
  *   zk_reliab unplug     QEMU device_del with a busy client (tools/fuzz.sh)
  *   zk_reliab smoke      one DMA round trip
  *
@@ -96,6 +100,25 @@ static int modparam_set(const char *name, const char *val)
 static void msleep(int ms)
 {
 	usleep(ms * 1000);
+}
+
+/* HBM offset of context @ctx_id's page-table root (debugfs contexts). */
+static int64_t pt_root_offset(uint32_t ctx_id)
+{
+	const char *p = debugfs_file("contexts");
+	static char buf[1 << 16];
+	char *line, *save = NULL;
+
+	if (!p || read_file(p, buf, sizeof(buf)) <= 0)
+		return -1;
+	for (line = strtok_r(buf, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		unsigned int id;
+		unsigned long long off;
+
+		if (sscanf(line, "ctx %u: pt_root %llx", &id, &off) == 2 && id == ctx_id)
+			return (int64_t)off;
+	}
+	return -1;
 }
 
 /* HBM offset of the BO at @va of context @ctx_id (debugfs contexts). */
@@ -334,20 +357,31 @@ static void test_hang(int rounds)
 			bad_timing++;
 			diag("round %d: recovery took %" PRId64 " ms", r, dt);
 		}
-		/* In-flight streamer jobs: reported, never lost. */
+		/*
+		 * The other queue's work is not the hang's: only the hung
+		 * queue is reset, so the streamer's blocker still waits (not
+		 * ABORTED) and, once released, it and every job behind it
+		 * complete with their results.
+		 */
+		ret = wait_seqno(v, jobs[0].seqno, 0, &st);
+		if (ret != -ETIME) {
+			bad_fly++;
+			diag("round %d: other queue's blocked job ended by the reset: ret %d status %s",
+			     r, ret, st_name(st));
+		}
+		((volatile uint64_t *)flag.map)[0] = 1;
 		for (i = 0; i < 1 + NFLY; i++) {
 			st = ~0u;
 			ret = wait_seqno(v, jobs[i].seqno, 10000, &st);
-			if (ret || (st != DRM_ZHIKAI_JOB_ABORTED && st != DRM_ZHIKAI_JOB_OK) ||
-			    (i == 0 && st != DRM_ZHIKAI_JOB_ABORTED)) {
+			if (ret || st != DRM_ZHIKAI_JOB_OK) {
 				bad_fly++;
+				if (st == DRM_ZHIKAI_JOB_ABORTED)
+					aborted++;
 				diag("round %d: in-flight job %d: ret %d status %s", r, i, ret,
 				     st_name(st));
-			} else if (st == DRM_ZHIKAI_JOB_ABORTED) {
-				aborted++;
 			} else {
 				fly_ok++;
-				if (rv[NFIN + i - 1] != (tag | 0xf0 | (i - 1)))
+				if (i && rv[NFIN + i - 1] != (tag | 0xf0 | (i - 1)))
 					bad_fly++;
 			}
 		}
@@ -362,7 +396,7 @@ static void test_hang(int rounds)
 		r1 = sysfs_u64("reset_count");
 		if (r1 <= r0)
 			bad_reset++;
-		if (r == 0 && !uevent_find(uev, "ZHIKAI_EVENT=engine-reset", NULL, 2000))
+		if (r == 0 && !uevent_find(uev, "ZHIKAI_EVENT=queue-reset", NULL, 2000))
 			bad_uevent++;
 		/* Both contexts usable on both queues. */
 		if (!fence_job(h, HANG_Q, &hmem, 8, 2, &st) || st ||
@@ -381,13 +415,13 @@ static void test_hang(int rounds)
 	ok(!bad_timing, "hang x%d: recovery < %d ms (worst %" PRId64 " ms)", rounds, RECOVER_MS,
 	   worst);
 	ok(!bad_fin, "hang x%d: other context's finished results intact", rounds);
-	ok(!bad_fly && aborted >= rounds,
-	   "hang x%d: other context's in-flight jobs reported (ABORTED %d, OK %d, bad %d)",
-	   rounds, aborted, fly_ok, bad_fly);
+	ok(!bad_fly && fly_ok == rounds * (1 + NFLY),
+	   "hang x%d: only the hung queue is reset: the other queue's in-flight jobs complete (OK %d, ABORTED %d, bad %d)",
+	   rounds, fly_ok, aborted, bad_fly);
 	ok(!bad_after, "hang x%d: both contexts usable on both queues afterwards", rounds);
 	ok(!bad_reset, "hang x%d: reset_count grows every time", rounds);
 	if (uev >= 0)
-		ok(!bad_uevent, "hang: ZHIKAI_EVENT=engine-reset uevent");
+		ok(!bad_uevent, "hang: ZHIKAI_EVENT=queue-reset uevent");
 	else
 		skip("hang: uevent", "no netlink socket");
 	if (uev >= 0)
@@ -676,6 +710,31 @@ static void test_ras(void)
 	else
 		skip("ras: uevent", "no netlink socket");
 	ok(smoke(a, HANG_Q) && smoke(b, STREAM_Q), "ras: both contexts keep working");
+
+	/* An error in a context's page table: its owner is named and banned. */
+	{
+		int c = zk_open_or_die(), sret;
+		uint32_t ctx_c = (uint32_t)zk_param(c, DRM_ZHIKAI_PARAM_CTX_ID);
+		int64_t root = pt_root_offset(ctx_c);
+		uint64_t ue1 = sysfs_u64("ras_ue_count");
+		struct tcmds cc;
+
+		ok(root >= 0 && cmds_new(c, &cc) == 0,
+		   "ras: page-table root of a third context from debugfs (0x%" PRIx64 ")", root);
+		snprintf(cmd, sizeof(cmd), "mem_ue 0x%" PRIx64, (uint64_t)root + 8);
+		ret = root >= 0 && !inject(cmd) && poll_sysfs_gt("ras_ue_count", ue1, 2000);
+		snprintf(k1, sizeof(k1), "ZHIKAI_RAS_CTX=%u", ctx_c);
+		if (uev >= 0)
+			ok(ret && uevent_find(uev, "ZHIKAI_EVENT=ras-ue", k1, 2000),
+			   "ras: a UE in a page table names its context (%s)", k1);
+		else
+			skip("ras: page-table uevent", "no netlink socket");
+		cmd_raw(&cc, ZK_CMD_NOP);
+		sret = submit_cmds(c, STREAM_Q, &cc, NULL);
+		ok(sret == -EIO, "ras: that context is banned: SUBMIT -> EIO (%d)", sret);
+		ok(smoke(a, HANG_Q) && smoke(b, STREAM_Q), "ras: the other contexts keep working");
+		close(c);
+	}
 out:
 	if (uev >= 0)
 		close(uev);
@@ -1016,7 +1075,12 @@ static void test_unbind(int cycles)
 		return;
 	}
 	snprintf(bdf, sizeof(bdf), "%s", strrchr(dir, '/') + 1);
-	base = sysfs_u64("hbm_used_bytes");
+	/* Contexts of closed files are freed on the driver's workqueue: let
+	 * the previous test's go before taking the baseline. */
+	for (cy = 0, base = sysfs_u64("hbm_used_bytes"); cy < 20 && base; cy++) {
+		msleep(100);
+		base = sysfs_u64("hbm_used_bytes");
+	}
 	for (cy = 0; cy < cycles; cy++) {
 		int up[2], down[2], status, fd;
 		char ch;
@@ -1078,6 +1142,250 @@ static void test_unbind(int cycles)
 	   cycles, last);
 	ok(!bad_after, "unbind x%d: the device works after every rebind", cycles);
 	ok(!bad_leak, "unbind x%d: hbm_used_bytes back to its baseline", cycles);
+}
+
+/*
+ * 7. unbind with jobs still queued in the client's entities (issue 15 #4):
+ * a job blocked on the device, 160 jobs behind it on its queue (more than
+ * the 64 the hardware queue takes: most are still in drm_sched's entity),
+ * and a second queue's jobs waiting on the blocked one through a syncobj.
+ * The driver's remove() kills what is queued and finalizes its schedulers
+ * while the client still holds the fd; the client then closes (cycle 0) or
+ * is SIGKILLed (cycle 1).  The caller checks dmesg for WARN/BUG/KASAN.
+ */
+#define QUEUED_JOBS	160
+
+static int queued_client(int to_parent, int from_parent, bool die)
+{
+	int fd = zk_open_node(NULL, 0), ret, bad = 0;
+	struct drm_syncobj_create sc = { 0 };
+	struct drm_zhikai_job j[QUEUED_JOBS];
+	struct tbo mem;
+	struct tcmds c;
+	uint64_t last0, last1;
+	uint32_t st, k;
+	char ch = 'r';
+
+	if (fd < 0 || tbo_new(fd, 65536, DRM_ZHIKAI_BO_HOST, &mem) || cmds_new(fd, &c) ||
+	    zk_ioctl(fd, DRM_IOCTL_SYNCOBJ_CREATE, &sc))
+		return 64;
+	memset(mem.map, 0, 65536);
+	cmd_wait(&c, mem.va + 4096, 1);		/* never satisfied */
+	cmd_fence(&c, mem.va, 1);
+	job_init(&j[0], 0, &c, 0, 2);
+	j[0].out_syncobj = sc.handle;
+	if (submit_jobs(fd, j, 1))
+		return 65;
+	for (k = 0; k < QUEUED_JOBS; k++)
+		job_init(&j[k], 0, &c, 1, 1);
+	if (submit_jobs(fd, j, QUEUED_JOBS))
+		return 66;
+	last0 = j[QUEUED_JOBS - 1].seqno;
+	for (k = 0; k < 16; k++)
+		job_init(&j[k], 1, &c, 1, 1);
+	j[0].in_syncobj = sc.handle;
+	if (submit_jobs(fd, j, 16))
+		return 67;
+	last1 = j[15].seqno;
+	if (write(to_parent, &ch, 1) != 1 || read(from_parent, &ch, 1) != 1)
+		return 68;
+	if (die) {
+		/* Killed with everything still open: the exit path closes. */
+		kill(getpid(), SIGKILL);
+		pause();
+	}
+	/* Every queued job ended (aborted/failed), or the fd is gone. */
+	ret = wait_seqno(fd, last0, 5000, &st);
+	if (!(ret == -ENODEV || (ret == 0 && st != DRM_ZHIKAI_JOB_OK)))
+		bad |= 1;
+	ret = wait_seqno(fd, last1, 5000, &st);
+	if (!(ret == -ENODEV || (ret == 0 && st != DRM_ZHIKAI_JOB_OK)))
+		bad |= 2;
+	if (submit_jobs(fd, j, 1) != -ENODEV)
+		bad |= 4;
+	munmap(mem.map, mem.size);
+	munmap(c.bo.map, c.bo.size);
+	close(fd);
+	return bad;
+}
+
+/* Kernel threads named @prefix* (drm_sched's, one per queue on 6.1). */
+static int count_threads(const char *prefix)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc");
+	char path[300], comm[64];
+	int n = 0;
+
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] < '1' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/comm", de->d_name);
+		if (read_file(path, comm, sizeof(comm)) > 0 &&
+		    !strncmp(comm, prefix, strlen(prefix)))
+			n++;
+	}
+	if (d)
+		closedir(d);
+	return n;
+}
+
+static void test_unbind_queued(void)
+{
+	const char *dir = zk_pci_dir();
+	char bdf[64];
+	int cy;
+
+	if (!dir) {
+		ok(false, "unbind-queued: no bound device");
+		return;
+	}
+	snprintf(bdf, sizeof(bdf), "%s", strrchr(dir, '/') + 1);
+	for (cy = 0; cy < 2; cy++) {
+		const char *how = cy ? "SIGKILLed" : "closes";
+		int up[2], down[2], status, fd, st, nthr;
+		int64_t t0, ms;
+		bool unbound, bound, works;
+		char ch;
+		pid_t pid;
+
+		if (pipe(up) || pipe(down))
+			break;
+		pid = fork();
+		if (pid == 0) {
+			close(up[0]);
+			close(down[1]);
+			_exit(queued_client(up[1], down[0], cy == 1));
+		}
+		close(up[1]);
+		close(down[0]);
+		if (read(up[0], &ch, 1) != 1) {
+			waitpid(pid, &status, 0);
+			ok(false, "unbind-queued: client failed to start (%d)", WEXITSTATUS(status));
+			break;
+		}
+		msleep(100);
+		nthr = count_threads("zk-q");
+		t0 = now_ns();
+		unbound = !bind_write("unbind", bdf);
+		ms = (now_ns() - t0) / 1000000;
+		ok(unbound && ms < 10000,
+		   "unbind-queued: unbind with %d jobs queued behind a blocked one returns (%" PRId64 " ms)",
+		   QUEUED_JOBS + 16, ms);
+		/* 6.1: a kthread per scheduler; 6.12 has work items instead. */
+		if (nthr)
+			ok(count_threads("zk-q") == 0,
+			   "unbind-queued: the %d scheduler threads are gone at unbind, the client still has its fd open",
+			   nthr);
+		else
+			skip("unbind-queued: scheduler threads gone at unbind",
+			     "schedulers run on workqueues here");
+		if (write(down[1], "u", 1) != 1)
+			diag("client gone early");
+		waitpid(pid, &status, 0);
+		st = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+		ok(cy ? st == 128 + SIGKILL : st == 0,
+		   "unbind-queued: the client's queued jobs end, then it %s its fd (0x%x)", how, st);
+		close(up[0]);
+		close(down[1]);
+		bound = !bind_write("bind", bdf);
+		pci = NULL;
+		fd = zk_open_node(NULL, 0);
+		works = fd >= 0 && smoke(fd, 0) && smoke(fd, 1);
+		if (fd >= 0)
+			close(fd);
+		system("for n in /dev/dri/renderD* /dev/accel/accel*; do [ -e $n ] && chmod 666 $n; done");
+		ok(bound && works, "unbind-queued: rebind after the client %s, jobs run again", how);
+		if (!bound)
+			break;
+	}
+}
+
+/*
+ * 8. PCI function reset (sysfs "reset": FLR) with a blocked job in flight:
+ * the card loses its firmware and queues; the driver's reset_prepare /
+ * reset_done must boot it again.  The blocked job ends ABORTED right away
+ * (not after a job timeout), both queues run at once, reset_count grows.
+ */
+static void test_flr(void)
+{
+	const char *dir = zk_pci_dir();
+	int fd = zk_open_or_die(), ret;
+	char path[160];
+	struct tbo mem;
+	struct tcmds c;
+	uint64_t seq, r0 = sysfs_u64("reset_count");
+	uint32_t st = ~0u;
+	int64_t t0, ms;
+
+	if (!dir || tbo_new(fd, 65536, DRM_ZHIKAI_BO_HOST, &mem) || cmds_new(fd, &c)) {
+		ok(false, "flr: setup");
+		return;
+	}
+	memset(mem.map, 0, 65536);
+	cmd_wait(&c, mem.va + 4096, 1);
+	if (submit_cmds(fd, STREAM_Q, &c, &seq)) {
+		ok(false, "flr: submit");
+		return;
+	}
+	msleep(100);
+	snprintf(path, sizeof(path), "%s/reset", dir);
+	t0 = now_ns();
+	ret = write_file(path, "1");
+	ok(!ret, "flr: function reset through sysfs with a blocked job (%d)", ret);
+	ret = wait_seqno(fd, seq, 5000, &st);
+	ms = (now_ns() - t0) / 1000000;
+	ok(!ret && st == DRM_ZHIKAI_JOB_ABORTED && ms < 1500,
+	   "flr: the blocked job ends ABORTED without waiting for a timeout (%d, %s, %" PRId64 " ms)",
+	   ret, st_name(st), ms);
+	ok(smoke(fd, HANG_Q) && smoke(fd, STREAM_Q),
+	   "flr: both queues run right after the reset (firmware booted again)");
+	ok(sysfs_u64("reset_count") > r0, "flr: reset_count grew");
+	tbo_free(fd, &c.bo);
+	tbo_free(fd, &mem);
+	close(fd);
+}
+
+/*
+ * 9. System suspend/resume (pm_test "devices": the kernel runs every
+ * driver's suspend and resume callbacks without sleeping): a job blocked
+ * on the device ends ABORTED (the card may lose power; its firmware is
+ * booted again), jobs run on both queues afterwards.
+ */
+static void test_suspend(void)
+{
+	int fd = zk_open_or_die(), ret;
+	struct tbo mem;
+	struct tcmds c;
+	uint64_t seq;
+	uint32_t st = ~0u;
+	char old[64] = "";
+
+	if (read_file("/sys/power/pm_test", old, sizeof(old)) <= 0) {
+		skip("suspend", "no /sys/power/pm_test (CONFIG_PM_DEBUG)");
+		close(fd);
+		return;
+	}
+	if (tbo_new(fd, 65536, DRM_ZHIKAI_BO_HOST, &mem) || cmds_new(fd, &c)) {
+		ok(false, "suspend: setup");
+		return;
+	}
+	memset(mem.map, 0, 65536);
+	cmd_wait(&c, mem.va + 4096, 1);
+	ok(smoke(fd, STREAM_Q) && !submit_cmds(fd, STREAM_Q, &c, &seq),
+	   "suspend: a job done and a job blocked on the device before suspend");
+	ret = write_file("/sys/power/pm_test", "devices");
+	if (!ret)
+		ret = write_file("/sys/power/state", "mem");
+	write_file("/sys/power/pm_test", "none");
+	ok(!ret, "suspend: suspend/resume cycle (pm_test devices) succeeds (%d)", ret);
+	ret = wait_seqno(fd, seq, 3000, &st);
+	ok(!ret && st == DRM_ZHIKAI_JOB_ABORTED,
+	   "suspend: the job blocked across suspend ends ABORTED (%d, %s)", ret, st_name(st));
+	ok(smoke(fd, HANG_Q) && smoke(fd, STREAM_Q), "suspend: both queues run after resume");
+	tbo_free(fd, &c.bo);
+	tbo_free(fd, &mem);
+	close(fd);
 }
 
 /*
@@ -1163,6 +1471,12 @@ int main(int argc, char **argv)
 		test_isolation();
 	else if (!strcmp(what, "unbind"))
 		test_unbind(n);
+	else if (!strcmp(what, "flr"))
+		test_flr();
+	else if (!strcmp(what, "suspend"))
+		test_suspend();
+	else if (!strcmp(what, "unbind-queued"))
+		test_unbind_queued();
 	else if (!strcmp(what, "unplug"))
 		test_unplug();
 	else if (!strcmp(what, "smoke")) {
@@ -1170,7 +1484,7 @@ int main(int argc, char **argv)
 		ok(smoke(fd, 0), "smoke: DMA round trip host -> HBM -> host");
 		close(fd);
 	} else {
-		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|smoke\n");
+		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|unbind-queued|flr|suspend|smoke\n");
 		return 2;
 	}
 	return tap_done();

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * zk_reset - a hung queue (debugfs fault injection) times out: the job is
- * TIMEDOUT, the driver resets the engine, reset_count grows and new work
+ * TIMEDOUT, the driver resets that queue, reset_count grows and new work
  * runs.  Needs root and debugfs; job_timeout_ms at its default (2 s).
  */
 #include "zk_vmtest.h"

@@ -140,7 +140,7 @@ static const struct zs_field fields[] = {
     NUMF("power.limit", NULL, "W", "power cap (hwmon power1_cap)", power_cap_uw, 1000000, 2, false),
     NUMF("power.min_limit", NULL, "W", "lowest settable cap (hwmon power1_cap_min)", power_cap_min_uw, 1000000, 2, false),
     NUMF("power.max_limit", NULL, "W", "highest settable cap (hwmon power1_cap_max)", power_cap_max_uw, 1000000, 2, false),
-    NUMF("clocks.sm", "clocks.current.sm", "MHz", "engine clock (hwmon freq1_input)", clock_hz, 1000000, 0, false),
+    NUMF("clocks.sm", "clocks.current.sm", "MHz", "engine clock (perf/clock_mhz)", clock_hz, 1000000, 0, false),
     NUMF("clocks.max.sm", "clocks.max.graphics", "MHz", "nominal max engine clock", clock_max_mhz, 1, 0, false),
     NUMF("energy", "total_energy_consumption", "J", "energy since power-on (hwmon energy1_input)", energy_uj, 1000000, 3, false),
     NUMF("reset_count", NULL, NULL, "device/engine resets by the driver", reset_count, 1, 0, false),

@@ -313,7 +313,11 @@ void zs_card_read_sysfs(zs_card *c)
     c->power_cap_max_uw = zs_read_i64(h, "power1_cap_max");
     c->energy_uj = zs_read_i64(h, "energy1_input");
     c->temp_mc = zs_read_i64(h, "temp1_input");
-    c->clock_hz = zs_read_i64(h, "freq1_input");
+    /* The engine clock is not hwmon's (no frequency type): perf/. */
+    c->clock_hz = zs_read_i64(c->sysdir, "perf/clock_mhz");
+    if (c->clock_hz.ok) {
+        c->clock_hz.v *= 1000000;
+    }
     find_nodes(c);
 }
 
