@@ -36,6 +36,7 @@ export QEMU_FUZZ_OBJECTS="zhikai*"
 # -detect_leaks=0: LeakSanitizer stops at glib's own start-up allocations on
 # the first inputs (as in QEMU's oss-fuzz setup); -rss_limit_mb still catches
 # a device model that grows without bound.
+export ASAN_OPTIONS="detect_leaks=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export QEMU_FUZZ_TIMEOUT=${QEMU_FUZZ_TIMEOUT:-2000000}    # us per input
 if "$FBUILD/qemu-fuzz-x86_64" --fuzz-target=generic-fuzz -max_total_time="$SECS" \
         -rss_limit_mb=4096 -detect_leaks=0 -print_final_stats=1 \
