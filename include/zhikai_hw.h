@@ -54,6 +54,7 @@
 #define ZK_REG_NUM_QUEUES       0x01c   /* RO: hardware queues */
 #define ZK_REG_NUM_VECTORS      0x020   /* RO: MSI-X vectors */
 #define ZK_REG_API_VERSION      0x024   /* RO: device API, ZK_API_VERSION */
+#define ZK_REG_COMPUTE_UNITS    0x028   /* RO: compute units running blocks (0: 1) */
 
 #define ZK_ID_MAGIC             0x5a4b4149      /* "ZKAI" */
 #define ZK_HW_VERSION           0x00010000

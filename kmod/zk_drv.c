@@ -152,6 +152,9 @@ static int zk_get_param_ioctl(struct drm_device *dev, void *data,
 	case DRM_ZHIKAI_PARAM_CTX_ID:
 		args->value = ctx->id;
 		break;
+	case DRM_ZHIKAI_PARAM_COMPUTE_UNITS:
+		args->value = zdev->compute_units;
+		break;
 	default:
 		drm_dev_exit(idx);
 		return -EINVAL;

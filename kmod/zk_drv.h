@@ -119,6 +119,7 @@ struct zk_device {
 	u64 hbm_size;
 	u32 hbm_stacks;
 	u32 num_queues;
+	u32 compute_units;
 	u32 num_vectors;
 	u32 caps;
 	u32 hw_version;

@@ -109,6 +109,8 @@ int zk_hw_probe_regs(struct zk_device *zdev)
 	zdev->hbm_size = zk_rd64(zdev, ZK_REG_HBM_SIZE_LO);
 	zdev->hbm_stacks = zk_rd(zdev, ZK_REG_HBM_STACKS);
 	zdev->num_queues = zk_rd(zdev, ZK_REG_NUM_QUEUES);
+	/* Devices before the register read 0 there: one unit. */
+	zdev->compute_units = max(zk_rd(zdev, ZK_REG_COMPUTE_UNITS), 1u);
 	zdev->num_vectors = zk_rd(zdev, ZK_REG_NUM_VECTORS);
 	zdev->clock_max_mhz = zk_rd(zdev, ZK_REG_CLOCK_MAX_MHZ);
 	zdev->power_cap_min_mw = zk_rd(zdev, ZK_REG_POWER_CAP_MIN_MW);

@@ -221,6 +221,8 @@ static uint64_t zhikai_global_read(ZhikaiState *s, hwaddr addr)
         return s->hbm_stacks;
     case ZK_REG_NUM_QUEUES:
         return s->num_queues;
+    case ZK_REG_COMPUTE_UNITS:
+        return s->compute_units;
     case ZK_REG_NUM_VECTORS:
         return ZK_MSIX_VECTORS;
     case ZK_REG_API_VERSION:

@@ -156,6 +156,7 @@ ZK_EXPORT zk_status zk_device_get_properties(zk_device dev, zk_device_properties
     };
     uint64_t v[sizeof(params) / sizeof(params[0])];
     zk_device_properties props;
+    uint64_t cus = 1;
     size_t i;
     int fd, r = 0;
 
@@ -175,6 +176,10 @@ ZK_EXPORT zk_status zk_device_get_properties(zk_device dev, zk_device_properties
     }
     for (i = 0; i < sizeof(params) / sizeof(params[0]) && r == 0; i++) {
         r = zkio_get_param(fd, params[i], &v[i]);
+    }
+    /* Drivers before the parameter: one compute unit. */
+    if (r == 0 && (zkio_get_param(fd, ZKIO_PARAM_COMPUTE_UNITS, &cus) != 0 || cus == 0)) {
+        cus = 1;
     }
     zkio_close(fd);
     if (r != 0) {
@@ -199,6 +204,7 @@ ZK_EXPORT zk_status zk_device_get_properties(zk_device dev, zk_device_properties
     props.api_version = (uint32_t)v[5];
     props.caps = (uint32_t)v[6];
     props.clock_max_mhz = (uint32_t)v[7];
+    props.compute_units = cus > UINT32_MAX ? UINT32_MAX : (uint32_t)cus;
     props.hbm_free = v[8] <= v[1] ? v[1] - v[8] : 0;
     props.va_start = v[9];
     props.va_size = v[10];

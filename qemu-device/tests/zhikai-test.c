@@ -472,6 +472,8 @@ static void test_ids(void)
     g_assert_cmpuint(rd(&t, ZK_REG_NUM_QUEUES), ==, 8);
     g_assert_cmpuint(rd(&t, ZK_REG_NUM_VECTORS), ==, ZK_MSIX_VECTORS);
     g_assert_cmphex(rd(&t, ZK_REG_API_VERSION), ==, ZK_API_VERSION);
+    /* compute-units=0 (the default): one per host core. */
+    g_assert_cmpuint(rd(&t, ZK_REG_COMPUTE_UNITS), >=, 1);
     wr(&t, ZK_REG_SCRATCH, 0xa5a55a5a);
     g_assert_cmphex(rd(&t, ZK_REG_SCRATCH), ==, 0xa5a55a5a);
     g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_RESET);
@@ -1151,6 +1153,7 @@ static void test_launch_simt(void)
     ZkRing r;
 
     zk_setup(&t, ",insn-budget=100000,compute-units=2", &r, 0, &wb);
+    g_assert_cmpuint(rd(&t, ZK_REG_COMPUTE_UNITS), ==, 2);
     status = alloc_status(&t);
     for (unsigned i = 0; i < ARRAY_SIZE(prog); i++) {
         zk_simt_encode(&prog[i], w);

@@ -50,7 +50,8 @@ extern "C" {
 #define DRM_ZHIKAI_PARAM_VA_SIZE         14
 #define DRM_ZHIKAI_PARAM_TIMESTAMP_NS    15   /* device clock now */
 #define DRM_ZHIKAI_PARAM_CTX_ID          16   /* this open file's context id */
-#define DRM_ZHIKAI_PARAM_COUNT           17
+#define DRM_ZHIKAI_PARAM_COMPUTE_UNITS   17   /* blocks run in parallel */
+#define DRM_ZHIKAI_PARAM_COUNT           18
 
 /**
  * struct drm_zhikai_get_param - read one device or context parameter

@@ -186,7 +186,7 @@ typedef struct zk_device_properties {
     uint32_t hbm_stacks;
     uint32_t num_queues;        /* hardware queues */
     uint32_t clock_max_mhz;
-    uint32_t reserved0;
+    uint32_t compute_units;     /* blocks/workgroups run in parallel (SMs) */
     uint64_t va_start;          /* usable device VA range of a context */
     uint64_t va_size;
 } zk_device_properties;

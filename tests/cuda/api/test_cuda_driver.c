@@ -260,6 +260,8 @@ int main(void)
     TAP(OK(cuDeviceComputeCapability(&major, &minor, dev)) && major == 7, "compute capability %d.%d", major, minor);
     TAP(OK(cuDeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_WARP_SIZE, dev)) && v == 32, "warp size %d", v);
     TAP(OK(cuDeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_MAX_THREADS_PER_BLOCK, dev)) && v == 1024, "max threads %d", v);
+    TAP(OK(cuDeviceGetAttribute(&v, CU_DEVICE_ATTRIBUTE_MULTIPROCESSOR_COUNT, dev)) && v >= 1,
+        "multiprocessors (the card's compute units) %d", v);
     TAP(IS(cuDeviceGetAttribute(&v, (CUdevice_attribute)100000, dev), CUDA_ERROR_INVALID_VALUE), "unknown attribute");
     TAP(OK(cuDeviceGetUuid(&u, dev)), "cuDeviceGetUuid");
     TAP(OK(cuGetErrorName(CUDA_ERROR_ILLEGAL_ADDRESS, &s)) && !strcmp(s, "CUDA_ERROR_ILLEGAL_ADDRESS") &&
