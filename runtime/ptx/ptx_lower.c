@@ -1208,8 +1208,14 @@ static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
         }
     }
     case PO_PRMT: {
-        /* default mode, immediate selector: result byte i = byte sel_i of b:a */
-        uint32_t a, b, x = new_vreg(l), t = new_vreg(l), acc = 0;
+        /*
+         * Default mode, immediate selector: result byte i = byte sel_i of b:a.
+         * Byte 0 is extracted (or taken as the whole source when it is that
+         * source's byte 0: bytes 1..3 are all overwritten), bytes 1..3 are
+         * bfi-inserted, from the source directly when it is its byte 0; the
+         * last insert writes the destination.
+         */
+        uint32_t src[2], acc = 0, dst;
         uint64_t sel;
         need_reg_dst(l);
         if (pi->sub || (pi->ops[3].kind != POK_IMM &&
@@ -1219,54 +1225,43 @@ static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
         if (pi->ops[3].kind == POK_IMM) {
             sel = (uint64_t)pi->ops[3].imm;
         }
-        a = val(l, c, &pi->ops[1], ZK_ST_U32);
-        b = val(l, c, &pi->ops[2], ZK_ST_U32);
-        in = emit(l, ZK_SOP_SHL);
-        in->type = ZK_ST_U64;
-        in->rd = x;
-        in->ra = b;
-        in->flags = ZK_SF_BIMM;
-        in->imm = 32;
-        in = emit(l, ZK_SOP_OR);
-        in->type = ZK_ST_U64;
-        in->rd = x;
-        in->ra = x;
-        in->rb = a;
         for (int i = 0; i < 4; i++) {
-            unsigned int s = (unsigned int)(sel >> (4 * i)) & 0xf;
-            uint32_t byte = new_vreg(l);
-            if (s & 8) {
+            if ((sel >> (4 * i)) & 8) {
                 unsupported(l, "sign-replicating selector");
             }
-            in = emit(l, ZK_SOP_BFE);
-            in->type = ZK_ST_U64;
-            in->rd = byte;
-            in->ra = x;
-            in->flags = ZK_SF_BIMM | ZK_SF_CIMM;
-            in->imm = (uint64_t)(8 * s) | 8ull << 32;
-            if (i) {
-                in = emit(l, ZK_SOP_SHL);
+        }
+        src[0] = val(l, c, &pi->ops[1], ZK_ST_U32);
+        src[1] = val(l, c, &pi->ops[2], ZK_ST_U32);
+        dst = greg(l, c, pi->ops[0].val);
+        for (int i = 0; i < 4; i++) {
+            unsigned int s = (unsigned int)(sel >> (4 * i)) & 7;
+            uint32_t byte = src[s >> 2];
+            if (s & 3 || i == 0) {
+                if (i == 0 && !(s & 3)) {
+                    acc = byte; /* upper bytes get replaced below */
+                    continue;
+                }
+                byte = new_vreg(l);
+                in = emit(l, ZK_SOP_BFE);
                 in->type = ZK_ST_U32;
                 in->rd = byte;
-                in->ra = byte;
-                in->flags = ZK_SF_BIMM;
-                in->imm = (uint64_t)(8 * i);
+                in->ra = src[s >> 2];
+                in->flags = ZK_SF_BIMM | ZK_SF_CIMM;
+                in->imm = (uint64_t)(8 * (s & 3)) | 8ull << 32;
+                if (i == 0) {
+                    acc = byte;
+                    continue;
+                }
             }
-            if (acc) {
-                in = emit(l, ZK_SOP_OR);
-                in->type = ZK_ST_U32;
-                in->rd = t;
-                in->ra = acc;
-                in->rb = byte;
-                acc = t;
-                t = new_vreg(l);
-            } else {
-                acc = byte;
-            }
+            in = emit(l, ZK_SOP_BFI);
+            in->type = ZK_ST_U32;
+            in->rd = i == 3 ? dst : new_vreg(l);
+            in->ra = byte;
+            in->rb = acc;
+            in->flags = ZK_SF_CIMM;
+            in->imm = (uint64_t)(8 * i) | 8u << 8;
+            acc = in->rd;
         }
-        in = emit(l, ZK_SOP_MOV);
-        in->rd = greg(l, c, pi->ops[0].val);
-        in->rb = acc;
         return;
     }
     case PO_SETP:
