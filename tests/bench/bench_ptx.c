@@ -86,7 +86,7 @@ static double run1(const Code *c, uint32_t grid, uint32_t block, uint32_t dyn_sh
  */
 enum { REPS = 7 };
 
-#define NO_TWIN "rope rmsnorm softmax atomics local_array device_call reduce_tree " \
+#define NO_TWIN "rope softmax atomics local_array device_call reduce_tree " \
                 "reduce_warp sgemm_tiled attention many_live"
 static void run_pair(const Code *cp, const Code *ch, uint32_t grid, uint32_t block,
                      uint32_t dyn, const void *pp, uint32_t ppsz, const void *ph, uint32_t phsz,
@@ -142,8 +142,9 @@ static int near(float got, double want)
     return fabs((double)got - want) <= 1e-5 * (1.0 + fabs(want));
 }
 
-static int check_silu(const void *out, uint32_t n)
+static int check_silu(const void *out)
 {
+    const uint32_t n = TN;
     const float *y = out;
     int bad = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -152,8 +153,9 @@ static int check_silu(const void *out, uint32_t n)
     return bad + (y[n] != 0); /* nothing written past n */
 }
 
-static int check_gelu(const void *out, uint32_t n)
+static int check_gelu(const void *out)
 {
+    const uint32_t n = TN;
     const float *y = out;
     int bad = 0;
     for (uint32_t i = 0; i < n; i++) {
@@ -163,8 +165,9 @@ static int check_gelu(const void *out, uint32_t n)
     return bad + (y[n] != 0);
 }
 
-static int check_bitops(const void *out, uint32_t n)
+static int check_bitops(const void *out)
 {
+    const uint32_t n = TN;
     const uint32_t *o = out;
     int bad = 0;
     for (uint32_t i = 0; i < n; i++, o += 8) {
@@ -185,24 +188,59 @@ static int check_bitops(const void *out, uint32_t n)
     return bad + (o[0] != 0);
 }
 
+enum { RN_ROWS = 512, RN_N = 1000 };
+static float *rx, *rw;
+
+static int check_rmsnorm(const void *out)
+{
+    const float *y = out;
+    int bad = 0;
+    for (int r = 0; r < RN_ROWS; r++) {
+        double ss = 0, sc;
+        for (int j = 0; j < RN_N; j++) {
+            ss += (double)rx[r * RN_N + j] * rx[r * RN_N + j];
+        }
+        sc = 1.0 / sqrt(ss / RN_N + 1e-5f);
+        for (int j = 0; j < RN_N; j++) {
+            bad += !near(y[r * RN_N + j], rx[r * RN_N + j] * sc * rw[j]);
+        }
+    }
+    return bad;
+}
+
 typedef struct Twin {
     const char *file, *ptx, *hand, *what;
-    unsigned nptr, out_arg; /* params: nptr pointers then s32 n */
-    size_t out_elem;        /* output bytes per element */
-    int (*check)(const void *out, uint32_t n);
+    uint32_t grid, block, dyn_shared;
+    unsigned nargs, out_arg; /* args[out_arg] is replaced by the output buffer */
+    uint64_t args[8];        /* packed by the PTX .entry parameter layout */
+    size_t out_bytes;
+    const void *out_init;    /* initial output contents (in-place kernels); NULL: zeros */
+    int (*check)(const void *out); /* mismatches against the C reference */
 } Twin;
+
+static void pack(uint8_t *buf, const zk_ptx_kernel *pk, const uint64_t *args, unsigned nargs)
+{
+    if (pk->nparams != nargs || pk->param_bytes > 64) {
+        fprintf(stderr, "bench_ptx: %s: %u parameters, bench passes %u\n", pk->name,
+                pk->nparams, nargs);
+        exit(1);
+    }
+    memset(buf, 0, 64);
+    for (unsigned k = 0; k < nargs; k++) {
+        memcpy(buf + pk->params[k].offset, &args[k], pk->params[k].size); /* LE */
+    }
+}
 
 /*
  * Runs corpus kernel T->ptx (translated from T->file's clang PTX) and its
- * hand-written twin on the same inputs into separate, zeroed output buffers,
- * checks both against the C reference and reports.  Returns 0 when both agree
- * with it.
+ * hand-written twin (same parameter layout) into separate output buffers:
+ * timed launches, then, from freshly initialised outputs, one launch each
+ * checked against the C reference.  Returns 0 when both agree with it.
  */
-static int twin(const Twin *T, const char *corpus, const ZkObj *hand, uint64_t hand_va,
-                const uint64_t *in_ptrs)
+static int twin(const Twin *T, const char *corpus, const ZkObj *hand, uint64_t hand_va)
 {
     char path[512], err[512];
-    size_t len, obytes = (TN + 1) * T->out_elem;
+    size_t len;
     char *text;
     zk_ptx_image img;
     int rc = 0;
@@ -216,44 +254,48 @@ static int twin(const Twin *T, const char *corpus, const ZkObj *hand, uint64_t h
     free(text);
     const zk_ptx_kernel *pk = zk_ptx_find_kernel(&img, T->ptx);
     const ZkObjKernel *hk = zk_obj_find(hand, T->hand);
-    if (!pk || !hk) {
-        fprintf(stderr, "bench_ptx: no kernel %s / %s\n", T->ptx, T->hand);
+    if (!pk || !hk || hk->simt.param_bytes != pk->param_bytes) {
+        fprintf(stderr, "bench_ptx: no kernel %s, or %s with other parameters\n", T->ptx,
+                T->hand);
         exit(1);
     }
-    uint64_t iva = zkt_alloc(&tm, img.size), o1 = zkt_alloc(&tm, obytes),
-             o2 = zkt_alloc(&tm, obytes);
-    void *zero = calloc(1, obytes), *got = malloc(obytes);
-    uint8_t pp[64] = { 0 }, ph[64] = { 0 };
-    uint32_t n = TN;
-    zkt_put(&tm, iva, img.image, img.size);
-    zkt_put(&tm, o1, zero, obytes);
-    zkt_put(&tm, o2, zero, obytes);
-    for (unsigned k = 0, j = 0; k < T->nptr; k++) {
-        uint64_t a1 = k == T->out_arg ? o1 : in_ptrs[j], a2 = k == T->out_arg ? o2 : in_ptrs[j];
-        j += k != T->out_arg;
-        memcpy(pp + 8 * k, &a1, 8);
-        memcpy(ph + 8 * k, &a2, 8);
+    uint64_t iva = zkt_alloc(&tm, img.size), o[2], args[8], pva[2], ins[2];
+    void *init = calloc(1, T->out_bytes), *got = malloc(T->out_bytes);
+    uint8_t pp[2][64];
+    double t[2];
+    if (T->out_init) {
+        memcpy(init, T->out_init, T->out_bytes);
     }
-    memcpy(pp + 8 * T->nptr, &n, 4);
-    memcpy(ph + 8 * T->nptr, &n, 4);
-    Code cp = { iva, img.size, pk->entry, pk->shared_bytes, pk->local_bytes };
-    Code ch = { hand_va, hand->image_size, hk->entry, hk->simt.shared_bytes, hk->simt.local_bytes };
-    double tp, th;
-    uint64_t ip, ih;
-    run_pair(&cp, &ch, (TN + 255) / 256, 256, 0, pp, pk->param_bytes, ph, hk->simt.param_bytes,
-             &tp, &th, &ip, &ih);
+    zkt_put(&tm, iva, img.image, img.size);
+    memcpy(args, T->args, sizeof(args));
+    for (int w = 0; w < 2; w++) {
+        o[w] = zkt_alloc(&tm, T->out_bytes);
+        zkt_put(&tm, o[w], init, T->out_bytes);
+        args[T->out_arg] = o[w];
+        pack(pp[w], pk, args, T->nargs);
+        pva[w] = zkt_alloc(&tm, 64);
+        zkt_put(&tm, pva[w], pp[w], 64);
+    }
+    Code c[2] = { { iva, img.size, pk->entry, pk->shared_bytes, pk->local_bytes },
+                  { hand_va, hand->image_size, hk->entry, hk->simt.shared_bytes,
+                    hk->simt.local_bytes } };
+    run_pair(&c[0], &c[1], T->grid, T->block, T->dyn_shared, pp[0], pk->param_bytes, pp[1],
+             pk->param_bytes, &t[0], &t[1], &ins[0], &ins[1]);
     for (int w = 0; w < 2; w++) {
         int bad;
-        zkt_get(&tm, w ? o2 : o1, got, obytes);
-        bad = T->check(got, n);
+        uint64_t dummy;
+        zkt_put(&tm, o[w], init, T->out_bytes);
+        run1(&c[w], T->grid, T->block, T->dyn_shared, pva[w], pk->param_bytes, &dummy);
+        zkt_get(&tm, o[w], got, T->out_bytes);
+        bad = T->check(got);
         if (bad) {
             fprintf(stderr, "bench_ptx: %s: %d results differ from the C reference\n",
                     w ? T->hand : T->ptx, bad);
             rc = 1;
         }
     }
-    report(T->what, T->hand, tp, th, ip, ih);
-    free(zero);
+    report(T->what, T->hand, t[0], t[1], ins[0], ins[1]);
+    free(init);
     free(got);
     zk_ptx_image_free(&img);
     return rc;
@@ -372,13 +414,7 @@ int main(int argc, char **argv)
         }
         report(P[k].what, P[k].hand, tp, th, ip, ih);
     }
-    /* corpus kernels with twins in runtime/kernels/ptx_twins.zks */
-    static const Twin T[] = {
-        { "activations", "silu_mul", "twin_silu_mul", "silu_mul 256K", 3, 2, 4, check_silu },
-        { "activations", "gelu", "twin_gelu", "gelu 256K", 2, 1, 4, check_gelu },
-        { "bitops", "bitops", "twin_bitops", "bitops 256K (x8 outputs)", 3, 2, 32,
-          check_bitops },
-    };
+    /* corpus kernels with twins in runtime/kernels/ptx_twins.zks: table below */
     ZkObj twins;
     text = slurp(tzko, &len);
     if (zk_obj_load(text, len, &twins, err, sizeof(err))) {
@@ -408,15 +444,40 @@ int main(int argc, char **argv)
     zkt_put(&tm, dtg, tg, TN * 4);
     zkt_put(&tm, dta, ta, TN * 4);
     zkt_put(&tm, dtb, tb, TN * 4);
-    rc |= twin(&T[0], corpus, &twins, tva, (uint64_t[]){ dtx, dtg });
-    rc |= twin(&T[1], corpus, &twins, tva, (uint64_t[]){ dtx });
-    rc |= twin(&T[2], corpus, &twins, tva, (uint64_t[]){ dta, dtb });
+    rx = malloc(RN_ROWS * RN_N * 4);
+    rw = malloc(RN_N * 4);
+    for (uint32_t i = 0, r = 777; i < RN_ROWS * RN_N; i++) {
+        r = r * 1664525u + 1013904223u;
+        rx[i] = -3.0f + 6.0f * (float)(r >> 8) / 16777216.0f;
+        if (i < RN_N) {
+            rw[i] = 0.5f + (float)(r >> 8) / 16777216.0f;
+        }
+    }
+    uint64_t drx = zkt_alloc(&tm, RN_ROWS * RN_N * 4), drw = zkt_alloc(&tm, RN_N * 4);
+    zkt_put(&tm, drx, rx, RN_ROWS * RN_N * 4);
+    zkt_put(&tm, drw, rw, RN_N * 4);
+    const uint32_t eps = 0x3727c5ac; /* 1e-5f */
+    const Twin T[] = {
+        { "activations", "silu_mul", "twin_silu_mul", "silu_mul 256K", (TN + 255) / 256, 256, 0,
+          4, 2, { dtx, dtg, 0, TN }, (TN + 1) * 4, NULL, check_silu },
+        { "activations", "gelu", "twin_gelu", "gelu 256K", (TN + 255) / 256, 256, 0, 3, 1,
+          { dtx, 0, TN }, (TN + 1) * 4, NULL, check_gelu },
+        { "bitops", "bitops", "twin_bitops", "bitops 256K (x8 outputs)", (TN + 255) / 256, 256,
+          0, 4, 2, { dta, dtb, 0, TN }, (TN + 1) * 32, NULL, check_bitops },
+        { "rmsnorm", "rmsnorm", "twin_rmsnorm", "rmsnorm 512 x 1000", RN_ROWS, 128, 0, 5, 2,
+          { drx, drw, 0, RN_N, eps }, RN_ROWS * RN_N * 4, NULL, check_rmsnorm },
+    };
+    for (size_t k = 0; k < sizeof(T) / sizeof(T[0]); k++) {
+        rc |= twin(&T[k], corpus, &twins, tva);
+    }
     printf("corpus kernels without a hand-written twin: %s\n", NO_TWIN);
     zk_obj_free(&twins);
     free(tx);
     free(tg);
     free(ta);
     free(tb);
+    free(rx);
+    free(rw);
     /* load + translate of the largest corpus kernels */
     static const char *const big[] = { "many_live", "attention" };
     for (size_t k = 0; k < 2; k++) {
