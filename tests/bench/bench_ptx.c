@@ -86,7 +86,7 @@ static double run1(const Code *c, uint32_t grid, uint32_t block, uint32_t dyn_sh
  */
 enum { REPS = 7 };
 
-#define NO_TWIN "rope softmax atomics local_array device_call reduce_tree " \
+#define NO_TWIN "atomics local_array device_call reduce_tree " \
                 "reduce_warp sgemm_tiled attention many_live"
 static void run_pair(const Code *cp, const Code *ch, uint32_t grid, uint32_t block,
                      uint32_t dyn, const void *pp, uint32_t ppsz, const void *ph, uint32_t phsz,
@@ -203,6 +203,45 @@ static int check_rmsnorm(const void *out)
         sc = 1.0 / sqrt(ss / RN_N + 1e-5f);
         for (int j = 0; j < RN_N; j++) {
             bad += !near(y[r * RN_N + j], rx[r * RN_N + j] * sc * rw[j]);
+        }
+    }
+    return bad;
+}
+
+enum { RO_HEADS = 2048, RO_DIM = 128, RO_POS = 7 };
+static float *rq;
+
+static int check_rope(const void *out)
+{
+    const float *q = out;
+    int bad = 0;
+    for (int h = 0; h < RO_HEADS; h++) {
+        for (int i = 0; i < RO_DIM / 2; i++) {
+            double a = RO_POS * pow(10000.0, -2.0 * i / RO_DIM);
+            double x0 = rq[h * RO_DIM + 2 * i], x1 = rq[h * RO_DIM + 2 * i + 1];
+            float g0 = q[h * RO_DIM + 2 * i], g1 = q[h * RO_DIM + 2 * i + 1];
+            bad += fabs(g0 - (x0 * cos(a) - x1 * sin(a))) > 1e-4 * (1 + fabs(x0) + fabs(x1));
+            bad += fabs(g1 - (x0 * sin(a) + x1 * cos(a))) > 1e-4 * (1 + fabs(x0) + fabs(x1));
+        }
+    }
+    return bad;
+}
+
+static int check_softmax(const void *out)
+{
+    const float *y = out;
+    int bad = 0;
+    for (int r = 0; r < RN_ROWS; r++) {
+        const float *x = rx + r * RN_N;
+        double m = -3e38, sum = 0;
+        for (int j = 0; j < RN_N; j++) {
+            m = x[j] > m ? x[j] : m;
+        }
+        for (int j = 0; j < RN_N; j++) {
+            sum += exp(x[j] - m);
+        }
+        for (int j = 0; j < RN_N; j++) {
+            bad += fabs(y[r * RN_N + j] - exp(x[j] - m) / sum) > 2e-5 * (1 + exp(x[j] - m) / sum);
         }
     }
     return bad;
@@ -457,6 +496,11 @@ int main(int argc, char **argv)
     zkt_put(&tm, drx, rx, RN_ROWS * RN_N * 4);
     zkt_put(&tm, drw, rw, RN_N * 4);
     const uint32_t eps = 0x3727c5ac; /* 1e-5f */
+    rq = malloc(RO_HEADS * RO_DIM * 4);
+    for (uint32_t i = 0, r = 99; i < RO_HEADS * RO_DIM; i++) {
+        r = r * 1664525u + 1013904223u;
+        rq[i] = -1.0f + 2.0f * (float)(r >> 8) / 16777216.0f;
+    }
     const Twin T[] = {
         { "activations", "silu_mul", "twin_silu_mul", "silu_mul 256K", (TN + 255) / 256, 256, 0,
           4, 2, { dtx, dtg, 0, TN }, (TN + 1) * 4, NULL, check_silu },
@@ -466,6 +510,11 @@ int main(int argc, char **argv)
           0, 4, 2, { dta, dtb, 0, TN }, (TN + 1) * 32, NULL, check_bitops },
         { "rmsnorm", "rmsnorm", "twin_rmsnorm", "rmsnorm 512 x 1000", RN_ROWS, 128, 0, 5, 2,
           { drx, drw, 0, RN_N, eps }, RN_ROWS * RN_N * 4, NULL, check_rmsnorm },
+        { "rope", "rope", "twin_rope", "rope 2048 heads x 128", RO_HEADS * RO_DIM / 2 / 256, 256,
+          0, 5, 0, { 0, RO_HEADS, RO_DIM, RO_POS, 0x461c4000 /* 10000.0f */ },
+          RO_HEADS * RO_DIM * 4, rq, check_rope },
+        { "softmax", "softmax", "twin_softmax", "softmax 512 x 1000", RN_ROWS, 128, 0, 3, 1,
+          { drx, 0, RN_N }, RN_ROWS * RN_N * 4, NULL, check_softmax },
     };
     for (size_t k = 0; k < sizeof(T) / sizeof(T[0]); k++) {
         rc |= twin(&T[k], corpus, &twins, tva);
@@ -478,6 +527,7 @@ int main(int argc, char **argv)
     free(tb);
     free(rx);
     free(rw);
+    free(rq);
     /* load + translate of the largest corpus kernels */
     static const char *const big[] = { "many_live", "attention" };
     for (size_t k = 0; k < 2; k++) {
