@@ -86,7 +86,7 @@ static double run1(const Code *c, uint32_t grid, uint32_t block, uint32_t dyn_sh
  */
 enum { REPS = 7 };
 
-#define NO_TWIN "atomics local_array device_call reduce_tree " \
+#define NO_TWIN "atomics local_array device_call " \
                 "reduce_warp sgemm_tiled attention many_live"
 static void run_pair(const Code *cp, const Code *ch, uint32_t grid, uint32_t block,
                      uint32_t dyn, const void *pp, uint32_t ppsz, const void *ph, uint32_t phsz,
@@ -243,6 +243,22 @@ static int check_softmax(const void *out)
         for (int j = 0; j < RN_N; j++) {
             bad += fabs(y[r * RN_N + j] - exp(x[j] - m) / sum) > 2e-5 * (1 + exp(x[j] - m) / sum);
         }
+    }
+    return bad;
+}
+
+enum { RT_BLOCKS = (TN + 511) / 512 };
+
+static int check_reduce_tree(const void *out)
+{
+    const float *sums = out;
+    int bad = 0;
+    for (int b = 0; b < RT_BLOCKS; b++) {
+        double want = 0;
+        for (int i = 512 * b; i < 512 * (b + 1) && i < TN; i++) {
+            want += tx[i];
+        }
+        bad += !(fabs(sums[b] - want) <= 1e-4 * (1 + fabs(want)));
     }
     return bad;
 }
@@ -515,6 +531,8 @@ int main(int argc, char **argv)
           RO_HEADS * RO_DIM * 4, rq, check_rope },
         { "softmax", "softmax", "twin_softmax", "softmax 512 x 1000", RN_ROWS, 128, 0, 3, 1,
           { drx, 0, RN_N }, RN_ROWS * RN_N * 4, NULL, check_softmax },
+        { "reduce_tree", "reduce_tree", "twin_reduce_tree", "reduce_tree 256K", RT_BLOCKS, 256,
+          0, 3, 1, { dtx, 0, TN }, RT_BLOCKS * 4, NULL, check_reduce_tree },
     };
     for (size_t k = 0; k < sizeof(T) / sizeof(T[0]); k++) {
         rc |= twin(&T[k], corpus, &twins, tva);
