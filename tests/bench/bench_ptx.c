@@ -86,7 +86,7 @@ static double run1(const Code *c, uint32_t grid, uint32_t block, uint32_t dyn_sh
  */
 enum { REPS = 7 };
 
-#define NO_TWIN "atomics local_array device_call " \
+#define NO_TWIN "atomics local_array " \
                 "reduce_warp sgemm_tiled attention many_live"
 static void run_pair(const Code *cp, const Code *ch, uint32_t grid, uint32_t block,
                      uint32_t dyn, const void *pp, uint32_t ppsz, const void *ph, uint32_t phsz,
@@ -261,6 +261,24 @@ static int check_reduce_tree(const void *out)
         bad += !(fabs(sums[b] - want) <= 1e-4 * (1 + fabs(want)));
     }
     return bad;
+}
+
+enum { PD = 8 }; /* polynomial degree */
+static float pc[PD + 1];
+
+static int check_eval_poly(const void *out)
+{
+    const float *y = out;
+    int bad = 0;
+    for (int i = 0; i < TN; i++) {
+        double x = rq[i], a = 0, b = 0;
+        for (int k = PD; k >= 0; k--) {
+            a = a * x + pc[k];
+            b = b * -x + pc[k];
+        }
+        bad += !near(y[i], a - b);
+    }
+    return bad + (y[TN] != 0);
 }
 
 typedef struct Twin {
@@ -517,6 +535,12 @@ int main(int argc, char **argv)
         r = r * 1664525u + 1013904223u;
         rq[i] = -1.0f + 2.0f * (float)(r >> 8) / 16777216.0f;
     }
+    for (int k = 0; k <= PD; k++) {
+        pc[k] = 1.0f / (float)(k + 1) - 0.3f * (float)(k & 1);
+    }
+    uint64_t drq = zkt_alloc(&tm, RO_HEADS * RO_DIM * 4), dpc = zkt_alloc(&tm, sizeof(pc));
+    zkt_put(&tm, drq, rq, RO_HEADS * RO_DIM * 4);
+    zkt_put(&tm, dpc, pc, sizeof(pc));
     const Twin T[] = {
         { "activations", "silu_mul", "twin_silu_mul", "silu_mul 256K", (TN + 255) / 256, 256, 0,
           4, 2, { dtx, dtg, 0, TN }, (TN + 1) * 4, NULL, check_silu },
@@ -533,6 +557,9 @@ int main(int argc, char **argv)
           { drx, 0, RN_N }, RN_ROWS * RN_N * 4, NULL, check_softmax },
         { "reduce_tree", "reduce_tree", "twin_reduce_tree", "reduce_tree 256K", RT_BLOCKS, 256,
           0, 3, 1, { dtx, 0, TN }, RT_BLOCKS * 4, NULL, check_reduce_tree },
+        { "device_call", "eval_poly", "twin_eval_poly", "eval_poly (device call) 256K",
+          (TN + 255) / 256, 256, 0, 5, 2, { drq, dpc, 0, PD, TN }, (TN + 1) * 4, NULL,
+          check_eval_poly },
     };
     for (size_t k = 0; k < sizeof(T) / sizeof(T[0]); k++) {
         rc |= twin(&T[k], corpus, &twins, tva);
