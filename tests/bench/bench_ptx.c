@@ -86,8 +86,7 @@ static double run1(const Code *c, uint32_t grid, uint32_t block, uint32_t dyn_sh
  */
 enum { REPS = 7 };
 
-#define NO_TWIN "atomics local_array " \
-                "reduce_warp sgemm_tiled attention many_live"
+#define NO_TWIN "atomics local_array sgemm_tiled attention many_live"
 static void run_pair(const Code *cp, const Code *ch, uint32_t grid, uint32_t block,
                      uint32_t dyn, const void *pp, uint32_t ppsz, const void *ph, uint32_t phsz,
                      double *tp, double *th, uint64_t *ip, uint64_t *ih)
@@ -281,11 +280,32 @@ static int check_eval_poly(const void *out)
     return bad + (y[TN] != 0);
 }
 
+enum { RW_BLOCKS = (TN + 127) / 128 };
+
+static int check_reduce_warp(const void *out)
+{
+    const float *sums = out, *maxes = sums + RW_BLOCKS;
+    const int32_t *pos = (const int32_t *)(maxes + RW_BLOCKS);
+    int bad = 0;
+    for (int b = 0; b < RW_BLOCKS; b++) {
+        double sum = 0;
+        float m = -3.0e38f;
+        int32_t p = 0;
+        for (int i = 128 * b; i < 128 * (b + 1) && i < TN; i++) {
+            sum += tx[i];
+            m = tx[i] > m ? tx[i] : m;
+            p += tx[i] > 0;
+        }
+        bad += !(fabs(sums[b] - sum) <= 1e-4 * (1 + fabs(sum))) + (maxes[b] != m) + (pos[b] != p);
+    }
+    return bad;
+}
+
 typedef struct Twin {
     const char *file, *ptx, *hand, *what;
     uint32_t grid, block, dyn_shared;
-    unsigned nargs, out_arg; /* args[out_arg] is replaced by the output buffer */
-    uint64_t args[8];        /* packed by the PTX .entry parameter layout */
+    unsigned nargs, out_mask; /* args[k], k in out_mask: offset into the output buffer */
+    uint64_t args[8];         /* packed by the PTX .entry parameter layout */
     size_t out_bytes;
     const void *out_init;    /* initial output contents (in-place kernels); NULL: zeros */
     int (*check)(const void *out); /* mismatches against the C reference */
@@ -344,7 +364,9 @@ static int twin(const Twin *T, const char *corpus, const ZkObj *hand, uint64_t h
     for (int w = 0; w < 2; w++) {
         o[w] = zkt_alloc(&tm, T->out_bytes);
         zkt_put(&tm, o[w], init, T->out_bytes);
-        args[T->out_arg] = o[w];
+        for (unsigned k = 0; k < T->nargs; k++) {
+            args[k] = T->out_mask >> k & 1 ? o[w] + T->args[k] : T->args[k];
+        }
         pack(pp[w], pk, args, T->nargs);
         pva[w] = zkt_alloc(&tm, 64);
         zkt_put(&tm, pva[w], pp[w], 64);
@@ -543,23 +565,26 @@ int main(int argc, char **argv)
     zkt_put(&tm, dpc, pc, sizeof(pc));
     const Twin T[] = {
         { "activations", "silu_mul", "twin_silu_mul", "silu_mul 256K", (TN + 255) / 256, 256, 0,
-          4, 2, { dtx, dtg, 0, TN }, (TN + 1) * 4, NULL, check_silu },
-        { "activations", "gelu", "twin_gelu", "gelu 256K", (TN + 255) / 256, 256, 0, 3, 1,
+          4, 1 << 2, { dtx, dtg, 0, TN }, (TN + 1) * 4, NULL, check_silu },
+        { "activations", "gelu", "twin_gelu", "gelu 256K", (TN + 255) / 256, 256, 0, 3, 1 << 1,
           { dtx, 0, TN }, (TN + 1) * 4, NULL, check_gelu },
         { "bitops", "bitops", "twin_bitops", "bitops 256K (x8 outputs)", (TN + 255) / 256, 256,
-          0, 4, 2, { dta, dtb, 0, TN }, (TN + 1) * 32, NULL, check_bitops },
-        { "rmsnorm", "rmsnorm", "twin_rmsnorm", "rmsnorm 512 x 1000", RN_ROWS, 128, 0, 5, 2,
+          0, 4, 1 << 2, { dta, dtb, 0, TN }, (TN + 1) * 32, NULL, check_bitops },
+        { "rmsnorm", "rmsnorm", "twin_rmsnorm", "rmsnorm 512 x 1000", RN_ROWS, 128, 0, 5, 1 << 2,
           { drx, drw, 0, RN_N, eps }, RN_ROWS * RN_N * 4, NULL, check_rmsnorm },
         { "rope", "rope", "twin_rope", "rope 2048 heads x 128", RO_HEADS * RO_DIM / 2 / 256, 256,
-          0, 5, 0, { 0, RO_HEADS, RO_DIM, RO_POS, 0x461c4000 /* 10000.0f */ },
+          0, 5, 1 << 0, { 0, RO_HEADS, RO_DIM, RO_POS, 0x461c4000 /* 10000.0f */ },
           RO_HEADS * RO_DIM * 4, rq, check_rope },
-        { "softmax", "softmax", "twin_softmax", "softmax 512 x 1000", RN_ROWS, 128, 0, 3, 1,
+        { "softmax", "softmax", "twin_softmax", "softmax 512 x 1000", RN_ROWS, 128, 0, 3, 1 << 1,
           { drx, 0, RN_N }, RN_ROWS * RN_N * 4, NULL, check_softmax },
         { "reduce_tree", "reduce_tree", "twin_reduce_tree", "reduce_tree 256K", RT_BLOCKS, 256,
-          0, 3, 1, { dtx, 0, TN }, RT_BLOCKS * 4, NULL, check_reduce_tree },
+          0, 3, 1 << 1, { dtx, 0, TN }, RT_BLOCKS * 4, NULL, check_reduce_tree },
         { "device_call", "eval_poly", "twin_eval_poly", "eval_poly (device call) 256K",
-          (TN + 255) / 256, 256, 0, 5, 2, { drq, dpc, 0, PD, TN }, (TN + 1) * 4, NULL,
+          (TN + 255) / 256, 256, 0, 5, 1 << 2, { drq, dpc, 0, PD, TN }, (TN + 1) * 4, NULL,
           check_eval_poly },
+        { "reduce_warp", "reduce_warp", "twin_reduce_warp", "reduce_warp (sum max ballot) 256K",
+          RW_BLOCKS, 128, 0, 5, 7 << 1, { dtx, 0, RW_BLOCKS * 4, RW_BLOCKS * 8, TN },
+          RW_BLOCKS * 12, NULL, check_reduce_warp },
     };
     for (size_t k = 0; k < sizeof(T) / sizeof(T[0]); k++) {
         rc |= twin(&T[k], corpus, &twins, tva);
