@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench_ptx - the PTX translator's code against hand-written SIMT assembly
- * (host, no VM): CUDA C kernels of tests/cuda/simt_pairs.cu and
- * vector_add.cu, compiled by clang-14 and translated, run on the engine's
- * SIMT interpreter next to their twins in runtime/kernels/simt_demo.zks on
- * the same launch; results must agree.  Reports time per launch (best of 5)
- * and warp instructions, ratio = hand time / translated time (target
- * >= 0.8), and PTX load+translate time of the largest corpus kernel.
+ * (host, no VM): CUDA C corpus kernels (tests/cuda/), compiled by clang-14
+ * and translated, run on the engine's SIMT interpreter next to their twins
+ * in runtime/kernels/simt_demo.zks and ptx_twins.zks on the same launch;
+ * results must agree with each other or with a C reference.  Reports time
+ * per launch (best of 7, translated and hand alternating) and warp
+ * instructions, ratio = hand time / translated time (target >= 0.8), and
+ * PTX load+translate time of the largest corpus kernels.
  * Writes build/bench-ptx.json (tools/bench.sh convention).
  */
 #include <math.h>
