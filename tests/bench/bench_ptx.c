@@ -87,7 +87,7 @@ static double run1(const Code *c, uint32_t grid, uint32_t block, uint32_t dyn_sh
  */
 enum { REPS = 7 };
 
-#define NO_TWIN "atomics local_array sgemm_tiled attention many_live"
+#define NO_TWIN "atomics sgemm_tiled attention many_live"
 static void run_pair(const Code *cp, const Code *ch, uint32_t grid, uint32_t block,
                      uint32_t dyn, const void *pp, uint32_t ppsz, const void *ph, uint32_t phsz,
                      double *tp, double *th, uint64_t *ip, uint64_t *ih)
@@ -300,6 +300,26 @@ static int check_reduce_warp(const void *out)
         bad += !(fabs(sums[b] - sum) <= 1e-4 * (1 + fabs(sum))) + (maxes[b] != m) + (pos[b] != p);
     }
     return bad;
+}
+
+enum { LM_WIN = 64, LM_N = TN * 4, LM_THREADS = (LM_N + LM_WIN - 1) / LM_WIN };
+
+static int check_local_mode(const void *out)
+{
+    const int32_t *mode = out;
+    const uint8_t *in = (const uint8_t *)ta;
+    int bad = 0;
+    for (int t = 0; t < LM_THREADS; t++) {
+        int counts[256] = { 0 }, best = 0;
+        for (int j = 0; j < LM_WIN && t * LM_WIN + j < LM_N; j++) {
+            counts[in[t * LM_WIN + j]]++;
+        }
+        for (int b = 1; b < 256; b++) {
+            best = counts[b] > counts[best] ? b : best;
+        }
+        bad += mode[t] != best;
+    }
+    return bad + (mode[LM_THREADS] != 0);
 }
 
 typedef struct Twin {
@@ -586,6 +606,9 @@ int main(int argc, char **argv)
         { "reduce_warp", "reduce_warp", "twin_reduce_warp", "reduce_warp (sum max ballot) 256K",
           RW_BLOCKS, 128, 0, 5, 7 << 1, { dtx, 0, RW_BLOCKS * 4, RW_BLOCKS * 8, TN },
           RW_BLOCKS * 12, NULL, check_reduce_warp },
+        { "local_array", "local_mode", "twin_local_mode", "local_mode 16K threads x 64 B",
+          (LM_THREADS + 255) / 256, 256, 0, 4, 1 << 1, { dta, 0, LM_WIN, LM_N },
+          (LM_THREADS + 1) * 4, NULL, check_local_mode },
     };
     for (size_t k = 0; k < sizeof(T) / sizeof(T[0]); k++) {
         rc |= twin(&T[k], corpus, &twins, tva);
