@@ -52,6 +52,7 @@ typedef struct lowerer {
     int depth;
     uint32_t guard, gneg;   /* of the PTX instruction being lowered */
     uint32_t line;
+    uint32_t labels_below;  /* every label placed so far is at an index < this */
     const ptx_insn *cur;
     void *owned[4 * (MAX_INLINE_DEPTH + 2)];   /* per-function scratch, freed on failure */
     int nowned;
@@ -176,9 +177,27 @@ static int32_t new_label(lowerer *l)
     return (int32_t)f->nlabels++;
 }
 
+/*
+ * "@p bra LAB; bra X; LAB:" (clang's loop latches and if/else joins)
+ * becomes "@!p bra X": one warp instruction less on every pass.  Only when
+ * no label sits on the unconditional bra or after it (nothing else reaches
+ * it, no label position moves).
+ */
 static void place_label(lowerer *l, int32_t lab)
 {
-    l->f->label_pos[lab] = (int32_t)l->f->n;
+    mir_func *f = l->f;
+    uint32_t n = f->n;
+    if (n >= 2 && l->labels_below < n) {
+        mir_insn *c = &f->v[n - 2], *u = &f->v[n - 1];
+        if (c->op == ZK_SOP_BRA && c->guard && c->target == lab && u->op == ZK_SOP_BRA &&
+            !u->guard) {
+            c->gneg ^= 1;
+            c->target = u->target;
+            f->n--;
+        }
+    }
+    f->label_pos[lab] = (int32_t)f->n;
+    l->labels_below = f->n + 1;
 }
 
 /* ---- types ------------------------------------------------------------------------- */
@@ -1568,6 +1587,7 @@ static void lower_kernel(lowerer *l, const ptx_func *pf, mir_func *f)
     lctx c;
     memset(&c, 0, sizeof(c));
     l->f = f;
+    l->labels_below = 0;
     snprintf(f->name, sizeof(f->name), "%s", pf->name);
     if (strlen(pf->name) >= sizeof(f->name)) {
         l->line = pf->line;
