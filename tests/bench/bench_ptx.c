@@ -58,13 +58,15 @@ typedef struct Code {
 static ZkTestMem tm;
 
 /* Wall time of one launch; *insns = its warp instructions. */
+static uint32_t g_grid_y = 1, g_block_y = 1; /* y extents of the next launches */
+
 static double run1(const Code *c, uint32_t grid, uint32_t block, uint32_t dyn_shared,
                    uint64_t pva, uint32_t psize, uint64_t *insns)
 {
     ZkLaunch l = {
         .code_va = c->va, .code_size = c->size, .entry = c->entry,
-        .grid = { grid, 1, 1 }, .args_va = pva, .args_size = psize, .num_cus = 1,
-        .simt = true, .block = { block, 1, 1 }, .shared_bytes = c->shared + dyn_shared,
+        .grid = { grid, g_grid_y, 1 }, .args_va = pva, .args_size = psize, .num_cus = 1,
+        .simt = true, .block = { block, g_block_y, 1 }, .shared_bytes = c->shared + dyn_shared,
         .local_bytes = c->local,
     };
     ZkEngineStats st;
@@ -87,7 +89,7 @@ static double run1(const Code *c, uint32_t grid, uint32_t block, uint32_t dyn_sh
  */
 enum { REPS = 7 };
 
-#define NO_TWIN "sgemm_tiled attention many_live"
+#define NO_TWIN "attention many_live"
 static void run_pair(const Code *cp, const Code *ch, uint32_t grid, uint32_t block,
                      uint32_t dyn, const void *pp, uint32_t ppsz, const void *ph, uint32_t phsz,
                      double *tp, double *th, uint64_t *ip, uint64_t *ih)
@@ -344,9 +346,28 @@ static int check_histogram(const void *out)
     return bad + (o[64] != maxv) + (total != (float)sum) + (o[66] != sevens);
 }
 
+enum { SG_M = 256, SG_N = 256, SG_K = 250 }; /* A = rx, B = tx */
+
+static int check_sgemm(const void *out)
+{
+    const float *c = out;
+    int bad = 0;
+    for (int i = 0; i < SG_M; i++) {
+        for (int j = 0; j < SG_N; j++) {
+            double want = 0;
+            for (int k = 0; k < SG_K; k++) {
+                want += (double)rx[i * SG_K + k] * tx[k * SG_N + j];
+            }
+            bad += !(fabs(c[i * SG_N + j] - want) <= 1e-4 * (1 + fabs(want)));
+        }
+    }
+    return bad;
+}
+
 typedef struct Twin {
     const char *file, *ptx, *hand, *what;
     uint32_t grid, block, dyn_shared;
+    uint32_t grid_y, block_y; /* 0: 1 */
     unsigned nargs, out_mask; /* args[k], k in out_mask: offset into the output buffer */
     uint64_t args[8];         /* packed by the PTX .entry parameter layout */
     size_t out_bytes;
@@ -417,6 +438,8 @@ static int twin(const Twin *T, const char *corpus, const ZkObj *hand, uint64_t h
     Code c[2] = { { iva, img.size, pk->entry, pk->shared_bytes, pk->local_bytes },
                   { hand_va, hand->image_size, hk->entry, hk->simt.shared_bytes,
                     hk->simt.local_bytes } };
+    g_grid_y = T->grid_y ? T->grid_y : 1;
+    g_block_y = T->block_y ? T->block_y : 1;
     run_pair(&c[0], &c[1], T->grid, T->block, T->dyn_shared, pp[0], pk->param_bytes, pp[1],
              pk->param_bytes, &t[0], &t[1], &ins[0], &ins[1]);
     for (int w = 0; w < 2; w++) {
@@ -432,6 +455,7 @@ static int twin(const Twin *T, const char *corpus, const ZkObj *hand, uint64_t h
             rc = 1;
         }
     }
+    g_grid_y = g_block_y = 1;
     report(T->what, T->hand, t[0], t[1], ins[0], ins[1]);
     free(init);
     free(got);
@@ -613,33 +637,36 @@ int main(int argc, char **argv)
     zkt_put(&tm, drq, rq, RO_HEADS * RO_DIM * 4);
     zkt_put(&tm, dpc, pc, sizeof(pc));
     const Twin T[] = {
-        { "activations", "silu_mul", "twin_silu_mul", "silu_mul 256K", (TN + 255) / 256, 256, 0,
+        { "activations", "silu_mul", "twin_silu_mul", "silu_mul 256K", (TN + 255) / 256, 256, 0, 0, 0,
           4, 1 << 2, { dtx, dtg, 0, TN }, (TN + 1) * 4, NULL, check_silu },
-        { "activations", "gelu", "twin_gelu", "gelu 256K", (TN + 255) / 256, 256, 0, 3, 1 << 1,
+        { "activations", "gelu", "twin_gelu", "gelu 256K", (TN + 255) / 256, 256, 0, 0, 0, 3, 1 << 1,
           { dtx, 0, TN }, (TN + 1) * 4, NULL, check_gelu },
         { "bitops", "bitops", "twin_bitops", "bitops 256K (x8 outputs)", (TN + 255) / 256, 256,
-          0, 4, 1 << 2, { dta, dtb, 0, TN }, (TN + 1) * 32, NULL, check_bitops },
-        { "rmsnorm", "rmsnorm", "twin_rmsnorm", "rmsnorm 512 x 1000", RN_ROWS, 128, 0, 5, 1 << 2,
+          0, 0, 0, 4, 1 << 2, { dta, dtb, 0, TN }, (TN + 1) * 32, NULL, check_bitops },
+        { "rmsnorm", "rmsnorm", "twin_rmsnorm", "rmsnorm 512 x 1000", RN_ROWS, 128, 0, 0, 0, 5, 1 << 2,
           { drx, drw, 0, RN_N, eps }, RN_ROWS * RN_N * 4, NULL, check_rmsnorm },
         { "rope", "rope", "twin_rope", "rope 2048 heads x 128", RO_HEADS * RO_DIM / 2 / 256, 256,
-          0, 5, 1 << 0, { 0, RO_HEADS, RO_DIM, RO_POS, 0x461c4000 /* 10000.0f */ },
+          0, 0, 0, 5, 1 << 0, { 0, RO_HEADS, RO_DIM, RO_POS, 0x461c4000 /* 10000.0f */ },
           RO_HEADS * RO_DIM * 4, rq, check_rope },
-        { "softmax", "softmax", "twin_softmax", "softmax 512 x 1000", RN_ROWS, 128, 0, 3, 1 << 1,
+        { "softmax", "softmax", "twin_softmax", "softmax 512 x 1000", RN_ROWS, 128, 0, 0, 0, 3, 1 << 1,
           { drx, 0, RN_N }, RN_ROWS * RN_N * 4, NULL, check_softmax },
         { "reduce_tree", "reduce_tree", "twin_reduce_tree", "reduce_tree 256K", RT_BLOCKS, 256,
-          0, 3, 1 << 1, { dtx, 0, TN }, RT_BLOCKS * 4, NULL, check_reduce_tree },
+          0, 0, 0, 3, 1 << 1, { dtx, 0, TN }, RT_BLOCKS * 4, NULL, check_reduce_tree },
         { "device_call", "eval_poly", "twin_eval_poly", "eval_poly (device call) 256K",
-          (TN + 255) / 256, 256, 0, 5, 1 << 2, { drq, dpc, 0, PD, TN }, (TN + 1) * 4, NULL,
+          (TN + 255) / 256, 256, 0, 0, 0, 5, 1 << 2, { drq, dpc, 0, PD, TN }, (TN + 1) * 4, NULL,
           check_eval_poly },
         { "reduce_warp", "reduce_warp", "twin_reduce_warp", "reduce_warp (sum max ballot) 256K",
-          RW_BLOCKS, 128, 0, 5, 7 << 1, { dtx, 0, RW_BLOCKS * 4, RW_BLOCKS * 8, TN },
+          RW_BLOCKS, 128, 0, 0, 0, 5, 7 << 1, { dtx, 0, RW_BLOCKS * 4, RW_BLOCKS * 8, TN },
           RW_BLOCKS * 12, NULL, check_reduce_warp },
         { "local_array", "local_mode", "twin_local_mode", "local_mode 16K threads x 64 B",
-          (LM_THREADS + 255) / 256, 256, 0, 4, 1 << 1, { dta, 0, LM_WIN, LM_N },
+          (LM_THREADS + 255) / 256, 256, 0, 0, 0, 4, 1 << 1, { dta, 0, LM_WIN, LM_N },
           (LM_THREADS + 1) * 4, NULL, check_local_mode },
         { "atomics", "histogram", "twin_histogram", "histogram (atomics) 256K",
-          (TN + 255) / 256, 256, 0, 6, 15 << 1, { dhv, 0, 256, 260, 264, TN }, 67 * 4, NULL,
+          (TN + 255) / 256, 256, 0, 0, 0, 6, 15 << 1, { dhv, 0, 256, 260, 264, TN }, 67 * 4, NULL,
           check_histogram },
+        { "sgemm_tiled", "sgemm_tiled", "twin_sgemm_tiled", "sgemm_tiled 256x256x250",
+          (SG_N + 15) / 16, 16, 0, (SG_M + 15) / 16, 16, 6, 1 << 2,
+          { drx, dtx, 0, SG_M, SG_N, SG_K }, SG_M * SG_N * 4, NULL, check_sgemm },
     };
     for (size_t k = 0; k < sizeof(T) / sizeof(T[0]); k++) {
         rc |= twin(&T[k], corpus, &twins, tva);
