@@ -179,9 +179,10 @@ static int32_t new_label(lowerer *l)
 
 /*
  * "@p bra LAB; bra X; LAB:" (clang's loop latches and if/else joins)
- * becomes "@!p bra X": one warp instruction less on every pass.  Only when
- * no label sits on the unconditional bra or after it (nothing else reaches
- * it, no label position moves).
+ * becomes "@!p bra X", and a bra to the label right after it ("bra LAB;
+ * LAB:") goes: one warp instruction less on every pass.  Only when no
+ * label sits on the removed bra or after it (nothing else reaches it, no
+ * label position moves).
  */
 static void place_label(lowerer *l, int32_t lab)
 {
@@ -195,6 +196,10 @@ static void place_label(lowerer *l, int32_t lab)
             c->target = u->target;
             f->n--;
         }
+    }
+    while (f->n >= 1 && l->labels_below < f->n && f->v[f->n - 1].op == ZK_SOP_BRA &&
+           f->v[f->n - 1].target == lab) {
+        f->n--;
     }
     f->label_pos[lab] = (int32_t)f->n;
     l->labels_below = f->n + 1;
