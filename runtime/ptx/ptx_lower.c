@@ -52,6 +52,7 @@ typedef struct lowerer {
     int depth;
     uint32_t guard, gneg;   /* of the PTX instruction being lowered */
     uint32_t line;
+    uint32_t labels_below;  /* every label placed so far is at an index < this */
     const ptx_insn *cur;
     void *owned[4 * (MAX_INLINE_DEPTH + 2)];   /* per-function scratch, freed on failure */
     int nowned;
@@ -176,9 +177,32 @@ static int32_t new_label(lowerer *l)
     return (int32_t)f->nlabels++;
 }
 
+/*
+ * "@p bra LAB; bra X; LAB:" (clang's loop latches and if/else joins)
+ * becomes "@!p bra X", and a bra to the label right after it ("bra LAB;
+ * LAB:") goes: one warp instruction less on every pass.  Only when no
+ * label sits on the removed bra or after it (nothing else reaches it, no
+ * label position moves).
+ */
 static void place_label(lowerer *l, int32_t lab)
 {
-    l->f->label_pos[lab] = (int32_t)l->f->n;
+    mir_func *f = l->f;
+    uint32_t n = f->n;
+    if (n >= 2 && l->labels_below < n) {
+        mir_insn *c = &f->v[n - 2], *u = &f->v[n - 1];
+        if (c->op == ZK_SOP_BRA && c->guard && c->target == lab && u->op == ZK_SOP_BRA &&
+            !u->guard) {
+            c->gneg ^= 1;
+            c->target = u->target;
+            f->n--;
+        }
+    }
+    while (f->n >= 1 && l->labels_below < f->n && f->v[f->n - 1].op == ZK_SOP_BRA &&
+           f->v[f->n - 1].target == lab) {
+        f->n--;
+    }
+    f->label_pos[lab] = (int32_t)f->n;
+    l->labels_below = f->n + 1;
 }
 
 /* ---- types ------------------------------------------------------------------------- */
@@ -1208,8 +1232,14 @@ static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
         }
     }
     case PO_PRMT: {
-        /* default mode, immediate selector: result byte i = byte sel_i of b:a */
-        uint32_t a, b, x = new_vreg(l), t = new_vreg(l), acc = 0;
+        /*
+         * Default mode, immediate selector: result byte i = byte sel_i of b:a.
+         * Byte 0 is extracted (or taken as the whole source when it is that
+         * source's byte 0: bytes 1..3 are all overwritten), bytes 1..3 are
+         * bfi-inserted, from the source directly when it is its byte 0; the
+         * last insert writes the destination.
+         */
+        uint32_t src[2], acc = 0, dst;
         uint64_t sel;
         need_reg_dst(l);
         if (pi->sub || (pi->ops[3].kind != POK_IMM &&
@@ -1219,54 +1249,43 @@ static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
         if (pi->ops[3].kind == POK_IMM) {
             sel = (uint64_t)pi->ops[3].imm;
         }
-        a = val(l, c, &pi->ops[1], ZK_ST_U32);
-        b = val(l, c, &pi->ops[2], ZK_ST_U32);
-        in = emit(l, ZK_SOP_SHL);
-        in->type = ZK_ST_U64;
-        in->rd = x;
-        in->ra = b;
-        in->flags = ZK_SF_BIMM;
-        in->imm = 32;
-        in = emit(l, ZK_SOP_OR);
-        in->type = ZK_ST_U64;
-        in->rd = x;
-        in->ra = x;
-        in->rb = a;
         for (int i = 0; i < 4; i++) {
-            unsigned int s = (unsigned int)(sel >> (4 * i)) & 0xf;
-            uint32_t byte = new_vreg(l);
-            if (s & 8) {
+            if ((sel >> (4 * i)) & 8) {
                 unsupported(l, "sign-replicating selector");
             }
-            in = emit(l, ZK_SOP_BFE);
-            in->type = ZK_ST_U64;
-            in->rd = byte;
-            in->ra = x;
-            in->flags = ZK_SF_BIMM | ZK_SF_CIMM;
-            in->imm = (uint64_t)(8 * s) | 8ull << 32;
-            if (i) {
-                in = emit(l, ZK_SOP_SHL);
+        }
+        src[0] = val(l, c, &pi->ops[1], ZK_ST_U32);
+        src[1] = val(l, c, &pi->ops[2], ZK_ST_U32);
+        dst = greg(l, c, pi->ops[0].val);
+        for (int i = 0; i < 4; i++) {
+            unsigned int s = (unsigned int)(sel >> (4 * i)) & 7;
+            uint32_t byte = src[s >> 2];
+            if (s & 3 || i == 0) {
+                if (i == 0 && !(s & 3)) {
+                    acc = byte; /* upper bytes get replaced below */
+                    continue;
+                }
+                byte = new_vreg(l);
+                in = emit(l, ZK_SOP_BFE);
                 in->type = ZK_ST_U32;
                 in->rd = byte;
-                in->ra = byte;
-                in->flags = ZK_SF_BIMM;
-                in->imm = (uint64_t)(8 * i);
+                in->ra = src[s >> 2];
+                in->flags = ZK_SF_BIMM | ZK_SF_CIMM;
+                in->imm = (uint64_t)(8 * (s & 3)) | 8ull << 32;
+                if (i == 0) {
+                    acc = byte;
+                    continue;
+                }
             }
-            if (acc) {
-                in = emit(l, ZK_SOP_OR);
-                in->type = ZK_ST_U32;
-                in->rd = t;
-                in->ra = acc;
-                in->rb = byte;
-                acc = t;
-                t = new_vreg(l);
-            } else {
-                acc = byte;
-            }
+            in = emit(l, ZK_SOP_BFI);
+            in->type = ZK_ST_U32;
+            in->rd = i == 3 ? dst : new_vreg(l);
+            in->ra = byte;
+            in->rb = acc;
+            in->flags = ZK_SF_CIMM;
+            in->imm = (uint64_t)(8 * i) | 8u << 8;
+            acc = in->rd;
         }
-        in = emit(l, ZK_SOP_MOV);
-        in->rd = greg(l, c, pi->ops[0].val);
-        in->rb = acc;
         return;
     }
     case PO_SETP:
@@ -1573,6 +1592,7 @@ static void lower_kernel(lowerer *l, const ptx_func *pf, mir_func *f)
     lctx c;
     memset(&c, 0, sizeof(c));
     l->f = f;
+    l->labels_below = 0;
     snprintf(f->name, sizeof(f->name), "%s", pf->name);
     if (strlen(pf->name) >= sizeof(f->name)) {
         l->line = pf->line;
