@@ -107,8 +107,9 @@ static zk_status mm_op(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_devic
          * (~0.1 ms of work): handing a workgroup to another host thread
          * costs tens of microseconds, more than a 288 x 288 matmul takes. */
         uint64_t ga[6] = { a, w->q, c, m, n, k };
-        uint64_t bytes = n * (k / 32) * (e->m->wtype == ZK_GGML_Q4_0 ? 18 : 34);
-        uint64_t g = bytes >> 20;
+        uint32_t blk = 1, blk_bytes = 0;
+        zk_ggml_type_size(e->m->wtype, &blk, &blk_bytes);
+        uint64_t g = (n * (k / blk) * blk_bytes) >> 20;
         g = g < 1 ? 1 : g > 8 ? 8 : g;
         return launch(e, acc ? e->f_qgemm_acc : e->f_qgemm, (uint32_t)g, ga, 6);
     }
