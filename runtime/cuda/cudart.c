@@ -549,22 +549,34 @@ RT_EXPORT cudaError_t cudaGetSymbolSize(size_t *size, const void *symbol)
     return zkrt_ret(zkrt_symbol(symbol, &d, size));
 }
 
+/* The device address of [offset, offset + count) inside @symbol, for a copy
+ * whose host side goes @host_dir (D2D and Default are always allowed). */
+static cudaError_t symbol_span(const void *symbol, size_t count, size_t offset,
+                               enum cudaMemcpyKind kind, enum cudaMemcpyKind host_dir,
+                               CUdeviceptr *d)
+{
+    size_t size;
+    cudaError_t e = zkrt_symbol(symbol, d, &size);
+    if (e != cudaSuccess) {
+        return e;
+    }
+    if (offset > size || count > size - offset) {
+        return cudaErrorInvalidValue;
+    }
+    if (kind != host_dir && kind != cudaMemcpyDeviceToDevice && kind != cudaMemcpyDefault) {
+        return cudaErrorInvalidMemcpyDirection;
+    }
+    *d += offset;
+    return cudaSuccess;
+}
+
 RT_EXPORT cudaError_t cudaMemcpyToSymbol(const void *symbol, const void *src, size_t count,
                                          size_t offset, enum cudaMemcpyKind kind)
 {
     CUdeviceptr d;
-    size_t size;
-    cudaError_t e = zkrt_symbol(symbol, &d, &size);
-    if (e == cudaSuccess && (offset > size || count > size - offset)) {
-        e = cudaErrorInvalidValue;
-    }
-    if (e == cudaSuccess && kind != cudaMemcpyHostToDevice && kind != cudaMemcpyDeviceToDevice &&
-        kind != cudaMemcpyDefault) {
-        e = cudaErrorInvalidMemcpyDirection;
-    }
+    cudaError_t e = symbol_span(symbol, count, offset, kind, cudaMemcpyHostToDevice, &d);
     if (e == cudaSuccess) {
-        e = memcpy_any((void *)(uintptr_t)(d + offset), src, count,
-                       kind == cudaMemcpyDefault ? cudaMemcpyDefault : kind, NULL, 0);
+        e = memcpy_any((void *)(uintptr_t)d, src, count, kind, NULL, 0);
     }
     return zkrt_ret(e);
 }
@@ -573,17 +585,9 @@ RT_EXPORT cudaError_t cudaMemcpyFromSymbol(void *dst, const void *symbol, size_t
                                            size_t offset, enum cudaMemcpyKind kind)
 {
     CUdeviceptr d;
-    size_t size;
-    cudaError_t e = zkrt_symbol(symbol, &d, &size);
-    if (e == cudaSuccess && (offset > size || count > size - offset)) {
-        e = cudaErrorInvalidValue;
-    }
-    if (e == cudaSuccess && kind != cudaMemcpyDeviceToHost && kind != cudaMemcpyDeviceToDevice &&
-        kind != cudaMemcpyDefault) {
-        e = cudaErrorInvalidMemcpyDirection;
-    }
+    cudaError_t e = symbol_span(symbol, count, offset, kind, cudaMemcpyDeviceToHost, &d);
     if (e == cudaSuccess) {
-        e = memcpy_any(dst, (const void *)(uintptr_t)(d + offset), count, kind, NULL, 0);
+        e = memcpy_any(dst, (const void *)(uintptr_t)d, count, kind, NULL, 0);
     }
     return zkrt_ret(e);
 }
