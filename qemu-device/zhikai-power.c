@@ -9,6 +9,7 @@
  *
  *   util   = busy_ns / window_ns (all queues share one engine; clamped to 1)
  *   power  = idle + (tdp - idle) * util * (clock / clock_max)^2.5
+ *            (d3 instead while the function is in D3hot: engine off)
  *   avg    = exponentially weighted average of power (tau 50 ms)
  *   energy += power * window                                 (uJ, monotonic)
  *   temp   -> ambient + R * power, first order with time constant tau
@@ -62,7 +63,12 @@ static void zhikai_power_tick(void *opaque)
     if (dt > 0) {
         util = (double)(busy - s->power_last_busy) / dt;
         util = util < 0 ? 0 : util > 1 ? 1 : util;
-        p = zhikai_model_power(s, util, clk);
+        if (s->d3) {
+            util = 0;
+            p = s->d3_mw;
+        } else {
+            p = zhikai_model_power(s, util, clk);
+        }
 
         s->util = (uint32_t)(util * 10000 + 0.5);
         s->power_mw = (uint32_t)p;
@@ -124,6 +130,12 @@ void zhikai_power_set_cap(ZhikaiState *s, uint32_t mw)
     /* Workers read it (zhikai-perf.c): an atomic store. */
     qatomic_set(&s->power_cap_mw,
                 MAX(MIN(mw, s->power_cap_max_mw), s->power_cap_min_mw));
+}
+
+/* PCI D3hot entered or left (zhikai.c): the next windows draw d3-mw. */
+void zhikai_power_set_d3(ZhikaiState *s, bool d3)
+{
+    s->d3 = d3;
 }
 
 /*

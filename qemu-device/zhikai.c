@@ -148,6 +148,7 @@ static void zhikai_qdev_reset(DeviceState *dev)
     ZhikaiState *s = ZHIKAI(dev);
 
     trace_zhikai_reset(ZK_RESET_DEVICE, "pci");
+    zhikai_power_set_d3(s, false);     /* pci.c put PMCSR back to D0 */
     zhikai_device_reset(s);
 }
 
@@ -511,8 +512,12 @@ static void zhikai_realize(PCIDevice *pdev, Error **errp)
                    "and clock-step-mhz >= 1");
         return;
     }
-    if (s->idle_mw > s->tdp_mw || s->power_cap_min_mw > s->power_cap_max_mw) {
-        error_setg(errp, "zhikai: need idle-mw <= tdp-mw and "
+    if (!s->d3_mw) {
+        s->d3_mw = s->idle_mw / 10;
+    }
+    if (s->idle_mw > s->tdp_mw || s->d3_mw > s->idle_mw ||
+        s->power_cap_min_mw > s->power_cap_max_mw) {
+        error_setg(errp, "zhikai: need d3-mw <= idle-mw <= tdp-mw and "
                    "power-cap-min-mw <= power-cap-max-mw");
         return;
     }
@@ -556,6 +561,18 @@ static void zhikai_realize(PCIDevice *pdev, Error **errp)
         return;
     }
     pcie_cap_flr_init(pdev);
+    /*
+     * PCI power management: D0 and D3hot.  In D3hot the BARs are closed
+     * (pci.c), the engine is off and the board draws d3-mw; HBM keeps its
+     * contents (self-refresh).  No_Soft_Reset is 0: the way back to D0
+     * resets the function (firmware booted again), see zhikai_write_config.
+     */
+    if (pci_pm_init(pdev, 0, errp) < 0) {
+        return;
+    }
+    pci_set_word(pdev->config + pdev->pm_cap + PCI_PM_PMC, 3);  /* PM 1.2 */
+    pci_set_word(pdev->wmask + pdev->pm_cap + PCI_PM_CTRL,
+                 PCI_PM_CTRL_STATE_MASK);
     if (msix_init(pdev, ZK_MSIX_VECTORS, &s->bar0, ZK_BAR_REGS,
                   ZK_MSIX_TABLE_OFFSET, &s->bar0, ZK_BAR_REGS,
                   ZK_MSIX_PBA_OFFSET, 0, errp)) {
@@ -596,12 +613,43 @@ static void zhikai_exit(PCIDevice *pdev)
     msix_uninit(pdev, &s->bar0, &s->bar0);
 }
 
-/* Config space: the PCIe FLR bit resets the function (zhikai_qdev_reset). */
+#define ZK_PCI_D0       0
+#define ZK_PCI_D3HOT    3
+
+static uint16_t zhikai_pm_state(PCIDevice *pdev)
+{
+    return pci_get_word(pdev->config + pdev->pm_cap + PCI_PM_CTRL) &
+           PCI_PM_CTRL_STATE_MASK;
+}
+
+/*
+ * Config space: the PCIe FLR bit resets the function (zhikai_qdev_reset);
+ * PMCSR moves between D0 and D3hot.  Entering D3hot stops the engine
+ * (the driver has drained it); leaving it is a function reset, as
+ * No_Soft_Reset = 0 promises, but HBM is kept.
+ */
 static void zhikai_write_config(PCIDevice *pdev, uint32_t addr, uint32_t val,
                                 int len)
 {
+    ZhikaiState *s = ZHIKAI(pdev);
+    uint16_t old = zhikai_pm_state(pdev), new;
+
     pci_default_write_config(pdev, addr, val, len);
     pcie_cap_flr_write_config(pdev, addr, val, len);
+    new = zhikai_pm_state(pdev);
+    if (old == new) {
+        return;
+    }
+    trace_zhikai_pm_state(old, new);
+    if (new == ZK_PCI_D3HOT) {
+        /* Engine and firmware lose power; whatever still ran stops. */
+        zhikai_queues_reset(s, true);
+        zhikai_fw_reset(s);
+        zhikai_power_set_d3(s, true);
+    } else if (new == ZK_PCI_D0) {
+        zhikai_power_set_d3(s, false);
+        zhikai_device_reset(s);
+    }
 }
 
 static const VMStateDescription zhikai_vmstate = {
@@ -623,6 +671,8 @@ static const Property zhikai_properties[] = {
     /* 0: the profile's figures (zk100: 300 W, 40 W). */
     DEFINE_PROP_UINT32("tdp-mw", ZhikaiState, tdp_mw, 0),
     DEFINE_PROP_UINT32("idle-mw", ZhikaiState, idle_mw, 0),
+    /* 0: a tenth of idle-mw. */
+    DEFINE_PROP_UINT32("d3-mw", ZhikaiState, d3_mw, 0),
     DEFINE_PROP_UINT32("clock-max-mhz", ZhikaiState, clock_max_mhz, 1500),
     DEFINE_PROP_UINT32("clock-min-mhz", ZhikaiState, clock_min_mhz, 300),
     DEFINE_PROP_UINT32("clock-step-mhz", ZhikaiState, clock_step_mhz, 50),

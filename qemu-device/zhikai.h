@@ -106,6 +106,7 @@ struct ZhikaiState {
     uint32_t power_cap_max_mw;
     uint32_t tdp_mw;
     uint32_t idle_mw;
+    uint32_t d3_mw;         /* board power in D3hot (0: idle-mw / 10) */
     uint32_t clock_max_mhz;
     uint32_t clock_min_mhz;
     uint32_t clock_step_mhz;
@@ -148,6 +149,7 @@ struct ZhikaiState {
     uint32_t discard_status;
     uint32_t reset_time_us; /* ZK_REG_RESET_TIME_US (atomic: set by resets) */
     bool powered_on;        /* the power-on reset has happened */
+    bool d3;                /* PCI PM state D3hot: engine off, BARs closed */
     uint32_t irq_status;    /* atomic: workers set bits */
     uint32_t irq_mask;
     uint32_t irq_pending;   /* atomic: vectors to notify from the BH */
@@ -226,6 +228,7 @@ void zhikai_power_init(ZhikaiState *s);
 void zhikai_power_exit(ZhikaiState *s);
 void zhikai_power_reset(ZhikaiState *s);
 void zhikai_power_set_cap(ZhikaiState *s, uint32_t mw);
+void zhikai_power_set_d3(ZhikaiState *s, bool d3);
 uint64_t zhikai_power_energy_uj(ZhikaiState *s);
 uint64_t zhikai_power_busy_ns(ZhikaiState *s);
 
