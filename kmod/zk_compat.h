@@ -27,6 +27,13 @@ static inline void zk_vm_flags_set(struct vm_area_struct *vma,
 }
 #endif
 
+/* 6.9: pm_runtime_get_if_active() lost its ign_usage_count argument. */
+#if LINUX_VERSION_CODE >= KERNEL_VERSION(6, 9, 0)
+#define zk_pm_runtime_get_if_active(dev)	pm_runtime_get_if_active(dev)
+#else
+#define zk_pm_runtime_get_if_active(dev)	pm_runtime_get_if_active(dev, true)
+#endif
+
 /* 6.2+: DRM accel subsystem (/dev/accel/accelN) instead of a render node. */
 #if IS_ENABLED(CONFIG_DRM_ACCEL)
 #define ZK_HAVE_ACCEL 1

@@ -53,7 +53,7 @@ static int queues_show(struct seq_file *m, void *unused)
 	u32 i;
 	int idx;
 
-	if (!drm_dev_enter(&zdev->drm, &idx))
+	if (!zk_dev_enter(zdev, &idx))
 		return -ENODEV;
 	for (i = 0; i < zdev->num_queues; i++) {
 		struct zk_queue *q = &zdev->queues[i];
@@ -72,7 +72,7 @@ static int queues_show(struct seq_file *m, void *unused)
 			   zk_qrd(q, ZK_Q_FAULT_COUNT));
 		spin_unlock_irqrestore(&q->lock, flags);
 	}
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(queues);
@@ -99,13 +99,13 @@ static int regs_show(struct seq_file *m, void *unused)
 	unsigned int i;
 	int idx;
 
-	if (!drm_dev_enter(&zdev->drm, &idx))
+	if (!zk_dev_enter(zdev, &idx))
 		return -ENODEV;
 	for (i = 0; i < ARRAY_SIZE(zk_dump_regs); i++)
 		seq_printf(m, "0x%03x %-16s 0x%08x\n", zk_dump_regs[i].reg,
 			   zk_dump_regs[i].name,
 			   zk_rd(zdev, zk_dump_regs[i].reg));
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(regs);
@@ -115,13 +115,13 @@ static int heartbeat_show(struct seq_file *m, void *unused)
 	struct zk_device *zdev = m->private;
 	int idx;
 
-	if (!drm_dev_enter(&zdev->drm, &idx))
+	if (!zk_dev_enter(zdev, &idx))
 		return -ENODEV;
 	seq_printf(m, "heartbeat %u, last change %u ms ago, timeout %u ms, wedged %d\n",
 		   zk_rd(zdev, ZK_REG_HEARTBEAT),
 		   jiffies_to_msecs(jiffies - zdev->hb_last_change),
 		   zk_heartbeat_timeout_ms, READ_ONCE(zdev->wedged));
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return 0;
 }
 DEFINE_SHOW_ATTRIBUTE(heartbeat);
@@ -160,14 +160,14 @@ static ssize_t inject_write(struct file *f, const char __user *ubuf,
 	}
 	if (!(zdev->caps & ZK_CAP_FAULT_INJECT))
 		return -EOPNOTSUPP;
-	if (!drm_dev_enter(&zdev->drm, &idx))
+	if (!zk_dev_enter(zdev, &idx))
 		return -ENODEV;
 	if (val & (ZK_INJECT_MEM_CE | ZK_INJECT_MEM_UE)) {
 		zk_wr(zdev, ZK_REG_INJECT_ADDR_LO, lower_32_bits(arg));
 		zk_wr(zdev, ZK_REG_INJECT_ADDR_HI, upper_32_bits(arg));
 	}
 	zk_wr(zdev, ZK_REG_INJECT, val);
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return len;
 }
 
@@ -198,7 +198,11 @@ static ssize_t reset_write(struct file *f, const char __user *ubuf,
 		level = ZK_RESET_DEVICE;
 	else
 		return -EINVAL;
+	ret = zk_pm_get(zdev);
+	if (ret)
+		return ret;
 	ret = zk_reset_recover(zdev, NULL, NULL, level, "debugfs request");
+	zk_pm_put(zdev);
 	return ret ? ret : len;
 }
 

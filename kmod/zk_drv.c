@@ -286,18 +286,34 @@ static void zk_gem_close_done(struct file *filp, unsigned int cmd)
 		flush_work(&ctx->reap_work);
 }
 
+/*
+ * Every ioctl keeps the card awake while it runs (runtime PM, zk_pm.c):
+ * most reach the card's registers or HBM (page tables live there).
+ */
+static struct zk_device *zk_filp_zdev(struct file *filp)
+{
+	struct drm_file *file = filp->private_data;
+
+	return to_zk_device(file->minor->dev);
+}
+
 static long zk_unlocked_ioctl(struct file *filp, unsigned int cmd,
 			      unsigned long arg)
 {
+	struct zk_device *zdev = zk_filp_zdev(filp);
 	long ret = zk_syncobj_count_ok(cmd, arg);
 
 	if (!zk_accel_ioctl_ok(cmd))
 		return -EACCES;
 	if (ret)
 		return ret;
+	ret = zk_pm_get(zdev);
+	if (ret)
+		return ret;
 	ret = drm_ioctl(filp, cmd, arg);
 	if (!ret)
 		zk_gem_close_done(filp, cmd);
+	zk_pm_put(zdev);
 	return ret;
 }
 
@@ -305,6 +321,7 @@ static long zk_unlocked_ioctl(struct file *filp, unsigned int cmd,
 static long zk_compat_ioctl(struct file *filp, unsigned int cmd,
 			    unsigned long arg)
 {
+	struct zk_device *zdev = zk_filp_zdev(filp);
 	int ret = zk_syncobj_count_ok(cmd, (unsigned long)compat_ptr(arg));
 	long ret2;
 
@@ -312,9 +329,13 @@ static long zk_compat_ioctl(struct file *filp, unsigned int cmd,
 		return -EACCES;
 	if (ret)
 		return ret;
+	ret = zk_pm_get(zdev);
+	if (ret)
+		return ret;
 	ret2 = drm_compat_ioctl(filp, cmd, arg);
 	if (!ret2)
 		zk_gem_close_done(filp, cmd);
+	zk_pm_put(zdev);
 	return ret2;
 }
 #endif
@@ -511,6 +532,7 @@ static int zk_probe(struct pci_dev *pdev, const struct pci_device_id *id)
 		return ret;
 	}
 	zk_accel_debugfs_init(drm);
+	zk_pm_enable(zdev);
 	drm_info(drm, "%s: HBM %llu MiB in %u stacks, %u queues, hw %u.%u, caps 0x%x\n",
 		 ZK_DRIVER_DESC, zdev->hbm_size >> 20, zdev->hbm_stacks,
 		 zdev->num_queues, zdev->hw_version >> 16,
@@ -524,6 +546,8 @@ static void zk_remove(struct pci_dev *pdev)
 	struct zk_device *zdev = to_zk_device(drm);
 	u32 i;
 
+	/* Awake from here on: the teardown below talks to the card. */
+	zk_pm_disable(zdev);
 	WRITE_ONCE(zdev->hbm_live, false);
 	drm_dev_unplug(drm);
 	zk_reset_fini(zdev);
@@ -595,29 +619,6 @@ static const struct pci_error_handlers zk_err_handlers = {
 	.reset_done = zk_reset_done,
 };
 
-/*
- * System sleep: jobs on the hardware get up to 2 s to finish, then the card
- * stops; on resume (it may have lost power) the firmware is booted again
- * and what did not finish ends ABORTED.  Queued jobs wait in drm_sched.
- */
-static int zk_pm_suspend(struct device *dev)
-{
-	struct drm_device *drm = dev_get_drvdata(dev);
-
-	zk_hw_stop(to_zk_device(drm), 2000);
-	return 0;
-}
-
-static int zk_pm_resume(struct device *dev)
-{
-	struct drm_device *drm = dev_get_drvdata(dev);
-
-	zk_hw_restart(to_zk_device(drm), "resume");
-	return 0;
-}
-
-static DEFINE_SIMPLE_DEV_PM_OPS(zk_pm_ops, zk_pm_suspend, zk_pm_resume);
-
 static const struct pci_device_id zk_pci_ids[] = {
 	{ PCI_DEVICE(ZK_PCI_VENDOR_ID, ZK_PCI_DEVICE_ID) },
 	{ }
@@ -631,7 +632,7 @@ static struct pci_driver zk_pci_driver = {
 	.remove = zk_remove,
 	.shutdown = zk_shutdown,
 	.err_handler = &zk_err_handlers,
-	.driver.pm = pm_sleep_ptr(&zk_pm_ops),
+	.driver.pm = &zk_pm_ops,
 	.dev_groups = zk_dev_groups,
 };
 

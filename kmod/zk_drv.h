@@ -52,6 +52,7 @@ extern bool zk_cmd_addr_check;
 extern bool zk_zero_hbm;
 extern unsigned int zk_hang_ban_limit;
 extern unsigned int zk_ctx_max_jobs;
+extern int zk_autosuspend_ms;
 
 /* Deferred teardown of contexts and BOs (never from scheduler context). */
 extern struct workqueue_struct *zk_wq;
@@ -162,6 +163,10 @@ struct zk_device {
 	u32 throttle_last;
 
 	struct device *hwmon;
+
+	/* Runtime PM (zk_pm.c): in D3hot, and what D3hot loses. */
+	bool rpm_suspended;
+	u32 rpm_power_cap_mw;
 
 	/* debugfs "ping" (zk_kjob.c): last doorbell+IRQ round trip run. */
 	u32 ping_count;
@@ -339,6 +344,19 @@ void zk_hw_stop(struct zk_device *zdev, unsigned int wait_ms);
 void zk_hw_restart(struct zk_device *zdev, const char *why);
 void zk_reset_uevent(struct zk_device *zdev, const char *kind);
 void zk_ras_uevent(struct zk_device *zdev, u64 addr, u32 ctx_id);
+int zk_hw_power_down(struct zk_device *zdev);
+int zk_hw_power_up(struct zk_device *zdev);
+
+/* zk_pm.c */
+extern const struct dev_pm_ops zk_pm_ops;
+void zk_pm_enable(struct zk_device *zdev);
+void zk_pm_disable(struct zk_device *zdev);
+int zk_pm_get(struct zk_device *zdev);
+void zk_pm_put(struct zk_device *zdev);
+bool zk_pm_get_if_awake(struct zk_device *zdev);
+void zk_pm_get_noresume(struct zk_device *zdev);
+bool zk_dev_enter(struct zk_device *zdev, int *idx);
+void zk_dev_exit(struct zk_device *zdev, int idx);
 
 /* zk_hwmon.c */
 int zk_hwmon_init(struct zk_device *zdev);

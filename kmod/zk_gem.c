@@ -103,6 +103,8 @@ static void zk_bo_free(struct drm_gem_object *obj)
 void zk_ctx_reap_work(struct work_struct *work)
 {
 	struct zk_ctx *ctx = container_of(work, struct zk_ctx, reap_work);
+	/* Page tables live in HBM and the invalidate is a ring command. */
+	bool awake = !zk_pm_get(ctx->zdev);
 	struct zk_bo *bo, *tmp;
 	LIST_HEAD(dead);
 	u64 lo = U64_MAX, hi = 0;
@@ -148,12 +150,15 @@ void zk_ctx_reap_work(struct work_struct *work)
 		zk_bo_destroy(bo);
 		zk_ctx_put(ctx);		/* the BO's */
 	}
+	if (awake)
+		zk_pm_put(ctx->zdev);
 	zk_ctx_put(ctx);			/* this run's */
 }
 
 /*
- * HBM pages are inserted at fault time, so a zapped mapping (unplug)
- * faults again and gets SIGBUS instead of reaching a dead BAR.
+ * HBM pages are inserted at fault time, so a zapped mapping faults again:
+ * after unplug it gets SIGBUS instead of reaching a dead BAR, after a
+ * runtime suspend (zk_pm.c) it wakes the card.
  */
 static vm_fault_t zk_hbm_fault(struct vm_fault *vmf)
 {
@@ -169,12 +174,13 @@ static vm_fault_t zk_hbm_fault(struct vm_fault *vmf)
 
 	if (pgoff >= obj->size >> PAGE_SHIFT)
 		return VM_FAULT_SIGBUS;
-	if (!drm_dev_enter(obj->dev, &idx))
+	/* Runtime PM: the BAR is open only while the card is awake. */
+	if (!zk_dev_enter(zdev, &idx))
 		return VM_FAULT_SIGBUS;
 	ret = vmf_insert_pfn(vma, vmf->address,
 			     ((zdev->hbm_bar_start + bo->hbm_node.start) >>
 			      PAGE_SHIFT) + pgoff);
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return ret;
 }
 

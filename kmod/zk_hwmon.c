@@ -47,7 +47,7 @@ static int zk_hwmon_read(struct device *dev, enum hwmon_sensor_types type,
 	struct zk_device *zdev = dev_get_drvdata(dev);
 	int idx, ret = 0;
 
-	if (!drm_dev_enter(&zdev->drm, &idx))
+	if (!zk_dev_enter(zdev, &idx))
 		return -ENODEV;
 	switch (type) {
 	case hwmon_power:
@@ -86,7 +86,7 @@ static int zk_hwmon_read(struct device *dev, enum hwmon_sensor_types type,
 	default:
 		ret = -EOPNOTSUPP;
 	}
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return ret;
 }
 
@@ -103,10 +103,10 @@ static int zk_hwmon_write(struct device *dev, enum hwmon_sensor_types type,
 	if (val < 0 || mw < zdev->power_cap_min_mw ||
 	    mw > zdev->power_cap_max_mw)
 		return -EINVAL;
-	if (!drm_dev_enter(&zdev->drm, &idx))
+	if (!zk_dev_enter(zdev, &idx))
 		return -ENODEV;
 	zk_wr(zdev, ZK_REG_POWER_CAP_MW, mw);
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return 0;
 }
 

@@ -25,7 +25,7 @@ struct zk_job {
 	struct drm_syncobj *out_sync;
 	struct dma_fence_chain *chain;
 	u64 out_point;
-	bool counted;			/* in ctx->jobs_inflight */
+	bool counted;	/* in ctx->jobs_inflight; holds a runtime PM reference */
 };
 
 #define to_zk_job(j) container_of(j, struct zk_job, base)

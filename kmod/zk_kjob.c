@@ -212,12 +212,16 @@ static ssize_t zk_ping_write(struct file *f, const char __user *ubuf,
 	if (sscanf(buf, "%u %u", &n, &qi) < 1 || !n || n > 100000 ||
 	    qi >= zdev->num_queues)
 		return -EINVAL;
+	ret = zk_pm_get(zdev);
+	if (ret)
+		return ret;
 	t0 = ktime_get();
 	for (i = 0; i < n && !ret; i++) {
 		ret = zk_queue_ping(&zdev->queues[qi]);
 		if (!ret && signal_pending(current))
 			ret = -EINTR;
 	}
+	zk_pm_put(zdev);
 	if (ret)
 		return ret;
 	WRITE_ONCE(zdev->ping_count, n);

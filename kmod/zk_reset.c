@@ -12,6 +12,7 @@
  */
 #include <linux/delay.h>
 #include <linux/kobject.h>
+#include <linux/pm_runtime.h>
 
 #include "zk_drv.h"
 #include "zk_trace.h"
@@ -311,13 +312,90 @@ void zk_hw_restart(struct zk_device *zdev, const char *why)
 	zk_reset_uevent(zdev, ret ? "wedged" : "device-reset");
 }
 
+/*
+ * Runtime suspend (zk_pm.c): the card is about to enter D3hot, where its
+ * firmware and engine are off and its BARs closed.  Only an idle card goes:
+ * -EBUSY while anything is on a ring (jobs hold a runtime PM reference
+ * until they are freed, so that is a safety net).  HBM keeps its contents.
+ */
+int zk_hw_power_down(struct zk_device *zdev)
+{
+	u32 i;
+
+	mutex_lock(&zdev->reset_lock);
+	if (zdev->unplugged || READ_ONCE(zdev->wedged))
+		goto out;
+	zk_retire_all(zdev);
+	for (i = 0; i < zdev->num_queues; i++) {
+		struct zk_queue *q = &zdev->queues[i];
+
+		if (READ_ONCE(q->last_done) != READ_ONCE(q->next_seqno)) {
+			mutex_unlock(&zdev->reset_lock);
+			return -EBUSY;
+		}
+	}
+	/* A power-on default after D3hot: the user's cap comes back. */
+	zdev->rpm_power_cap_mw = zk_rd(zdev, ZK_REG_POWER_CAP_MW);
+	zk_hw_irq_enable(zdev, false);
+	for (i = 0; i < zdev->num_queues; i++)
+		zk_hw_queue_stop(&zdev->queues[i]);
+	WRITE_ONCE(zdev->rpm_suspended, true);
+out:
+	mutex_unlock(&zdev->reset_lock);
+	return 0;
+}
+
+/*
+ * Runtime resume: back in D0 after a function reset (No_Soft_Reset = 0):
+ * the firmware is booted again, the power cap restored, the queues re-armed.
+ * Not a recovery: nothing was on the rings, reset_count stays.  A firmware
+ * that does not come back wedges the card (ioctls then fail, the driver
+ * can be reloaded) rather than failing every later runtime resume.
+ */
+int zk_hw_power_up(struct zk_device *zdev)
+{
+	int ret;
+	u32 i;
+
+	mutex_lock(&zdev->reset_lock);
+	if (!zdev->rpm_suspended)
+		goto out;
+	WRITE_ONCE(zdev->rpm_suspended, false);
+	if (zdev->unplugged)
+		goto out;
+	ret = zk_fw_boot(zdev);
+	if (ret) {
+		drm_err(&zdev->drm, "no firmware after runtime resume (%d): device wedged\n",
+			ret);
+		WRITE_ONCE(zdev->wedged, true);
+		pci_clear_master(zdev->pdev);
+		goto out;
+	}
+	if (zdev->rpm_power_cap_mw)
+		zk_wr(zdev, ZK_REG_POWER_CAP_MW, zdev->rpm_power_cap_mw);
+	for (i = 0; i < zdev->num_queues; i++) {
+		zk_queue_abort(&zdev->queues[i], DRM_ZHIKAI_JOB_ABORTED);
+		zk_hw_queue_start(&zdev->queues[i]);
+	}
+	zk_hw_irq_enable(zdev, true);
+	zdev->hb_last = zk_rd(zdev, ZK_REG_HEARTBEAT);
+	zdev->hb_last_change = jiffies;
+out:
+	mutex_unlock(&zdev->reset_lock);
+	return 0;
+}
+
 static void zk_reset_work(struct work_struct *work)
 {
 	struct zk_device *zdev = container_of(work, struct zk_device,
 					      reset_work);
 
+	/* A card that went to sleep meanwhile has no firmware to watch. */
+	if (!zk_pm_get_if_awake(zdev))
+		return;
 	zk_reset_recover(zdev, NULL, NULL, ZK_RESET_DEVICE,
 			 "firmware heartbeat stalled");
+	zk_pm_put(zdev);
 }
 
 void zk_reset_schedule(struct zk_device *zdev)
@@ -338,6 +416,9 @@ static void zk_hb_work(struct work_struct *work)
 		return;
 	if (!drm_dev_enter(&zdev->drm, &idx))
 		return;
+	/* Runtime-suspended: the firmware is off, not stalled. */
+	if (!zk_pm_get_if_awake(zdev))
+		goto out;
 	if (!READ_ONCE(zdev->wedged) && mutex_trylock(&zdev->reset_lock)) {
 		hb = zk_rd(zdev, ZK_REG_HEARTBEAT);
 		if (hb != zdev->hb_last) {
@@ -350,6 +431,9 @@ static void zk_hb_work(struct work_struct *work)
 		}
 		mutex_unlock(&zdev->reset_lock);
 	}
+	/* Not a use: the heartbeat check alone never keeps the card awake. */
+	pm_runtime_put_autosuspend(zdev->drm.dev);
+out:
 	drm_dev_exit(idx);
 	schedule_delayed_work(&zdev->hb_work, period);
 }

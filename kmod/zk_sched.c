@@ -170,6 +170,8 @@ void zk_job_release(struct zk_job *job)
 	if (job->counted && atomic_dec_return(&job->ctx->jobs_inflight) <
 	    READ_ONCE(zk_ctx_max_jobs))
 		wake_up_all(&job->ctx->jobs_wq);
+	if (job->counted)
+		zk_pm_put(job->ctx->zdev);	/* asynchronous */
 	/* Deferred to zk_wq if last: never released in scheduler context. */
 	zk_ctx_put(job->ctx);
 	kfree(job);

@@ -180,6 +180,8 @@ static void zk_job_commit(struct zk_ctx *ctx, struct zk_job *job, u64 seqno)
 	ctx->vm_fence[job->q->idx] = dma_fence_get(done);
 	atomic_inc(&ctx->jobs_inflight);
 	job->counted = true;
+	/* Awake (the ioctl's reference) until the job is freed. */
+	zk_pm_get_noresume(ctx->zdev);
 
 	xa_store(&ctx->jobs, seqno, zk_job_rec_get(rec), GFP_KERNEL);
 	if (seqno > ZK_JOB_WINDOW)

@@ -15,7 +15,7 @@ static struct zk_device *zk_from_dev(struct device *dev)
 	return to_zk_device(drm);
 }
 
-/* Read one register under drm_dev_enter; -ENODEV after unplug. */
+/* Read one register under zk_dev_enter (awake); -ENODEV after unplug. */
 #define ZK_REG_ATTR(_name, _fmt, _expr)					\
 static ssize_t _name##_show(struct device *dev,				\
 			    struct device_attribute *attr, char *buf)	\
@@ -24,10 +24,10 @@ static ssize_t _name##_show(struct device *dev,				\
 	ssize_t ret;							\
 	int idx;							\
 									\
-	if (!drm_dev_enter(&zdev->drm, &idx))				\
+	if (!zk_dev_enter(zdev, &idx))				\
 		return -ENODEV;						\
 	ret = sysfs_emit(buf, _fmt "\n", _expr);			\
-	drm_dev_exit(idx);						\
+	zk_dev_exit(zdev, idx);						\
 	return ret;							\
 }									\
 static DEVICE_ATTR_RO(_name)
@@ -46,12 +46,12 @@ static ssize_t fw_version_show(struct device *dev,
 	u32 v;
 	int idx;
 
-	if (!drm_dev_enter(&zdev->drm, &idx))
+	if (!zk_dev_enter(zdev, &idx))
 		return -ENODEV;
 	v = zk_rd(zdev, ZK_REG_FW_VERSION);
 	ret = sysfs_emit(buf, "%u.%u.%u\n", v >> 16, (v >> 8) & 0xff,
 			 v & 0xff);
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return ret;
 }
 static DEVICE_ATTR_RO(fw_version);
@@ -64,11 +64,11 @@ static ssize_t utilization_show(struct device *dev,
 	u32 u;
 	int idx;
 
-	if (!drm_dev_enter(&zdev->drm, &idx))
+	if (!zk_dev_enter(zdev, &idx))
 		return -ENODEV;
 	u = min(zk_rd(zdev, ZK_REG_UTIL), 10000u);
 	ret = sysfs_emit(buf, "%u.%02u\n", u / 100, u % 100);
-	drm_dev_exit(idx);
+	zk_dev_exit(zdev, idx);
 	return ret;
 }
 static DEVICE_ATTR_RO(utilization);
@@ -127,10 +127,10 @@ static ssize_t perf_##_name##_show(struct device *dev,			\
 	ssize_t ret;							\
 	int idx;							\
 									\
-	if (!drm_dev_enter(&zdev->drm, &idx))				\
+	if (!zk_dev_enter(zdev, &idx))				\
 		return -ENODEV;						\
 	ret = sysfs_emit(buf, _fmt "\n", _expr);			\
-	drm_dev_exit(idx);						\
+	zk_dev_exit(zdev, idx);						\
 	return ret;							\
 }									\
 static struct device_attribute dev_attr_perf_##_name =			\

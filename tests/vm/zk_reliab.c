@@ -38,42 +38,9 @@ static const char *pci;
 
 /* ---- helpers ------------------------------------------------------ */
 
-static const char *debugfs_file(const char *name)
-{
-	static char path[300];
-	struct dirent *de;
-	DIR *d;
-	int i;
-
-	/* Accel nodes (6.2+): /sys/kernel/debug/accel/<PCI bus id>/. */
-	d = opendir("/sys/kernel/debug/accel");
-	while (d && (de = readdir(d))) {
-		if (de->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/sys/kernel/debug/accel/%s/%s", de->d_name, name);
-		if (!access(path, F_OK)) {
-			closedir(d);
-			return path;
-		}
-	}
-	if (d)
-		closedir(d);
-
-	for (i = 0; i < 64; i++) {
-		char probe[96], buf[32];
-
-		snprintf(probe, sizeof(probe), "/sys/kernel/debug/dri/%d/name", i);
-		if (read_file(probe, buf, sizeof(buf)) > 0 && !strncmp(buf, "zhikai", 6)) {
-			snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/%s", i, name);
-			return path;
-		}
-	}
-	return NULL;
-}
-
 static int inject(const char *what)
 {
-	const char *p = debugfs_file("inject");
+	const char *p = zk_debugfs_file("inject");
 
 	return p ? write_file(p, what) : -ENOENT;
 }
@@ -105,7 +72,7 @@ static void msleep(int ms)
 /* HBM offset of context @ctx_id's page-table root (debugfs contexts). */
 static int64_t pt_root_offset(uint32_t ctx_id)
 {
-	const char *p = debugfs_file("contexts");
+	const char *p = zk_debugfs_file("contexts");
 	static char buf[1 << 16];
 	char *line, *save = NULL;
 
@@ -124,7 +91,7 @@ static int64_t pt_root_offset(uint32_t ctx_id)
 /* HBM offset of the BO at @va of context @ctx_id (debugfs contexts). */
 static int64_t bo_hbm_offset(uint32_t ctx_id, uint64_t va)
 {
-	const char *p = debugfs_file("contexts");
+	const char *p = zk_debugfs_file("contexts");
 	static char buf[1 << 16];
 	char *line, *save = NULL;
 	bool in_ctx = false;
@@ -270,7 +237,7 @@ static void test_hang(int rounds)
 	int bad_reset = 0, bad_uevent = 0, aborted = 0, fly_ok = 0;
 	int64_t worst = 0;
 
-	if (!debugfs_file("inject")) {
+	if (!zk_debugfs_file("inject")) {
 		skip("hang recovery", "no debugfs inject");
 		return;
 	}
@@ -438,7 +405,7 @@ static void test_hang(int rounds)
 static void test_device_reset(void)
 {
 	int v = zk_open_or_die(), o = zk_open_or_die(), uev = uevent_open();
-	const char *rst = debugfs_file("reset");
+	const char *rst = zk_debugfs_file("reset");
 	struct tbo res, flag, data;
 	struct tcmds c;
 	struct drm_zhikai_job j[3];
@@ -516,7 +483,7 @@ static void test_ban(void)
 	int ret;
 
 	read_u64("/sys/module/zhikai/parameters", "hang_ban_limit", &limit);
-	if (!limit || limit > 10 || !debugfs_file("inject")) {
+	if (!limit || limit > 10 || !zk_debugfs_file("inject")) {
 		ok(false, "ban: hang_ban_limit is %" PRIu64 " (expected 1..10) and debugfs", limit);
 		return;
 	}
@@ -676,7 +643,7 @@ static void test_ras(void)
 	char cmd[64], k1[48];
 	bool ret;
 
-	if (!debugfs_file("inject")) {
+	if (!zk_debugfs_file("inject")) {
 		skip("ras", "no debugfs inject");
 		return;
 	}

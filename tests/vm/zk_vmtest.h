@@ -416,4 +416,38 @@ static inline const char *zk_hwmon_dir(void)
 	return NULL;
 }
 
+/* A file in the card's debugfs directory (accel or dri), or NULL. */
+static inline const char *zk_debugfs_file(const char *name)
+{
+	static char path[300];
+	struct dirent *de;
+	DIR *d;
+	int i;
+
+	/* Accel nodes (6.2+): /sys/kernel/debug/accel/<PCI bus id>/. */
+	d = opendir("/sys/kernel/debug/accel");
+	while (d && (de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/sys/kernel/debug/accel/%s/%s", de->d_name, name);
+		if (!access(path, F_OK)) {
+			closedir(d);
+			return path;
+		}
+	}
+	if (d)
+		closedir(d);
+
+	for (i = 0; i < 64; i++) {
+		char probe[96], buf[32];
+
+		snprintf(probe, sizeof(probe), "/sys/kernel/debug/dri/%d/name", i);
+		if (read_file(probe, buf, sizeof(buf)) > 0 && !strncmp(buf, "zhikai", 6)) {
+			snprintf(path, sizeof(path), "/sys/kernel/debug/dri/%d/%s", i, name);
+			return path;
+		}
+	}
+	return NULL;
+}
+
 #endif /* ZK_VMTEST_H */

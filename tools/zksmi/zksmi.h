@@ -61,6 +61,7 @@ typedef struct {
     char reset_knob[PATH_MAX];  /* debugfs .../reset or "" */
     char fw_version[32];        /* "" = N/A */
     char driver_version[32];    /* "" = N/A */
+    char pm_state[16];          /* power/runtime_status: active, suspended; "" = N/A */
     zs_i64 hbm_total, hbm_used, busy_ns, num_queues, reset_count;
     zs_i64 ras_ce, ras_ue, heartbeat;
     zs_i64 util_centi;          /* utilization in 1/100 % */

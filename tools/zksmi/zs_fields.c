@@ -69,6 +69,7 @@ static zs_value g_name(const zs_card *c, int count) { (void)count; return str(c-
 static zs_value g_bus(const zs_card *c, int count) { (void)count; return str(c->bus_id); }
 static zs_value g_fw(const zs_card *c, int count) { (void)count; return str(c->fw_version); }
 static zs_value g_drv(const zs_card *c, int count) { (void)count; return str(c->driver_version); }
+static zs_value g_pm(const zs_card *c, int count) { (void)count; return str(c->pm_state); }
 
 static zs_value hex4(unsigned v)
 {
@@ -135,6 +136,7 @@ static const struct zs_field fields[] = {
     STRF("memory.free", NULL, "MiB", "memory.total - memory.used", g_memfree),
     NUMF("utilization.gpu", NULL, "%", "engine utilization (sysfs utilization)", util_centi, 100, 2, false),
     NUMF("temperature.gpu", NULL, "C", "die temperature (hwmon temp1_input)", temp_mc, 1000, 0, false),
+    STRF("power.state", NULL, NULL, "runtime PM: active, or suspended (D3hot, idle power; power/runtime_status)", g_pm),
     NUMF("power.draw", NULL, "W", "board power (hwmon power1_input)", power_uw, 1000000, 2, false),
     NUMF("power.draw.average", NULL, "W", "average board power (hwmon power1_average)", power_avg_uw, 1000000, 2, false),
     NUMF("power.limit", NULL, "W", "power cap (hwmon power1_cap)", power_cap_uw, 1000000, 2, false),

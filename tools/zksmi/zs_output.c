@@ -261,6 +261,7 @@ void zs_print_query(FILE *f, const zs_card *cards, int n, const char *timestamp)
         fprintf(f, "    Temperature\n");
         QF2("Die Temp", "temperature.gpu");
         fprintf(f, "    Power Readings\n");
+        QF2("Power State", "power.state");
         QF2("Power Draw", "power.draw");
         QF2("Average Power Draw", "power.draw.average");
         QF2("Power Limit", "power.limit");

@@ -285,6 +285,10 @@ void zs_card_read_sysfs(zs_card *c)
         c->hwmon[0] = c->render[0] = c->card[0] = c->accel[0] = c->reset_knob[0] = 0;
         return;
     }
+    /* First: the reads below wake a runtime-suspended card. */
+    if (zs_read_str(c->sysdir, "power/runtime_status", buf, sizeof(buf)) == 0) {
+        zs_strlcpy(c->pm_state, buf, sizeof(c->pm_state));
+    }
     if (zs_read_str(c->sysdir, "fw_version", buf, sizeof(buf)) == 0) {
         zs_strlcpy(c->fw_version, buf, sizeof(c->fw_version));
     }
