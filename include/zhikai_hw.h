@@ -70,7 +70,7 @@
 #define ZK_CAP_POWER_CAP        (1u << 5)
 #define ZK_CAP_FAULT_INJECT     (1u << 6)
 #define ZK_CAP_CARD_TIME        (1u << 7)
-#define ZK_CAP_HBM_DISCARD      (1u << 9)   /* ZK_REG_HBM_DISCARD, ZK_CMD_HBM_DISCARD */
+#define ZK_CAP_HBM_DISCARD      (1u << 9)   /* ZK_CMD_HBM_DISCARD */
 
 /* Firmware boot (see "Boot protocol" in qemu-device/README.md). */
 #define ZK_REG_FW_ADDR_LO       0x040   /* RW: bus address of the image */
@@ -84,20 +84,12 @@
 #define ZK_REG_RESET            0x060   /* WO: ZK_RESET_* */
 #define ZK_REG_RESET_COUNT      0x064   /* RO: resets since power-on */
 /*
- * HBM discard (driver only): drop the host backing of HBM [OFF, OFF+LEN) so
- * it reads back as zero, without touching it (ZK_CAP_HBM_DISCARD).  Write
- * the range, then ZK_DISCARD_KEY to ZK_REG_HBM_DISCARD; done when the write
- * completes.  Reads of ZK_REG_HBM_DISCARD give ZK_DISCARD_ERR_* of the last
- * one.  LEN <= ZK_HBM_DISCARD_MAX per write (a bounded stall).
+ * 0x068..0x074: reserved (read 0, writes ignored).  They held a synchronous
+ * HBM discard whose MMIO write did the work on the writing vCPU; HBM is
+ * discarded in ring order by ZK_CMD_HBM_DISCARD (ZK_CAP_HBM_DISCARD), at
+ * most ZK_HBM_DISCARD_MAX bytes per step between abort checks.
  */
-#define ZK_REG_HBM_DISCARD_OFF_LO 0x068 /* RW: HBM offset */
-#define ZK_REG_HBM_DISCARD_OFF_HI 0x06c
-#define ZK_REG_HBM_DISCARD_LEN  0x070   /* RW: bytes */
-#define ZK_REG_HBM_DISCARD      0x074   /* WO: ZK_DISCARD_KEY; RO: status */
-#define ZK_DISCARD_KEY          0x44495343      /* "DISC" */
 #define ZK_HBM_DISCARD_MAX      (256u << 20)
-#define ZK_DISCARD_ERR_NONE     0
-#define ZK_DISCARD_ERR_RANGE    1       /* outside HBM or LEN too big */
 /* RO: microseconds the last reset (queue, engine, device, FLR) took inside
  * the device, waiting for the engine included. */
 #define ZK_REG_RESET_TIME_US    0x078

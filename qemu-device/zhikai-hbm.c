@@ -8,8 +8,8 @@
  * asks the card to discard the range: whole host pages are handed back to
  * the host (ram_block_discard_range: madvise(MADV_DONTNEED) on the anonymous
  * backing, after which they read as zero), partial pages at the ends are
- * cleared with memset.  Reached through ZK_REG_HBM_DISCARD (synchronous,
- * for buffer allocation) and ZK_CMD_HBM_DISCARD (in ring order).
+ * cleared with memset.  Reached through ZK_CMD_HBM_DISCARD (in ring order;
+ * the synchronous register it once had is reserved now).
  */
 #include "qemu/osdep.h"
 #include "qemu/units.h"

@@ -204,14 +204,6 @@ static uint64_t zhikai_global_read(ZhikaiState *s, hwaddr addr)
                ZK_CAP_SIMT;
     case ZK_REG_SCRATCH:
         return s->scratch;
-    case ZK_REG_HBM_DISCARD_OFF_LO:
-        return (uint32_t)s->discard_off;
-    case ZK_REG_HBM_DISCARD_OFF_HI:
-        return s->discard_off >> 32;
-    case ZK_REG_HBM_DISCARD_LEN:
-        return s->discard_len;
-    case ZK_REG_HBM_DISCARD:
-        return s->discard_status;
     case ZK_REG_RESET_TIME_US:
         return qatomic_read(&s->reset_time_us);
     case ZK_REG_HBM_SIZE_LO:
@@ -345,29 +337,6 @@ static void zhikai_global_write(ZhikaiState *s, hwaddr addr, uint32_t val)
         } else {
             qemu_log_mask(LOG_GUEST_ERROR, "zhikai: BOOT written with 0x%x, "
                           "not the boot key\n", val);
-        }
-        break;
-    case ZK_REG_HBM_DISCARD_OFF_LO:
-        s->discard_off = deposit64(s->discard_off, 0, 32, val);
-        break;
-    case ZK_REG_HBM_DISCARD_OFF_HI:
-        s->discard_off = deposit64(s->discard_off, 32, 32, val);
-        break;
-    case ZK_REG_HBM_DISCARD_LEN:
-        s->discard_len = val;
-        break;
-    case ZK_REG_HBM_DISCARD:
-        if (val != ZK_DISCARD_KEY) {
-            qemu_log_mask(LOG_GUEST_ERROR, "zhikai: HBM_DISCARD written with "
-                          "0x%x, not the key\n", val);
-        } else if (s->discard_len > ZK_HBM_DISCARD_MAX ||
-                   !zhikai_hbm_range_ok(s, s->discard_off, s->discard_len)) {
-            qemu_log_mask(LOG_GUEST_ERROR, "zhikai: HBM_DISCARD of a bad "
-                          "range\n");
-            s->discard_status = ZK_DISCARD_ERR_RANGE;
-        } else {
-            zhikai_hbm_discard(s, s->discard_off, s->discard_len);
-            s->discard_status = ZK_DISCARD_ERR_NONE;
         }
         break;
     case ZK_REG_RESET:

@@ -144,9 +144,6 @@ struct ZhikaiState {
     uint32_t fw_queues;     /* queues the firmware drives */
     uint32_t fw_isa_version;
     uint32_t reset_count;
-    uint64_t discard_off;   /* ZK_REG_HBM_DISCARD_* */
-    uint32_t discard_len;
-    uint32_t discard_status;
     uint32_t reset_time_us; /* ZK_REG_RESET_TIME_US (atomic: set by resets) */
     bool powered_on;        /* the power-on reset has happened */
     bool d3;                /* PCI PM state D3hot: engine off, BARs closed */
