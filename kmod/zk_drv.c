@@ -56,6 +56,10 @@ unsigned int zk_ctx_pt_pct = 25;
 module_param_named(ctx_pt_pct, zk_ctx_pt_pct, uint, 0644);
 MODULE_PARM_DESC(ctx_pt_pct, "Share of the page-table pool one context may use, percent (default 25)");
 
+unsigned int zk_user_pt_pct = 50;
+module_param_named(user_pt_pct, zk_user_pt_pct, uint, 0644);
+MODULE_PARM_DESC(user_pt_pct, "Share of the page-table pool the contexts of one user (euid) may use together, percent (default 50)");
+
 unsigned int zk_pt_pool_mb = 16;
 module_param_named(pt_pool_mb, zk_pt_pool_mb, uint, 0444);
 MODULE_PARM_DESC(pt_pool_mb, "HBM reserved for device page tables, MiB (default 16)");

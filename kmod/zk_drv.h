@@ -46,6 +46,7 @@ extern unsigned long zk_ctx_mem_limit_mb;
 extern unsigned long zk_ctx_hbm_limit_mb;
 extern unsigned long zk_ctx_host_limit_mb;
 extern unsigned int zk_ctx_pt_pct;
+extern unsigned int zk_user_pt_pct;
 extern unsigned int zk_pt_pool_mb;
 extern unsigned int zk_heartbeat_timeout_ms;
 extern bool zk_cmd_addr_check;
@@ -143,6 +144,7 @@ struct zk_device {
 	u32 pt_used;
 	unsigned long *pt_bitmap;
 	u16 *pt_owner;			/* ctx id per pool page (RAS) */
+	struct list_head pt_users;	/* zk_pt_user, under hbm_lock */
 
 	struct xarray ctx_xa;		/* ctx_id -> zk_ctx */
 	u32 ctx_next;
@@ -175,6 +177,17 @@ struct zk_device {
 
 #define to_zk_device(d) container_of(d, struct zk_device, drm)
 
+/*
+ * Page-table pool pages held by one user (euid at open) over all the
+ * contexts it opened: one user with many files cannot take the pool.
+ */
+struct zk_pt_user {
+	struct list_head link;		/* zdev->pt_users */
+	kuid_t uid;
+	u32 ctxs;			/* contexts charged to it */
+	u32 pages;
+};
+
 /* Page-table shadow: one per device table page. */
 struct zk_pt {
 	u64 hbm_off;
@@ -199,6 +212,7 @@ struct zk_ctx {
 	u64 hbm_used;			/* the HBM part of mem_used */
 	u64 host_used;			/* the pinned host part */
 	u32 pt_pages;			/* page-table pool pages it holds */
+	struct zk_pt_user *pt_user;	/* its opener's share of the pool */
 	/*
 	 * Freed BOs whose memory the device may still reach: reap_work unmaps
 	 * them, invalidates the device MMU, waits for the context's jobs

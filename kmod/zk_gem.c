@@ -295,11 +295,11 @@ static struct zk_queue *zk_scrub_queue(struct zk_device *zdev)
 
 /*
  * Scrub new HBM: the card drops the host pages behind the range so it reads
- * as zero without the host ever backing it (ZK_CAP_HBM_DISCARD).  Through
- * the ring command, which the card runs on its queue's worker, not through
- * ZK_REG_HBM_DISCARD, whose MMIO write does the work on the vCPU that
- * wrote it.  A card without it, or a discard a reset aborted twice, is
- * zeroed through the BAR.  When this returns, the range reads zero.
+ * as zero without the host ever backing it (ZK_CAP_HBM_DISCARD), with the
+ * ring command the card runs on its queue's worker (there is no MMIO
+ * discard: that would do the work on the writing vCPU).  A card without
+ * it, or a discard a reset aborted twice, is zeroed through the BAR.  When
+ * this returns, the range reads zero.
  */
 static void zk_hbm_scrub(struct zk_device *zdev, u64 off, u64 size)
 {

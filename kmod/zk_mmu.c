@@ -9,6 +9,7 @@
  * made visible with wmb() before any doorbell.
  */
 #include <linux/bitmap.h>
+#include <linux/cred.h>
 #include <linux/scatterlist.h>
 #include <linux/slab.h>
 
@@ -42,7 +43,47 @@ int zk_pt_pool_init(struct zk_device *zdev)
 				      sizeof(*zdev->pt_owner), GFP_KERNEL);
 	if (!zdev->pt_bitmap || !zdev->pt_owner)
 		return -ENOMEM;
+	INIT_LIST_HEAD(&zdev->pt_users);
 	return 0;
+}
+
+/* @pct percent of the pool, at least one page. */
+static u32 zk_pt_share(struct zk_device *zdev, unsigned int pct)
+{
+	return max(1u, zdev->pt_pages / 100 * min(pct, 100u));
+}
+
+/* The pool account of the current user (euid), made on first use. */
+static struct zk_pt_user *zk_pt_user_get(struct zk_device *zdev)
+{
+	kuid_t uid = current_euid();
+	struct zk_pt_user *u;
+
+	mutex_lock(&zdev->hbm_lock);
+	list_for_each_entry(u, &zdev->pt_users, link)
+		if (uid_eq(u->uid, uid))
+			goto found;
+	u = kzalloc(sizeof(*u), GFP_KERNEL_ACCOUNT);
+	if (!u)
+		goto out;
+	u->uid = uid;
+	list_add(&u->link, &zdev->pt_users);
+found:
+	u->ctxs++;
+out:
+	mutex_unlock(&zdev->hbm_lock);
+	return u;
+}
+
+static void zk_pt_user_put(struct zk_device *zdev, struct zk_pt_user *u)
+{
+	mutex_lock(&zdev->hbm_lock);
+	if (!--u->ctxs) {
+		WARN_ON(u->pages);
+		list_del(&u->link);
+		kfree(u);
+	}
+	mutex_unlock(&zdev->hbm_lock);
 }
 
 static void zk_pte_write(struct zk_device *zdev, struct zk_pt *pt,
@@ -65,10 +106,13 @@ static struct zk_pt *zk_pt_alloc(struct zk_ctx *ctx, bool dir)
 		return NULL;
 
 	mutex_lock(&zdev->hbm_lock);
-	/* One context cannot take the whole pool (the root always fits). */
-	if (ctx->pt_pages &&
-	    ctx->pt_pages >= max(1u, zdev->pt_pages / 100 *
-				  min(READ_ONCE(zk_ctx_pt_pct), 100u))) {
+	/*
+	 * One context cannot take the whole pool (its root always fits), nor
+	 * can one user with many files (roots included).
+	 */
+	if ((ctx->pt_pages &&
+	     ctx->pt_pages >= zk_pt_share(zdev, READ_ONCE(zk_ctx_pt_pct))) ||
+	    ctx->pt_user->pages >= zk_pt_share(zdev, READ_ONCE(zk_user_pt_pct))) {
 		mutex_unlock(&zdev->hbm_lock);
 		drm_dbg(&zdev->drm, "ctx %u: page-table share used up\n",
 			ctx->id);
@@ -88,6 +132,7 @@ static struct zk_pt *zk_pt_alloc(struct zk_ctx *ctx, bool dir)
 	zdev->pt_owner[bit] = ctx->id;
 	zdev->pt_used++;
 	ctx->pt_pages++;
+	ctx->pt_user->pages++;
 	mutex_unlock(&zdev->hbm_lock);
 
 	pt->hbm_off = (u64)bit << ZK_PAGE_SHIFT;
@@ -104,6 +149,7 @@ static void zk_pt_free(struct zk_ctx *ctx, struct zk_pt *pt)
 	zdev->pt_owner[pt->hbm_off >> ZK_PAGE_SHIFT] = 0;
 	zdev->pt_used--;
 	ctx->pt_pages--;
+	ctx->pt_user->pages--;
 	mutex_unlock(&zdev->hbm_lock);
 	kfree(pt);
 }
@@ -345,14 +391,21 @@ struct zk_ctx *zk_ctx_create(struct zk_device *zdev)
 		goto err_mm;
 	ctx->id = id;
 
+	ctx->pt_user = zk_pt_user_get(zdev);
+	if (!ctx->pt_user) {
+		ret = -ENOMEM;
+		goto err_id;
+	}
 	ctx->root = zk_pt_alloc(ctx, true);
 	if (!ctx->root) {
 		ret = -ENOSPC;
-		goto err_id;
+		goto err_user;
 	}
 	drm_dev_get(&zdev->drm);
 	return ctx;
 
+err_user:
+	zk_pt_user_put(zdev, ctx->pt_user);
 err_id:
 	xa_erase(&zdev->ctx_xa, ctx->id);
 err_mm:
@@ -381,6 +434,7 @@ static void zk_ctx_free_work(struct work_struct *work)
 	zk_mmu_free_dead_tables(ctx);
 	mutex_unlock(&ctx->lock);
 	zk_pt_free(ctx, ctx->root);
+	zk_pt_user_put(zdev, ctx->pt_user);
 	for (i = 0; i < ZK_MAX_QUEUES; i++)
 		dma_fence_put(ctx->vm_fence[i]);
 	drm_mm_takedown(&ctx->va_mm);

@@ -98,8 +98,10 @@ static int zk_job_prepare(struct drm_file *file, struct zk_ctx *ctx,
 	job->sched_inited = true;
 
 	/*
-	 * Not drm_sched_job_add_syncobj_dependency(): it takes a u32
-	 * timeline point, the uapi carries 64 bits.
+	 * Not drm_sched_job_add_syncobj_dependency(): Debian's 6.1 has no
+	 * such function, and where it exists it takes a u32 timeline point
+	 * while the uapi (like every syncobj ioctl) carries 64 bits.  This is
+	 * what it does, without truncating the point.
 	 */
 	if (uj->in_syncobj) {
 		struct dma_fence *in;
