@@ -154,6 +154,10 @@
 #define ZK_INJECT_DMA_FAIL      (1u << 1)   /* next DMA command fails */
 #define ZK_INJECT_MEM_CE        (1u << 2)   /* report a corrected error */
 #define ZK_INJECT_MEM_UE        (1u << 3)   /* report an uncorrected error */
+/* The queue hangs and its hang outlives queue resets (ZK_QCTRL_RESET) ... */
+#define ZK_INJECT_STUCK_QUEUE   (1u << 4)
+/* ... and engine resets too: only ZK_RESET_DEVICE (or FLR) clears it. */
+#define ZK_INJECT_STUCK_ENGINE  (1u << 5)
 #define ZK_INJECT_QUEUE_SHIFT   8
 /* ZK_REG_RAS_ADDR is set to the value of ZK_REG_INJECT_ADDR for MEM_* */
 #define ZK_REG_INJECT_ADDR_LO   0x214

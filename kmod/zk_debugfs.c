@@ -127,8 +127,9 @@ static int heartbeat_show(struct seq_file *m, void *unused)
 DEFINE_SHOW_ATTRIBUTE(heartbeat);
 
 /*
- * inject: "hang_queue Q", "dma_fail", "mem_ce ADDR", "mem_ue ADDR" or a
- * raw ZK_REG_INJECT value.
+ * inject: "hang_queue Q", "stuck_queue Q" (its queue resets fail),
+ * "stuck_engine Q" (engine resets fail too), "dma_fail", "mem_ce ADDR",
+ * "mem_ue ADDR" or a raw ZK_REG_INJECT value.
  */
 static ssize_t inject_write(struct file *f, const char __user *ubuf,
 			    size_t len, loff_t *pos)
@@ -151,6 +152,13 @@ static ssize_t inject_write(struct file *f, const char __user *ubuf,
 		if (n != 2 || arg >= zdev->num_queues)
 			return -EINVAL;
 		val = ZK_INJECT_HANG_QUEUE | (u32)arg << ZK_INJECT_QUEUE_SHIFT;
+	} else if (!strcmp(word, "stuck_queue") ||
+		   !strcmp(word, "stuck_engine")) {
+		if (n != 2 || arg >= zdev->num_queues)
+			return -EINVAL;
+		val = (word[6] == 'q' ? ZK_INJECT_STUCK_QUEUE :
+		       ZK_INJECT_STUCK_ENGINE) |
+		      (u32)arg << ZK_INJECT_QUEUE_SHIFT;
 	} else if (!strcmp(word, "dma_fail")) {
 		val = ZK_INJECT_DMA_FAIL;
 	} else if (!strcmp(word, "mem_ce") || !strcmp(word, "mem_ue")) {

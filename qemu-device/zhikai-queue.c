@@ -743,6 +743,7 @@ static uint32_t queue_reset_locked(ZhikaiQueue *q, bool device_reset)
     }
     q->ctx_reset = true;    /* the worker drops its context at next fetch */
     if (device_reset) {
+        q->stuck = 0;
         q->base = 0;
         q->size = 0;
         q->fence_wb = 0;
@@ -812,6 +813,34 @@ void zhikai_queue_reset(ZhikaiQueue *q, bool device_reset)
     qemu_mutex_lock(&q->lock);
     queue_quiesce_locked(q, queue_reset_locked(q, device_reset), deadline);
     qemu_mutex_unlock(&q->lock);
+}
+
+/*
+ * Fault injection: @qi hangs, and resets up to @level (ZK_STUCK_*) leave it
+ * hung: the driver's queue reset, then its engine reset, fail.
+ */
+void zhikai_queue_inject_stuck(ZhikaiState *s, unsigned qi, unsigned level)
+{
+    ZhikaiQueue *q = &s->queues[qi];
+
+    qemu_mutex_lock(&q->lock);
+    q->hung = true;
+    q->stuck = level;
+    qemu_mutex_unlock(&q->lock);
+}
+
+/* After a reset of @level: queues stuck at least that deep hang again. */
+void zhikai_queues_keep_stuck(ZhikaiState *s, unsigned level)
+{
+    for (unsigned i = 0; i < s->num_queues; i++) {
+        ZhikaiQueue *q = &s->queues[i];
+
+        qemu_mutex_lock(&q->lock);
+        if (q->stuck >= level) {
+            q->hung = true;
+        }
+        qemu_mutex_unlock(&q->lock);
+    }
 }
 
 void zhikai_queue_inject_hang(ZhikaiState *s, unsigned qi)
@@ -997,6 +1026,7 @@ void zhikai_queue_write(ZhikaiState *s, unsigned qi, hwaddr reg, uint32_t val)
             queue_quiesce_locked(q, queue_reset_locked(q, false),
                                  qemu_clock_get_ms(QEMU_CLOCK_REALTIME) +
                                  ZK_RESET_QUIESCE_MS);
+            q->hung = q->stuck >= ZK_STUCK_QUEUE_RESET;
             qatomic_set(&s->reset_time_us,
                         (uint32_t)((zhikai_host_ns() - t0) / 1000));
         }

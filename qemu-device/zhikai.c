@@ -107,6 +107,7 @@ static void zhikai_engine_reset(ZhikaiState *s)
     int64_t t0 = zhikai_host_ns();
 
     zhikai_queues_reset(s, false);
+    zhikai_queues_keep_stuck(s, ZK_STUCK_ENGINE_RESET);
     s->reset_count++;
     zhikai_reset_done(s, t0);
 }
@@ -166,6 +167,16 @@ static void zhikai_inject(ZhikaiState *s, uint32_t val)
             zhikai_queue_inject_hang(s, q);
         } else {
             qemu_log_mask(LOG_GUEST_ERROR, "zhikai: INJECT hang of queue %u "
+                          "(only %u queues)\n", q, s->num_queues);
+        }
+    }
+    if (val & (ZK_INJECT_STUCK_QUEUE | ZK_INJECT_STUCK_ENGINE)) {
+        if (q < s->num_queues) {
+            zhikai_queue_inject_stuck(s, q, val & ZK_INJECT_STUCK_ENGINE ?
+                                      ZK_STUCK_ENGINE_RESET :
+                                      ZK_STUCK_QUEUE_RESET);
+        } else {
+            qemu_log_mask(LOG_GUEST_ERROR, "zhikai: INJECT stuck queue %u "
                           "(only %u queues)\n", q, s->num_queues);
         }
     }

@@ -69,6 +69,8 @@ typedef struct ZhikaiQueue {
 
     /* Worker state (under lock). */
     bool hung;              /* injected hang in effect */
+    /* Injected: resets that leave the hang (ZK_STUCK_*); device reset clears. */
+    unsigned stuck;
     bool skipping;          /* skipping to the next JOB_END after a fault */
     uint32_t job_status;    /* ZK_JOB_* of the job being executed */
     bool running;           /* a command is being executed */
@@ -208,6 +210,10 @@ void zhikai_queues_reset(ZhikaiState *s, bool device_reset);
 uint64_t zhikai_queue_read(ZhikaiState *s, unsigned q, hwaddr reg);
 void zhikai_queue_write(ZhikaiState *s, unsigned q, hwaddr reg, uint32_t val);
 void zhikai_queue_inject_hang(ZhikaiState *s, unsigned q);
+#define ZK_STUCK_QUEUE_RESET    1   /* survives ZK_QCTRL_RESET */
+#define ZK_STUCK_ENGINE_RESET   2   /* survives ZK_RESET_ENGINE as well */
+void zhikai_queue_inject_stuck(ZhikaiState *s, unsigned q, unsigned level);
+void zhikai_queues_keep_stuck(ZhikaiState *s, unsigned level);
 uint64_t zhikai_queue_busy_ns(ZhikaiQueue *q);
 
 /* zhikai-hbm.c */

@@ -60,6 +60,7 @@ m=$(dmesg_mark)
 start=$(date +%s)
 sub hang $R hang $hangs
 sub reset $R reset
+sub escalate $R escalate
 sub flr $R flr
 sub suspend $R suspend
 sub ban $R ban

@@ -6,6 +6,9 @@
  *                        streams on queue 1; N rounds
  *   zk_reliab reset      debugfs full device reset while work is in flight
  *   zk_reliab ban        a context that keeps hanging gets -EIO, others not
+ *   zk_reliab escalate   a queue whose queue and engine resets fail
+ *                        (injected) escalates to a device reset; other
+ *                        contexts' jobs: OK before, ABORTED in flight
  *   zk_reliab fault      MMU fault / illegal kernel / DMA failure stay in
  *                        the faulting job
  *   zk_reliab ras        injected CE/UE: counters, poisoned BO, uevent
@@ -398,6 +401,126 @@ static void test_hang(int rounds)
 	tbo_free(v, &data);
 	tbo_free(v, &res);
 	close(v);
+}
+
+/* ---- 1b. escalation: queue reset fails, engine reset fails, device -- */
+
+/* Whether the kernel log since @mark (a byte count of dmesg) has @what. */
+static bool klog_has(size_t mark, const char *what)
+{
+	char *buf = malloc(1 << 20);
+	FILE *f = popen("dmesg", "r");
+	size_t n = 0;
+	bool found = false;
+
+	if (buf && f) {
+		n = fread(buf, 1, (1 << 20) - 1, f);
+		buf[n] = 0;
+		found = n > mark && strstr(buf + mark, what);
+	}
+	if (f)
+		pclose(f);
+	free(buf);
+	return found;
+}
+
+static size_t klog_mark(void)
+{
+	char *buf = malloc(1 << 20);
+	FILE *f = popen("dmesg", "r");
+	size_t n = 0;
+
+	if (buf && f)
+		n = fread(buf, 1, (1 << 20) - 1, f);
+	if (f)
+		pclose(f);
+	free(buf);
+	return n;
+}
+
+static void test_escalate(void)
+{
+	int a = zk_open_or_die(), b = zk_open_or_die(), uev = uevent_open();
+	struct tbo flag, res;
+	struct tcmds ca, cb;
+	struct drm_zhikai_job jb;
+	uint64_t r0 = sysfs_u64("reset_count"), seq_a = 0;
+	uint32_t st_ok = ~0u, st_a = ~0u, st_b = ~0u, st = ~0u;
+	size_t mark = klog_mark();
+	char what[32];
+	int ret;
+
+	if (!zk_debugfs_file("inject")) {
+		skip("escalate", "no debugfs inject");
+		return;
+	}
+	if (tbo_new(b, 4096, DRM_ZHIKAI_BO_HOST, &flag) ||
+	    tbo_new(b, 4096, DRM_ZHIKAI_BO_HOST, &res) || cmds_new(a, &ca) ||
+	    cmds_new(b, &cb)) {
+		ok(false, "escalate: setup");
+		return;
+	}
+	memset(flag.map, 0, 4096);
+	memset(res.map, 0, 4096);
+	/* B: a job that finished before anything went wrong. */
+	ret = !fence_job(b, STREAM_Q, &res, 0, 0x600d, &st_ok);
+	ok(!ret && st_ok == DRM_ZHIKAI_JOB_OK,
+	   "escalate: other context's job done before the hang (%s)", st_name(st_ok));
+	/* A: queue HANG_Q stuck through queue and engine resets. */
+	snprintf(what, sizeof(what), "stuck_engine %d", HANG_Q);
+	ok(inject(what) == 0, "escalate: inject '%s'", what);
+	{
+		struct tbo own;
+
+		if (tbo_new(a, 4096, DRM_ZHIKAI_BO_HOST, &own)) {
+			ok(false, "escalate: A's BO");
+			return;
+		}
+		cmd_fence(&ca, own.va, 1);	/* never runs: the queue is hung */
+		ret = submit_cmds(a, HANG_Q, &ca, &seq_a);
+		ok(!ret, "escalate: job on the stuck queue submitted");
+		/* B: a job in flight on another queue when the device resets. */
+		msleep(600);
+		cmd_wait(&cb, flag.va, 1);
+		cmd_fence(&cb, res.va + 8, 2);
+		job_init(&jb, STREAM_Q, &cb, 0, 2);
+		ret = submit_jobs(b, &jb, 1);
+		ok(!ret, "escalate: other context's blocked job submitted");
+		ret = wait_seqno(a, seq_a, 20000, &st_a);
+		ok(!ret && st_a == DRM_ZHIKAI_JOB_TIMEDOUT,
+		   "escalate: the stuck job ends TIMEDOUT (%s)", st_name(st_a));
+		ret = wait_seqno(b, jb.seqno, 20000, &st_b);
+		ok(!ret && st_b == DRM_ZHIKAI_JOB_ABORTED &&
+		   ((volatile uint64_t *)res.map)[1] == 0,
+		   "escalate: other context's in-flight job ABORTED by the device reset (%s)",
+		   st_name(st_b));
+		tbo_free(a, &own);
+	}
+	/* b's first job (seqno 1): its record survives the resets. */
+	ret = wait_seqno(b, 1, 1000, &st);
+	ok(!ret && st == DRM_ZHIKAI_JOB_OK &&
+	   ((volatile uint64_t *)res.map)[0] == 0x600d,
+	   "escalate: the job done before stays OK after the resets (%s)", st_name(st));
+	ok(klog_has(mark, "reset failed"), "escalate: the queue reset failed (kernel log)");
+	ok(klog_has(mark, "engine reset failed"),
+	   "escalate: then the engine reset failed (kernel log)");
+	ok(sysfs_u64("reset_count") == r0 + 1, "escalate: one recovery counted (%" PRIu64 " -> %" PRIu64 ")",
+	   r0, sysfs_u64("reset_count"));
+	if (uev >= 0)
+		ok(uevent_find(uev, "ZHIKAI_EVENT=device-reset", NULL, 2000),
+		   "escalate: it ended in ZHIKAI_EVENT=device-reset");
+	else
+		skip("escalate: uevent", "no netlink socket");
+	ok(smoke(a, HANG_Q) && smoke(b, HANG_Q) && smoke(b, STREAM_Q),
+	   "escalate: both contexts compute correctly on every queue afterwards");
+	if (uev >= 0)
+		close(uev);
+	tbo_free(a, &ca.bo);
+	tbo_free(b, &cb.bo);
+	tbo_free(b, &res);
+	tbo_free(b, &flag);
+	close(a);
+	close(b);
 }
 
 /* ---- 1a. full device reset (firmware reload) while work runs -------- */
@@ -1430,6 +1553,8 @@ int main(int argc, char **argv)
 		test_device_reset();
 	else if (!strcmp(what, "ban"))
 		test_ban();
+	else if (!strcmp(what, "escalate"))
+		test_escalate();
 	else if (!strcmp(what, "fault"))
 		test_fault();
 	else if (!strcmp(what, "ras"))
@@ -1451,7 +1576,7 @@ int main(int argc, char **argv)
 		ok(smoke(fd, 0), "smoke: DMA round trip host -> HBM -> host");
 		close(fd);
 	} else {
-		fprintf(stderr, "usage: zk_reliab hang N|reset|ban|fault|ras|isolation|unbind N|unbind-queued|flr|suspend|smoke\n");
+		fprintf(stderr, "usage: zk_reliab hang N|reset|escalate|ban|fault|ras|isolation|unbind N|unbind-queued|flr|suspend|smoke\n");
 		return 2;
 	}
 	return tap_done();
