@@ -954,6 +954,83 @@ static void test_engine_reset(void)
     zk_stop(&t);
 }
 
+/*
+ * PCI PM: in D3hot the BARs close, the firmware stops and the board draws
+ * d3-mw (energy counter); back in D0 the function was reset (firmware in
+ * RESET) but HBM kept its contents.
+ */
+static uint64_t energy_uj(ZkTest *t)
+{
+    uint64_t lo = rd(t, ZK_REG_ENERGY_UJ_LO);   /* latches HI */
+
+    return lo | (uint64_t)rd(t, ZK_REG_ENERGY_UJ_HI) << 32;
+}
+
+static void test_pm_d3hot(void)
+{
+    uint64_t e0, e1, e2;
+    uint8_t pm;
+    ZkTest t;
+
+    zk_start(&t, ",d3-mw=2000,idle-mw=40000");
+    zk_boot_ok(&t);
+    pm = qpci_find_capability(t.dev, PCI_CAP_ID_PM, 0);
+    g_assert_cmphex(pm, !=, 0);
+    hbm_write64(&t, HBM_DATA, 0x1234567887654321ull);
+    /* Idle in D0: ~40 W, i.e. ~40 J per second of virtual time. */
+    e0 = energy_uj(&t);
+    qtest_clock_step(t.qts, 1000 * SCALE_MS);
+    e1 = energy_uj(&t);
+    g_assert_cmpuint(e1 - e0, >, 35000000);
+    qpci_config_writew(t.dev, pm + PCI_PM_CTRL, 3);    /* D3hot */
+    g_assert_cmphex(qpci_config_readw(t.dev, pm + PCI_PM_CTRL) &
+                    PCI_PM_CTRL_STATE_MASK, ==, 3);
+    /* BARs closed: the register block reads as nothing. */
+    g_assert_cmphex(rd(&t, ZK_REG_ID), !=, ZK_ID_MAGIC);
+    qtest_clock_step(t.qts, 1000 * SCALE_MS);
+    qpci_config_writew(t.dev, pm + PCI_PM_CTRL, 0);    /* D0 */
+    g_assert_cmphex(rd(&t, ZK_REG_ID), ==, ZK_ID_MAGIC);
+    e2 = energy_uj(&t);
+    g_test_message("energy: %" PRIu64 " uJ in 1 s idle, %" PRIu64
+                   " uJ in 1 s of D3hot", e1 - e0, e2 - e1);
+    /* ~2 J/s in D3hot (one 10 ms power window may still count as D0). */
+    g_assert_cmpuint(e2 - e1, <, 3000000);
+    g_assert_cmpuint(e2 - e1, >, 1500000);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_RESET);
+    g_assert_cmphex(hbm_read64(&t, HBM_DATA), ==, 0x1234567887654321ull);
+    zk_boot_ok(&t);
+    zk_stop(&t);
+}
+
+/*
+ * ZK_INJECT_STUCK_*: a queue reset leaves a STUCK_QUEUE hang; an engine
+ * reset clears it but not a STUCK_ENGINE one; a device reset clears both.
+ */
+static void test_inject_stuck(void)
+{
+    ZkTest t;
+
+    zk_start(&t, NULL);
+    zk_boot_ok(&t);
+    wr(&t, ZK_REG_INJECT, ZK_INJECT_STUCK_QUEUE | 2 << ZK_INJECT_QUEUE_SHIFT);
+    wr(&t, ZK_REG_INJECT, ZK_INJECT_STUCK_ENGINE | 3 << ZK_INJECT_QUEUE_SHIFT);
+    for (unsigned q = 2; q <= 3; q++) {
+        g_assert(qrd(&t, q, ZK_Q_STATUS) & ZK_QSTAT_HUNG);
+        qwr(&t, q, ZK_Q_CTRL, ZK_QCTRL_RESET);
+        g_assert(qrd(&t, q, ZK_Q_STATUS) & ZK_QSTAT_HUNG);
+    }
+    wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
+    g_assert_cmpuint(rd(&t, ZK_REG_STATUS), ==, ZK_STATE_READY);
+    g_assert_cmpuint(qrd(&t, 2, ZK_Q_STATUS) & ZK_QSTAT_HUNG, ==, 0);
+    g_assert(qrd(&t, 3, ZK_Q_STATUS) & ZK_QSTAT_HUNG);
+    wr(&t, ZK_REG_RESET, ZK_RESET_DEVICE);
+    g_assert_cmpuint(qrd(&t, 3, ZK_Q_STATUS) & ZK_QSTAT_HUNG, ==, 0);
+    zk_boot_ok(&t);
+    wr(&t, ZK_REG_RESET, ZK_RESET_ENGINE);
+    g_assert_cmpuint(qrd(&t, 3, ZK_Q_STATUS) & ZK_QSTAT_HUNG, ==, 0);
+    zk_stop(&t);
+}
+
 static void test_inject(void)
 {
     uint64_t status;
@@ -2064,6 +2141,8 @@ int main(int argc, char **argv)
     g_test_add_func("/x86_64/zhikai/mmu/invalidate", test_mmu_invalidate);
     g_test_add_func("/x86_64/zhikai/reset/engine", test_engine_reset);
     g_test_add_func("/x86_64/zhikai/inject", test_inject);
+    g_test_add_func("/x86_64/zhikai/inject/stuck", test_inject_stuck);
+    g_test_add_func("/x86_64/zhikai/pm/d3hot", test_pm_d3hot);
     g_test_add_func("/x86_64/zhikai/power/throttle", test_power);
     g_test_add_func("/x86_64/zhikai/power/thermal", test_thermal);
     g_test_add_func("/x86_64/zhikai/reset/flr", test_flr);
