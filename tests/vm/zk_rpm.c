@@ -156,7 +156,10 @@ int main(void)
 		return tap_done();
 	}
 	pm_read("autosuspend_delay_ms", old_delay, sizeof(old_delay));
-	pm_read("control", old_control, sizeof(old_control));
+	if (pm_read("control", old_control, sizeof(old_control)) <= 0) {
+		skip("runtime PM", "kernel without CONFIG_PM (no power/control)");
+		return tap_done();
+	}
 	ok(!strcmp(old_control, "auto"), "driver allows runtime PM (power/control %s)",
 	   old_control);
 	ok(pm_write("autosuspend_delay_ms", "200") == 0 &&
