@@ -204,8 +204,9 @@ static bool ctx_works(int fd)
 	return good;
 }
 
-/* Create @size host BOs on @fd until refused (at most @max); returns the count. */
-static int fill_host(int fd, uint64_t size, int max, uint32_t *handles, int *err)
+/* Create @size BOs of @flags on @fd until refused (at most @max); the count. */
+static int fill_bos(int fd, uint32_t flags, uint64_t size, int max, uint32_t *handles,
+		    int *err)
 {
 	struct drm_zhikai_bo_create c;
 	int n = 0;
@@ -214,13 +215,18 @@ static int fill_host(int fd, uint64_t size, int max, uint32_t *handles, int *err
 	while (n < max) {
 		memset(&c, 0, sizeof(c));
 		c.size = size;
-		c.flags = DRM_ZHIKAI_BO_HOST;
+		c.flags = flags;
 		*err = zk_ioctl(fd, DRM_IOCTL_ZHIKAI_BO_CREATE, &c);
 		if (*err)
 			break;
 		handles[n++] = c.handle;
 	}
 	return n;
+}
+
+static int fill_host(int fd, uint64_t size, int max, uint32_t *handles, int *err)
+{
+	return fill_bos(fd, DRM_ZHIKAI_BO_HOST, size, max, handles, err);
 }
 
 static void close_all(int fd, uint32_t *handles, int n)
@@ -265,6 +271,22 @@ static void test_quota(void)
 		write_file("/sys/module/zhikai/parameters/ctx_pt_pct", old);
 	} else {
 		skip("page-table share", "needs root");
+	}
+
+	/* HBM quota: ctx_hbm_limit_mb=64 allows four 16 MiB HBM BOs per file. */
+	if (geteuid() == 0 &&
+	    read_file("/sys/module/zhikai/parameters/ctx_hbm_limit_mb", old, sizeof(old)) > 0 &&
+	    !write_file("/sys/module/zhikai/parameters/ctx_hbm_limit_mb", "64")) {
+		n = fill_bos(a, DRM_ZHIKAI_BO_HBM, 16ull << 20, MAX, h, &err);
+		ok(n == 4 && err == -EDQUOT,
+		   "HBM quota 64 MiB: the fifth 16 MiB HBM BO refused with EDQUOT (%d BOs, %d)",
+		   n, err);
+		ok(ctx_works(b), "HBM quota: another file still allocates and runs a job");
+		close_all(a, h, n);
+		ok(ctx_works(a), "HBM quota: the first file works again after freeing");
+		write_file("/sys/module/zhikai/parameters/ctx_hbm_limit_mb", old);
+	} else {
+		skip("HBM quota", "needs root");
 	}
 	close(a);
 	close(b);
