@@ -6,7 +6,7 @@
 dir=$(dirname "$0")
 hbm=${1:-${ZK_EXPECT_HBM:-}}
 rc=0
-for t in zk_basic zk_mem zk_jobs zk_isol zk_abi zk_power zk_reset zk_rpm zk_ptpool; do
+for t in zk_basic zk_mem zk_jobs zk_isol zk_abi zk_power zk_reset zk_rpm zk_ptpool zk_memcg; do
     echo "# --- $t"
     if [ "$t" = zk_basic ]; then
         "$dir/$t" $hbm || rc=1
