@@ -624,6 +624,47 @@ static uint8_t *resolve(SimtCu *cu, unsigned sp, uint64_t addr, unsigned n,
     return e->host + in_page;
 }
 
+/*
+ * One value of type t at host pointer p, sign-extended per type.  Fixed-size
+ * copies: a memcpy of a variable length becomes a `rep movs` whose start-up
+ * cost was most of a per-lane load.
+ */
+static inline uint64_t ld_host(const uint8_t *p, unsigned t)
+{
+    uint8_t b;
+    uint16_t h;
+    uint32_t w;
+    uint64_t d;
+
+    switch (type_size[t]) {
+    case 1:
+        b = *p;
+        return t == ZK_ST_S8 ? (uint64_t)(int64_t)(int8_t)b : b;
+    case 2:
+        memcpy(&h, p, 2);
+        return t == ZK_ST_S16 ? (uint64_t)(int64_t)(int16_t)h : h;
+    case 4:
+        memcpy(&w, p, 4);
+        return t == ZK_ST_S32 ? (uint64_t)(int64_t)(int32_t)w : w;
+    default:
+        memcpy(&d, p, 8);
+        return d;
+    }
+}
+
+static inline void st_host(uint8_t *p, unsigned t, uint64_t v)
+{
+    uint16_t h = (uint16_t)v;
+    uint32_t w = (uint32_t)v;
+
+    switch (type_size[t]) {
+    case 1: *p = (uint8_t)v; break;
+    case 2: memcpy(p, &h, 2); break;
+    case 4: memcpy(p, &w, 4); break;
+    default: memcpy(p, &v, 8); break;
+    }
+}
+
 static int mem_load(SimtCu *cu, unsigned sp, uint64_t addr, unsigned t,
                     uint32_t tid, uint64_t *out)
 {
@@ -633,7 +674,8 @@ static int mem_load(SimtCu *cu, unsigned sp, uint64_t addr, unsigned t,
     uint8_t *p = resolve(cu, sp, addr, n, false, tid, &f);
 
     if (p) {
-        memcpy(&v, p, n);
+        *out = ld_host(p, t);
+        return 0;
     } else if (f) {
         return f;
     } else {
@@ -654,7 +696,7 @@ static int mem_store(SimtCu *cu, unsigned sp, uint64_t addr, unsigned t,
     uint8_t *p = resolve(cu, sp, addr, n, true, tid, &f);
 
     if (p) {
-        memcpy(p, &v, n);
+        st_host(p, t, v);
         return 0;
     }
     if (f) {
@@ -754,7 +796,56 @@ warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
         diff_seq |= (A[l] - a0) ^ ((uint64_t)l * n);
     }
     *base = a0 + in->imm;
+    /* Local memory is per thread: one address is 32 different bytes. */
+    if (in->t2 == ZK_SPACE_GENERIC &&
+        *base - ZK_SIMT_LOCAL_WINDOW < ZK_SIMT_WINDOW_SIZE) {
+        return 0;
+    }
     return !diff_same ? 1 : !diff_seq ? 2 : 0;
+}
+
+/*
+ * Local memory (ld/st.local, or generic addresses in the local window) for
+ * the lanes in ex: lane l's bytes are at local + (tid0 + l) * local_bytes +
+ * its address.  One bounds check pass, then one fixed-size copy per lane,
+ * instead of a full resolve() each.  Returns 1 when some lane is out of
+ * range or (generic) not local: the per-lane path then decides and faults
+ * on the exact lane.  D: load into D, else store B.
+ */
+/* Worth trying local_warp: local space, or a generic address whose first
+ * active lane is in the local window (a cheap filter for global pointers). */
+static inline bool maybe_local(const SInsn *in, const uint64_t *A, uint32_t ex)
+{
+    if (in->t2 == ZK_SPACE_LOCAL) {
+        return true;
+    }
+    return in->t2 == ZK_SPACE_GENERIC &&
+           A[__builtin_ctz(ex)] + in->imm - ZK_SIMT_LOCAL_WINDOW < ZK_SIMT_WINDOW_SIZE;
+}
+
+static inline __attribute__((always_inline)) int
+local_warp(SimtCu *cu, const SInsn *in, uint32_t ex, uint32_t tid0,
+           const uint64_t *A, const uint64_t *B, uint64_t *D)
+{
+    uint32_t lb = cu->x->l->local_bytes;
+    unsigned t = in->type, n = type_size[t];
+    uint64_t off = in->imm - (in->t2 == ZK_SPACE_GENERIC ? ZK_SIMT_LOCAL_WINDOW : 0);
+    uint64_t lim = lb - n, bad = 0;
+    uint8_t *mem = cu->local + (size_t)tid0 * lb;
+
+    if (n > lb) {
+        return 1;
+    }
+    LANES(ex, bad |= (uint64_t)(A[l] + off > lim));
+    if (bad) {
+        return 1;
+    }
+    if (D) {
+        LANES(ex, D[l] = ld_host(mem + (size_t)l * lb + (A[l] + off), t));
+    } else {
+        LANES(ex, st_host(mem + (size_t)l * lb + (A[l] + off), t, B[l]));
+    }
+    return 0;
 }
 
 static inline __attribute__((always_inline)) int
@@ -1219,6 +1310,9 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
     case ZK_SOP_LD: {
         /* Load into a temporary so a fault leaves rd untouched in all lanes. */
         uint64_t v[ZK_SIMT_WARP];
+        if (maybe_local(in, A, ex) && !local_warp(cu, in, ex, tid0, A, NULL, D)) {
+            return 0;
+        }
         if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
             int r = load_warp(cu, in, A, D);
             if (r <= 0) {
@@ -1234,6 +1328,9 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
         return 0;
     }
     case ZK_SOP_ST:
+        if (maybe_local(in, A, ex) && !local_warp(cu, in, ex, tid0, A, B, NULL)) {
+            return 0;
+        }
         if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
             int r = store_warp(cu, in, A, B);
             if (r <= 0) {
