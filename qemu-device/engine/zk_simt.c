@@ -133,11 +133,12 @@ static uint64_t *reg(SimtCu *cu, uint32_t warp, unsigned r)
 #define LANE_LOOP
 #endif
 /*
- * The interpreter's lane loops also get an AVX2 build, picked at load time
- * on hosts that have it (4 lanes per vector op instead of SSE2's 2).
+ * The interpreter's lane loops also get AVX2 and AVX-512 (x86-64-v4)
+ * builds, picked at load time on hosts that have them (4 or 8 lanes per
+ * vector op instead of SSE2's 2).
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ZK_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#define ZK_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define ZK_SIMD_CLONES
 #endif
