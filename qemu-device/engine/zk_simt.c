@@ -849,6 +849,44 @@ local_warp(SimtCu *cu, const SInsn *in, uint32_t ex, uint32_t tid0,
     return 0;
 }
 
+/*
+ * 32 u32/s32 values at p to 64-bit lanes, and back: generic vector code
+ * (one widening or narrowing op per 8 lanes in each clone's ISA); the plain
+ * loops stayed scalar, as gcc cannot prove p and D apart.
+ */
+typedef uint32_t V8u32 __attribute__((vector_size(32)));
+typedef int32_t V8s32 __attribute__((vector_size(32)));
+typedef uint64_t V8u64 __attribute__((vector_size(64)));
+typedef int64_t V8s64 __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) void
+widen32(uint64_t *D, const uint8_t *p, bool sgn)
+{
+    for (unsigned k = 0; k < ZK_SIMT_WARP; k += 8) {
+        V8u32 w;
+        V8u64 d;
+        memcpy(&w, p + 4 * k, sizeof(w));
+        if (sgn) {
+            d = (V8u64)__builtin_convertvector((V8s32)w, V8s64);
+        } else {
+            d = __builtin_convertvector(w, V8u64);
+        }
+        memcpy(&D[k], &d, sizeof(d));
+    }
+}
+
+static inline __attribute__((always_inline)) void
+narrow32(uint8_t *p, const uint64_t *B)
+{
+    for (unsigned k = 0; k < ZK_SIMT_WARP; k += 8) {
+        V8u64 b;
+        V8u32 w;
+        memcpy(&b, &B[k], sizeof(b));
+        w = __builtin_convertvector(b, V8u32);
+        memcpy(p + 4 * k, &w, sizeof(w));
+    }
+}
+
 static inline __attribute__((always_inline)) int
 load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
 {
@@ -878,19 +916,11 @@ load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
     }
     switch (t) {
     case ZK_ST_U32: case ZK_ST_F32: {
-        uint32_t w[ZK_SIMT_WARP];
-        memcpy(w, p, sizeof(w));
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            D[l] = w[l];
-        }
+        widen32(D, p, false);
         return 0;
     }
     case ZK_ST_S32: {
-        int32_t w[ZK_SIMT_WARP];
-        memcpy(w, p, sizeof(w));
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            D[l] = (uint64_t)(int64_t)w[l];
-        }
+        widen32(D, p, true);
         return 0;
     }
     case ZK_ST_U64: case ZK_ST_S64: case ZK_ST_F64:
@@ -922,11 +952,7 @@ store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
         return 1;
     }
     if (n == 4) {
-        uint32_t w[ZK_SIMT_WARP];
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            w[l] = (uint32_t)B[l];
-        }
-        memcpy(p, w, sizeof(w));
+        narrow32(p, B);
     } else if (n == 8) {
         memcpy(p, B, 8 * ZK_SIMT_WARP);
     } else {
@@ -1868,8 +1894,10 @@ static int run_block(SimtCu *cu)
     for (uint32_t i = 0; i < x->nwarps; i++) {
         Warp *w = &cu->warps[i];
         uint32_t left = x->nthreads - i * ZK_SIMT_WARP;
-        memset(w, 0, sizeof(*w));
+        /* Not pc[]: a lane's pc is written (diverge, bar) before it is read. */
         w->live = left >= ZK_SIMT_WARP ? ALL_LANES : (1u << left) - 1;
+        w->wait = 0;
+        memset(w->preds, 0, sizeof(w->preds));
         w->preds[0] = ALL_LANES;
         w->uniform = true;
         w->upc = entry;
@@ -1883,7 +1911,13 @@ static int run_block(SimtCu *cu)
             }
         }
         for (uint32_t i = 0; i < x->nwarps; i++) {
-            int f = run_warp(cu, i, UINT64_MAX);
+            const Warp *w = &cu->warps[i];
+            int f;
+
+            if (!(w->live & ~w->wait)) {
+                continue;               /* done or waiting (often, after a gang) */
+            }
+            f = run_warp(cu, i, UINT64_MAX);
             if (f) {
                 return f;
             }
@@ -2224,7 +2258,7 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
         cu->ms = *ms;
         cu->ms.hbm_bytes_read = cu->ms.hbm_bytes_written = cu->ms.sys_bytes = 0;
         cu->regs = calloc((size_t)x->nwarps * x->nregs, ZK_SIMT_WARP * 8);
-        cu->warps = malloc(x->nwarps * sizeof(*cu->warps));
+        cu->warps = calloc(x->nwarps, sizeof(*cu->warps));
         cu->shared = malloc(l->shared_bytes ? l->shared_bytes : 1);
         cu->local = malloc(l->local_bytes ? (size_t)l->local_bytes * x->nthreads : 1);
         for (unsigned k = 0; k < TLB_SIZE; k++) {
