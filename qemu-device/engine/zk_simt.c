@@ -78,6 +78,11 @@ typedef struct SimtCu {
     bool imm_ok[IMM_SLOTS];
     uint64_t imm_vec[IMM_SLOTS][ZK_SIMT_WARP];
     TlbEntry tlb[TLB_SIZE];
+    /* row_ok[r]: register r holds row_val[r] in every lane of every warp
+     * (gang moves of that value are then skipped: a kernel's parameter and
+     * launch-shape moves run once per unit, not once per block). */
+    bool row_ok[ZK_SIMT_NUM_REGS];
+    uint64_t row_val[ZK_SIMT_NUM_REGS];
     uint64_t unflushed;         /* insns not yet added to the launch total */
     uint64_t block_insns0;      /* st.insns at block start (%clock base) */
     uint64_t flush_every;       /* see tick() */
@@ -1123,6 +1128,8 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
     uint32_t tid0 = wi * ZK_SIMT_WARP;
     int f;
 
+    cu->row_ok[in->rd] = false;         /* one warp's rd changes (maybe) */
+
     if (in->flags & ZK_SF_BIMM) {
         B = imm_lanes(cu, in->bimm, in->bslot);
     }
@@ -1651,6 +1658,20 @@ static bool gang_pc(SimtCu *cu, uint32_t *pc)
         } \
     } while (0)
 
+/* A gang instruction that writes one value to every lane: *v. */
+static inline bool gang_uniform_value(SimtCu *cu, const SInsn *in, uint64_t *v)
+{
+    if (in->op == ZK_SOP_MOV && (in->flags & ZK_SF_BIMM)) {
+        *v = in->bimm;
+        return true;
+    }
+    if (in->op == ZK_SOP_SREG && in->imm != ZK_SR_TID_X) {
+        *v = sreg_value(cu, 0, 0, (unsigned)in->imm);
+        return true;
+    }
+    return false;
+}
+
 static inline __attribute__((always_inline)) void
 gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
 {
@@ -1671,7 +1692,15 @@ gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
     } else {
         C = reg(cu, 0, in->rc);
     }
+    uint64_t uv = 0;
+    bool uniform = gang_uniform_value(cu, in, &uv);
+
     cu->st.simt_lane_ops[in->cls] += (uint64_t)nw * ZK_SIMT_WARP;
+    if (uniform && cu->row_ok[in->rd] && cu->row_val[in->rd] == uv) {
+        return;                         /* every lane holds it already */
+    }
+    cu->row_ok[in->rd] = uniform;
+    cu->row_val[in->rd] = uv;
 
     switch (in->op) {
     case ZK_SOP_SETP:
@@ -1690,8 +1719,7 @@ gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
                 }
             }
         } else {
-            uint64_t v = sreg_value(cu, 0, 0, (unsigned)in->imm);
-            GANG(D[l] = v);
+            GANG(D[l] = uv);
         }
         break;
     case ZK_SOP_MOV: GANG(D[l] = B[l]); break;
@@ -1883,6 +1911,8 @@ static int run_block(SimtCu *cu)
      * always written before being read or listed here. */
     for (uint32_t k = 0; k < x->n_zero_regs; k++) {
         memset(reg(cu, 0, x->zero_regs[k]), 0, (size_t)x->nwarps * ZK_SIMT_WARP * 8);
+        cu->row_ok[x->zero_regs[k]] = true;
+        cu->row_val[x->zero_regs[k]] = 0;
     }
     if (la->shared_bytes) {
         memset(cu->shared, 0, la->shared_bytes);
