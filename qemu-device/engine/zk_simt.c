@@ -105,8 +105,14 @@ typedef struct SimtLaunch {
     uint8_t zero_regs[ZK_SIMT_NUM_REGS];
     uint32_t n_zero_regs;
     bool gang;                  /* blocks may run in lockstep (run_gang) */
-    uint64_t insns;             /* atomic: launch total */
     SimtCu *cus;
+    /* atomic: launch total, added to by every unit; a cache line of its
+     * own (the struct is only 16-byte aligned: 64 bytes either side), so
+     * the adds do not evict the read-mostly fields above from the other
+     * units' caches. */
+    char pad0[64];
+    uint64_t insns;
+    char pad1[64];
 } SimtLaunch;
 
 static int fault_at(SimtCu *cu, int type, uint64_t va)
