@@ -78,6 +78,11 @@ typedef struct SimtCu {
     bool imm_ok[IMM_SLOTS];
     uint64_t imm_vec[IMM_SLOTS][ZK_SIMT_WARP];
     TlbEntry tlb[TLB_SIZE];
+    /* row_ok[r]: register r holds row_val[r] in every lane of every warp
+     * (gang moves of that value are then skipped: a kernel's parameter and
+     * launch-shape moves run once per unit, not once per block). */
+    bool row_ok[ZK_SIMT_NUM_REGS];
+    uint64_t row_val[ZK_SIMT_NUM_REGS];
     uint64_t unflushed;         /* insns not yet added to the launch total */
     uint64_t block_insns0;      /* st.insns at block start (%clock base) */
     uint64_t flush_every;       /* see tick() */
@@ -100,8 +105,14 @@ typedef struct SimtLaunch {
     uint8_t zero_regs[ZK_SIMT_NUM_REGS];
     uint32_t n_zero_regs;
     bool gang;                  /* blocks may run in lockstep (run_gang) */
-    uint64_t insns;             /* atomic: launch total */
     SimtCu *cus;
+    /* atomic: launch total, added to by every unit; a cache line of its
+     * own (the struct is only 16-byte aligned: 64 bytes either side), so
+     * the adds do not evict the read-mostly fields above from the other
+     * units' caches. */
+    char pad0[64];
+    uint64_t insns;
+    char pad1[64];
 } SimtLaunch;
 
 static int fault_at(SimtCu *cu, int type, uint64_t va)
@@ -133,11 +144,12 @@ static uint64_t *reg(SimtCu *cu, uint32_t warp, unsigned r)
 #define LANE_LOOP
 #endif
 /*
- * The interpreter's lane loops also get an AVX2 build, picked at load time
- * on hosts that have it (4 lanes per vector op instead of SSE2's 2).
+ * The interpreter's lane loops also get AVX2 and AVX-512 (x86-64-v4)
+ * builds, picked at load time on hosts that have them (4 or 8 lanes per
+ * vector op instead of SSE2's 2).
  */
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__)
-#define ZK_SIMD_CLONES __attribute__((target_clones("avx2", "default")))
+#define ZK_SIMD_CLONES __attribute__((target_clones("arch=x86-64-v4", "avx2", "default")))
 #else
 #define ZK_SIMD_CLONES
 #endif
@@ -624,6 +636,47 @@ static uint8_t *resolve(SimtCu *cu, unsigned sp, uint64_t addr, unsigned n,
     return e->host + in_page;
 }
 
+/*
+ * One value of type t at host pointer p, sign-extended per type.  Fixed-size
+ * copies: a memcpy of a variable length becomes a `rep movs` whose start-up
+ * cost was most of a per-lane load.
+ */
+static inline uint64_t ld_host(const uint8_t *p, unsigned t)
+{
+    uint8_t b;
+    uint16_t h;
+    uint32_t w;
+    uint64_t d;
+
+    switch (type_size[t]) {
+    case 1:
+        b = *p;
+        return t == ZK_ST_S8 ? (uint64_t)(int64_t)(int8_t)b : b;
+    case 2:
+        memcpy(&h, p, 2);
+        return t == ZK_ST_S16 ? (uint64_t)(int64_t)(int16_t)h : h;
+    case 4:
+        memcpy(&w, p, 4);
+        return t == ZK_ST_S32 ? (uint64_t)(int64_t)(int32_t)w : w;
+    default:
+        memcpy(&d, p, 8);
+        return d;
+    }
+}
+
+static inline void st_host(uint8_t *p, unsigned t, uint64_t v)
+{
+    uint16_t h = (uint16_t)v;
+    uint32_t w = (uint32_t)v;
+
+    switch (type_size[t]) {
+    case 1: *p = (uint8_t)v; break;
+    case 2: memcpy(p, &h, 2); break;
+    case 4: memcpy(p, &w, 4); break;
+    default: memcpy(p, &v, 8); break;
+    }
+}
+
 static int mem_load(SimtCu *cu, unsigned sp, uint64_t addr, unsigned t,
                     uint32_t tid, uint64_t *out)
 {
@@ -633,7 +686,8 @@ static int mem_load(SimtCu *cu, unsigned sp, uint64_t addr, unsigned t,
     uint8_t *p = resolve(cu, sp, addr, n, false, tid, &f);
 
     if (p) {
-        memcpy(&v, p, n);
+        *out = ld_host(p, t);
+        return 0;
     } else if (f) {
         return f;
     } else {
@@ -654,7 +708,7 @@ static int mem_store(SimtCu *cu, unsigned sp, uint64_t addr, unsigned t,
     uint8_t *p = resolve(cu, sp, addr, n, true, tid, &f);
 
     if (p) {
-        memcpy(p, &v, n);
+        st_host(p, t, v);
         return 0;
     }
     if (f) {
@@ -754,7 +808,94 @@ warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
         diff_seq |= (A[l] - a0) ^ ((uint64_t)l * n);
     }
     *base = a0 + in->imm;
+    /* Local memory is per thread: one address is 32 different bytes. */
+    if (in->t2 == ZK_SPACE_GENERIC &&
+        *base - ZK_SIMT_LOCAL_WINDOW < ZK_SIMT_WINDOW_SIZE) {
+        return 0;
+    }
     return !diff_same ? 1 : !diff_seq ? 2 : 0;
+}
+
+/*
+ * Local memory (ld/st.local, or generic addresses in the local window) for
+ * the lanes in ex: lane l's bytes are at local + (tid0 + l) * local_bytes +
+ * its address.  One bounds check pass, then one fixed-size copy per lane,
+ * instead of a full resolve() each.  Returns 1 when some lane is out of
+ * range or (generic) not local: the per-lane path then decides and faults
+ * on the exact lane.  D: load into D, else store B.
+ */
+/* Worth trying local_warp: local space, or a generic address whose first
+ * active lane is in the local window (a cheap filter for global pointers). */
+static inline bool maybe_local(const SInsn *in, const uint64_t *A, uint32_t ex)
+{
+    if (in->t2 == ZK_SPACE_LOCAL) {
+        return true;
+    }
+    return in->t2 == ZK_SPACE_GENERIC &&
+           A[__builtin_ctz(ex)] + in->imm - ZK_SIMT_LOCAL_WINDOW < ZK_SIMT_WINDOW_SIZE;
+}
+
+static inline __attribute__((always_inline)) int
+local_warp(SimtCu *cu, const SInsn *in, uint32_t ex, uint32_t tid0,
+           const uint64_t *A, const uint64_t *B, uint64_t *D)
+{
+    uint32_t lb = cu->x->l->local_bytes;
+    unsigned t = in->type, n = type_size[t];
+    uint64_t off = in->imm - (in->t2 == ZK_SPACE_GENERIC ? ZK_SIMT_LOCAL_WINDOW : 0);
+    uint64_t lim = lb - n, bad = 0;
+    uint8_t *mem = cu->local + (size_t)tid0 * lb;
+
+    if (n > lb) {
+        return 1;
+    }
+    LANES(ex, bad |= (uint64_t)(A[l] + off > lim));
+    if (bad) {
+        return 1;
+    }
+    if (D) {
+        LANES(ex, D[l] = ld_host(mem + (size_t)l * lb + (A[l] + off), t));
+    } else {
+        LANES(ex, st_host(mem + (size_t)l * lb + (A[l] + off), t, B[l]));
+    }
+    return 0;
+}
+
+/*
+ * 32 u32/s32 values at p to 64-bit lanes, and back: generic vector code
+ * (one widening or narrowing op per 8 lanes in each clone's ISA); the plain
+ * loops stayed scalar, as gcc cannot prove p and D apart.
+ */
+typedef uint32_t V8u32 __attribute__((vector_size(32)));
+typedef int32_t V8s32 __attribute__((vector_size(32)));
+typedef uint64_t V8u64 __attribute__((vector_size(64)));
+typedef int64_t V8s64 __attribute__((vector_size(64)));
+
+static inline __attribute__((always_inline)) void
+widen32(uint64_t *D, const uint8_t *p, bool sgn)
+{
+    for (unsigned k = 0; k < ZK_SIMT_WARP; k += 8) {
+        V8u32 w;
+        V8u64 d;
+        memcpy(&w, p + 4 * k, sizeof(w));
+        if (sgn) {
+            d = (V8u64)__builtin_convertvector((V8s32)w, V8s64);
+        } else {
+            d = __builtin_convertvector(w, V8u64);
+        }
+        memcpy(&D[k], &d, sizeof(d));
+    }
+}
+
+static inline __attribute__((always_inline)) void
+narrow32(uint8_t *p, const uint64_t *B)
+{
+    for (unsigned k = 0; k < ZK_SIMT_WARP; k += 8) {
+        V8u64 b;
+        V8u32 w;
+        memcpy(&b, &B[k], sizeof(b));
+        w = __builtin_convertvector(b, V8u32);
+        memcpy(p + 4 * k, &w, sizeof(w));
+    }
 }
 
 static inline __attribute__((always_inline)) int
@@ -786,19 +927,11 @@ load_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *D)
     }
     switch (t) {
     case ZK_ST_U32: case ZK_ST_F32: {
-        uint32_t w[ZK_SIMT_WARP];
-        memcpy(w, p, sizeof(w));
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            D[l] = w[l];
-        }
+        widen32(D, p, false);
         return 0;
     }
     case ZK_ST_S32: {
-        int32_t w[ZK_SIMT_WARP];
-        memcpy(w, p, sizeof(w));
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            D[l] = (uint64_t)(int64_t)w[l];
-        }
+        widen32(D, p, true);
         return 0;
     }
     case ZK_ST_U64: case ZK_ST_S64: case ZK_ST_F64:
@@ -830,11 +963,7 @@ store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
         return 1;
     }
     if (n == 4) {
-        uint32_t w[ZK_SIMT_WARP];
-        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
-            w[l] = (uint32_t)B[l];
-        }
-        memcpy(p, w, sizeof(w));
+        narrow32(p, B);
     } else if (n == 8) {
         memcpy(p, B, 8 * ZK_SIMT_WARP);
     } else {
@@ -1004,6 +1133,8 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
     uint64_t wm = is64(t) ? ~0ull : 0xffffffffull;
     uint32_t tid0 = wi * ZK_SIMT_WARP;
     int f;
+
+    cu->row_ok[in->rd] = false;         /* one warp's rd changes (maybe) */
 
     if (in->flags & ZK_SF_BIMM) {
         B = imm_lanes(cu, in->bimm, in->bslot);
@@ -1219,6 +1350,9 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
     case ZK_SOP_LD: {
         /* Load into a temporary so a fault leaves rd untouched in all lanes. */
         uint64_t v[ZK_SIMT_WARP];
+        if (maybe_local(in, A, ex) && !local_warp(cu, in, ex, tid0, A, NULL, D)) {
+            return 0;
+        }
         if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
             int r = load_warp(cu, in, A, D);
             if (r <= 0) {
@@ -1234,6 +1368,9 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
         return 0;
     }
     case ZK_SOP_ST:
+        if (maybe_local(in, A, ex) && !local_warp(cu, in, ex, tid0, A, B, NULL)) {
+            return 0;
+        }
         if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
             int r = store_warp(cu, in, A, B);
             if (r <= 0) {
@@ -1527,6 +1664,20 @@ static bool gang_pc(SimtCu *cu, uint32_t *pc)
         } \
     } while (0)
 
+/* A gang instruction that writes one value to every lane: *v. */
+static inline bool gang_uniform_value(SimtCu *cu, const SInsn *in, uint64_t *v)
+{
+    if (in->op == ZK_SOP_MOV && (in->flags & ZK_SF_BIMM)) {
+        *v = in->bimm;
+        return true;
+    }
+    if (in->op == ZK_SOP_SREG && in->imm != ZK_SR_TID_X) {
+        *v = sreg_value(cu, 0, 0, (unsigned)in->imm);
+        return true;
+    }
+    return false;
+}
+
 static inline __attribute__((always_inline)) void
 gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
 {
@@ -1547,7 +1698,15 @@ gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
     } else {
         C = reg(cu, 0, in->rc);
     }
+    uint64_t uv = 0;
+    bool uniform = gang_uniform_value(cu, in, &uv);
+
     cu->st.simt_lane_ops[in->cls] += (uint64_t)nw * ZK_SIMT_WARP;
+    if (uniform && cu->row_ok[in->rd] && cu->row_val[in->rd] == uv) {
+        return;                         /* every lane holds it already */
+    }
+    cu->row_ok[in->rd] = uniform;
+    cu->row_val[in->rd] = uv;
 
     switch (in->op) {
     case ZK_SOP_SETP:
@@ -1566,8 +1725,7 @@ gang_exec(SimtCu *cu, const SInsn *in, uint32_t nw)
                 }
             }
         } else {
-            uint64_t v = sreg_value(cu, 0, 0, (unsigned)in->imm);
-            GANG(D[l] = v);
+            GANG(D[l] = uv);
         }
         break;
     case ZK_SOP_MOV: GANG(D[l] = B[l]); break;
@@ -1759,6 +1917,8 @@ static int run_block(SimtCu *cu)
      * always written before being read or listed here. */
     for (uint32_t k = 0; k < x->n_zero_regs; k++) {
         memset(reg(cu, 0, x->zero_regs[k]), 0, (size_t)x->nwarps * ZK_SIMT_WARP * 8);
+        cu->row_ok[x->zero_regs[k]] = true;
+        cu->row_val[x->zero_regs[k]] = 0;
     }
     if (la->shared_bytes) {
         memset(cu->shared, 0, la->shared_bytes);
@@ -1770,8 +1930,10 @@ static int run_block(SimtCu *cu)
     for (uint32_t i = 0; i < x->nwarps; i++) {
         Warp *w = &cu->warps[i];
         uint32_t left = x->nthreads - i * ZK_SIMT_WARP;
-        memset(w, 0, sizeof(*w));
+        /* Not pc[]: a lane's pc is written (diverge, bar) before it is read. */
         w->live = left >= ZK_SIMT_WARP ? ALL_LANES : (1u << left) - 1;
+        w->wait = 0;
+        memset(w->preds, 0, sizeof(w->preds));
         w->preds[0] = ALL_LANES;
         w->uniform = true;
         w->upc = entry;
@@ -1785,7 +1947,13 @@ static int run_block(SimtCu *cu)
             }
         }
         for (uint32_t i = 0; i < x->nwarps; i++) {
-            int f = run_warp(cu, i, UINT64_MAX);
+            const Warp *w = &cu->warps[i];
+            int f;
+
+            if (!(w->live & ~w->wait)) {
+                continue;               /* done or waiting (often, after a gang) */
+            }
+            f = run_warp(cu, i, UINT64_MAX);
             if (f) {
                 return f;
             }
@@ -2126,7 +2294,7 @@ int zk_simt_launch(ZkMemSpace *ms, const ZkLaunch *l, const uint64_t *image,
         cu->ms = *ms;
         cu->ms.hbm_bytes_read = cu->ms.hbm_bytes_written = cu->ms.sys_bytes = 0;
         cu->regs = calloc((size_t)x->nwarps * x->nregs, ZK_SIMT_WARP * 8);
-        cu->warps = malloc(x->nwarps * sizeof(*cu->warps));
+        cu->warps = calloc(x->nwarps, sizeof(*cu->warps));
         cu->shared = malloc(l->shared_bytes ? l->shared_bytes : 1);
         cu->local = malloc(l->local_bytes ? (size_t)l->local_bytes * x->nthreads : 1);
         for (unsigned k = 0; k < TLB_SIZE; k++) {

@@ -170,10 +170,27 @@ int main(int argc, char **argv)
             pb[i] = 1.0f;
         }
         struct { uint64_t a, b, c; uint32_t n, pad; } pv = { a, b, c, n, 0 };
-        double best = 1e30;
+        char *src = malloc(n * 4ull), *dst = malloc(n * 4ull);
+        memset(src, 1, n * 4ull);
+        memset(dst, 0, n * 4ull);
+        /* Rounds alternate the kernel and the memcpy baseline so a busy
+         * spell on the shared host hits both; best of each.  One unmeasured
+         * launch first touches c's pages (the memcpy's dst is touched by
+         * the memset). */
+        run(&simt, "simt_vadd", n / 256, 256, &pv, sizeof(pv), cores, &st);
+        double best = 1e30, mbest = 1e30, vcpu = 1e30, vcrit = 1e30, mcpu = 1e30;
         for (int r = 0; r < 3; r++) {
             double t = run(&simt, "simt_vadd", n / 256, 256, &pv, sizeof(pv), cores, &st);
             best = t < best ? t : best;
+            vcpu = last_cpu < vcpu ? last_cpu : vcpu;
+            vcrit = last_crit < vcrit ? last_crit : vcrit;
+            for (int k = 0; k < 2; k++) {
+                double t0 = now(), c0 = clock_s(CLOCK_THREAD_CPUTIME_ID);
+                memcpy(dst, src, n * 4ull);
+                double mt = now() - t0, mc = clock_s(CLOCK_THREAD_CPUTIME_ID) - c0;
+                mbest = mt < mbest ? mt : mbest;
+                mcpu = mc < mcpu ? mc : mcpu;
+            }
         }
         float *pc = zkt_ptr(&tm, c);
         for (uint32_t i = 0; i < n; i += 4099) {
@@ -182,23 +199,19 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        double vadd_bw = 3.0 * n * 4 / best;
-        char *src = malloc(n * 4ull), *dst = malloc(n * 4ull);
-        memset(src, 1, n * 4ull);
-        memset(dst, 0, n * 4ull);
-        double mbest = 1e30;
-        for (int r = 0; r < 5; r++) {
-            double t0 = now();
-            memcpy(dst, src, n * 4ull);
-            double t = now() - t0;
-            mbest = t < mbest ? t : mbest;
-        }
-        double mc_bw = 2.0 * n * 4 / mbest;
+        double vadd_bw = 3.0 * n * 4 / best, mc_bw = 2.0 * n * 4 / mbest;
         free(src);
         free(dst);
         record("vector add 64 MiB (bytes moved/s, GB/s)", vadd_bw * 1e-9, "GB/s", mc_bw * 1e-9,
                "host memcpy 64 MiB (GB/s moved)", vadd_bw / mc_bw, ">= 0.25");
-
+        /* The same in CPU seconds, immune to other tenants: the busiest
+         * unit's CPU time is the launch's length with a free core per
+         * unit; total CPU is the interpreter's cost per byte. */
+        double vb_crit = 3.0 * n * 4 / vcrit, vb_cpu = 3.0 * n * 4 / vcpu, mb_cpu = 2.0 * n * 4 / mcpu;
+        record("vector add 64 MiB, busiest unit (GB/s per CPU s)", vb_crit * 1e-9, "GB/s",
+               mb_cpu * 1e-9, "memcpy (GB/s per CPU s)", vb_crit / mb_cpu, "reported");
+        record("vector add 64 MiB, all units (GB/s per CPU s)", vb_cpu * 1e-9, "GB/s",
+               mb_cpu * 1e-9, "memcpy (GB/s per CPU s)", vb_cpu / mb_cpu, "reported");
     }
     if (do_fma) {
         /* 2. compute-bound fma loop: 1 vs 2 compute units, 3 rounds. */

@@ -776,6 +776,83 @@ static void test_local_arrays(void **state)
     free(out);
 }
 
+/*
+ * Each thread's local memory is its own, also through generic pointers
+ * whose addresses look coalesced: all lanes at one offset (a broadcast for
+ * global memory) or at consecutive offsets must still reach each lane's
+ * own copy, and the warp-wide local paths must agree with the per-lane one.
+ */
+static void test_local_generic_per_thread(void **state)
+{
+    ZkTestMem *t = *state;
+    const uint32_t blocks = 4, ntid = 64, n = blocks * ntid, words = 64;
+    uint32_t *out = malloc(n * 32);
+    uint64_t vo = zkt_alloc(t, n * 32);
+
+    kernel_begin();
+    gtid(4);
+    sreg(3, ZK_SR_LANEID);
+    /* for k in 0..63: local[k] = gtid * 1000 + k (st.local, uniform offsets) */
+    INS(.op = ZK_SOP_MOV, .rd = 5, .flags = ZK_SF_BIMM, .imm = 0);
+    uint32_t l1 = HERE();
+    INS(.op = ZK_SOP_MAD, .type = ZK_ST_U32, .rd = 6, .ra = 4, .flags = ZK_SF_BIMM,
+        .imm = 1000, .rc = 5);
+    opi(ZK_SOP_SHL, ZK_ST_U32, 7, 5, 2);
+    st(ZK_SPACE_LOCAL, ZK_ST_U32, 7, 0, 6);
+    opi(ZK_SOP_ADD, ZK_ST_U32, 5, 5, 1);
+    setpi(ZK_CMP_LT, ZK_ST_U32, 1, 5, words);
+    bra_to(1, false, l1);
+    INS(.op = ZK_SOP_CVTA, .type2 = ZK_SPACE_LOCAL, .rd = 8, .ra = 0);
+    /* (a) every lane at local[5] through the generic pointer */
+    ld(ZK_SPACE_GENERIC, ZK_ST_U32, 10, 8, 20);
+    /* (b) lane l at local[l]: consecutive generic addresses */
+    addr_of(9, 8, 3, 4);
+    ld(ZK_SPACE_GENERIC, ZK_ST_U32, 11, 9, 0);
+    /* (c) lane l stores gtid + 7 at local[32 + l] (consecutive generic
+     * addresses); read back per lane with ld.local, and local[35] (lane 3's
+     * slot) with a uniform ld.local */
+    opi(ZK_SOP_ADD, ZK_ST_U32, 12, 4, 7);
+    st(ZK_SPACE_GENERIC, ZK_ST_U32, 9, 128, 12);
+    opi(ZK_SOP_SHL, ZK_ST_U32, 17, 3, 2);
+    ld(ZK_SPACE_LOCAL, ZK_ST_U32, 18, 17, 128);
+    ld(ZK_SPACE_LOCAL, ZK_ST_U32, 13, 0, 128 + 12);
+    /* (d) a 64-bit uniform ld.local: local[2..3] */
+    ld(ZK_SPACE_LOCAL, ZK_ST_U64, 14, 0, 8);
+    /* (e) a signed 16-bit uniform ld.local of a word's upper half */
+    ld(ZK_SPACE_LOCAL, ZK_ST_S16, 19, 0, 4 * 7 + 2);
+    ldp(ZK_ST_U64, 15, 0);
+    addr_of(16, 15, 4, 32);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 16, 0, 10);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 16, 4, 11);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 16, 8, 18);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 16, 12, 13);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 16, 16, 14);
+    opi(ZK_SOP_SHR, ZK_ST_U64, 14, 14, 32);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 16, 20, 14);
+    st(ZK_SPACE_GLOBAL, ZK_ST_U32, 16, 24, 19);
+    ex();
+
+    for (uint32_t cus = 1; cus <= 2; cus++) {
+        uint64_t p = vo;
+        Run r = { .grid = { blocks }, .block = { ntid }, .local = words * 4, .params = &p,
+                  .psize = 8, .cus = cus };
+        memset(zkt_ptr(t, vo), 0, n * 32);
+        assert_int_equal(run(t, &r), 0);
+        zkt_get(t, vo, out, n * 32);
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t lane = i % 32, *o = &out[8 * i];
+            assert_int_equal(o[0], i * 1000 + 5);
+            assert_int_equal(o[1], i * 1000 + lane);
+            assert_int_equal(o[2], i + 7);
+            assert_int_equal(o[3], lane == 3 ? i + 7 : i * 1000 + 35);
+            assert_int_equal(o[4], i * 1000 + 2);
+            assert_int_equal(o[5], i * 1000 + 3);
+            assert_int_equal(o[6], (uint32_t)(int32_t)(int16_t)((i * 1000 + 7) >> 16));
+        }
+    }
+    free(out);
+}
+
 /* ---- f16/bf16 conversions, special registers, votes ---------------- */
 
 static void test_conversions_sregs_votes(void **state)
@@ -1181,6 +1258,7 @@ int main(void)
         T(test_int64_fp64),
         T(test_rounding_modes),
         T(test_local_arrays),
+        T(test_local_generic_per_thread),
         T(test_conversions_sregs_votes),
         T(test_integer_ops),
         T(test_hostile),
