@@ -48,6 +48,7 @@ static int uses_card_topk(const zk_llm_request *r)
 typedef struct wmat {
     zk_deviceptr f, q, s;       /* f32 [out][in]; int8 copy and its scales, or
                                  * (GGUF Q8_0/Q4_0) the file's blocks in q */
+    uint32_t qtype;             /* ggml type of the blocks in q (GGUF) */
 } wmat;
 
 typedef struct batch_ent {
@@ -65,7 +66,7 @@ struct zk_llm_engine {
     zk_stream stream;
     zk_module mods[6];
     zk_function f_gemm, f_gemm8, f_gemm_acc, f_gemm8_acc, f_quant, f_rms, f_swiglu, f_embed, f_argmax, f_attn;
-    zk_function f_qgemm, f_qgemm_acc;   /* block-quantized weights (qgemm.zko) */
+    zk_function f_qgemm[2], f_qgemm_acc[2];     /* Q8_0, Q4_0 weights (qgemm.zko) */
     zk_function f_topk;                 /* select.zko */
     zk_deviceptr tkv, tki;              /* [S][TOPK] candidates on the card */
     float *h_tkv;                       /* pinned copies */
@@ -108,10 +109,11 @@ static zk_status mm_op(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_devic
          * costs tens of microseconds, more than a 288 x 288 matmul takes. */
         uint64_t ga[6] = { a, w->q, c, m, n, k };
         uint32_t blk = 1, blk_bytes = 0;
-        zk_ggml_type_size(e->m->wtype, &blk, &blk_bytes);
+        int q4 = w->qtype == ZK_GGML_Q4_0;
+        zk_ggml_type_size(w->qtype, &blk, &blk_bytes);
         uint64_t g = (n * (k / blk) * blk_bytes) >> 20;
         g = g < 1 ? 1 : g > 8 ? 8 : g;
-        return launch(e, acc ? e->f_qgemm_acc : e->f_qgemm, (uint32_t)g, ga, 6);
+        return launch(e, acc ? e->f_qgemm_acc[q4] : e->f_qgemm[q4], (uint32_t)g, ga, 6);
     }
     if (e->m->int8) {
         uint64_t qa[5] = { a, e->aq, e->as, m, k };
@@ -227,8 +229,11 @@ static zk_status upload_quantized(zk_llm_engine *e)
 {
     const zk_llm_model *m = e->m;
     size_t L = (size_t)e->L, d = (size_t)e->dim, qbytes = 0, qo = 0;
-    /* A classifier of another type (Q6_K, F16...) runs in fp32. */
-    int cls_q = m->qt[L * ZK_MAT_COUNT]->type == m->wtype;
+    /* The classifier (32000 x dim: the largest matmul) stays quantized when
+     * it is Q8_0 or Q4_0, whatever the layers are (llama.cpp's Q4_0 files
+     * keep it in Q8_0); another type (Q6_K, F16...) runs in fp32. */
+    uint32_t ct = m->qt[L * ZK_MAT_COUNT]->type;
+    int cls_q = ct == ZK_GGML_Q8_0 || ct == ZK_GGML_Q4_0;
     size_t nq = L * ZK_MAT_COUNT + (cls_q ? 1 : 0);
     size_t nf = (size_t)e->vocab * d * (cls_q ? 1 : 2) + 2 * L * d + d;
     zk_status st;
@@ -254,6 +259,7 @@ static zk_status upload_quantized(zk_llm_engine *e)
         const zk_gguf_tensor *t = m->qt[i];
         wmat *w = i == L * ZK_MAT_COUNT ? &e->wcls : &per[i % ZK_MAT_COUNT][i / ZK_MAT_COUNT];
         w->q = e->qblob + qo;
+        w->qtype = t->type;
         TRY(zk_memcpy_htod(w->q, t->data, (size_t)t->size));
         qo += (size_t)t->size;
     }
@@ -387,11 +393,11 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     TRY(zk_module_get_function(&e->f_topk, e->mods[5], "topk_f32"));
     e->quantized = !m->int8 && m->qt && (m->wtype == ZK_GGML_Q8_0 || m->wtype == ZK_GGML_Q4_0);
     if (e->quantized) {
-        int q4 = m->wtype == ZK_GGML_Q4_0;
         TRY(load_mod(e, 4, "qgemm.zko"));
-        TRY(zk_module_get_function(&e->f_qgemm, e->mods[4], q4 ? "gemm_q4_0_bt" : "gemm_q8_0_bt"));
-        TRY(zk_module_get_function(&e->f_qgemm_acc, e->mods[4],
-                                   q4 ? "gemm_q4_0_bt_acc" : "gemm_q8_0_bt_acc"));
+        TRY(zk_module_get_function(&e->f_qgemm[0], e->mods[4], "gemm_q8_0_bt"));
+        TRY(zk_module_get_function(&e->f_qgemm_acc[0], e->mods[4], "gemm_q8_0_bt_acc"));
+        TRY(zk_module_get_function(&e->f_qgemm[1], e->mods[4], "gemm_q4_0_bt"));
+        TRY(zk_module_get_function(&e->f_qgemm_acc[1], e->mods[4], "gemm_q4_0_bt_acc"));
         TRY(upload_quantized(e));
     } else {
         /* Weights: the checkpoint's float blob as is; matrices by offset. */

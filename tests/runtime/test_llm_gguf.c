@@ -181,6 +181,19 @@ int main(void)
         run("GGUF Q4_0 + F16 classifier", &g, 0.04, NULL, NULL);
         zk_llm_model_free(&g);
     }
+    /* Q4_0 layers with a Q8_0 classifier (what llama-quantize q4_0 writes
+     * when the row length is not a multiple of 256): the classifier stays
+     * Q8_0 blocks on the card, so a step reads about the Q4_0 bytes. */
+    if (zk_llm_model_save_gguf_ex(&src, gg, ZK_GGML_Q4_0, ZK_GGML_Q8_0, NULL, err, sizeof(err)) ||
+        zk_llm_model_load(&g, gg, 0, err, sizeof(err))) {
+        tap_result(0, "Q4_0 + Q8_0 classifier: write and load: %s", err);
+    } else {
+        size_t qb = zk_llm_model_weight_bytes(&g);
+        tap_result(g.wtype == ZK_GGML_Q4_0 && qb < wb[0] * 0.22,
+                   "Q4_0 layers, Q8_0 classifier: %zu bytes per token (F32 %zu)", qb, wb[0]);
+        run("GGUF Q4_0 + Q8_0 classifier", &g, 0.04, NULL, NULL);
+        zk_llm_model_free(&g);
+    }
 
     /* RoPE base and linear scaling from the file reach the card's rope op. */
     src.rope_theta = 500000.0f;
