@@ -697,6 +697,7 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
     uint32_t R = 0, copies = 0;
     uint64_t d = (uint64_t)e->dim, h = (uint64_t)e->hid, kv = (uint64_t)e->kvd;
     uint64_t eps = zk_arg_f32(e->m->rms_eps);
+    double t_build = zk_llm_now();
     zk_status st;
 
     for (uint32_t i = 0; i < S; i++) {
@@ -804,8 +805,15 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
     {
         int cur = e->ev_cur ^ 1;
         float ms;
-        if ((st = zk_event_record(e->ev[cur], e->stream)) ||
-            (st = zk_stream_synchronize(e->stream))) {
+        double t_wait;
+        if ((st = zk_event_record(e->ev[cur], e->stream))) {
+            return st;
+        }
+        t_wait = zk_llm_now();
+        e->st.build_seconds += t_wait - t_build;
+        st = zk_stream_synchronize(e->stream);
+        e->st.wait_seconds += zk_llm_now() - t_wait;
+        if (st) {
             return st;
         }
         if (zk_event_elapsed_time(&ms, e->ev[e->ev_cur], e->ev[cur]) == ZK_SUCCESS) {

@@ -240,6 +240,11 @@ typedef struct zk_llm_engine_stats {
     double card_ms;             /* modelled card time (-1 if unavailable) */
     double card_j;              /* modelled card energy, J (-1 if unavailable) */
     double device_ms;           /* device-clock time of the steps */
+    /* Where the host time of the steps goes (seconds): building and
+     * submitting the command buffer, waiting for the card (its work plus
+     * the submit/interrupt round trip).  The rest of host_seconds is
+     * scheduling and sampling; none of it overlaps the card yet. */
+    double build_seconds, wait_seconds;
 } zk_llm_engine_stats;
 
 typedef struct zk_llm_engine zk_llm_engine;
