@@ -245,6 +245,9 @@ typedef struct zk_llm_engine_stats {
      * the submit/interrupt round trip).  The rest of host_seconds is
      * scheduling and sampling; none of it overlaps the card yet. */
     double build_seconds, wait_seconds;
+    /* Steps queued while the previous one ran (their token ids read from
+     * the card's argmax), so the card did not wait for the guest. */
+    uint64_t overlapped_steps;
 } zk_llm_engine_stats;
 
 typedef struct zk_llm_engine zk_llm_engine;
