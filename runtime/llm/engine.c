@@ -15,8 +15,10 @@
  * straight into the residual stream x with gemm_*_acc, no add launches:
  * 11 launches per layer in fp32), the final norm and classifier for the
  * last row of each sequence, argmax, and the logits read back into pinned
- * memory - then one flush (an event record) and one wait.  The CPU only
- * schedules and samples.
+ * memory - then one flush (an event record).  The CPU only schedules and
+ * samples.  Greedy decode overlaps: when the next step is the same batch,
+ * it is queued (token ids read from this step's argmax on the card) before
+ * this step's tokens are read, so the card does not wait for the guest.
  *
  * When the KV pool runs out, the latest-arrived running request is
  * preempted: swapped to host memory if there is swap space, else freed and

@@ -265,7 +265,10 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r);
  * request, wait, sample, retire finished requests.  Greedy requests read
  * back only the card's argmax (4 bytes); the logits row of a sequence is
  * copied only if it samples or keeps its logits.  *pending receives the
- * number of unfinished requests.
+ * number of unfinished requests.  Greedy decode (same batch again, no
+ * prefix caching, ZK_LLM_NO_OVERLAP unset) queues the next step before
+ * reading this one's tokens: it may still be in flight when this returns
+ * (zk_llm_engine_cancel/destroy handle that).
  */
 zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending);
 /** Withdraw @r (submitted, not yet retired by a step): it stops where it
