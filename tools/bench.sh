@@ -38,6 +38,10 @@ sed -n 's/^SWEEP //p' "$vmlog" | tr -d '\r' > "$B/bench/serve_sweep.csv"
 tools/plot-serve.sh "$B/bench" || echo "bench: zk-serve charts failed" >&2
 rm -f "$vmlog"
 
+# zk-llm vs llama.cpp on the same weights (issue 19): needs a llama.cpp build
+# in LLAMA_CPP_DIR (default /var/cache/llamacpp/src/build/bin), else a skip.
+tools/bench-llamacpp.sh || echo "bench: llama.cpp side-by-side failed" >&2
+
 # Records that are not in the convention ({"name": {"metric": value, ...}},
 # e.g. bench-engine.json) become one record per metric.
 for f in "$B"/bench-*.json; do

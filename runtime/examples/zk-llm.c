@@ -256,8 +256,13 @@ int main(int argc, char **argv)
     int rc = 0;
     if (check) {
         zk_llm_ref ref;
-        double maxd = 0;
+        double maxd = 0, amax = 0;
         int mism = 0;
+        /* The card quantizes activations to int8 for Q8_0/Q4_0 blocks
+         * (the CPU reference does not): tolerances relative to the largest
+         * logit, as test_llm_gguf's (2% Q8_0, 4% Q4_0); 1e-2 otherwise. */
+        double rel = m.qt && !int8 ? (m.wtype == ZK_GGML_Q8_0 ? 0.02 : m.wtype == ZK_GGML_Q4_0 ? 0.04 : 0)
+                                   : 0;
         if (zk_llm_ref_init(&ref, &m)) {
             fprintf(stderr, "zk-llm: out of memory\n");
             return 1;
@@ -271,6 +276,7 @@ int main(int argc, char **argv)
                     for (int v = 0; v < m.c.vocab_size; v++) {
                         double dd = fabs((double)lg[v] - cl[v]);
                         maxd = dd > maxd ? dd : maxd;
+                        amax = fabs(lg[v]) > amax ? fabs(lg[v]) : amax;
                     }
                     if (temp <= 0 && zk_llm_argmax(lg, m.c.vocab_size) != r->tokens[p + 1]) {
                         mism++;
@@ -278,9 +284,10 @@ int main(int argc, char **argv)
                 }
             }
         }
-        printf("check vs CPU reference: max |logit difference| %.2e, %d greedy token "
-               "mismatches -> %s\n", maxd, mism, maxd < 1e-2 && !mism ? "PASSED" : "FAILED");
-        rc = maxd < 1e-2 && !mism ? 0 : 1;
+        double tol = rel > 0 ? rel * amax : 1e-2;
+        printf("check vs CPU reference: max |logit difference| %.2e (tolerance %.2e), %d greedy "
+               "token mismatches -> %s\n", maxd, tol, mism, maxd < tol && !mism ? "PASSED" : "FAILED");
+        rc = maxd < tol && !mism ? 0 : 1;
         zk_llm_ref_free(&ref);
     }
     for (int i = 0; i < np; i++) {

@@ -15,8 +15,10 @@
  * straight into the residual stream x with gemm_*_acc, no add launches:
  * 11 launches per layer in fp32), the final norm and classifier for the
  * last row of each sequence, argmax, and the logits read back into pinned
- * memory - then one flush (an event record) and one wait.  The CPU only
- * schedules and samples.
+ * memory - then one flush (an event record).  The CPU only schedules and
+ * samples.  Greedy decode overlaps: when the next step is the same batch,
+ * it is queued (token ids read from this step's argmax on the card) before
+ * this step's tokens are read, so the card does not wait for the guest.
  *
  * When the KV pool runs out, the latest-arrived running request is
  * preempted: swapped to host memory if there is swap space, else freed and
@@ -48,6 +50,7 @@ static int uses_card_topk(const zk_llm_request *r)
 typedef struct wmat {
     zk_deviceptr f, q, s;       /* f32 [out][in]; int8 copy and its scales, or
                                  * (GGUF Q8_0/Q4_0) the file's blocks in q */
+    uint32_t qtype;             /* ggml type of the blocks in q (GGUF) */
 } wmat;
 
 typedef struct batch_ent {
@@ -65,7 +68,7 @@ struct zk_llm_engine {
     zk_stream stream;
     zk_module mods[6];
     zk_function f_gemm, f_gemm8, f_gemm_acc, f_gemm8_acc, f_quant, f_rms, f_swiglu, f_embed, f_argmax, f_attn;
-    zk_function f_qgemm, f_qgemm_acc;   /* block-quantized weights (qgemm.zko) */
+    zk_function f_qgemm[2], f_qgemm_acc[2];     /* Q8_0, Q4_0 weights (qgemm.zko) */
     zk_function f_topk;                 /* select.zko */
     zk_deviceptr tkv, tki;              /* [S][TOPK] candidates on the card */
     float *h_tkv;                       /* pinned copies */
@@ -76,11 +79,19 @@ struct zk_llm_engine {
     zk_deviceptr emb, rms_att, rms_ffn, rms_final;
     zk_deviceptr x, xb, xb2, q, k, v, att, hb, hb2, aq, as, xl, logits, am, stepbuf;
     float *h_logits;            /* pinned */
-    int32_t *h_am;
-    int32_t *h_step;
+    int32_t *h_am;              /* pinned, [2][S]: one per step in flight */
+    int32_t *h_step;            /* [2][step_ints], like stepbuf */
     size_t step_ints, off_meta, off_tab, off_last;
-    zk_event ev[2];
+    /* Overlap (decode_overlap): step n+1 is queued before step n's tokens
+     * are read; it takes its token ids from step n's argmax on the card. */
+    zk_event ev[3];             /* end of the last steps, in rotation */
     int ev_cur, card_time, card_energy;
+    int ev_end[2], ev_start[2]; /* per buffer: its step's end event, the one before */
+    int par;                    /* buffer of the next step submitted */
+    int spec, spec_par;         /* a queued step whose tokens are not read yet */
+    uint32_t spec_S;
+    int overlap;                /* allowed (ZK_LLM_NO_OVERLAP unset) */
+    uint8_t *bdone;             /* batch entries finished while a step was queued */
     double step_j;              /* modelled energy of the last step */
     zk_llm_request **reqs;      /* unfinished, in arrival order */
     uint32_t nreqs, reqs_cap;
@@ -108,10 +119,11 @@ static zk_status mm_op(zk_llm_engine *e, zk_deviceptr a, const wmat *w, zk_devic
          * costs tens of microseconds, more than a 288 x 288 matmul takes. */
         uint64_t ga[6] = { a, w->q, c, m, n, k };
         uint32_t blk = 1, blk_bytes = 0;
-        zk_ggml_type_size(e->m->wtype, &blk, &blk_bytes);
+        int q4 = w->qtype == ZK_GGML_Q4_0;
+        zk_ggml_type_size(w->qtype, &blk, &blk_bytes);
         uint64_t g = (n * (k / blk) * blk_bytes) >> 20;
         g = g < 1 ? 1 : g > 8 ? 8 : g;
-        return launch(e, acc ? e->f_qgemm_acc : e->f_qgemm, (uint32_t)g, ga, 6);
+        return launch(e, acc ? e->f_qgemm_acc[q4] : e->f_qgemm[q4], (uint32_t)g, ga, 6);
     }
     if (e->m->int8) {
         uint64_t qa[5] = { a, e->aq, e->as, m, k };
@@ -178,7 +190,7 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
     if (e->h_tki) {
         zk_mem_free_host(e->h_tki);
     }
-    for (int i = 0; i < 2; i++) {
+    for (int i = 0; i < 3; i++) {
         if (e->ev[i]) {
             zk_event_destroy(e->ev[i]);
         }
@@ -203,6 +215,7 @@ void zk_llm_engine_destroy(zk_llm_engine *e)
     free(e->h_step);
     free(e->reqs);
     free(e->batch);
+    free(e->bdone);
     free(e);
 }
 
@@ -227,8 +240,11 @@ static zk_status upload_quantized(zk_llm_engine *e)
 {
     const zk_llm_model *m = e->m;
     size_t L = (size_t)e->L, d = (size_t)e->dim, qbytes = 0, qo = 0;
-    /* A classifier of another type (Q6_K, F16...) runs in fp32. */
-    int cls_q = m->qt[L * ZK_MAT_COUNT]->type == m->wtype;
+    /* The classifier (32000 x dim: the largest matmul) stays quantized when
+     * it is Q8_0 or Q4_0, whatever the layers are (llama.cpp's Q4_0 files
+     * keep it in Q8_0); another type (Q6_K, F16...) runs in fp32. */
+    uint32_t ct = m->qt[L * ZK_MAT_COUNT]->type;
+    int cls_q = ct == ZK_GGML_Q8_0 || ct == ZK_GGML_Q4_0;
     size_t nq = L * ZK_MAT_COUNT + (cls_q ? 1 : 0);
     size_t nf = (size_t)e->vocab * d * (cls_q ? 1 : 2) + 2 * L * d + d;
     zk_status st;
@@ -254,6 +270,7 @@ static zk_status upload_quantized(zk_llm_engine *e)
         const zk_gguf_tensor *t = m->qt[i];
         wmat *w = i == L * ZK_MAT_COUNT ? &e->wcls : &per[i % ZK_MAT_COUNT][i / ZK_MAT_COUNT];
         w->q = e->qblob + qo;
+        w->qtype = t->type;
         TRY(zk_memcpy_htod(w->q, t->data, (size_t)t->size));
         qo += (size_t)t->size;
     }
@@ -361,9 +378,11 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     e->off_tab = e->off_meta + 4 * (size_t)S;
     e->off_last = e->off_tab + (size_t)S * e->max_blocks;
     e->step_ints = e->off_last + S;
-    e->h_step = calloc(e->step_ints, sizeof(int32_t));
+    e->h_step = calloc(2 * e->step_ints, sizeof(int32_t));
+    e->bdone = calloc(S, 1);
+    e->overlap = !getenv("ZK_LLM_NO_OVERLAP");
     if (!e->wq || !e->wk || !e->wv || !e->wo || !e->w1 || !e->w2 || !e->w3 || !e->batch ||
-        !e->h_step) {
+        !e->h_step || !e->bdone) {
         goto fail;
     }
     TRY(zk_kv_create(&e->kv, &kc));
@@ -387,11 +406,11 @@ zk_status zk_llm_engine_create(zk_llm_engine **out, const zk_llm_model *m,
     TRY(zk_module_get_function(&e->f_topk, e->mods[5], "topk_f32"));
     e->quantized = !m->int8 && m->qt && (m->wtype == ZK_GGML_Q8_0 || m->wtype == ZK_GGML_Q4_0);
     if (e->quantized) {
-        int q4 = m->wtype == ZK_GGML_Q4_0;
         TRY(load_mod(e, 4, "qgemm.zko"));
-        TRY(zk_module_get_function(&e->f_qgemm, e->mods[4], q4 ? "gemm_q4_0_bt" : "gemm_q8_0_bt"));
-        TRY(zk_module_get_function(&e->f_qgemm_acc, e->mods[4],
-                                   q4 ? "gemm_q4_0_bt_acc" : "gemm_q8_0_bt_acc"));
+        TRY(zk_module_get_function(&e->f_qgemm[0], e->mods[4], "gemm_q8_0_bt"));
+        TRY(zk_module_get_function(&e->f_qgemm_acc[0], e->mods[4], "gemm_q8_0_bt_acc"));
+        TRY(zk_module_get_function(&e->f_qgemm[1], e->mods[4], "gemm_q4_0_bt"));
+        TRY(zk_module_get_function(&e->f_qgemm_acc[1], e->mods[4], "gemm_q4_0_bt_acc"));
         TRY(upload_quantized(e));
     } else {
         /* Weights: the checkpoint's float blob as is; matrices by offset. */
@@ -434,12 +453,12 @@ weights_done:
     TRY(zk_mem_alloc(&e->xl, S * d * 4));
     TRY(zk_mem_alloc(&e->logits, (size_t)S * e->vocab * 4));
     TRY(zk_mem_alloc(&e->am, S * 4));
-    TRY(zk_mem_alloc(&e->stepbuf, e->step_ints * 4));
+    TRY(zk_mem_alloc(&e->stepbuf, 2 * e->step_ints * 4));
     {
         void *p;
         TRY(zk_mem_alloc_host(&p, (size_t)S * e->vocab * 4));
         e->h_logits = p;
-        TRY(zk_mem_alloc_host(&p, S * 4));
+        TRY(zk_mem_alloc_host(&p, 2 * S * 4));
         e->h_am = p;
         if (e->vocab >= TOPK_CARD) {
             TRY(zk_mem_alloc(&e->tkv, (size_t)S * TOPK_CARD * 4));
@@ -452,6 +471,7 @@ weights_done:
     }
     TRY(zk_event_create(&e->ev[0], 0));
     TRY(zk_event_create(&e->ev[1], 0));
+    TRY(zk_event_create(&e->ev[2], 0));
     TRY(zk_event_record(e->ev[0], e->stream));
     TRY(zk_stream_synchronize(e->stream));
     {
@@ -684,23 +704,37 @@ static uint32_t schedule(zk_llm_engine *e)
     return nb;
 }
 
-static zk_status run_batch(zk_llm_engine *e, uint32_t S)
+/*
+ * Queue one step on the card (buffer e->par) and flush it; wait_batch reads
+ * its results.  @dev_ids: every entry decodes one token whose id is the
+ * previous step's argmax, still on the card (e->am, row i = entry i): the
+ * step can be queued before that step's tokens reach the host.
+ */
+static zk_status submit_batch(zk_llm_engine *e, uint32_t S, int dev_ids)
 {
-    int32_t *ids = e->h_step, *meta = e->h_step + e->off_meta;
-    int32_t *tab = e->h_step + e->off_tab, *last = e->h_step + e->off_last;
+    int par = e->par;
+    int32_t *hs = e->h_step + (size_t)par * e->step_ints;
+    int32_t *ids = hs, *meta = hs + e->off_meta;
+    int32_t *tab = hs + e->off_tab, *last = hs + e->off_last;
+    zk_deviceptr sbuf = e->stepbuf + (zk_deviceptr)par * e->step_ints * 4;
     uint32_t R = 0, copies = 0;
     uint64_t d = (uint64_t)e->dim, h = (uint64_t)e->hid, kv = (uint64_t)e->kvd;
     uint64_t eps = zk_arg_f32(e->m->rms_eps);
+    double t_build = zk_llm_now();
     zk_status st;
 
     for (uint32_t i = 0; i < S; i++) {
         zk_llm_request *r = e->batch[i].r;
         uint32_t n = e->batch[i].n, nbl;
         const int32_t *bt = zk_kv_seq_block_table(e->kv, r->seq, &nbl);
-        memcpy(ids + R, r->tokens + r->n_computed, n * sizeof(int32_t));
+        if (!dev_ids) {
+            memcpy(ids + R, r->tokens + r->n_computed, n * sizeof(int32_t));
+        }
         meta[4 * i] = (int32_t)R;
         meta[4 * i + 1] = (int32_t)n;
-        meta[4 * i + 2] = (int32_t)r->n_computed;
+        /* Its first position: with @dev_ids, the step in flight (one
+         * token, not counted in n_computed yet) comes before it. */
+        meta[4 * i + 2] = (int32_t)(r->n_computed + (dev_ids ? 1 : 0));
         meta[4 * i + 3] = 0;
         memcpy(tab + (size_t)i * e->max_blocks, bt, nbl * sizeof(int32_t));
         last[i] = (int32_t)(R + n - 1);
@@ -712,13 +746,13 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
     if (st) {
         return st;
     }
-    st = zk_memcpy_htod_async(e->stepbuf, e->h_step, e->step_ints * 4, e->stream);
+    st = zk_memcpy_htod_async(sbuf, hs, e->step_ints * 4, e->stream);
     if (st) {
         return st;
     }
     {
-        zk_deviceptr d_ids = e->stepbuf, d_meta = e->stepbuf + e->off_meta * 4;
-        zk_deviceptr d_tab = e->stepbuf + e->off_tab * 4, d_last = e->stepbuf + e->off_last * 4;
+        zk_deviceptr d_ids = dev_ids ? e->am : sbuf, d_meta = sbuf + e->off_meta * 4;
+        zk_deviceptr d_tab = sbuf + e->off_tab * 4, d_last = sbuf + e->off_last * 4;
         uint64_t a_emb[6] = { e->emb, d_ids, e->x, R, d, (uint64_t)e->vocab };
         if ((st = launch(e, e->f_embed, 1, a_emb, 6))) {
             return st;
@@ -756,7 +790,7 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
             (st = launch(e, e->f_rms, 1, a_rmsf, 6)) ||
             (st = mm(e, e->xl, &e->wcls, e->logits, S, (uint64_t)e->vocab, d)) ||
             (st = launch(e, e->f_argmax, 1, a_am, 4)) ||
-            (st = zk_memcpy_dtoh_async(e->h_am, e->am, S * 4, e->stream))) {
+            (st = zk_memcpy_dtoh_async(e->h_am + (size_t)par * S, e->am, S * 4, e->stream))) {
             return st;
         }
         e->st.readback_bytes += S * 4;
@@ -794,28 +828,99 @@ static zk_status run_batch(zk_llm_engine *e, uint32_t S)
             e->st.readback_bytes += (size_t)e->vocab * 4;
         }
     }
-    /* One flush (the event record) and one wait for the whole step. */
+    /* One flush (the event record) per step. */
     {
-        int cur = e->ev_cur ^ 1;
-        float ms;
-        if ((st = zk_event_record(e->ev[cur], e->stream)) ||
-            (st = zk_stream_synchronize(e->stream))) {
+        int cur = (e->ev_cur + 1) % 3;
+        if ((st = zk_event_record(e->ev[cur], e->stream))) {
             return st;
         }
-        if (zk_event_elapsed_time(&ms, e->ev[e->ev_cur], e->ev[cur]) == ZK_SUCCESS) {
-            e->st.device_ms += ms;
-        }
-        if (e->card_time && zk_event_elapsed_card_time(&ms, e->ev[e->ev_cur], e->ev[cur]) ==
-            ZK_SUCCESS) {
-            e->st.card_ms += ms;
-        }
-        e->step_j = 0;
-        if (e->card_energy && zk_event_elapsed_card_energy(&e->step_j, e->ev[e->ev_cur],
-                                                           e->ev[cur]) == ZK_SUCCESS) {
-            e->st.card_j += e->step_j;
-        }
+        e->ev_start[par] = e->ev_cur;
+        e->ev_end[par] = cur;
         e->ev_cur = cur;
+        e->par ^= 1;
     }
+    e->st.build_seconds += zk_llm_now() - t_build;
+    return ZK_SUCCESS;
+}
+
+/* Wait for the step queued in buffer @par; account its time and energy. */
+static zk_status wait_batch(zk_llm_engine *e, int par)
+{
+    zk_event a = e->ev[e->ev_start[par]], b = e->ev[e->ev_end[par]];
+    double t_wait = zk_llm_now();
+    float ms;
+    zk_status st = zk_event_synchronize(b);
+    e->st.wait_seconds += zk_llm_now() - t_wait;
+    if (st) {
+        return st;
+    }
+    if (zk_event_elapsed_time(&ms, a, b) == ZK_SUCCESS) {
+        e->st.device_ms += ms;
+    }
+    if (e->card_time && zk_event_elapsed_card_time(&ms, a, b) == ZK_SUCCESS) {
+        e->st.card_ms += ms;
+    }
+    e->step_j = 0;
+    if (e->card_energy && zk_event_elapsed_card_energy(&e->step_j, a, b) == ZK_SUCCESS) {
+        e->st.card_j += e->step_j;
+    }
+    return ZK_SUCCESS;
+}
+
+/*
+ * Can the next step be queued now, before this step's tokens are read?
+ * Only when it is the same batch again: every running request is in it,
+ * decodes one token, samples greedily from the card's argmax (no logits,
+ * penalties or top-k on the host), has room for two more tokens, and
+ * nothing waits to join; KV slots are appended without token ids, so not
+ * with prefix caching (blocks are keyed by their tokens).
+ */
+static int can_overlap(zk_llm_engine *e, uint32_t S)
+{
+    uint32_t running = 0;
+    if (!e->overlap || e->cfg.prefix_caching || zk_kv_num_free_blocks(e->kv) < S) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < e->nreqs; i++) {
+        const zk_llm_request *r = e->reqs[i];
+        if (r->state == R_WAITING || r->state == R_SWAPPED) {
+            return 0;
+        }
+        running += r->state == R_RUNNING;
+    }
+    if (running != S) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < S; i++) {
+        const zk_llm_request *r = e->batch[i].r;
+        const zk_sampler_params *sp = r->sampler ? zk_sampler_get_params(r->sampler) : NULL;
+        int greedy = sp ? sp->temperature <= 0.0f && !zk_sampler_needs_full_logits(r->sampler)
+                        : r->temperature <= 0.0f;
+        if (e->bdone[i] || e->batch[i].n != 1 || r->n_computed + 1 != r->n_tokens || !greedy ||
+            r->keep_logits || r->n_generated + 2 > r->max_new) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* Queue the step after the one in flight: one KV slot per sequence (its
+ * token id comes later, from the card), token ids from the card's argmax. */
+static zk_status submit_overlapped(zk_llm_engine *e, uint32_t S)
+{
+    zk_status st;
+    for (uint32_t i = 0; i < S; i++) {
+        if ((st = zk_kv_seq_append(e->kv, e->batch[i].r->seq, NULL, 1))) {
+            return st;
+        }
+    }
+    e->spec_par = e->par;
+    e->spec_S = S;
+    if ((st = submit_batch(e, S, 1))) {
+        return st;
+    }
+    e->spec = 1;
+    e->st.overlapped_steps++;
     return ZK_SUCCESS;
 }
 
@@ -823,27 +928,50 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
 {
     double t0 = zk_llm_now();
     uint32_t S, left = 0;
+    int par;
     zk_status st = ZK_SUCCESS;
 
-    S = schedule(e);
-    if (S) {
-        zk_kv_stats ks;
-        zk_kv_get_stats(e->kv, &ks);
-        if (ks.blocks_used > e->st.max_blocks_used) {
-            e->st.max_blocks_used = ks.blocks_used;
+    if (e->spec) {
+        /* Queued by the last call, same batch: read its tokens now. */
+        S = e->spec_S;
+        par = e->spec_par;
+        e->spec = 0;
+    } else {
+        S = schedule(e);
+        memset(e->bdone, 0, e->cfg.max_seqs);
+        par = e->par;
+        if (S) {
+            zk_kv_stats ks;
+            zk_kv_get_stats(e->kv, &ks);
+            if (ks.blocks_used > e->st.max_blocks_used) {
+                e->st.max_blocks_used = ks.blocks_used;
+            }
+            if ((st = submit_batch(e, S, 0))) {
+                return st;
+            }
         }
-        st = run_batch(e, S);
-        if (st) {
+    }
+    if (S) {
+        /* The card works on this step while the next one is queued (if it
+         * can be) and this one's tokens are read, checked and stored. */
+        if (can_overlap(e, S) && (st = submit_overlapped(e, S))) {
             return st;
         }
+        if ((st = wait_batch(e, par))) {
+            return st;
+        }
+        const int32_t *am = e->h_am + (size_t)par * S;
         e->st.steps++;
         uint32_t rows = 0;
         for (uint32_t i = 0; i < S; i++) {
-            rows += e->batch[i].n;
+            rows += e->bdone[i] ? 0 : e->batch[i].n;
         }
         for (uint32_t i = 0; i < S; i++) {
             zk_llm_request *r = e->batch[i].r;
             uint32_t n = e->batch[i].n;
+            if (e->bdone[i]) {
+                continue;       /* finished (or cancelled) after this step was queued */
+            }
             if (e->card_energy && rows) {
                 r->card_j += e->step_j * n / rows;
             }
@@ -874,7 +1002,7 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
                 const zk_sampler_params *sp = zk_sampler_get_params(r->sampler);
                 /* Greedy without penalties: the card's argmax is exact. */
                 if (sp->temperature <= 0.0f && !zk_sampler_needs_full_logits(r->sampler)) {
-                    tok = e->h_am[i];
+                    tok = am[i];
                 } else if (e->h_tkv && uses_card_topk(r)) {
                     zk_token_prob cand[TOPK_CARD];
                     for (int k = 0; k < TOPK_CARD; k++) {
@@ -887,7 +1015,7 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
                 }
                 zk_sampler_accept(r->sampler, tok);
             } else if (r->temperature <= 0.0f) {
-                tok = e->h_am[i];
+                tok = am[i];
             } else {
                 tok = zk_llm_sample(row, e->vocab, r->temperature, &r->rng);
             }
@@ -905,6 +1033,7 @@ zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending)
             }
             if (r->n_generated >= r->max_new || (r->stop_at_eos && stop)) {
                 finish(e, r);
+                e->bdone[i] = 1;
             }
         }
     } else {
@@ -954,6 +1083,11 @@ zk_status zk_llm_engine_cancel(zk_llm_engine *e, zk_llm_request *r)
         return r->done ? ZK_SUCCESS : ZK_ERROR_INVALID_VALUE;
     }
     e->nreqs = left;
+    for (uint32_t i = 0; e->spec && i < e->spec_S; i++) {
+        if (e->batch[i].r == r) {
+            e->bdone[i] = 1;    /* the queued step's token for it is dropped */
+        }
+    }
     if (r->state != R_DONE) {
         finish(e, r);           /* frees its KV blocks, device or swapped */
     }

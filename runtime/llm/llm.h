@@ -240,6 +240,14 @@ typedef struct zk_llm_engine_stats {
     double card_ms;             /* modelled card time (-1 if unavailable) */
     double card_j;              /* modelled card energy, J (-1 if unavailable) */
     double device_ms;           /* device-clock time of the steps */
+    /* Where the host time of the steps goes (seconds): building and
+     * submitting the command buffer, waiting for the card (its work plus
+     * the submit/interrupt round trip).  The rest of host_seconds is
+     * scheduling and sampling; none of it overlaps the card yet. */
+    double build_seconds, wait_seconds;
+    /* Steps queued while the previous one ran (their token ids read from
+     * the card's argmax), so the card did not wait for the guest. */
+    uint64_t overlapped_steps;
 } zk_llm_engine_stats;
 
 typedef struct zk_llm_engine zk_llm_engine;
@@ -257,7 +265,10 @@ zk_status zk_llm_engine_submit(zk_llm_engine *e, zk_llm_request *r);
  * request, wait, sample, retire finished requests.  Greedy requests read
  * back only the card's argmax (4 bytes); the logits row of a sequence is
  * copied only if it samples or keeps its logits.  *pending receives the
- * number of unfinished requests.
+ * number of unfinished requests.  Greedy decode (same batch again, no
+ * prefix caching, ZK_LLM_NO_OVERLAP unset) queues the next step before
+ * reading this one's tokens: it may still be in flight when this returns
+ * (zk_llm_engine_cancel/destroy handle that).
  */
 zk_status zk_llm_engine_step(zk_llm_engine *e, uint32_t *pending);
 /** Withdraw @r (submitted, not yet retired by a step): it stops where it

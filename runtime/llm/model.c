@@ -82,9 +82,11 @@ size_t zk_llm_model_weight_bytes(const zk_llm_model *m)
         for (size_t i = 0; i < cls; i++) {
             b += (size_t)m->qt[i]->size;
         }
-        /* The classifier: its blocks, or fp32 when of another type. */
-        return b + (m->qt[cls]->type == m->wtype ? (size_t)m->qt[cls]->size
-                                                 : (size_t)c->vocab_size * c->dim * 4);
+        /* The classifier: its blocks when Q8_0/Q4_0 (llama.cpp's Q4_0 files
+         * keep it in Q8_0), else fp32. */
+        uint32_t ct = m->qt[cls]->type;
+        return b + (ct == ZK_GGML_Q8_0 || ct == ZK_GGML_Q4_0 ? (size_t)m->qt[cls]->size
+                                                             : (size_t)c->vocab_size * c->dim * 4);
     }
     size_t kv = (size_t)zk_llm_kv_dim(c), d = (size_t)c->dim, h = (size_t)c->hidden_dim;
     size_t mm = (size_t)c->n_layers * (2 * d * d + 2 * kv * d + 3 * h * d) + (size_t)c->vocab_size * d;

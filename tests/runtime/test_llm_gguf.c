@@ -181,6 +181,19 @@ int main(void)
         run("GGUF Q4_0 + F16 classifier", &g, 0.04, NULL, NULL);
         zk_llm_model_free(&g);
     }
+    /* Q4_0 layers with a Q8_0 classifier (what llama-quantize q4_0 writes
+     * when the row length is not a multiple of 256): the classifier stays
+     * Q8_0 blocks on the card, so a step reads about the Q4_0 bytes. */
+    if (zk_llm_model_save_gguf_ex(&src, gg, ZK_GGML_Q4_0, ZK_GGML_Q8_0, NULL, err, sizeof(err)) ||
+        zk_llm_model_load(&g, gg, 0, err, sizeof(err))) {
+        tap_result(0, "Q4_0 + Q8_0 classifier: write and load: %s", err);
+    } else {
+        size_t qb = zk_llm_model_weight_bytes(&g);
+        tap_result(g.wtype == ZK_GGML_Q4_0 && qb < wb[0] * 0.22,
+                   "Q4_0 layers, Q8_0 classifier: %zu bytes per token (F32 %zu)", qb, wb[0]);
+        run("GGUF Q4_0 + Q8_0 classifier", &g, 0.04, NULL, NULL);
+        zk_llm_model_free(&g);
+    }
 
     /* RoPE base and linear scaling from the file reach the card's rope op. */
     src.rope_theta = 500000.0f;
@@ -241,7 +254,52 @@ int main(void)
                    (unsigned long long)es.readback_bytes, (unsigned long long)es.steps, c.vocab_size);
         tap_result(ok && r[0].n_tokens >= g1.n_tokens && !memcmp(r[0].tokens, g1.tokens, g1.n_tokens * 4),
                    "greedy through the sampler API = plain greedy");
+        /* r[0] ran in a sampling batch (no overlap), g1 alone: its steps
+         * were queued before the previous token was read. */
+        tap_result(ok && es.overlapped_steps >= es.steps / 2,
+                   "greedy decode queues the next step before reading the token (%llu of %llu steps)",
+                   (unsigned long long)es.overlapped_steps, (unsigned long long)es.steps);
         zk_llm_engine_destroy(e);
+        /* Two greedy requests overlapped; the first stops on a token while
+         * the next step is already queued (its result is dropped), the
+         * second must equal its run without overlap. */
+        {
+            int32_t prompt2[4] = { 1, 77, 5, 300 };
+            zk_llm_request a, b, bref;
+            memset(&a, 0, sizeof(a));
+            memset(&b, 0, sizeof(b));
+            memset(&bref, 0, sizeof(bref));
+            a.prompt = prompt;
+            a.n_prompt = 4;
+            a.max_new = 20;
+            a.n_stop = 1;
+            a.stop_ids[0] = g1.tokens[4 + 6];
+            a.stop_at_eos = 1;
+            b.prompt = bref.prompt = prompt2;
+            b.n_prompt = bref.n_prompt = 4;
+            b.max_new = bref.max_new = 20;
+            setenv("ZK_LLM_NO_OVERLAP", "1", 1);
+            int ok2 = zk_llm_engine_create(&e, &src, &cfg) == ZK_SUCCESS &&
+                      zk_llm_engine_submit(e, &bref) == ZK_SUCCESS && zk_llm_engine_run(e) == ZK_SUCCESS;
+            zk_llm_engine_get_stats(e, &es);
+            ok2 &= es.overlapped_steps == 0;
+            zk_llm_engine_destroy(e);
+            unsetenv("ZK_LLM_NO_OVERLAP");
+            ok2 = ok2 && zk_llm_engine_create(&e, &src, &cfg) == ZK_SUCCESS &&
+                  zk_llm_engine_submit(e, &a) == ZK_SUCCESS && zk_llm_engine_submit(e, &b) == ZK_SUCCESS &&
+                  zk_llm_engine_run(e) == ZK_SUCCESS;
+            zk_llm_engine_get_stats(e, &es);
+            tap_result(ok2 && es.overlapped_steps > 0 && a.done && a.n_generated <= 7 &&
+                       !memcmp(a.tokens, g1.tokens, a.n_tokens * 4) && b.n_tokens == bref.n_tokens &&
+                       !memcmp(b.tokens, bref.tokens, b.n_tokens * 4),
+                       "overlapped batch of two: stop mid-overlap after %u tokens, the other = its run "
+                       "without overlap (%llu overlapped steps)", a.n_generated,
+                       (unsigned long long)es.overlapped_steps);
+            zk_llm_engine_destroy(e);
+            free(a.tokens);
+            free(b.tokens);
+            free(bref.tokens);
+        }
         free(g1.tokens);
         for (int i = 0; i < 4; i++) {
             free(r[i].tokens);
