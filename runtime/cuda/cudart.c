@@ -724,3 +724,40 @@ RT_EXPORT cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *numBloc
     return cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func, blockSize,
                                                                   dynamicSMemSize, 0);
 }
+
+/* Host functions in stream order: run by the calling thread once the
+ * stream's earlier work is done (cu_callback.c says why). */
+RT_EXPORT cudaError_t cudaStreamAddCallback(cudaStream_t stream, cudaStreamCallback_t callback,
+                                            void *userData, unsigned int flags)
+{
+    cudaError_t e;
+    CTX_OR_RETURN();
+    if (!callback || flags) {
+        return zkrt_ret(cudaErrorInvalidValue);
+    }
+    e = zkrt_err(cuStreamSynchronize((CUstream)stream));
+    if (e == cudaErrorInvalidResourceHandle) {
+        return zkrt_ret(e);
+    }
+    callback(stream, e, userData);
+    return cudaSuccess;
+}
+
+RT_EXPORT cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void *userData)
+{
+    CTX_OR_RETURN();
+    if (!fn) {
+        return zkrt_ret(cudaErrorInvalidValue);
+    }
+    return zkrt_ret(zkrt_err(cuLaunchHostFunc((CUstream)stream, fn, userData)));
+}
+
+RT_EXPORT cudaError_t cudaProfilerStart(void)
+{
+    return cudaSuccess;
+}
+
+RT_EXPORT cudaError_t cudaProfilerStop(void)
+{
+    return cudaSuccess;
+}
