@@ -130,7 +130,8 @@ CU_EXPORT CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int *version)
 
 CU_EXPORT CUresult cuCtxSynchronize(void)
 {
-    return zkcu_result(zk_ctx_synchronize());
+    /* Device printf output and failed asserts surface here (cu_printf.c). */
+    return zkcu_printf_sync(zkcu_result(zk_ctx_synchronize()), 1);
 }
 
 CU_EXPORT CUresult cuCtxGetId(CUcontext ctx, unsigned long long *ctxId)

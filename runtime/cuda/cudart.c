@@ -134,6 +134,7 @@ static const struct {
     E(cudaErrorIllegalInstruction, "an illegal instruction was encountered"),
     E(cudaErrorMisalignedAddress, "misaligned address"),
     E(cudaErrorLaunchFailure, "unspecified launch failure"),
+    E(cudaErrorAssert, "device-side assert triggered"),
     E(cudaErrorNotSupported, "operation not supported"),
     E(cudaErrorUnknown, "unknown error"),
 #undef E
@@ -760,4 +761,17 @@ RT_EXPORT cudaError_t cudaProfilerStart(void)
 RT_EXPORT cudaError_t cudaProfilerStop(void)
 {
     return cudaSuccess;
+}
+
+/* cudaLimitPrintfFifoSize sizes the device printf FIFO (cu_printf.c). */
+RT_EXPORT cudaError_t cudaDeviceSetLimit(enum cudaLimit limit, size_t value)
+{
+    CTX_OR_RETURN();
+    return zkrt_ret(zkrt_err(cuCtxSetLimit((CUlimit)limit, value)));
+}
+
+RT_EXPORT cudaError_t cudaDeviceGetLimit(size_t *pValue, enum cudaLimit limit)
+{
+    CTX_OR_RETURN();
+    return zkrt_ret(zkrt_err(cuCtxGetLimit(pValue, (CUlimit)limit)));
 }
