@@ -953,6 +953,9 @@ static void lower_call(lowerer *l, const lctx *c)
     l->gneg = saved_gneg;
 }
 
+/* Half precision and 16-bit packs (its own file, sharing the helpers above). */
+#include "ptx_f16.inc"
+
 static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
 {
     uint8_t st;
@@ -963,6 +966,9 @@ static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
     l->gneg = pi->guard_neg;
     if (pi->flags & PF_CC) {
         unsupported(l, "carry (.cc)");
+    }
+    if (lower_f16(l, c, pi)) {
+        return;
     }
     switch (pi->op) {
     case PO_MOV:

@@ -5,12 +5,16 @@
  * mangled names are far longer than 63 characters, host functions in
  * stream order (cudaStreamAddCallback, cudaLaunchHostFunc), the profiler
  * switches, device printf (its output captured and compared exactly, a full
- * FIFO dropping records) and device assert (the message and the sticky
- * cudaErrorAssert).  Built by zk-cuda-cc (clang-14, our headers) and,
+ * FIFO dropping records), half precision in PTX (f16/f16x2 arithmetic and
+ * 16-bit packs, written as inline PTX so both compilers emit the same
+ * instructions, against a C reference) and device assert (the message and
+ * the sticky cudaErrorAssert).  Built by zk-cuda-cc (clang-14, our headers) and,
  * where nvcc exists, by nvcc -cudart=shared.  Every result is checked
  * against the CPU.
  */
 #include <cassert>
+#include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -124,6 +128,152 @@ static void test_callbacks(void)
     cudaFree(d);
     cudaFreeHost(host_copy);
     cudaStreamDestroy(s);
+}
+
+/* ---- half precision ------------------------------------------------------- */
+
+/* f16 <-> double on the host, written out (round to nearest even). */
+static double h2d(uint16_t h)
+{
+    int e = (h >> 10) & 31, f = h & 1023;
+    double v = e == 0 ? ldexp(f, -24) : e == 31 ? (f ? NAN : INFINITY) : ldexp(1024 + f, e - 25);
+    return (h & 0x8000) ? -v : v;
+}
+
+static uint16_t d2h(double d)
+{
+    uint16_t sign = std::signbit(d) ? 0x8000 : 0;
+    int e;
+    d = fabs(d);
+    if (std::isnan(d))
+        return 0x7e00;
+    if (std::isinf(d))
+        return sign | 0x7c00;
+    if (d < ldexp(1.0, -14))
+        return sign | (uint16_t)nearbyint(d * 16777216.0);     /* 2^-24 units */
+    double s = nearbyint(ldexp(frexp(d, &e), 11));
+    if (s == 2048) {
+        s = 1024;
+        e++;
+    }
+    if (e - 1 > 15)
+        return sign | 0x7c00;
+    return sign | (uint16_t)((e - 1 + 15) << 10) | (uint16_t)(s - 1024);
+}
+
+static int same_half(uint16_t a, uint16_t b)
+{
+    int an = (a & 0x7c00) == 0x7c00 && (a & 1023), bn = (b & 0x7c00) == 0x7c00 && (b & 1023);
+    return an || bn ? an && bn : a == b;
+}
+
+enum { H_ADD, H_SUB, H_MUL, H_FMA, H_MIN, H_MAX, H_NEG, H_ABS, H_LT, H_NOPS };
+
+/* out[i * H_NOPS + op]: packed f16x2 results of a[i], b[i], c[i]; H_LT is
+ * setp.lt.f16 on the low halves; the scalar .f16 forms go through the
+ * packs and unpacks (mov.b32 {lo, hi}). */
+__global__ void half_ops(const unsigned int *a, const unsigned int *b, const unsigned int *c,
+                         unsigned int *out, unsigned int *scalar, int n)
+{
+    int i = blockIdx.x * blockDim.x + threadIdx.x;
+    unsigned int x, y, z, *o = out + i * H_NOPS;
+    unsigned short lo, hi, s, t;
+    if (i >= n)
+        return;
+    x = a[i];
+    y = b[i];
+    z = c[i];
+    asm("add.f16x2 %0, %1, %2;" : "=r"(o[H_ADD]) : "r"(x), "r"(y));
+    asm("sub.f16x2 %0, %1, %2;" : "=r"(o[H_SUB]) : "r"(x), "r"(y));
+    asm("mul.f16x2 %0, %1, %2;" : "=r"(o[H_MUL]) : "r"(x), "r"(y));
+    asm("fma.rn.f16x2 %0, %1, %2, %3;" : "=r"(o[H_FMA]) : "r"(x), "r"(y), "r"(z));
+    asm("min.f16x2 %0, %1, %2;" : "=r"(o[H_MIN]) : "r"(x), "r"(y));
+    asm("max.f16x2 %0, %1, %2;" : "=r"(o[H_MAX]) : "r"(x), "r"(y));
+    asm("neg.f16x2 %0, %1;" : "=r"(o[H_NEG]) : "r"(x));
+    asm("abs.f16x2 %0, %1;" : "=r"(o[H_ABS]) : "r"(x));
+    asm("{.reg .pred p; .reg .f16 l, m;\n\t"
+        "mov.b32 {l, _}, %1;\n\tmov.b32 {m, _}, %2;\n\t"
+        "setp.lt.f16 p, l, m;\n\tselp.u32 %0, 1, 0, p;}" : "=r"(o[H_LT]) : "r"(x), "r"(y));
+    /* scalar: (hi(x) * lo(y)) + hi(y), then packed with lo(x) swapped in */
+    asm("mov.b32 {%0, %1}, %2;" : "=h"(lo), "=h"(hi) : "r"(x));
+    asm("{.reg .b16 u, v;\n\tmov.b32 {u, v}, %2;\n\tmul.f16 %0, %1, u;\n\t"
+        "add.f16 %0, %0, v;}" : "=h"(s) : "h"(hi), "r"(y));
+    asm("mov.b16 %0, %1;" : "=h"(t) : "h"(lo));
+    asm("mov.b32 %0, {%1, %2};" : "=r"(scalar[i]) : "h"(s), "h"(t));
+}
+
+static void test_half(void)
+{
+    const int n = 4096;
+    unsigned int *h[3], *out, *sc, *d[5];
+    int bad[H_NOPS + 1] = { 0 }, fma_off = 0;
+    srand(7);
+    for (int k = 0; k < 3; k++) {
+        h[k] = (unsigned int *)malloc(n * 4);
+        for (int i = 0; i < n; i++) {
+            uint16_t v[2];
+            for (int j = 0; j < 2; j++) {
+                int r = rand() % 16;
+                double x = (rand() / (double)RAND_MAX - 0.5) * (r < 8 ? 200.0 : r < 12 ? 2.0 : 1e-3);
+                v[j] = r == 15 ? (uint16_t)(rand() & 0x7bff) : r == 14 ? 0x7800 /* 32768 */ : d2h(x);
+            }
+            h[k][i] = v[0] | (unsigned int)v[1] << 16;
+        }
+    }
+    out = (unsigned int *)malloc(n * 4 * H_NOPS);
+    sc = (unsigned int *)malloc(n * 4);
+    for (int k = 0; k < 3; k++) {
+        cudaMalloc(&d[k], n * 4);
+        cudaMemcpy(d[k], h[k], n * 4, cudaMemcpyHostToDevice);
+    }
+    cudaMalloc(&d[3], n * 4 * H_NOPS);
+    cudaMalloc(&d[4], n * 4);
+    half_ops<<<n / 128, 128>>>(d[0], d[1], d[2], d[3], d[4], n);
+    CHECK(cudaGetLastError());
+    CHECK(cudaMemcpy(out, d[3], n * 4 * H_NOPS, cudaMemcpyDeviceToHost));
+    cudaMemcpy(sc, d[4], n * 4, cudaMemcpyDeviceToHost);
+    for (int i = 0; i < n; i++) {
+        for (int j = 0; j < 2; j++) {
+            uint16_t x = (uint16_t)(h[0][i] >> 16 * j), y = (uint16_t)(h[1][i] >> 16 * j),
+                     z = (uint16_t)(h[2][i] >> 16 * j);
+            double a = h2d(x), b = h2d(y), c = h2d(z);
+            uint16_t want[H_NOPS] = { d2h(a + b), d2h(a - b), d2h(a * b), d2h(fma(a, b, c)),
+                                      d2h(fmin(a, b)), d2h(fmax(a, b)),
+                                      (uint16_t)(x ^ 0x8000), (uint16_t)(x & 0x7fff), 0 };
+            for (int op = 0; op < H_LT; op++) {
+                uint16_t got = (uint16_t)(out[i * H_NOPS + op] >> 16 * j);
+                if (op == H_FMA && !same_half(got, want[op]) && abs(got - want[op]) == 1) {
+                    fma_off++;          /* one ulp: f32 then f16 rounding (docs/ptx.md) */
+                    continue;
+                }
+                bad[op] += !same_half(got, want[op]);
+            }
+            if (j == 0)
+                bad[H_LT] += out[i * H_NOPS + H_LT] != (unsigned int)(a < b);
+        }
+        uint16_t lo = (uint16_t)h[0][i], hi = (uint16_t)(h[0][i] >> 16);
+        uint16_t s = d2h(h2d(d2h(h2d(hi) * h2d((uint16_t)h[1][i]))) + h2d((uint16_t)(h[1][i] >> 16)));
+        if (sc[i] != (s | (unsigned int)lo << 16) && bad[H_NOPS] < 4)
+            printf("# scalar %d: x %08x y %08x got %08x want %08x\n", i, h[0][i], h[1][i], sc[i],
+                   s | (unsigned int)lo << 16);
+        bad[H_NOPS] += sc[i] != (s | (unsigned int)lo << 16);
+    }
+    TAP(!bad[H_ADD] && !bad[H_SUB] && !bad[H_MUL], "add/sub/mul.f16x2 correctly rounded: "
+        "%d/%d/%d of %d wrong", bad[H_ADD], bad[H_SUB], bad[H_MUL], 2 * n);
+    TAP(!bad[H_FMA], "fma.rn.f16x2 within one ulp (%d exact misses of %d, %d off by one)",
+        bad[H_FMA], 2 * n, fma_off);
+    TAP(!bad[H_MIN] && !bad[H_MAX] && !bad[H_NEG] && !bad[H_ABS],
+        "min/max/neg/abs.f16x2: %d/%d/%d/%d wrong", bad[H_MIN], bad[H_MAX], bad[H_NEG],
+        bad[H_ABS]);
+    TAP(!bad[H_LT], "setp.lt.f16: %d wrong", bad[H_LT]);
+    TAP(!bad[H_NOPS], "scalar mul/add.f16 through mov.b32 packs and unpacks: %d wrong",
+        bad[H_NOPS]);
+    for (int k = 0; k < 5; k++)
+        cudaFree(d[k]);
+    for (int k = 0; k < 3; k++)
+        free(h[k]);
+    free(out);
+    free(sc);
 }
 
 /* ---- device printf and assert -------------------------------------------- */
@@ -273,6 +423,7 @@ int main(void)
     CHECK(cudaDeviceSetLimit(cudaLimitPrintfFifoSize, 4096));
     test_long_names();
     test_callbacks();
+    test_half();
     test_printf();
     test_assert();              /* last: the context is unusable after it */
     return tap_done();
