@@ -322,7 +322,11 @@ static void test_printf_fifo(void)
     uint32_t w;
     char *out, want[600];
     CUresult r;
-    CU(cuCtxCreate(&c, 0, 0), CUDA_SUCCESS);
+    int dummy;
+    /* CUDA 13 headers' cuCtxCreate: an empty parameter struct is the plain one */
+    CU(cuCtxCreate_v4(&c, &(CUctxCreateParams){ .cigParams = &dummy }, 0, 0),
+       CUDA_ERROR_NOT_SUPPORTED);
+    CU(cuCtxCreate_v4(&c, &(CUctxCreateParams){ 0 }, 0, 0), CUDA_SUCCESS);
     CU(cuCtxSetLimit(CU_LIMIT_PRINTF_FIFO_SIZE, 100), CUDA_ERROR_INVALID_VALUE);
     CU(cuCtxSetLimit(CU_LIMIT_PRINTF_FIFO_SIZE, 8192), CUDA_SUCCESS);
     CU(cuModuleLoadData(&m, pf_ptx), CUDA_SUCCESS);

@@ -275,6 +275,17 @@ CUresult cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *acti
 
 /* Contexts: a per-thread stack; the top is the current context. */
 CUresult cuCtxCreate(CUcontext *pctx, unsigned int flags, CUdevice dev);
+/* CUDA 13's cuCtxCreate: execution affinity and CIG parameters are not
+ * supported (CUDA_ERROR_NOT_SUPPORTED); NULL or an empty struct is
+ * cuCtxCreate_v2.  Only the layout matters here (pointers are not followed
+ * beyond the struct). */
+typedef struct CUctxCreateParams_st {
+    void *execAffinityParams;
+    int numExecAffinityParams;
+    void *cigParams;
+} CUctxCreateParams;
+CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *ctxCreateParams, unsigned int flags,
+                        CUdevice dev);
 CUresult cuCtxDestroy(CUcontext ctx);
 CUresult cuCtxPushCurrent(CUcontext ctx);
 CUresult cuCtxPopCurrent(CUcontext *pctx);
