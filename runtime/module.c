@@ -19,6 +19,7 @@
 
 /* What module.c needs from a parsed object. */
 typedef struct parsed_kernel {
+    char *name;                 /* full name (any length) */
     struct zk_kernel_desc desc;
     struct zk_simt_desc simt;
     uint32_t entry;
@@ -40,6 +41,10 @@ static void parsed_free(parsed_obj *p)
 {
     for (unsigned int i = 0; p->kernels && i < p->nkernels; i++) {
         free(p->kernels[i].params);
+        free(p->kernels[i].name);
+    }
+    for (unsigned int i = 0; p->globals && i < p->nglobals; i++) {
+        free(p->globals[i].name);
     }
     free(p->image);
     free(p->kernels);
@@ -70,7 +75,11 @@ static zk_status parse_ptx(const void *data, size_t len, int allow_wrapper, pars
     for (uint32_t i = 0; i < img.nkernels; i++) {
         const zk_ptx_kernel *k = &img.kernels[i];
         parsed_kernel *pk = &p.kernels[i];
-        snprintf(pk->desc.name, ZK_NAME_LEN, "%s", k->name);
+        pk->name = strdup(k->name);
+        if (!pk->name) {
+            goto oom;
+        }
+        zk_obj_name_key(k->name, pk->desc.name);
         pk->desc.flags = ZK_KDESC_F_SIMT;
         memcpy(pk->simt.name, pk->desc.name, sizeof(pk->simt.name));
         pk->simt.shared_bytes = k->shared_bytes;
@@ -88,11 +97,14 @@ static zk_status parse_ptx(const void *data, size_t len, int allow_wrapper, pars
         }
     }
     for (uint32_t i = 0; i < img.nglobals; i++) {
-        snprintf(p.globals[i].name, sizeof(p.globals[i].name), "%s", img.globals[i].name);
+        p.globals[i].name = strdup(img.globals[i].name);
         p.globals[i].offset = img.globals[i].offset;
         p.globals[i].size = img.globals[i].size;
+        p.nglobals = i + 1;
+        if (!p.globals[i].name) {
+            goto oom;
+        }
     }
-    p.nglobals = img.nglobals;
     p.required_caps = ZK_CAP_SIMT;      /* translated PTX runs on the SIMT unit */
     zk_ptx_image_free(&img);
     *out = p;
@@ -134,8 +146,8 @@ static zk_status parse_object(const void *data, size_t len, int allow_wrapper, p
     memcpy(p.image, o.image, o.image_size);
     for (i = 0; i < o.num_kernels; i++) {
         p.kernels[i].desc = o.kernels[i].desc;
-        memcpy(p.kernels[i].desc.name, o.kernels[i].name, ZK_NAME_LEN);
-        p.kernels[i].desc.name[ZK_NAME_LEN - 1] = 0;
+        p.kernels[i].name = o.kernels[i].name;      /* full name, from the symbol */
+        o.kernels[i].name = NULL;
         p.kernels[i].entry = o.kernels[i].entry;
         p.kernels[i].simt = o.kernels[i].simt;
     }
@@ -213,6 +225,10 @@ void zk__module_free(struct zk_module_st *m)
     zk__bo_delete(m->ctx, m->image);
     for (i = 0; i < m->nfuncs; i++) {
         free(m->funcs[i].params);
+        free(m->funcs[i].name);
+    }
+    for (i = 0; i < m->nglobals; i++) {
+        free(m->globals[i].name);
     }
     free(m->globals);
     free(m->funcs);
@@ -270,6 +286,8 @@ static zk_status load_data(zk_module *out, const void *data, size_t len, int all
     for (i = 0; i < p.nkernels; i++) {
         m->funcs[i].mod = m;
         m->funcs[i].desc = p.kernels[i].desc;
+        m->funcs[i].name = p.kernels[i].name;
+        p.kernels[i].name = NULL;
         m->funcs[i].entry = p.kernels[i].entry;
         m->funcs[i].simt = p.kernels[i].simt;
         m->funcs[i].nparams = p.kernels[i].nparams;
@@ -411,7 +429,7 @@ ZK_EXPORT zk_status zk_module_get_function(zk_function *f, zk_module m, const ch
                         (void *)m);
     }
     for (i = 0; i < m->nfuncs; i++) {
-        if (strncmp(m->funcs[i].desc.name, name, ZK_NAME_LEN) == 0) {
+        if (strcmp(m->funcs[i].name, name) == 0) {
             *f = &m->funcs[i];
             return ZK_SUCCESS;
         }
@@ -467,7 +485,7 @@ ZK_EXPORT zk_status zk_function_get_name(zk_function f, const char **name)
         st = zk__fail(ZK_ERROR_INVALID_VALUE, "zk_function_get_name: name is NULL");
     }
     if (st == ZK_SUCCESS) {
-        *name = f->desc.name;
+        *name = f->name;
     }
     return st;
 }

@@ -191,11 +191,12 @@ struct zk_param_slot {
 };
 /* A .global/.const variable of a PTX module (zk_module_get_global). */
 struct zk_global_slot {
-    char name[64];
+    char *name;                 /* any length (C++ mangled names) */
     uint32_t offset, size;      /* in the image */
 };
 struct zk_function_st {
     struct zk_module_st *mod;
+    char *name;                     /* full name; desc.name is its zk_obj key */
     struct zk_kernel_desc desc;
     struct zk_simt_desc simt;       /* SIMT kernels (desc.flags) */
     uint32_t entry;

@@ -35,6 +35,21 @@ static int fail(char *err, size_t errlen, const char *fmt, ...)
     return -1;
 }
 
+void zk_obj_name_key(const char *name, char key[ZK_NAME_LEN])
+{
+    size_t n = strlen(name);
+    uint64_t h = 14695981039346656037ull;
+    if (n < ZK_NAME_LEN) {
+        memcpy(key, name, n + 1);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint8_t)name[i]) * 1099511628211ull;
+    }
+    snprintf(key, ZK_NAME_LEN, "%.*s~%016llx", ZK_OBJ_KEY_PREFIX, name,
+             (unsigned long long)h);
+}
+
 /* NUL-terminated within n bytes. */
 static bool str_ok(const char *s, size_t n)
 {
@@ -80,7 +95,7 @@ static int load_simt(ZkObjKernel *ok, const Elf_Data *simt, const ZkObj *o,
     for (size_t i = 0; i < n; i++) {
         const struct zk_simt_desc *d =
             (const struct zk_simt_desc *)((const uint8_t *)simt->d_buf + i * sizeof(*d));
-        if (str_ok(d->name, sizeof(d->name)) && !strcmp(d->name, ok->name)) {
+        if (str_ok(d->name, sizeof(d->name)) && !strcmp(d->name, ok->desc.name)) {
             sd = d;
             break;
         }
@@ -314,25 +329,35 @@ int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
         if (check_desc(&ok->desc, err, errlen)) {
             goto out;
         }
-        memcpy(ok->name, ok->desc.name, sizeof(ok->name));
         for (uint32_t j = 0; j < k; j++) {
-            if (!strcmp(out->kernels[j].name, ok->name)) {
-                fail(err, errlen, "kernel %s is described twice", ok->name);
+            if (!strcmp(out->kernels[j].desc.name, ok->desc.name)) {
+                fail(err, errlen, "kernel %s is described twice", ok->desc.name);
                 goto out;
             }
         }
+        /* The symbol whose key is the descriptor's name gives the full name. */
         for (size_t i = 0; i < nsyms && !found; i++) {
             GElf_Sym sym;
+            char key[ZK_NAME_LEN];
             gelf_getsym(syms, (int)i, &sym);
             const char *sn = elf_strptr(e, sym_link, sym.st_name);
-            if (GELF_ST_TYPE(sym.st_info) == STT_FUNC && sn &&
-                !strcmp(sn, ok->name)) {
+            if (GELF_ST_TYPE(sym.st_info) != STT_FUNC || !sn ||
+                strnlen(sn, ZK_OBJ_NAME_MAX) >= ZK_OBJ_NAME_MAX) {
+                continue;
+            }
+            zk_obj_name_key(sn, key);
+            if (!strcmp(key, ok->desc.name)) {
                 ok->entry = (uint32_t)sym.st_value;
+                ok->name = strdup(sn);
+                if (!ok->name) {
+                    fail(err, errlen, "out of memory");
+                    goto out;
+                }
                 found = true;
             }
         }
         if (!found) {
-            fail(err, errlen, "kernel %s has no STT_FUNC symbol", ok->name);
+            fail(err, errlen, "kernel %s has no STT_FUNC symbol", ok->desc.name);
             goto out;
         }
         if (ok->desc.flags & ZK_KDESC_F_SIMT) {
@@ -411,6 +436,9 @@ void zk_obj_caps_str(uint64_t caps, char *buf, size_t len)
 
 void zk_obj_free(ZkObj *obj)
 {
+    for (uint32_t i = 0; obj->kernels && i < obj->num_kernels; i++) {
+        free(obj->kernels[i].name);
+    }
     free(obj->image);
     free(obj->kernels);
     memset(obj, 0, sizeof(*obj));
@@ -419,7 +447,7 @@ void zk_obj_free(ZkObj *obj)
 const ZkObjKernel *zk_obj_find(const ZkObj *obj, const char *name)
 {
     for (uint32_t i = 0; i < obj->num_kernels; i++) {
-        if (!strcmp(obj->kernels[i].name, name)) {
+        if (obj->kernels[i].name && !strcmp(obj->kernels[i].name, name)) {
             return &obj->kernels[i];
         }
     }
@@ -508,7 +536,17 @@ int zk_obj_write_target(const void *text, uint32_t text_size, const void *rodata
                                  .sh_size = rodata_size, .sh_addralign = 8 };
     size_t koff = 0;
     for (uint32_t i = 0; i < num_kernels; i++) {
-        size_t o = put(&b, &kernels[i].desc, sizeof(kernels[i].desc), 8);
+        const char *n = kernels[i].name ? kernels[i].name : kernels[i].desc.name;
+        if (strnlen(n, ZK_OBJ_NAME_MAX) >= ZK_OBJ_NAME_MAX) {
+            free(b.p);
+            free(str.p);
+            return -1;
+        }
+    }
+    for (uint32_t i = 0; i < num_kernels; i++) {
+        struct zk_kernel_desc d = kernels[i].desc;
+        zk_obj_name_key(kernels[i].name ? kernels[i].name : d.name, d.name);
+        size_t o = put(&b, &d, sizeof(d), 8);
         koff = i == 0 ? o : koff;
     }
     sh[S_KERN] = (Elf64_Shdr){ .sh_type = SHT_PROGBITS,
@@ -521,7 +559,7 @@ int zk_obj_write_target(const void *text, uint32_t text_size, const void *rodata
     for (uint32_t i = 0; i < num_kernels; i++) {
         if (kernels[i].desc.flags & ZK_KDESC_F_SIMT) {
             struct zk_simt_desc d = kernels[i].simt;
-            memcpy(d.name, kernels[i].desc.name, sizeof(d.name));
+            zk_obj_name_key(kernels[i].name ? kernels[i].name : kernels[i].desc.name, d.name);
             size_t o = put(&b, &d, sizeof(d), 8);
             simt_off = nsimt++ ? simt_off : o;
         }
@@ -535,7 +573,7 @@ int zk_obj_write_target(const void *text, uint32_t text_size, const void *rodata
     memset(&null_sym, 0, sizeof(null_sym));
     size_t soff = put(&b, &null_sym, sizeof(null_sym), 8);
     for (uint32_t i = 0; i < num_kernels; i++) {
-        const char *n = kernels[i].desc.name;
+        const char *n = kernels[i].name ? kernels[i].name : kernels[i].desc.name;
         Elf64_Sym s = { .st_name = (uint32_t)put(&str, n, strlen(n) + 1, 1),
                         .st_info = ELF64_ST_INFO(STB_GLOBAL, STT_FUNC),
                         .st_shndx = S_TEXT, .st_value = kernels[i].entry };

@@ -21,8 +21,21 @@
 
 #include "zhikai_isa.h"
 
+/*
+ * Kernel names may be longer than a descriptor's name field (C++ mangled
+ * template names often are): the STT_FUNC symbol carries the full name (up
+ * to ZK_OBJ_NAME_MAX - 1 bytes) and the descriptors (.zk.kernels,
+ * .zk.simt) carry its key, zk_obj_name_key(): the name itself when it fits
+ * in ZK_NAME_LEN - 1 bytes, else its first ZK_OBJ_KEY_PREFIX bytes, '~' and
+ * 16 hex digits of its 64-bit FNV-1a hash.  Lookups use the full name.
+ */
+#define ZK_OBJ_NAME_MAX         4096
+#define ZK_OBJ_KEY_PREFIX       46
+
 typedef struct ZkObjKernel {
-    char name[ZK_NAME_LEN];
+    /* Full name.  Loaded objects own it (zk_obj_free); writers may leave
+     * it NULL, then desc.name is the name. */
+    char *name;
     uint32_t entry;                 /* byte offset of the first instruction */
     struct zk_kernel_desc desc;     /* argument list */
     /* desc.flags & ZK_KDESC_F_SIMT: an ISA v2 SIMT kernel (16-byte
@@ -45,12 +58,15 @@ typedef struct ZkObj {
 int zk_obj_load(const void *data, size_t len, ZkObj *out, char *err,
                 size_t errlen);
 void zk_obj_free(ZkObj *obj);
-/* Kernel by name, or NULL. */
+/* The descriptor key of a kernel name (see above) into key[ZK_NAME_LEN]. */
+void zk_obj_name_key(const char *name, char key[ZK_NAME_LEN]);
+/* Kernel by (full) name, or NULL. */
 const ZkObjKernel *zk_obj_find(const ZkObj *obj, const char *name);
 
 /*
  * Build an object in memory (malloc'd *out, *out_len) from text, rodata
- * and kernels (entry + desc; desc.name is the symbol name).  0 or -1.
+ * and kernels (entry + desc; name, or desc.name when name is NULL, is the
+ * symbol name; descriptors get its key).  0 or -1.
  */
 int zk_obj_write(const void *text, uint32_t text_size, const void *rodata,
                  uint32_t rodata_size, const ZkObjKernel *kernels,

@@ -81,6 +81,16 @@ CU_EXPORT CUresult cuCtxCreate_v2(CUcontext *pctx, unsigned int flags, CUdevice 
     return CUDA_SUCCESS;
 }
 
+CU_EXPORT CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *params, unsigned int flags,
+                                  CUdevice dev)
+{
+    if (params && (params->execAffinityParams || params->numExecAffinityParams ||
+                   params->cigParams)) {
+        return CUDA_ERROR_NOT_SUPPORTED;
+    }
+    return cuCtxCreate_v2(pctx, flags, dev);
+}
+
 CU_EXPORT CUresult cuCtxDestroy_v2(CUcontext ctx)
 {
     return zkcu_result(zk_ctx_destroy((zk_context)ctx));
@@ -130,7 +140,8 @@ CU_EXPORT CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int *version)
 
 CU_EXPORT CUresult cuCtxSynchronize(void)
 {
-    return zkcu_result(zk_ctx_synchronize());
+    /* Device printf output and failed asserts surface here (cu_printf.c). */
+    return zkcu_printf_sync(zkcu_result(zk_ctx_synchronize()), 1);
 }
 
 CU_EXPORT CUresult cuCtxGetId(CUcontext ctx, unsigned long long *ctxId)

@@ -68,6 +68,7 @@ static const struct {
     E(CUDA_ERROR_ILLEGAL_INSTRUCTION, "an illegal instruction was encountered"),
     E(CUDA_ERROR_MISALIGNED_ADDRESS, "misaligned address"),
     E(CUDA_ERROR_LAUNCH_FAILED, "unspecified launch failure"),
+    E(CUDA_ERROR_ASSERT, "device-side assert triggered"),
     E(CUDA_ERROR_NOT_PERMITTED, "operation not permitted"),
     E(CUDA_ERROR_NOT_SUPPORTED, "operation not supported"),
     E(CUDA_ERROR_TIMEOUT, "wait operation timed out"),

@@ -47,4 +47,14 @@ CUresult zkcu_current_device(CUdevice *out);
 /* cuInit was called (CUDA_ERROR_NOT_INITIALIZED otherwise). */
 int zkcu_initialized(void);
 
+/* Device printf/assert (cu_printf.c).  After loading a module: give it the
+ * context's printf FIFO if it uses one. */
+CUresult zkcu_printf_module_loaded(CUmodule mod);
+/* At a synchronize point that returned @r: print the finished records
+ * (@idle: the whole context is idle, the FIFO can be emptied); returns
+ * CUDA_ERROR_ASSERT once a device assert failed, else @r. */
+CUresult zkcu_printf_sync(CUresult r, int idle);
+/* CUDA_ERROR_ASSERT if a device assert failed in the current context. */
+CUresult zkcu_printf_sticky(void);
+
 #endif /* ZK_CU_INTERNAL_H */

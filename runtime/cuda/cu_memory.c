@@ -174,13 +174,15 @@ static CUresult legacy_wait(void)
 CU_EXPORT CUresult cuMemcpyHtoD_v2(CUdeviceptr dst, const void *src, size_t n)
 {
     CUresult r = legacy_wait();
-    return r != CUDA_SUCCESS ? r : zkcu_result(zk_memcpy_htod((zk_deviceptr)dst, src, n));
+    r = r != CUDA_SUCCESS ? r : zkcu_result(zk_memcpy_htod((zk_deviceptr)dst, src, n));
+    return zkcu_printf_sync(r, 0);      /* a blocking copy: device printf output */
 }
 
 CU_EXPORT CUresult cuMemcpyDtoH_v2(void *dst, CUdeviceptr src, size_t n)
 {
     CUresult r = legacy_wait();
-    return r != CUDA_SUCCESS ? r : zkcu_result(zk_memcpy_dtoh(dst, (zk_deviceptr)src, n));
+    r = r != CUDA_SUCCESS ? r : zkcu_result(zk_memcpy_dtoh(dst, (zk_deviceptr)src, n));
+    return zkcu_printf_sync(r, 0);
 }
 
 CU_EXPORT CUresult cuMemcpyDtoD_v2(CUdeviceptr dst, CUdeviceptr src, size_t n)

@@ -61,12 +61,22 @@ static CUresult load_status(zk_status st)
     return zkcu_result(st);
 }
 
+/* A loaded module that uses device printf/assert gets the context's FIFO. */
+static CUresult loaded(CUmodule *module, CUresult r)
+{
+    if (r == CUDA_SUCCESS && (r = zkcu_printf_module_loaded(*module)) != CUDA_SUCCESS) {
+        zk_module_unload((zk_module)*module);
+        *module = NULL;
+    }
+    return r;
+}
+
 CU_EXPORT CUresult cuModuleLoad(CUmodule *module, const char *fname)
 {
     if (!module || !fname) {
         return CUDA_ERROR_INVALID_VALUE;
     }
-    return load_status(zk_module_load((zk_module *)module, fname));
+    return loaded(module, load_status(zk_module_load((zk_module *)module, fname)));
 }
 
 CU_EXPORT CUresult cuModuleLoadData(CUmodule *module, const void *image)
@@ -79,7 +89,7 @@ CU_EXPORT CUresult cuModuleLoadData(CUmodule *module, const void *image)
     if (!len) {
         return CUDA_ERROR_INVALID_IMAGE;
     }
-    return load_status(zk_module_load_data((zk_module *)module, image, len));
+    return loaded(module, load_status(zk_module_load_data((zk_module *)module, image, len)));
 }
 
 /* JIT options steer NVIDIA's PTX compiler; ours takes none, and writes no log. */
@@ -173,6 +183,9 @@ CU_EXPORT CUresult cuLaunchKernel(CUfunction f, unsigned int gx, unsigned int gy
     const size_t *psize = NULL;
     CUresult r;
 
+    if ((r = zkcu_printf_sticky()) != CUDA_SUCCESS) {
+        return r;                       /* a device assert failed: the context is unusable */
+    }
     /* CUDA's grid limits (y, z); the rest libzhikai checks (INVALID_VALUE). */
     if (gy > 65535 || gz > 65535 || (kernelParams && extra)) {
         return CUDA_ERROR_INVALID_VALUE;

@@ -42,7 +42,7 @@ CU_EXPORT CUresult cuStreamDestroy(CUstream hStream)
 
 CU_EXPORT CUresult cuStreamSynchronize(CUstream hStream)
 {
-    return zkcu_result(zk_stream_synchronize(zkcu_stream(hStream)));
+    return zkcu_printf_sync(zkcu_result(zk_stream_synchronize(zkcu_stream(hStream))), 0);
 }
 
 CU_EXPORT CUresult cuStreamQuery(CUstream hStream)
@@ -101,7 +101,7 @@ CU_EXPORT CUresult cuEventQuery(CUevent hEvent)
 
 CU_EXPORT CUresult cuEventSynchronize(CUevent hEvent)
 {
-    return zkcu_result(zk_event_synchronize((zk_event)hEvent));
+    return zkcu_printf_sync(zkcu_result(zk_event_synchronize((zk_event)hEvent)), 0);
 }
 
 CU_EXPORT CUresult cuEventDestroy_v2(CUevent hEvent)

@@ -134,6 +134,7 @@ static const struct {
     E(cudaErrorIllegalInstruction, "an illegal instruction was encountered"),
     E(cudaErrorMisalignedAddress, "misaligned address"),
     E(cudaErrorLaunchFailure, "unspecified launch failure"),
+    E(cudaErrorAssert, "device-side assert triggered"),
     E(cudaErrorNotSupported, "operation not supported"),
     E(cudaErrorUnknown, "unknown error"),
 #undef E
@@ -723,4 +724,54 @@ RT_EXPORT cudaError_t cudaOccupancyMaxActiveBlocksPerMultiprocessor(int *numBloc
 {
     return cudaOccupancyMaxActiveBlocksPerMultiprocessorWithFlags(numBlocks, func, blockSize,
                                                                   dynamicSMemSize, 0);
+}
+
+/* Host functions in stream order: run by the calling thread once the
+ * stream's earlier work is done (cu_callback.c says why). */
+RT_EXPORT cudaError_t cudaStreamAddCallback(cudaStream_t stream, cudaStreamCallback_t callback,
+                                            void *userData, unsigned int flags)
+{
+    cudaError_t e;
+    CTX_OR_RETURN();
+    if (!callback || flags) {
+        return zkrt_ret(cudaErrorInvalidValue);
+    }
+    e = zkrt_err(cuStreamSynchronize((CUstream)stream));
+    if (e == cudaErrorInvalidResourceHandle) {
+        return zkrt_ret(e);
+    }
+    callback(stream, e, userData);
+    return cudaSuccess;
+}
+
+RT_EXPORT cudaError_t cudaLaunchHostFunc(cudaStream_t stream, cudaHostFn_t fn, void *userData)
+{
+    CTX_OR_RETURN();
+    if (!fn) {
+        return zkrt_ret(cudaErrorInvalidValue);
+    }
+    return zkrt_ret(zkrt_err(cuLaunchHostFunc((CUstream)stream, fn, userData)));
+}
+
+RT_EXPORT cudaError_t cudaProfilerStart(void)
+{
+    return cudaSuccess;
+}
+
+RT_EXPORT cudaError_t cudaProfilerStop(void)
+{
+    return cudaSuccess;
+}
+
+/* cudaLimitPrintfFifoSize sizes the device printf FIFO (cu_printf.c). */
+RT_EXPORT cudaError_t cudaDeviceSetLimit(enum cudaLimit limit, size_t value)
+{
+    CTX_OR_RETURN();
+    return zkrt_ret(zkrt_err(cuCtxSetLimit((CUlimit)limit, value)));
+}
+
+RT_EXPORT cudaError_t cudaDeviceGetLimit(size_t *pValue, enum cudaLimit limit)
+{
+    CTX_OR_RETURN();
+    return zkrt_ret(zkrt_err(cuCtxGetLimit(pValue, (CUlimit)limit)));
 }

@@ -253,6 +253,12 @@ int ptx_parse(const char *text, size_t len, const char *file, ptx_module *out, c
               size_t errlen);
 void ptx_module_free(ptx_module *m);
 
+/* Device printf/assert (ptx_devlib.c): when @text calls vprintf or
+ * __assertfail, a malloc'd copy with their PTX definitions and the module
+ * variable __zk_printf_fifo appended (1), else 0 (*out NULL); -1: no memory.
+ * ptx_parse() applies it. */
+int zk_ptx_devlib_augment(const char *text, size_t len, char **out, size_t *out_len);
+
 /* Lookups and names. */
 const char *ptx_op_name(unsigned int op);
 const char *ptx_type_name(unsigned int t);

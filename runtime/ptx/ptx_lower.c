@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "ptx_mir.h"
+#include "ptx_xlate.h"
 #include "zk_simt_isa.h"
 
 #define FIX_NONE 0
@@ -952,6 +953,9 @@ static void lower_call(lowerer *l, const lctx *c)
     l->gneg = saved_gneg;
 }
 
+/* Half precision and 16-bit packs (its own file, sharing the helpers above). */
+#include "ptx_f16.inc"
+
 static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
 {
     uint8_t st;
@@ -962,6 +966,9 @@ static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
     l->gneg = pi->guard_neg;
     if (pi->flags & PF_CC) {
         unsupported(l, "carry (.cc)");
+    }
+    if (lower_f16(l, c, pi)) {
+        return;
     }
     switch (pi->op) {
     case PO_MOV:
@@ -1593,11 +1600,11 @@ static void lower_kernel(lowerer *l, const ptx_func *pf, mir_func *f)
     memset(&c, 0, sizeof(c));
     l->f = f;
     l->labels_below = 0;
-    snprintf(f->name, sizeof(f->name), "%s", pf->name);
-    if (strlen(pf->name) >= sizeof(f->name)) {
+    snprintf(f->name, sizeof(f->name), "%s", pf->name);   /* for messages */
+    if (strlen(pf->name) >= ZK_PTX_NAME_MAX) {
         l->line = pf->line;
-        lfail(l, "kernel name %.40s... longer than %zu characters", pf->name,
-              sizeof(f->name) - 1);
+        lfail(l, "kernel name %.40s... longer than %d characters", pf->name,
+              ZK_PTX_NAME_MAX - 1);
     }
     f->nvregs = 1;      /* 0 is r0 */
     f->npregs = 1;      /* 0 is p0 */

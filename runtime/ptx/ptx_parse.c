@@ -1514,8 +1514,8 @@ static void parse_module(parser *p)
     }
 }
 
-int ptx_parse(const char *text, size_t len, const char *file, ptx_module *out, char *err,
-              size_t errlen)
+static int parse_text(const char *text, size_t len, const char *file, ptx_module *out,
+                      char *err, size_t errlen)
 {
     parser *p = calloc(1, sizeof(*p));
     volatile int rc = 0;
@@ -1544,5 +1544,22 @@ int ptx_parse(const char *text, size_t len, const char *file, ptx_module *out, c
     if (rc) {
         ptx_module_free(out);
     }
+    return rc;
+}
+
+/* Calls of vprintf/__assertfail get their definitions (ptx_devlib.c). */
+int ptx_parse(const char *text, size_t len, const char *file, ptx_module *out, char *err,
+              size_t errlen)
+{
+    char *lib;
+    size_t lib_len;
+    int rc = zk_ptx_devlib_augment(text, len, &lib, &lib_len);
+    if (rc < 0) {
+        memset(out, 0, sizeof(*out));
+        snprintf(err, errlen, "%s: out of host memory", file ? file : "<ptx>");
+        return -1;
+    }
+    rc = parse_text(lib ? lib : text, lib ? lib_len : len, file, out, err, errlen);
+    free(lib);
     return rc;
 }

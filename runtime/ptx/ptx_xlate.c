@@ -137,7 +137,7 @@ int zk_ptx_translate(const ptx_module *m, const zk_ptx_options *opt, zk_ptx_imag
             f = &mm.funcs[k];
             kd = &out->kernels[k++];
             encode(f, base, data_off, w, out->lines);
-            snprintf(kd->name, sizeof(kd->name), "%s", f->name);
+            snprintf(kd->name, sizeof(kd->name), "%s", pf->name);  /* f->name: truncated */
             kd->entry = base * 16;
             kd->ninsns = f->n;
             kd->shared_bytes = f->shared_bytes;

@@ -13,6 +13,10 @@
 
 #include "ptx_ir.h"
 
+/* Kernel and variable names of any length up to this (C++ mangled template
+ * names are often 100-300 characters); longer ones are refused. */
+#define ZK_PTX_NAME_MAX 4096
+
 typedef struct zk_ptx_param {
     char name[64];
     uint32_t offset, size, align;
@@ -20,7 +24,7 @@ typedef struct zk_ptx_param {
 } zk_ptx_param;
 
 typedef struct zk_ptx_kernel {
-    char name[64];
+    char name[ZK_PTX_NAME_MAX];
     uint32_t entry;             /* byte offset of the first instruction in the image */
     uint32_t ninsns;
     uint32_t shared_bytes;      /* static; dynamic shared memory comes on top */
@@ -34,7 +38,7 @@ typedef struct zk_ptx_kernel {
 } zk_ptx_kernel;
 
 typedef struct zk_ptx_global {
-    char name[64];
+    char name[ZK_PTX_NAME_MAX];
     uint32_t offset;            /* in the image */
     uint32_t size;
     uint8_t is_const;

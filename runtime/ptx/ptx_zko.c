@@ -21,9 +21,7 @@ int zk_ptx_write_zko(const zk_ptx_image *img, uint8_t **out, size_t *out_len)
     }
     for (uint32_t i = 0; i < img->nkernels; i++) {
         const zk_ptx_kernel *k = &img->kernels[i];
-        snprintf(ks[i].name, sizeof(ks[i].name), "%s", k->name);
-        snprintf(ks[i].desc.name, sizeof(ks[i].desc.name), "%s", k->name);
-        snprintf(ks[i].simt.name, sizeof(ks[i].simt.name), "%s", k->name);
+        ks[i].name = (char *)k->name;  /* the writer derives the descriptor keys */
         ks[i].entry = k->entry;
         ks[i].desc.flags = ZK_KDESC_F_SIMT;
         ks[i].simt.shared_bytes = k->shared_bytes;

@@ -9,7 +9,9 @@
  */
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cuda.h"
 #include "cuda_runtime_api.h"
@@ -270,11 +272,143 @@ static void test_runtime(void)
     cudaDeviceReset();
 }
 
+/* What cuCtxSynchronize printed (stdout to a file meanwhile), malloc'd. */
+static char *sync_output(CUresult *r)
+{
+    char path[] = "/tmp/zk-cuda-host-XXXXXX";
+    int fd = mkstemp(path), saved;
+    FILE *f;
+    char *out;
+    long n;
+    fflush(stdout);
+    saved = dup(1);
+    dup2(fd, 1);
+    *r = cuCtxSynchronize();
+    fflush(stdout);
+    dup2(saved, 1);
+    close(saved);
+    f = fdopen(fd, "r");
+    fseek(f, 0, SEEK_END);
+    n = ftell(f);
+    rewind(f);
+    out = calloc(1, (size_t)n + 1);
+    if (fread(out, 1, (size_t)n, f) != (size_t)n) {
+        out[0] = 0;
+    }
+    fclose(f);
+    unlink(path);
+    return out;
+}
+
+/*
+ * Device printf's host side (cu_printf.c) on records a hostile kernel could
+ * write: the FIFO is filled by hand here (the fake driver runs no kernels).
+ */
+static void test_printf_fifo(void)
+{
+    static const char pf_ptx[] =
+        ".version 6.4\n.target sm_70\n.address_size 64\n"
+        ".extern .func (.param .b32 func_retval0) vprintf\n(\n\t.param .b64 vprintf_param_0,"
+        "\n\t.param .b64 vprintf_param_1\n)\n;\n"
+        ".global .align 1 .b8 fmt[32] = {118, 61, 37, 100, 32, 115, 61, 37, 115, 32, 119, 61, 37, "
+        "57, 57, 57, 57, 57, 57, 100, 32, 37, 110, 32, 37, 113, 10, 0};\n"
+        ".visible .entry k()\n{\n\tret;\n}\n";
+    CUcontext c;
+    CUmodule m;
+    CUdeviceptr fifo_var, fmt, str, fifo;
+    size_t size, lim = 0;
+    uint64_t hdr[2];
+    uint8_t rec[88];
+    uint32_t w;
+    char *out, want[600];
+    CUresult r;
+    int dummy;
+    /* CUDA 13 headers' cuCtxCreate: an empty parameter struct is the plain one */
+    CU(cuCtxCreate_v4(&c, &(CUctxCreateParams){ .cigParams = &dummy }, 0, 0),
+       CUDA_ERROR_NOT_SUPPORTED);
+    CU(cuCtxCreate_v4(&c, &(CUctxCreateParams){ 0 }, 0, 0), CUDA_SUCCESS);
+    CU(cuCtxSetLimit(CU_LIMIT_PRINTF_FIFO_SIZE, 100), CUDA_ERROR_INVALID_VALUE);
+    CU(cuCtxSetLimit(CU_LIMIT_PRINTF_FIFO_SIZE, 8192), CUDA_SUCCESS);
+    CU(cuModuleLoadData(&m, pf_ptx), CUDA_SUCCESS);
+    CU(cuCtxGetLimit(&lim, CU_LIMIT_PRINTF_FIFO_SIZE), CUDA_SUCCESS);
+    CHECK(lim == 8192, "FIFO size %zu", lim);
+    CU(cuCtxSetLimit(CU_LIMIT_PRINTF_FIFO_SIZE, 4096), CUDA_ERROR_NOT_SUPPORTED);
+    CU(cuModuleGetGlobal(&fifo_var, &size, m, "__zk_printf_fifo"), CUDA_SUCCESS);
+    CU(cuMemcpyDtoH(&fifo, fifo_var, 8), CUDA_SUCCESS);
+    CU(cuMemcpyDtoH(hdr, fifo, sizeof(hdr)), CUDA_SUCCESS);
+    CHECK(fifo && hdr[0] == 0 && hdr[1] == 8192, "the module has the context's FIFO");
+    CU(cuModuleGetGlobal(&fmt, &size, m, "fmt"), CUDA_SUCCESS);
+    CU(cuMemAlloc(&str, 4), CUDA_SUCCESS);
+    CU(cuMemcpyHtoD(str, "dev", 4), CUDA_SUCCESS);
+    /* record 1: "v=%d s=%s w=%999999d %n %q\n" with 42, str, 7; record 2: a
+     * format outside any allocation; record 3: a size past what was written */
+    memset(rec, 0, sizeof(rec));
+    w = 40;
+    memcpy(rec, &w, 4);
+    w = 1;
+    memcpy(rec + 4, &w, 4);
+    memcpy(rec + 8, &fmt, 8);
+    w = 42;
+    memcpy(rec + 16, &w, 4);
+    memcpy(rec + 24, &str, 8);
+    w = 7;
+    memcpy(rec + 32, &w, 4);
+    w = 16;
+    memcpy(rec + 40, &w, 4);
+    w = 1;
+    memcpy(rec + 44, &w, 4);
+    memcpy(rec + 48, &(uint64_t){ 0x1234 }, 8);
+    w = 0xfffffff8u;
+    memcpy(rec + 56, &w, 4);
+    /* (async copies: a blocking one is a synchronize point that prints) */
+    CU(cuMemcpyHtoDAsync(fifo + 64, rec, sizeof(rec), NULL), CUDA_SUCCESS);
+    hdr[0] = 1u << 30;          /* "used": far more than the FIFO holds */
+    CU(cuMemcpyHtoDAsync(fifo, hdr, 8, NULL), CUDA_SUCCESS);
+    out = sync_output(&r);
+    snprintf(want, sizeof(want), "v=42 s=dev w=%512d %%n %%q\n(bad address)", 7);
+    CHECK(r == CUDA_SUCCESS && strcmp(out, want) == 0, "hostile records: formatted, bounded, "
+          "stopped at a bad size (%zu bytes printed)", strlen(out));
+    free(out);
+    CU(cuMemcpyDtoH(hdr, fifo, sizeof(hdr)), CUDA_SUCCESS);
+    CU(cuMemcpyDtoH(rec, fifo + 64, sizeof(rec)), CUDA_SUCCESS);
+    CHECK(hdr[0] == 0 && hdr[1] == 8192 && rec[0] == 0 && rec[40] == 0,
+          "an idle synchronize empties the FIFO");
+    /* Random bytes everywhere, three times: no crash, no error. */
+    srand(3);
+    for (int round = 0; round < 3; round++) {
+        uint8_t *junk = malloc(8192);
+        for (int i = 0; i < 8192; i++) {
+            junk[i] = (uint8_t)rand();
+        }
+        /* a chain of plausible records: printf and assert kinds, the real
+         * format or garbage addresses, random arguments */
+        for (int i = 0; i + 72 <= 8192;) {
+            uint64_t a = rand() % 2 ? fmt : (uint64_t)rand() << 20;
+            w = (uint32_t)(16 + 8 * (rand() % 8));
+            memcpy(junk + i, &w, 4);
+            memcpy(junk + i + 4, &(uint32_t){ (uint32_t)(rand() % 3) }, 4);
+            memcpy(junk + i + 8, &a, 8);
+            i += (int)w;
+        }
+        CU(cuMemcpyHtoDAsync(fifo + 64, junk, 8192, NULL), CUDA_SUCCESS);
+        hdr[0] = 8192;
+        CU(cuMemcpyHtoDAsync(fifo, hdr, 8, NULL), CUDA_SUCCESS);
+        out = sync_output(&r);
+        CHECK((r == CUDA_SUCCESS || r == CUDA_ERROR_ASSERT) && strlen(out) > 1000,
+              "random FIFO contents %d: %zu bytes printed, %d", round, strlen(out), (int)r);
+        free(out);
+        free(junk);
+    }
+    CU(cuModuleUnload(m), CUDA_SUCCESS);
+    CU(cuCtxDestroy(c), CUDA_SUCCESS);
+}
+
 int main(void)
 {
     fake_reset();
     test_driver();
     test_runtime();
+    test_printf_fifo();
     printf("1..%d\n", n_tests);
     return n_failed ? 1 : 0;
 }

@@ -147,6 +147,44 @@ static void test_target(void **state)
     free(obj);
 }
 
+/* Kernel names longer than a descriptor's name field (C++ template names):
+ * the symbol has the full name, descriptors a prefix + hash key; lookups
+ * use the full name, even for names that share the key's prefix. */
+static void test_long_names(void **state)
+{
+    (void)state;
+    static char n1[301], n2[301], n3[64], huge[ZK_OBJ_NAME_MAX + 1];
+    const uint64_t code[3] = { ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0), ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0),
+                               ZK_INSN(ZK_OP_HALT, 0, 0, 0, 0) };
+    memset(n1, 'a', 300);
+    memcpy(n2, n1, 300);
+    n2[299] = 'b';              /* same prefix as n1: only the hash tells them apart */
+    memset(n3, 'c', 63);        /* exactly the longest name that fits a descriptor */
+    ZkObjKernel ks[3] = { { .name = n1, .entry = 0 }, { .name = n2, .entry = 8 },
+                          { .name = n3, .entry = 16 } };
+    uint8_t *obj;
+    size_t len;
+    ZkObj o;
+    char err[256];
+    assert_int_equal(zk_obj_write(code, sizeof(code), NULL, 0, ks, 3, &obj, &len), 0);
+    assert_int_equal(zk_obj_load(obj, len, &o, err, sizeof(err)), 0);
+    assert_int_equal(o.num_kernels, 3);
+    assert_int_equal(zk_obj_find(&o, n1)->entry, 0);
+    assert_int_equal(zk_obj_find(&o, n2)->entry, 8);
+    assert_int_equal(zk_obj_find(&o, n3)->entry, 16);
+    assert_string_equal(zk_obj_find(&o, n2)->name, n2);
+    assert_string_equal(zk_obj_find(&o, n3)->desc.name, n3);
+    assert_int_equal(strlen(zk_obj_find(&o, n1)->desc.name), ZK_NAME_LEN - 1);
+    n1[100] = 0;                /* a prefix is not the name */
+    assert_null(zk_obj_find(&o, n1));
+    zk_obj_free(&o);
+    free(obj);
+    /* Names must stay below ZK_OBJ_NAME_MAX. */
+    memset(huge, 'h', ZK_OBJ_NAME_MAX);
+    ks[0].name = huge;
+    assert_int_equal(zk_obj_write(code, sizeof(code), NULL, 0, ks, 1, &obj, &len), -1);
+}
+
 static void test_asm_errors(void **state)
 {
     (void)state;
@@ -349,6 +387,7 @@ int main(void)
         cmocka_unit_test(test_asm_errors),
         cmocka_unit_test(test_target),
         cmocka_unit_test(test_simt_asm),
+        cmocka_unit_test(test_long_names),
         cmocka_unit_test(test_bad_headers),
         cmocka_unit_test(test_bad_sections),
     };

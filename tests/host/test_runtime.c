@@ -812,6 +812,45 @@ static const char ptx_vadd[] =
     "\tadd.s64 %rd3, %rd1, %rd2;\n\tst.global.u32 [%rd3], %r2;\n"
     "DONE:\n\tret;\n}\n";
 
+/* Kernel and variable names longer than 63 characters (C++ templates):
+ * two kernels whose 300-character names differ only in the last one, a
+ * 299-character variable; found by their full names, never by a prefix. */
+static void test_ptx_long_names(void **state)
+{
+    char n1[301], n2[301], gname[300], text[2048];
+    const char *got;
+    zk_module m;
+    zk_function f1, f2;
+    uint64_t va;
+    size_t sz;
+    (void)state;
+    memset(n1, 'x', 300);
+    memcpy(n1, "_Z3fooILi", 9);
+    n1[300] = 0;
+    memcpy(n2, n1, sizeof(n2));
+    n2[299] = 'y';
+    memset(gname, 'g', 299);
+    gname[299] = 0;
+    snprintf(text, sizeof(text),
+             ".version 6.4\n.target sm_70\n.address_size 64\n"
+             ".visible .global .align 4 .u32 %s = 5;\n"
+             ".visible .entry %s(.param .u64 a)\n{\n\tret;\n}\n"
+             ".visible .entry %s(.param .u64 a, .param .u32 b)\n{\n\tret;\n}\n",
+             gname, n1, n2);
+    OK(zk_module_load_data(&m, text, strlen(text)));
+    OK(zk_module_get_function(&f1, m, n1));
+    OK(zk_module_get_function(&f2, m, n2));
+    assert_ptr_not_equal(f1, f2);
+    OK(zk_function_get_name(f2, &got));
+    assert_string_equal(got, n2);
+    OK(zk_function_get_num_params(f2, &(unsigned int){ 0 }));
+    n1[63] = 0;                 /* a prefix (the old 63-character limit) is another name */
+    assert_int_equal(zk_module_get_function(&f1, m, n1), ZK_ERROR_NOT_FOUND);
+    OK(zk_module_get_global(m, gname, &va, &sz));
+    assert_int_equal(sz, 4);
+    OK(zk_module_unload(m));
+}
+
 static void test_ptx_module(void **state)
 {
     zk_module m, m2;
@@ -1097,6 +1136,7 @@ int main(void)
         T(test_module_launch),
         T(test_simt_launch),
         T(test_ptx_module),
+        T(test_ptx_long_names),
         T(test_threads),
         T(test_threads_small_staging),
     };

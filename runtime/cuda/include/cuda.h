@@ -65,6 +65,7 @@ typedef enum cudaError_enum {
     CUDA_ERROR_LAUNCH_TIMEOUT = 702,
     CUDA_ERROR_PRIMARY_CONTEXT_ACTIVE = 708,
     CUDA_ERROR_CONTEXT_IS_DESTROYED = 709,
+    CUDA_ERROR_ASSERT = 710,
     CUDA_ERROR_HOST_MEMORY_ALREADY_REGISTERED = 712,
     CUDA_ERROR_HOST_MEMORY_NOT_REGISTERED = 713,
     CUDA_ERROR_ILLEGAL_INSTRUCTION = 715,
@@ -154,6 +155,12 @@ typedef enum CUmemorytype_enum {
 } CUmemorytype;
 
 /* cuModuleLoadDataEx options: accepted and ignored (no JIT log here). */
+typedef enum CUlimit_enum {
+    CU_LIMIT_STACK_SIZE = 0,
+    CU_LIMIT_PRINTF_FIFO_SIZE = 1,
+    CU_LIMIT_MALLOC_HEAP_SIZE = 2,
+} CUlimit;
+
 typedef enum CUjit_option_enum {
     CU_JIT_MAX_REGISTERS = 0,
     CU_JIT_THREADS_PER_BLOCK = 1,
@@ -268,6 +275,17 @@ CUresult cuDevicePrimaryCtxGetState(CUdevice dev, unsigned int *flags, int *acti
 
 /* Contexts: a per-thread stack; the top is the current context. */
 CUresult cuCtxCreate(CUcontext *pctx, unsigned int flags, CUdevice dev);
+/* CUDA 13's cuCtxCreate: execution affinity and CIG parameters are not
+ * supported (CUDA_ERROR_NOT_SUPPORTED); NULL or an empty struct is
+ * cuCtxCreate_v2.  Only the layout matters here (pointers are not followed
+ * beyond the struct). */
+typedef struct CUctxCreateParams_st {
+    void *execAffinityParams;
+    int numExecAffinityParams;
+    void *cigParams;
+} CUctxCreateParams;
+CUresult cuCtxCreate_v4(CUcontext *pctx, CUctxCreateParams *ctxCreateParams, unsigned int flags,
+                        CUdevice dev);
 CUresult cuCtxDestroy(CUcontext ctx);
 CUresult cuCtxPushCurrent(CUcontext ctx);
 CUresult cuCtxPopCurrent(CUcontext *pctx);
@@ -277,6 +295,11 @@ CUresult cuCtxGetDevice(CUdevice *device);
 CUresult cuCtxGetApiVersion(CUcontext ctx, unsigned int *version);
 CUresult cuCtxGetId(CUcontext ctx, unsigned long long *ctxId);
 CUresult cuCtxSynchronize(void);
+/* CU_LIMIT_PRINTF_FIFO_SIZE sizes the device printf FIFO (settable until the
+ * first module using printf/assert is loaded); the stack and heap limits are
+ * accepted and have no effect. */
+CUresult cuCtxSetLimit(CUlimit limit, size_t value);
+CUresult cuCtxGetLimit(size_t *pvalue, CUlimit limit);
 
 /* Memory. */
 CUresult cuMemGetInfo(size_t *free, size_t *total);
@@ -336,6 +359,16 @@ CUresult cuStreamQuery(CUstream hStream);
 CUresult cuStreamWaitEvent(CUstream hStream, CUevent hEvent, unsigned int Flags);
 CUresult cuStreamGetFlags(CUstream hStream, unsigned int *flags);
 CUresult cuStreamGetCtx(CUstream hStream, CUcontext *pctx);
+/* Host functions in stream order (run once the stream's earlier work is
+ * done; the call waits for it, see docs/cuda.md). */
+typedef void (*CUstreamCallback)(CUstream hStream, CUresult status, void *userData);
+typedef void (*CUhostFn)(void *userData);
+CUresult cuStreamAddCallback(CUstream hStream, CUstreamCallback callback, void *userData,
+                             unsigned int flags);
+CUresult cuLaunchHostFunc(CUstream hStream, CUhostFn fn, void *userData);
+/* Profiler control (cudaProfiler.h): no-ops returning CUDA_SUCCESS. */
+CUresult cuProfilerStart(void);
+CUresult cuProfilerStop(void);
 CUresult cuEventCreate(CUevent *phEvent, unsigned int Flags);
 CUresult cuEventRecord(CUevent hEvent, CUstream hStream);
 CUresult cuEventQuery(CUevent hEvent);

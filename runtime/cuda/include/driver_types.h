@@ -54,6 +54,7 @@ enum cudaError {
     cudaErrorLaunchTimeout = 702,
     cudaErrorSetOnActiveProcess = 708,
     cudaErrorContextIsDestroyed = 709,
+    cudaErrorAssert = 710,
     cudaErrorHostMemoryAlreadyRegistered = 712,
     cudaErrorHostMemoryNotRegistered = 713,
     cudaErrorIllegalInstruction = 715,
@@ -82,6 +83,12 @@ enum cudaMemoryType {
 };
 
 /* The same values as CUdevice_attribute (cuda.h). */
+enum cudaLimit {
+    cudaLimitStackSize = 0,
+    cudaLimitPrintfFifoSize = 1,
+    cudaLimitMallocHeapSize = 2,
+};
+
 enum cudaDeviceAttr {
     cudaDevAttrMaxThreadsPerBlock = 1,
     cudaDevAttrMaxBlockDimX = 2,

@@ -44,6 +44,23 @@ ZK_DEV void __syncwarp(unsigned int mask = 0xffffffffu) { __nvvm_bar_warp_sync(m
 ZK_DEV void __threadfence(void) { __nvvm_membar_gl(); }
 ZK_DEV void __threadfence_block(void) { __nvvm_membar_cta(); }
 
+/* Device printf and assert (docs/cuda.md): clang turns printf into a call
+ * of vprintf(format, argument buffer); the PTX front end defines vprintf and
+ * __assertfail.  glibc's assert() calls __assert_fail, given here for the
+ * device as CUDA's own headers do. */
+extern "C" {
+__device__ int vprintf(const char *format, const char *args);
+__device__ int printf(const char *format, ...);
+__device__ void __assertfail(const char *message, const char *file, unsigned int line,
+                             const char *function, unsigned long char_size)
+    __attribute__((noreturn));
+__device__ static inline void __assert_fail(const char *message, const char *file,
+                                            unsigned int line, const char *function)
+{
+    __assertfail(message, file, line, function, sizeof(char));
+}
+}
+
 /* Single-precision math: the approximate forms CUDA's fast-math uses. */
 ZK_DEV float expf(float x) { return __nvvm_ex2_approx_ftz_f(x * 1.4426950408889634f); }
 ZK_DEV float __expf(float x) { return __nvvm_ex2_approx_ftz_f(x * 1.4426950408889634f); }
