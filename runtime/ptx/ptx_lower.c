@@ -26,6 +26,9 @@
 #define MAX_INLINE_DEPTH 8
 #define DATA_ALIGN 16u
 
+/* A call-site .param variable kept in a virtual register (vloc.off). */
+#define LOC_REG 0xffu
+
 /* Where a variable lives. */
 typedef struct vloc {
     uint8_t space;      /* ZK_SPACE_*; GLOBAL: imm is a data offset (address = code_va + ...) */
@@ -335,7 +338,7 @@ static uint32_t var_addr(lowerer *l, vloc loc, int64_t off)
         in->fix = MIR_FIX_DATA;
         return r;
     }
-    if (loc.space == ZK_SPACE_PARAM && l->depth > 0) {
+    if ((loc.space == ZK_SPACE_PARAM && l->depth > 0) || loc.space == LOC_REG) {
         lfail(l, "unsupported PTX: address of a function parameter");
     }
     in = emit_raw(l, ZK_SOP_MOV);
@@ -622,6 +625,9 @@ static maddr mem_addr(lowerer *l, const lctx *c, const ptx_operand *o)
     }
     if (o->var >= 0) {
         vloc loc = loc_of(l, c, o->var_local, o->var);
+        if (loc.space == LOC_REG && l->cur->op != PO_LD && l->cur->op != PO_ST) {
+            lfail(l, "internal: register-held .param variable used by memory");
+        }
         if (loc.space == ZK_SPACE_GLOBAL) {
             a.space = ZK_SPACE_GLOBAL;
             a.base = var_addr(l, loc, o->imm);
@@ -640,11 +646,86 @@ static maddr mem_addr(lowerer *l, const lctx *c, const ptx_operand *o)
     return a;
 }
 
+/*
+ * Call lowering: is .param variable var of pf only ever read or written
+ * whole (ld/st.param of its 4 or 8 bytes at offset 0), or handed to a call
+ * whose callee only does that with its parameter?  Then it lives in a
+ * virtual register: argument passing and results become register moves
+ * the allocator coalesces away, instead of a store and a reload through
+ * the thread's local memory (per-lane accesses on the card).  Upper bits
+ * of 32-bit values are never read (every consumer of a 32-bit register
+ * uses its low half), so a move is exactly the store/load pair.
+ */
+static int param_in_reg(const ptx_module *m, const ptx_func *pf, uint32_t var, int depth)
+{
+    const ptx_var *v;
+    if (var >= pf->nvars || depth > MAX_INLINE_DEPTH) {
+        return 0;
+    }
+    v = &pf->vars[var];
+    if (v->space != PS_PARAM || (v->size != 4 && v->size != 8)) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < pf->ninsns; i++) {
+        const ptx_insn *in = &pf->insns[i];
+        if (in->op == PO_CALL) {
+            const ptx_func *callee;
+            if (in->ops[in->nret].kind != POK_FUNC) {
+                return 0;
+            }
+            callee = &m->funcs[in->ops[in->nret].val];
+            for (uint32_t k = 0; k < in->nret; k++) {
+                const ptx_operand *o = &in->ops[k];
+                if (o->kind == POK_VAR && o->var_local && o->val == (int32_t)var &&
+                    (callee == pf || callee->nrets != in->nret ||
+                     !param_in_reg(m, callee, callee->nparams + k, depth + 1))) {
+                    return 0;
+                }
+            }
+            for (uint32_t k = 0; k < in->ncall_args; k++) {
+                const ptx_operand *o = &in->call_args[k];
+                if (o->kind == POK_VAR && o->var_local && o->val == (int32_t)var &&
+                    (callee == pf || callee->nparams != in->ncall_args ||
+                     !param_in_reg(m, callee, k, depth + 1))) {
+                    return 0;
+                }
+            }
+            continue;
+        }
+        for (uint32_t k = 0; k < in->nops; k++) {
+            const ptx_operand *o = &in->ops[k];
+            if (!o->var_local) {
+                continue;
+            }
+            if (o->kind == POK_VAR && o->val == (int32_t)var) {
+                return 0;       /* address taken */
+            }
+            if (o->kind == POK_MEM && o->var == (int32_t)var &&
+                (!((in->op == PO_LD && k == 1) || (in->op == PO_ST && k == 0)) ||
+                 in->vec != 1 || o->imm != 0 || ptx_type_bytes(in->type) != v->size ||
+                 (in->flags & PF_VOLATILE) || in->order > PM_RELAXED)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 static void lower_ld(lowerer *l, const lctx *c)
 {
     const ptx_insn *pi = l->cur;
     uint8_t st = st_of(l, pi->type);
     maddr a = mem_addr(l, c, &pi->ops[1]);
+    if (a.space == LOC_REG) {
+        mir_insn *in;
+        if (pi->ops[0].kind != POK_REG) {
+            return;     /* ld into '_' */
+        }
+        in = emit(l, ZK_SOP_MOV);
+        in->rd = greg(l, c, pi->ops[0].val);
+        in->rb = (uint32_t)a.off;
+        return;
+    }
     unsigned int n = pi->vec, sz = ptx_type_bytes(pi->type);
     for (unsigned int i = 0; i < n; i++) {
         int32_t dst = pi->ops[0].kind == POK_VEC ? pi->ops[0].vec[i] : pi->ops[0].val;
@@ -672,6 +753,13 @@ static void lower_st(lowerer *l, const lctx *c)
     uint8_t st = st_of(l, pi->type);
     maddr a = mem_addr(l, c, &pi->ops[0]);
     unsigned int n = pi->vec, sz = ptx_type_bytes(pi->type);
+    if (a.space == LOC_REG) {
+        uint32_t v = val(l, c, &pi->ops[1], st);
+        mir_insn *in = emit(l, ZK_SOP_MOV);
+        in->rd = (uint32_t)a.off;
+        in->rb = v;
+        return;
+    }
     if (a.space == ZK_SPACE_PARAM || a.space == ZK_SPACE_CONST) {
         unsupported(l, "store to a read-only space");
     }
@@ -938,7 +1026,7 @@ static void lower_call(lowerer *l, const lctx *c)
             unsupported(l, "call arguments and results must be .param variables");
         }
         cc.vars[i] = c->vars[o->val];
-        if (cc.vars[i].space != ZK_SPACE_LOCAL) {
+        if (cc.vars[i].space != ZK_SPACE_LOCAL && cc.vars[i].space != LOC_REG) {
             unsupported(l, "call argument is not a call-site .param variable");
         }
     }
@@ -1514,6 +1602,11 @@ static void lower_body(lowerer *l, const ptx_func *pf, lctx *c)
         if (v->space == PS_SHARED) {
             c->vars[i].space = ZK_SPACE_SHARED;
             c->vars[i].off = l->fshared[fi][i] - 1;
+            continue;
+        }
+        if (param_in_reg(l->m, pf, i, l->depth)) {
+            c->vars[i].space = LOC_REG;
+            c->vars[i].off = new_vreg(l);
             continue;
         }
         /* .local and call-site .param variables: thread-local slots */

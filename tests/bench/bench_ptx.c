@@ -668,8 +668,11 @@ int main(int argc, char **argv)
           (SG_N + 15) / 16, 16, 0, (SG_M + 15) / 16, 16, 6, 1 << 2,
           { drx, dtx, 0, SG_M, SG_N, SG_K }, SG_M * SG_N * 4, NULL, check_sgemm },
     };
+    const char *only = getenv("BENCH_PTX_ONLY"); /* one twin (profiling) */
     for (size_t k = 0; k < sizeof(T) / sizeof(T[0]); k++) {
-        rc |= twin(&T[k], corpus, &twins, tva);
+        if (!only || !strcmp(only, T[k].ptx)) {
+            rc |= twin(&T[k], corpus, &twins, tva);
+        }
     }
     printf("corpus kernels without a hand-written twin: %s\n", NO_TWIN);
     zk_obj_free(&twins);
