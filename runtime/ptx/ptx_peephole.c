@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * ptx_peephole.c - exact machine IR rewrites between lowering and register
+ * allocation (ptx_mir.h): instruction patterns clang's PTX leaves that the
+ * SIMT ISA does in fewer instructions, with bit-identical results.
+ *
+ *  - mulwide t, x, y; add.64 d, a, t     ->  madwide d, x, y, a
+ *    (base + index * size address arithmetic: one instruction per use);
+ *  - cvt.u32.u64 t, x feeding only 32-bit compares and 32-bit arithmetic
+ *    (they read the low half of a register)  ->  those read x;
+ *  - mov t, IMM; sub.f32 d, t, x         ->  fma.f32 d, x, -1.0, IMM
+ *    (x * -1 is exact, so one rounding as in the subtraction);
+ *  - mul.f32 t, x, P; mul.f32 d, t, C    ->  mul.f32 d, x, P*C when P is
+ *    +-2^k (k >= 0: x*P is exact unless it overflows) and |C| >= 1 (then
+ *    an overflow of x*P overflows the product too) and P*C is exact.
+ *
+ * The temporary t qualifies when it has exactly one definition, unguarded,
+ * and all its uses sit after it in the same basic block with the operands
+ * they take over unchanged in between; its definition is then dropped.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ptx_mir.h"
+#include "zk_simt_isa.h"
+
+typedef struct peep {
+    mir_func *f;
+    uint32_t *blk;      /* basic block of each instruction */
+    uint32_t *ndefs;    /* per vreg */
+    uint32_t *nuses;
+    uint8_t *dead;      /* instruction dropped */
+} peep;
+
+static uint32_t defs_of(const mir_insn *in)
+{
+    uint32_t gu[8], pu[8], gd, pd;
+    int ngu, npu;
+    if (mir_insn_uses(in, gu, &ngu, pu, &npu, &gd, &pd)) {
+        return 0;
+    }
+    return gd;
+}
+
+/* Is register v written by an instruction strictly between i and j? */
+static int written_between(const peep *p, uint32_t v, uint32_t i, uint32_t j)
+{
+    if (!v) {
+        return 0;
+    }
+    for (uint32_t k = i + 1; k < j; k++) {
+        if (!p->dead[k] && defs_of(&p->f->v[k]) == v) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Reads of v by in (a guarded definition of v reads it too). */
+static int reads(const mir_insn *in, uint32_t v)
+{
+    uint32_t gu[8], pu[8], gd, pd;
+    int ngu, npu, n = 0;
+    if (mir_insn_uses(in, gu, &ngu, pu, &npu, &gd, &pd)) {
+        return 0;
+    }
+    for (int k = 0; k < ngu; k++) {
+        n += gu[k] == v;
+    }
+    return n;
+}
+
+/* Add (sign 1) or remove (-1) in's reads from the use counts: kept exact
+ * across rewrites so later candidates still see every use. */
+static void count_reads(peep *p, const mir_insn *in, int sign)
+{
+    uint32_t gu[8], pu[8], gd, pd;
+    int ngu, npu;
+    if (mir_insn_uses(in, gu, &ngu, pu, &npu, &gd, &pd)) {
+        return;
+    }
+    for (int k = 0; k < ngu; k++) {
+        if (gu[k] < p->f->nvregs) {
+            p->nuses[gu[k]] += (uint32_t)sign;
+        }
+    }
+}
+
+/* Before rewriting def i and its uses, and after (sign -1, then 1). */
+static void recount(peep *p, uint32_t i, const uint32_t *use, int n, int sign)
+{
+    if (!p->dead[i]) {
+        count_reads(p, &p->f->v[i], sign);
+    }
+    for (int k = 0; k < n; k++) {
+        count_reads(p, &p->f->v[use[k]], sign);
+    }
+}
+
+/*
+ * The uses of t (defined at i): their indices in use[] (at most cap), or -1
+ * when t is not a single-definition temporary used only later in i's block.
+ */
+static int uses_in_block(const peep *p, uint32_t i, uint32_t t, uint32_t *use, int cap)
+{
+    const mir_func *f = p->f;
+    uint32_t seen = 0;
+    int n = 0;
+    if (!t || p->ndefs[t] != 1 || f->v[i].guard || reads(&f->v[i], t)) {
+        return -1;
+    }
+    for (uint32_t j = i + 1; j < f->n && p->blk[j] == p->blk[i] && seen < p->nuses[t]; j++) {
+        int r;
+        if (p->dead[j]) {
+            continue;
+        }
+        r = reads(&f->v[j], t);
+        if (r) {
+            if (n == cap) {
+                return -1;
+            }
+            use[n++] = j;
+            seen += (uint32_t)r;
+        }
+    }
+    return seen == p->nuses[t] ? n : -1;
+}
+
+enum { MAX_USES = 8 };
+
+static void fuse_madwide(peep *p, uint32_t i)
+{
+    mir_insn *m = &p->f->v[i];
+    uint32_t use[MAX_USES], b = (m->flags & ZK_SF_BIMM) ? 0 : m->rb;
+    int n = uses_in_block(p, i, m->rd, use, MAX_USES);
+    if (n <= 0 || (m->flags & ZK_SF_CIMM) || m->fix) {
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        const mir_insn *a = &p->f->v[use[k]];
+        if (a->op != ZK_SOP_ADD || (a->type != ZK_ST_U64 && a->type != ZK_ST_S64) ||
+            (a->flags & (ZK_SF_BIMM | ZK_SF_CIMM)) || a->fix || (a->ra == m->rd) == (a->rb == m->rd) ||
+            written_between(p, m->ra, i, use[k]) || written_between(p, b, i, use[k])) {
+            return;
+        }
+    }
+    recount(p, i, use, n, -1);
+    for (int k = 0; k < n; k++) {
+        mir_insn *a = &p->f->v[use[k]];
+        uint32_t other = a->ra == m->rd ? a->rb : a->ra;
+        a->op = ZK_SOP_MADWIDE;
+        a->type = m->type;
+        a->ra = m->ra;
+        a->rb = m->rb;
+        a->rc = other;
+        a->flags = m->flags & ZK_SF_BIMM;
+        a->imm = m->imm;
+    }
+    p->dead[i] = 1;
+    recount(p, i, use, n, 1);
+}
+
+/* Ops whose reading of ra/rb only looks at the low 32 bits at 32-bit types. */
+static int reads_low_half(const mir_insn *in, uint32_t t)
+{
+    if (in->type != ZK_ST_U32 && in->type != ZK_ST_S32) {
+        return 0;
+    }
+    switch (in->op) {
+    case ZK_SOP_SETP: case ZK_SOP_ADD: case ZK_SOP_SUB: case ZK_SOP_AND: case ZK_SOP_OR:
+    case ZK_SOP_XOR:
+        /* t only as a or b, and not the destination */
+        return in->rd != t && !((in->flags & ZK_SF_CIMM) == 0 && in->rc == t);
+    default:
+        return 0;
+    }
+}
+
+static void fold_trunc(peep *p, uint32_t i)
+{
+    mir_insn *m = &p->f->v[i];
+    uint32_t use[MAX_USES];
+    int n;
+    if ((m->type != ZK_ST_U32 && m->type != ZK_ST_S32) ||
+        (m->type2 != ZK_ST_U64 && m->type2 != ZK_ST_S64) || !m->ra) {
+        return;
+    }
+    n = uses_in_block(p, i, m->rd, use, MAX_USES);
+    if (n <= 0) {
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        if (!reads_low_half(&p->f->v[use[k]], m->rd) ||
+            written_between(p, m->ra, i, use[k])) {
+            return;
+        }
+    }
+    recount(p, i, use, n, -1);
+    for (int k = 0; k < n; k++) {
+        mir_insn *u = &p->f->v[use[k]];
+        if (u->ra == m->rd) {
+            u->ra = m->ra;
+        }
+        if (!(u->flags & ZK_SF_BIMM) && u->rb == m->rd) {
+            u->rb = m->ra;
+        }
+    }
+    p->dead[i] = 1;
+    recount(p, i, use, n, 1);
+}
+
+static float f32_of(uint64_t bits)
+{
+    uint32_t b = (uint32_t)bits;
+    float x;
+    memcpy(&x, &b, 4);
+    return x;
+}
+
+static uint64_t of_f32(float x)
+{
+    uint32_t b;
+    memcpy(&b, &x, 4);
+    return b;
+}
+
+/* mov t, IMM; fsub.f32 d, t, x  ->  ffma.f32 d, x, -1.0, IMM */
+static void fold_rsub(peep *p, uint32_t i)
+{
+    mir_insn *m = &p->f->v[i];
+    uint32_t use[MAX_USES];
+    int n;
+    if (!(m->flags & ZK_SF_BIMM) || m->fix || m->imm > 0xffffffffull) {
+        return;
+    }
+    n = uses_in_block(p, i, m->rd, use, MAX_USES);
+    if (n <= 0) {
+        return;
+    }
+    for (int k = 0; k < n; k++) {
+        const mir_insn *s = &p->f->v[use[k]];
+        if (s->op != ZK_SOP_FSUB || s->type != ZK_ST_F32 || s->ra != m->rd ||
+            (s->flags & ZK_SF_BIMM) || s->rb == m->rd || !s->rb) {
+            return;
+        }
+    }
+    recount(p, i, use, n, -1);
+    for (int k = 0; k < n; k++) {
+        mir_insn *s = &p->f->v[use[k]];
+        s->op = ZK_SOP_FFMA;
+        s->ra = s->rb;
+        s->rb = 0;
+        s->rc = 0;
+        s->flags = ZK_SF_BIMM | ZK_SF_CIMM;
+        s->imm = of_f32(-1.0f) | m->imm << 32;
+    }
+    p->dead[i] = 1;
+    recount(p, i, use, n, 1);
+}
+
+/* fmul.f32 t, x, P; fmul.f32 d, t, C  ->  fmul.f32 d, x, P*C (see the top) */
+static void fold_fmul(peep *p, uint32_t i)
+{
+    mir_insn *m = &p->f->v[i];
+    uint32_t use[1];
+    float pw, cc, pc;
+    int e, n;
+    if (m->type != ZK_ST_F32 || m->mod != ZK_RND_RN || (m->flags != ZK_SF_BIMM) || m->fix) {
+        return;
+    }
+    pw = f32_of(m->imm);
+    if (!isfinite(pw) || fabsf(frexpf(pw, &e)) != 0.5f || e < 1) {
+        return;                         /* not +-2^k, k >= 0 */
+    }
+    n = uses_in_block(p, i, m->rd, use, 1);
+    if (n != 1) {
+        return;
+    }
+    mir_insn *u = &p->f->v[use[0]];
+    if (u->op != ZK_SOP_FMUL || u->type != ZK_ST_F32 || u->mod != ZK_RND_RN ||
+        u->flags != ZK_SF_BIMM || u->ra != m->rd || u->fix ||
+        written_between(p, m->ra, i, use[0])) {
+        return;
+    }
+    cc = f32_of(u->imm);
+    pc = pw * cc;                       /* exact: scaling by a power of two */
+    if (!isfinite(cc) || fabsf(cc) < 1.0f || !isfinite(pc)) {
+        return;
+    }
+    recount(p, i, use, 1, -1);
+    u->ra = m->ra;
+    u->imm = of_f32(pc);
+    p->dead[i] = 1;
+    recount(p, i, use, 1, 1);
+}
+
+int ptx_peephole(mir_func *f)
+{
+    peep p;
+    uint32_t *newpos;
+    uint32_t nb = 0, nn = 0;
+    int rc = -1;
+    memset(&p, 0, sizeof(p));
+    if (!f->n) {
+        return 0;
+    }
+    p.f = f;
+    p.blk = calloc(f->n, sizeof(*p.blk));
+    p.ndefs = calloc(f->nvregs ? f->nvregs : 1, sizeof(*p.ndefs));
+    p.nuses = calloc(f->nvregs ? f->nvregs : 1, sizeof(*p.nuses));
+    p.dead = calloc(f->n, 1);
+    newpos = calloc(f->n + 1, sizeof(*newpos));
+    if (!p.blk || !p.ndefs || !p.nuses || !p.dead || !newpos) {
+        goto out;
+    }
+    /* basic blocks: labels start them, branches and exits end them */
+    {
+        uint8_t *leader = p.dead;       /* scratch, cleared below */
+        for (uint32_t i = 0; i < f->nlabels; i++) {
+            if (f->label_pos[i] >= 0 && (uint32_t)f->label_pos[i] < f->n) {
+                leader[f->label_pos[i]] = 1;
+            }
+        }
+        for (uint32_t i = 0; i < f->n; i++) {
+            uint8_t op = f->v[i].op;
+            if ((op == ZK_SOP_BRA || op == ZK_SOP_EXIT || op == ZK_SOP_TRAP) && i + 1 < f->n) {
+                leader[i + 1] = 1;
+            }
+            nb += i && leader[i];
+            p.blk[i] = nb;
+        }
+        memset(p.dead, 0, f->n);
+    }
+    for (uint32_t i = 0; i < f->n; i++) {
+        uint32_t gu[8], pu[8], gd, pd;
+        int ngu, npu;
+        if (mir_insn_uses(&f->v[i], gu, &ngu, pu, &npu, &gd, &pd)) {
+            continue;
+        }
+        for (int k = 0; k < ngu; k++) {
+            if (gu[k] < f->nvregs) {
+                p.nuses[gu[k]]++;
+            }
+        }
+        if (gd && gd < f->nvregs) {
+            p.ndefs[gd]++;
+        }
+    }
+    for (uint32_t i = 0; i < f->n; i++) {
+        const mir_insn *in = &f->v[i];
+        if (in->guard || in->gneg || !in->rd || in->rd >= f->nvregs) {
+            continue;
+        }
+        switch (in->op) {
+        case ZK_SOP_MULWIDE: fuse_madwide(&p, i); break;
+        case ZK_SOP_CVT: fold_trunc(&p, i); break;
+        case ZK_SOP_MOV: fold_rsub(&p, i); break;
+        case ZK_SOP_FMUL: fold_fmul(&p, i); break;
+        default: break;
+        }
+    }
+    /* drop the dead definitions; labels follow their instructions */
+    for (uint32_t i = 0; i < f->n; i++) {
+        newpos[i] = nn;
+        if (!p.dead[i]) {
+            f->v[nn++] = f->v[i];
+        }
+    }
+    newpos[f->n] = nn;
+    for (uint32_t i = 0; i < f->nlabels; i++) {
+        if (f->label_pos[i] >= 0 && (uint32_t)f->label_pos[i] <= f->n) {
+            f->label_pos[i] = (int32_t)newpos[f->label_pos[i]];
+        }
+    }
+    f->n = nn;
+    rc = 0;
+out:
+    free(p.blk);
+    free(p.ndefs);
+    free(p.nuses);
+    free(p.dead);
+    free(newpos);
+    return rc;
+}
