@@ -12,7 +12,9 @@
  *    (x * -1 is exact, so one rounding as in the subtraction);
  *  - mul.f32 t, x, P; mul.f32 d, t, C    ->  mul.f32 d, x, P*C when P is
  *    +-2^k (k >= 0: x*P is exact unless it overflows) and |C| >= 1 (then
- *    an overflow of x*P overflows the product too) and P*C is exact.
+ *    an overflow of x*P overflows the product too) and P*C is exact;
+ *  - two st.local.b32 of zero to [a+o] and [a+o+4] with a+o provably
+ *    8-byte aligned  ->  one st.local.b64 of r0 (clearing local arrays).
  *
  * The temporary t qualifies when it has exactly one definition, unguarded,
  * and all its uses sit after it in the same basic block with the operands
@@ -295,10 +297,259 @@ static void fold_fmul(peep *p, uint32_t i)
     recount(p, i, use, 1, 1);
 }
 
+static unsigned ctz_imm(uint64_t v)
+{
+    return v ? (unsigned)__builtin_ctzll(v) : 64u;
+}
+
+static unsigned umin(unsigned a, unsigned b)
+{
+    return a < b ? a : b;
+}
+
+/*
+ * Known trailing zero bits of each register (64: the value is 0), the
+ * greatest solution of "at most what every definition gives" (registers
+ * start at zero, so every value the program computes keeps the bound).
+ * NULL when it does not settle in a few rounds (nothing is then known).
+ */
+static uint8_t *trailing_zeros(const peep *p)
+{
+    const mir_func *f = p->f;
+    uint8_t *tz = malloc(f->nvregs ? f->nvregs : 1);
+    if (!tz) {
+        return NULL;
+    }
+    memset(tz, 64, f->nvregs ? f->nvregs : 1);
+    for (int round = 0; round < 16; round++) {
+        int changed = 0;
+        for (uint32_t i = 0; i < f->n; i++) {
+            const mir_insn *in = &f->v[i];
+            uint32_t d = p->dead[i] ? 0 : defs_of(in);
+            unsigned a, b, c, r;
+            if (!d || d >= f->nvregs) {
+                continue;
+            }
+            a = in->ra < f->nvregs ? tz[in->ra] : 0;
+            b = (in->flags & ZK_SF_BIMM) ? ctz_imm(in->imm) : in->rb < f->nvregs ? tz[in->rb] : 0;
+            c = (in->flags & ZK_SF_CIMM) ? 0 : in->rc < f->nvregs ? tz[in->rc] : 0;
+            if ((in->flags & ZK_SF_BIMM) && (in->flags & ZK_SF_CIMM)) {
+                b = c = 0;      /* packed immediates: not worth decoding */
+            }
+            switch (in->op) {
+            case ZK_SOP_MOV: r = b; break;
+            case ZK_SOP_ADD: case ZK_SOP_SUB: r = umin(a, b); break;
+            case ZK_SOP_AND: r = a > b ? a : b; break;
+            case ZK_SOP_MUL: case ZK_SOP_MULWIDE: r = umin(64, a + b); break;
+            case ZK_SOP_MAD: case ZK_SOP_MADWIDE: r = umin(umin(64, a + b), c); break;
+            case ZK_SOP_SHL:
+                r = (in->flags & ZK_SF_BIMM) && in->imm < 64 ? umin(64, a + (unsigned)in->imm) : 0;
+                break;
+            default: r = 0; break;
+            }
+            if (r < tz[d]) {
+                tz[d] = (uint8_t)r;
+                changed = 1;
+            }
+        }
+        if (!changed) {
+            return tz;
+        }
+    }
+    free(tz);
+    return NULL;
+}
+
+static int is_store32_local(const mir_insn *in)
+{
+    return in->op == ZK_SOP_ST && in->type2 == ZK_SPACE_LOCAL && !in->fix &&
+           (in->type == ZK_ST_U32 || in->type == ZK_ST_S32 || in->type == ZK_ST_F32) &&
+           !(in->flags & ZK_SF_BIMM);
+}
+
+/* Control flow for zero_at(): blocks and their predecessors. */
+typedef struct cfg {
+    uint32_t nb, *first, *last;     /* block b: instructions first[b]..last[b] */
+    uint32_t *pred_start, *preds;   /* preds of b: preds[pred_start[b]..pred_start[b+1]) */
+    uint8_t *seen;
+    uint32_t *stack;
+    uint64_t budget;                /* instructions zero_at() may still scan */
+} cfg;
+
+static int cfg_build(const peep *p, const uint8_t *leader, cfg *g)
+{
+    const mir_func *f = p->f;
+    uint32_t nb = p->blk[f->n - 1] + 1, *cnt, ne = 0;
+    memset(g, 0, sizeof(*g));
+    g->nb = nb;
+    g->first = calloc(nb, sizeof(uint32_t));
+    g->last = calloc(nb, sizeof(uint32_t));
+    g->pred_start = calloc(nb + 1, sizeof(uint32_t));
+    g->preds = calloc(2 * (size_t)nb + 1, sizeof(uint32_t));
+    g->seen = calloc(nb, 1);
+    g->stack = calloc(nb + 1, sizeof(uint32_t));
+    cnt = calloc(nb + 1, sizeof(uint32_t));
+    if (!g->first || !g->last || !g->pred_start || !g->preds || !g->seen || !g->stack || !cnt) {
+        free(cnt);
+        return -1;
+    }
+    (void)leader;
+    for (uint32_t i = 0; i < f->n; i++) {
+        if (!i || p->blk[i] != p->blk[i - 1]) {
+            g->first[p->blk[i]] = i;
+        }
+        g->last[p->blk[i]] = i;
+    }
+    /* successors (branch target, fall-through) counted into predecessor lists */
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t b = 0; b < nb; b++) {
+            const mir_insn *l = &f->v[g->last[b]];
+            int32_t succ[2] = { -1, -1 };
+            int fall = 1;
+            if (l->op == ZK_SOP_BRA) {
+                int32_t t = l->target >= 0 && (uint32_t)l->target < f->nlabels ?
+                            f->label_pos[l->target] : -1;
+                succ[0] = t >= 0 && (uint32_t)t < f->n ? (int32_t)p->blk[t] : -1;
+                fall = l->guard != 0;
+            } else if (l->op == ZK_SOP_EXIT || l->op == ZK_SOP_TRAP) {
+                fall = l->guard != 0;
+            }
+            if (fall && b + 1 < nb) {
+                succ[1] = (int32_t)(b + 1);
+            }
+            for (int k = 0; k < 2; k++) {
+                if (succ[k] < 0) {
+                    continue;
+                }
+                if (pass == 0) {
+                    g->pred_start[succ[k] + 1]++;
+                    ne++;
+                } else {
+                    g->preds[g->pred_start[succ[k]] + cnt[succ[k]]++] = b;
+                }
+            }
+        }
+        if (pass == 0) {
+            for (uint32_t b = 0; b < nb; b++) {
+                g->pred_start[b + 1] += g->pred_start[b];
+            }
+        }
+    }
+    (void)ne;
+    free(cnt);
+    g->budget = 1u << 22;
+    return 0;
+}
+
+static void cfg_free(cfg *g)
+{
+    free(g->first);
+    free(g->last);
+    free(g->pred_start);
+    free(g->preds);
+    free(g->seen);
+    free(g->stack);
+}
+
+/*
+ * Is register v zero whenever instruction i runs?  Every definition that
+ * can reach i (searched backwards over the control flow) writes zero; with
+ * none, v still holds its launch value, zero.  Gives up (0) past a budget.
+ */
+static int zero_at(const peep *p, cfg *g, uint32_t v, uint32_t i)
+{
+    const mir_func *f = p->f;
+    uint32_t sp = 0, b = p->blk[i], from = i;
+    int ok = 1;
+    if (!v) {
+        return 1;
+    }
+    memset(g->seen, 0, g->nb);
+    for (;;) {
+        int found = 0;
+        for (uint32_t k = from; k-- > g->first[b];) {
+            const mir_insn *in = &f->v[k];
+            if (!g->budget--) {
+                return 0;
+            }
+            if (p->dead[k] || defs_of(in) != v) {
+                continue;
+            }
+            if (in->op != ZK_SOP_MOV || !(in->flags & ZK_SF_BIMM) || in->imm || in->fix) {
+                return 0;
+            }
+            if (!in->guard) {
+                found = 1;      /* zero from here on */
+                break;
+            }
+        }
+        if (!found) {
+            for (uint32_t e = g->pred_start[b]; e < g->pred_start[b + 1]; e++) {
+                uint32_t q = g->preds[e];
+                if (!g->seen[q]) {
+                    g->seen[q] = 1;
+                    g->stack[sp++] = q;
+                }
+            }
+        }
+        if (!sp) {
+            return ok;
+        }
+        b = g->stack[--sp];
+        from = g->last[b] + 1;
+    }
+}
+
+/* Pairs of zero stores into one 8-byte store (see the top). */
+static void merge_zero_stores(peep *p, const uint8_t *leader)
+{
+    mir_func *f = p->f;
+    uint8_t *tz = trailing_zeros(p);
+    cfg g;
+    if (!tz) {
+        return;
+    }
+    if (cfg_build(p, leader, &g)) {
+        cfg_free(&g);
+        free(tz);
+        return;
+    }
+    for (uint32_t i = 0; i + 1 < f->n; i++) {
+        mir_insn *s0 = &f->v[i], *s1;
+        uint32_t j = i + 1;
+        if (p->dead[i] || !is_store32_local(s0)) {
+            continue;
+        }
+        while (j < f->n && p->dead[j] && !leader[j]) {
+            j++;
+        }
+        if (j >= f->n || leader[j]) {
+            continue;
+        }
+        s1 = &f->v[j];
+        if (!is_store32_local(s1) || s1->ra != s0->ra || s1->imm != s0->imm + 4 ||
+            s1->guard != s0->guard || s1->gneg != s0->gneg || s0->ra >= f->nvregs ||
+            s0->rb >= f->nvregs || s1->rb >= f->nvregs || tz[s0->ra] < 3 || (s0->imm & 7) ||
+            !zero_at(p, &g, s0->rb, i) || !zero_at(p, &g, s1->rb, j)) {
+            continue;
+        }
+        count_reads(p, s0, -1);
+        count_reads(p, s1, -1);
+        s0->type = ZK_ST_U64;
+        s0->rb = 0;
+        p->dead[j] = 1;
+        count_reads(p, s0, 1);
+        i = j;
+    }
+    cfg_free(&g);
+    free(tz);
+}
+
 int ptx_peephole(mir_func *f)
 {
     peep p;
     uint32_t *newpos;
+    uint8_t *leader;
     uint32_t nb = 0, nn = 0;
     int rc = -1;
     memset(&p, 0, sizeof(p));
@@ -311,12 +562,12 @@ int ptx_peephole(mir_func *f)
     p.nuses = calloc(f->nvregs ? f->nvregs : 1, sizeof(*p.nuses));
     p.dead = calloc(f->n, 1);
     newpos = calloc(f->n + 1, sizeof(*newpos));
-    if (!p.blk || !p.ndefs || !p.nuses || !p.dead || !newpos) {
+    leader = calloc(f->n + 1, 1);
+    if (!p.blk || !p.ndefs || !p.nuses || !p.dead || !newpos || !leader) {
         goto out;
     }
     /* basic blocks: labels start them, branches and exits end them */
     {
-        uint8_t *leader = p.dead;       /* scratch, cleared below */
         for (uint32_t i = 0; i < f->nlabels; i++) {
             if (f->label_pos[i] >= 0 && (uint32_t)f->label_pos[i] < f->n) {
                 leader[f->label_pos[i]] = 1;
@@ -330,7 +581,6 @@ int ptx_peephole(mir_func *f)
             nb += i && leader[i];
             p.blk[i] = nb;
         }
-        memset(p.dead, 0, f->n);
     }
     for (uint32_t i = 0; i < f->n; i++) {
         uint32_t gu[8], pu[8], gd, pd;
@@ -360,6 +610,7 @@ int ptx_peephole(mir_func *f)
         default: break;
         }
     }
+    merge_zero_stores(&p, leader);
     /* drop the dead definitions; labels follow their instructions */
     for (uint32_t i = 0; i < f->n; i++) {
         newpos[i] = nn;
@@ -381,5 +632,6 @@ out:
     free(p.nuses);
     free(p.dead);
     free(newpos);
+    free(leader);
     return rc;
 }
