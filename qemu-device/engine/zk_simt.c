@@ -845,6 +845,58 @@ store_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, const uint64_t *B)
     return 0;
 }
 
+/*
+ * ld/st.local for the warp's active lanes straight into each thread's row
+ * of cu->local ([thread][local_bytes]) when all of them are in bounds
+ * (true); else false and the per-lane path faults on the exact lane.
+ * Saves resolve() per lane: spills, call arguments and local arrays.
+ */
+static inline __attribute__((always_inline)) bool
+local_warp(SimtCu *cu, const SInsn *in, const uint64_t *A, uint64_t *v, const uint64_t *B,
+           uint32_t ex, uint32_t tid0)
+{
+    uint64_t lb = cu->x->l->local_bytes, bad = 0;
+    unsigned t = in->type, n = type_size[t];
+    uint8_t *row = cu->local + (size_t)tid0 * lb;
+
+    if (lb < n) {
+        return false;
+    }
+    LANES(ex, bad |= (uint64_t)(A[l] + in->imm > lb - n));
+    if (bad) {
+        return false;
+    }
+#define LOCAL_AT(l) (row + (l) * lb + (A[l] + in->imm))
+    if (B) {
+        switch (n) {        /* constant sizes: plain moves, not memcpy calls */
+        case 4: LANES(ex, { uint32_t x = (uint32_t)B[l]; memcpy(LOCAL_AT(l), &x, 4); }); break;
+        case 8: LANES(ex, memcpy(LOCAL_AT(l), &B[l], 8)); break;
+        default: LANES(ex, memcpy(LOCAL_AT(l), &B[l], n)); break;
+        }
+        return true;
+    }
+    switch (t) {
+    case ZK_ST_U32: case ZK_ST_F32:
+        LANES(ex, { uint32_t x; memcpy(&x, LOCAL_AT(l), 4); v[l] = x; });
+        break;
+    case ZK_ST_S32:
+        LANES(ex, { int32_t x; memcpy(&x, LOCAL_AT(l), 4); v[l] = (uint64_t)(int64_t)x; });
+        break;
+    case ZK_ST_U64: case ZK_ST_S64: case ZK_ST_F64:
+        LANES(ex, memcpy(&v[l], LOCAL_AT(l), 8));
+        break;
+    default:
+        LANES(ex, {
+            uint64_t x = 0;
+            memcpy(&x, LOCAL_AT(l), n);
+            v[l] = is_signed(t) ? (uint64_t)sext(x, t) : x;
+        });
+        break;
+    }
+#undef LOCAL_AT
+    return true;
+}
+
 /* fp32 fma over a full warp with AVX2 + FMA when the host has them (the
  * generic build calls libm's fmaf per lane). */
 #if defined(__x86_64__) || defined(__i386__)
@@ -1219,7 +1271,12 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
     case ZK_SOP_LD: {
         /* Load into a temporary so a fault leaves rd untouched in all lanes. */
         uint64_t v[ZK_SIMT_WARP];
-        if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
+        if (in->t2 == ZK_SPACE_LOCAL) {
+            if (local_warp(cu, in, A, v, NULL, ex, tid0)) {
+                LANES(ex, D[l] = v[l]);
+                return 0;
+            }
+        } else if (ex == ALL_LANES) {
             int r = load_warp(cu, in, A, D);
             if (r <= 0) {
                 return -r;
@@ -1234,7 +1291,11 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
         return 0;
     }
     case ZK_SOP_ST:
-        if (ex == ALL_LANES && in->t2 != ZK_SPACE_LOCAL) {
+        if (in->t2 == ZK_SPACE_LOCAL) {
+            if (local_warp(cu, in, A, NULL, B, ex, tid0)) {
+                return 0;
+            }
+        } else if (ex == ALL_LANES) {
             int r = store_warp(cu, in, A, B);
             if (r <= 0) {
                 return -r;
