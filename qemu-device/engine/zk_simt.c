@@ -747,6 +747,14 @@ warp_pattern(const SInsn *in, const uint64_t *A, unsigned n, uint64_t *base)
 {
     uint64_t a0 = A[0], diff_same = 0, diff_seq = 0;
 
+    /* Generic addresses in the local window are per thread: never one
+     * access for the warp (checked at both ends of a run). */
+    if (in->t2 == ZK_SPACE_GENERIC &&
+        (a0 + in->imm - ZK_SIMT_LOCAL_WINDOW < ZK_SIMT_WINDOW_SIZE ||
+         A[ZK_SIMT_WARP - 1] + in->imm - ZK_SIMT_LOCAL_WINDOW < ZK_SIMT_WINDOW_SIZE)) {
+        return 0;
+    }
+
     /* Branch-free OR-reductions over the lanes, so the loop vectorises. */
     LANE_LOOP
     for (unsigned l = 0; l < ZK_SIMT_WARP; l++) {
