@@ -14,7 +14,10 @@
  *    +-2^k (k >= 0: x*P is exact unless it overflows) and |C| >= 1 (then
  *    an overflow of x*P overflows the product too) and P*C is exact;
  *  - two st.local.b32 of zero to [a+o] and [a+o+4] with a+o provably
- *    8-byte aligned  ->  one st.local.b64 of r0 (clearing local arrays).
+ *    8-byte aligned  ->  one st.local.b64 of r0 (clearing local arrays);
+ *  - t = OP x, y; ...; mov d, t (t's only use, x and y unchanged between)
+ *    ->  d = OP x, y at the mov (loop latches: "i' = i + 12; j = i; i = i'"
+ *    needs no third register and one instruction less).
  *
  * The temporary t qualifies when it has exactly one definition, unguarded,
  * and all its uses sit after it in the same basic block with the operands
@@ -545,10 +548,56 @@ static void merge_zero_stores(peep *p, const uint8_t *leader)
     free(tz);
 }
 
+/* Pure register operations (no memory, predicates or lanes read). */
+static int pure_alu(const mir_insn *in)
+{
+    switch (in->op) {
+    case ZK_SOP_ADD: case ZK_SOP_SUB: case ZK_SOP_MUL: case ZK_SOP_MAD: case ZK_SOP_AND:
+    case ZK_SOP_OR: case ZK_SOP_XOR: case ZK_SOP_SHL: case ZK_SOP_SHR:
+    case ZK_SOP_MULWIDE: case ZK_SOP_MADWIDE: case ZK_SOP_FADD: case ZK_SOP_FSUB:
+    case ZK_SOP_FMUL: case ZK_SOP_FFMA:
+        return !in->guard && !in->gneg && !in->fix && !in->pd;
+    default:
+        return 0;
+    }
+}
+
+/* mov d, t where t's single definition i is a pure operation: compute it at the mov. */
+static void sink_into_copy(peep *p, uint32_t j, const uint32_t *defpos)
+{
+    mir_func *f = p->f;
+    mir_insn *mv = &f->v[j];
+    uint32_t t = mv->rb, i, use[1];
+    mir_insn *d;
+    if (mv->guard || mv->gneg || (mv->flags & ZK_SF_BIMM) || !t || t >= f->nvregs ||
+        !mv->rd || p->ndefs[t] != 1 || p->nuses[t] != 1) {
+        return;
+    }
+    i = defpos[t];
+    if (i >= j || p->dead[i] || p->blk[i] != p->blk[j] || uses_in_block(p, i, t, use, 1) != 1 ||
+        use[0] != j) {
+        return;
+    }
+    d = &f->v[i];
+    if (!pure_alu(d) || written_between(p, d->ra, i, j) ||
+        (!(d->flags & ZK_SF_BIMM) && written_between(p, d->rb, i, j)) ||
+        (!(d->flags & ZK_SF_CIMM) && written_between(p, d->rc, i, j))) {
+        return;
+    }
+    recount(p, i, use, 1, -1);
+    {
+        mir_insn n = *d;
+        n.rd = mv->rd;
+        *mv = n;
+    }
+    p->dead[i] = 1;
+    recount(p, i, use, 1, 1);
+}
+
 int ptx_peephole(mir_func *f)
 {
     peep p;
-    uint32_t *newpos;
+    uint32_t *newpos, *defpos;
     uint8_t *leader;
     uint32_t nb = 0, nn = 0;
     int rc = -1;
@@ -563,7 +612,8 @@ int ptx_peephole(mir_func *f)
     p.dead = calloc(f->n, 1);
     newpos = calloc(f->n + 1, sizeof(*newpos));
     leader = calloc(f->n + 1, 1);
-    if (!p.blk || !p.ndefs || !p.nuses || !p.dead || !newpos || !leader) {
+    defpos = calloc(f->nvregs ? f->nvregs : 1, sizeof(*defpos));
+    if (!p.blk || !p.ndefs || !p.nuses || !p.dead || !newpos || !leader || !defpos) {
         goto out;
     }
     /* basic blocks: labels start them, branches and exits end them */
@@ -595,6 +645,7 @@ int ptx_peephole(mir_func *f)
         }
         if (gd && gd < f->nvregs) {
             p.ndefs[gd]++;
+            defpos[gd] = i;
         }
     }
     for (uint32_t i = 0; i < f->n; i++) {
@@ -611,6 +662,11 @@ int ptx_peephole(mir_func *f)
         }
     }
     merge_zero_stores(&p, leader);
+    for (uint32_t j = 0; j < f->n; j++) {
+        if (!p.dead[j] && f->v[j].op == ZK_SOP_MOV) {
+            sink_into_copy(&p, j, defpos);
+        }
+    }
     /* drop the dead definitions; labels follow their instructions */
     for (uint32_t i = 0; i < f->n; i++) {
         newpos[i] = nn;
@@ -633,5 +689,6 @@ out:
     free(p.dead);
     free(newpos);
     free(leader);
+    free(defpos);
     return rc;
 }

@@ -660,6 +660,15 @@ static const char peep_ptx[] =
     "  cvt.u32.u64 %r4, %rd8;\n"
     "  cvt.u64.u32 %rd9, %r4;\n"
     "  st.global.u64 [%rd6+16], %rd9;\n"
+    "  add.u32 %r6, %r1, 7;\n"
+    "  add.u32 %r1, %r1, 100;\n"
+    "  mov.u32 %r7, %r6;\n"
+    "  st.global.u32 [%rd6+24], %r7;\n"
+    "  add.u32 %r8, %r1, 3;\n"
+    "  mov.u32 %r9, %r1;\n"
+    "  mov.u32 %r1, %r8;\n"
+    "  sub.u32 %r9, %r1, %r9;\n"
+    "  st.global.u32 [%rd6+28], %r9;\n"
     "  ret;\n}\n";
 
 static void test_peephole(void **state)
@@ -691,6 +700,54 @@ static void test_peephole(void **state)
         assert_int_equal(o[i][3], 1);
         memcpy(&wide, &o[i][4], 8);
         assert_int_equal(wide, (uint64_t)i + 1);
+        assert_int_equal(o[i][6], (uint32_t)i + 8);   /* t computed before its operand changed */
+        assert_int_equal(o[i][7], 3);                 /* a copy's source computed at the copy */
+    }
+    unload(&m);
+}
+
+/*
+ * Local memory through generic addresses (cvta.local, then ld/st without a
+ * space): every thread must see its own copy even when all lanes use the
+ * same address (what a device function taking a local array's pointer
+ * does), and consecutive addresses must not be read as one run.
+ */
+static const char generic_local_ptx[] =
+    ".version 6.4\n.target sm_70\n.address_size 64\n"
+    ".visible .entry gl(.param .u64 out)\n{\n"
+    "  .local .align 8 .b8 buf[8];\n"
+    "  .reg .b32 %r<8>;\n  .reg .b64 %rd<8>;\n"
+    "  mov.u32 %r1, %tid.x;\n"
+    "  mul.lo.u32 %r2, %r1, 3;\n"
+    "  st.local.u32 [buf], %r1;\n"
+    "  st.local.u32 [buf+4], %r2;\n"
+    "  mov.u64 %rd1, buf;\n"
+    "  cvta.local.u64 %rd2, %rd1;\n"
+    "  ld.u32 %r3, [%rd2];\n"
+    "  ld.u32 %r4, [%rd2+4];\n"
+    "  add.u32 %r5, %r4, 1;\n"
+    "  st.u32 [%rd2+4], %r5;\n"
+    "  ld.local.u32 %r6, [buf+4];\n"
+    "  ld.param.u64 %rd3, [out];\n"
+    "  mul.wide.u32 %rd4, %r1, 8;\n"
+    "  add.s64 %rd5, %rd3, %rd4;\n"
+    "  st.global.u32 [%rd5], %r3;\n"
+    "  st.global.u32 [%rd5+4], %r6;\n"
+    "  ret;\n}\n";
+
+static void test_generic_local(void **state)
+{
+    ZkTestMem *t = *state;
+    enum { N = 96 };
+    uint32_t o[N][2];
+    Mod m;
+    load_text(t, generic_local_ptx, &m);
+    uint64_t dout = buf(t, NULL, sizeof(o));
+    launch(&m, "gl", G(2, 1, 1), G(N / 2, 1, 1), 0, (uint64_t[]){ dout }, 1);
+    zkt_get(t, dout, o, N / 2 * 8);
+    for (int i = 0; i < N / 2; i++) {
+        assert_int_equal(o[i][0], (uint32_t)i);
+        assert_int_equal(o[i][1], (uint32_t)(3 * i + 1));
     }
     unload(&m);
 }
@@ -748,7 +805,8 @@ int main(int argc, char **argv)
         T(test_vector_add), T(test_sgemm), T(test_reduce_tree), T(test_reduce_warp),
         T(test_softmax), T(test_rmsnorm), T(test_rope), T(test_attention), T(test_activations),
         T(test_atomics), T(test_device_call), T(test_local_array), T(test_many_live),
-        T(test_bitops), T(test_peephole), T(test_zko_roundtrip),
+        T(test_bitops), T(test_peephole), T(test_generic_local),
+        T(test_zko_roundtrip),
     };
     char name[64];
     int fails = 0;
