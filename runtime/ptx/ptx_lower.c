@@ -250,6 +250,17 @@ static uint8_t arith_type(lowerer *l)
     return st;
 }
 
+/*
+ * 16-bit integers (clang's bool and char handling: ld.u8 into a .b16
+ * register, and.b16, setp.ne.s16): only the low 16 bits of such a register
+ * are meaningful, so add/sub/and/or/xor run as 32-bit operations and
+ * compares look at the low halves shifted to the top (see lower_setp).
+ */
+static int is_int16(unsigned int t)
+{
+    return t == PT_B16 || t == PT_U16 || t == PT_S16;
+}
+
 static uint8_t rnd_of(lowerer *l, unsigned int r)
 {
     switch (r) {
@@ -888,10 +899,38 @@ static void plop(lowerer *l, uint32_t pd, uint8_t op, uint32_t pa, int na, uint3
     in->rb_neg = (uint8_t)nb;
 }
 
+/* A 16-bit operand moved to the top half of a 32-bit value (compares). */
+static void set_b16_high(lowerer *l, const lctx *c, mir_insn **inp, const ptx_operand *o)
+{
+    if (o->kind == POK_IMM) {
+        (*inp)->flags |= ZK_SF_BIMM;
+        (*inp)->imm = ((uint64_t)o->imm & 0xffffu) << 16;
+        return;
+    }
+    if (o->kind != POK_REG) {
+        unsupported(l, "16-bit compare operand");
+    }
+    {
+        size_t idx = (size_t)(*inp - l->f->v);
+        uint32_t r = new_vreg(l);
+        mir_insn save = l->f->v[idx], *sh = emit(l, ZK_SOP_SHL);
+        sh->type = ZK_ST_U32;
+        sh->rd = r;
+        sh->ra = val(l, c, o, ZK_ST_U32);
+        sh->flags = ZK_SF_BIMM;
+        sh->imm = 16;
+        memmove(&l->f->v[idx], &l->f->v[idx + 1], (l->f->n - idx - 1) * sizeof(mir_insn));
+        l->f->v[l->f->n - 1] = save;
+        *inp = &l->f->v[l->f->n - 1];
+        (*inp)->rb = r;
+    }
+}
+
 static void lower_setp(lowerer *l, const lctx *c)
 {
     const ptx_insn *pi = l->cur;
-    uint8_t st = arith_type(l);
+    int b16 = is_int16(pi->type);
+    uint8_t st = b16 ? (pi->type == PT_S16 ? ZK_ST_S32 : ZK_ST_U32) : arith_type(l);
     uint8_t cmp = cmp_of(l, pi->cmp, st);
     int two = pi->ndst == 2;
     int srcs = two ? 2 : 1;
@@ -900,13 +939,28 @@ static void lower_setp(lowerer *l, const lctx *c)
     uint32_t t;
     uint32_t a = val(l, c, &pi->ops[srcs], st);
     mir_insn *in;
+    if (b16) {
+        /* (a << 16) against (b << 16) as 32-bit: the 16-bit order, signed or not */
+        uint32_t ah = new_vreg(l);
+        in = emit(l, ZK_SOP_SHL);
+        in->type = ZK_ST_U32;
+        in->rd = ah;
+        in->ra = a;
+        in->flags = ZK_SF_BIMM;
+        in->imm = 16;
+        a = ah;
+    }
     if (!pi->boolop && !two) {
         in = emit(l, ZK_SOP_SETP);
         in->type = st;
         in->mod = cmp;
         in->pd = p;
         in->ra = a;
-        set_b(l, c, &in, &pi->ops[srcs + 1], st);
+        if (b16) {
+            set_b16_high(l, c, &in, &pi->ops[srcs + 1]);
+        } else {
+            set_b(l, c, &in, &pi->ops[srcs + 1], st);
+        }
         return;
     }
     t = new_preg(l);
@@ -915,7 +969,11 @@ static void lower_setp(lowerer *l, const lctx *c)
     in->mod = cmp;
     in->pd = t;
     in->ra = a;
-    set_b(l, c, &in, &pi->ops[srcs + 1], st);
+    if (b16) {
+        set_b16_high(l, c, &in, &pi->ops[srcs + 1]);
+    } else {
+        set_b(l, c, &in, &pi->ops[srcs + 1], st);
+    }
     if (pi->boolop) {
         const ptx_operand *pc = &pi->ops[srcs + 2];
         uint8_t op = pi->boolop == PB_AND ? ZK_PLOP_AND : pi->boolop == PB_OR ? ZK_PLOP_OR :
@@ -1116,6 +1174,11 @@ static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
         need_reg_dst(l);
         if (pi->type == PT_PRED && (pi->op == PO_AND || pi->op == PO_OR || pi->op == PO_XOR)) {
             lower_pred_logic(l, c);
+            return;
+        }
+        if (is_int16(pi->type) && !pi->sub && (pi->op == PO_ADD || pi->op == PO_SUB ||
+            pi->op == PO_AND || pi->op == PO_OR || pi->op == PO_XOR)) {
+            emit_abc(l, c, iop[pi->op], ZK_ST_U32, 2);      /* low 16 bits exact */
             return;
         }
         st = arith_type(l);

@@ -752,6 +752,58 @@ static void test_generic_local(void **state)
     unload(&m);
 }
 
+/* 16-bit integers as clang writes them for bool/char: add (wrapping),
+ * and, signed and unsigned compares of the low 16 bits, cvt out. */
+static const char int16_ptx[] =
+    ".version 6.4\n.target sm_70\n.address_size 64\n"
+    ".visible .entry b16(.param .u64 in, .param .u64 out)\n{\n"
+    "  .reg .pred %p<4>;\n  .reg .b16 %rs<6>;\n  .reg .b32 %r<8>;\n  .reg .b64 %rd<6>;\n"
+    "  mov.u32 %r1, %tid.x;\n"
+    "  ld.param.u64 %rd1, [in];\n"
+    "  ld.param.u64 %rd2, [out];\n"
+    "  mul.wide.u32 %rd3, %r1, 2;\n"
+    "  add.s64 %rd4, %rd1, %rd3;\n"
+    "  ld.global.u16 %rs1, [%rd4];\n"
+    "  add.s16 %rs2, %rs1, 30000;\n"
+    "  and.b16 %rs3, %rs1, 255;\n"
+    "  setp.lt.s16 %p1, %rs2, 0;\n"
+    "  setp.ne.s16 %p2, %rs3, 0;\n"
+    "  setp.hi.u16 %p3, %rs1, %rs3;\n"
+    "  selp.u32 %r2, 1, 0, %p1;\n"
+    "  selp.u32 %r3, 2, 0, %p2;\n"
+    "  selp.u32 %r4, 4, 0, %p3;\n"
+    "  or.b32 %r5, %r2, %r3;\n"
+    "  or.b32 %r5, %r5, %r4;\n"
+    "  cvt.u32.u16 %r6, %rs2;\n"
+    "  shl.b32 %r6, %r6, 8;\n"
+    "  or.b32 %r5, %r5, %r6;\n"
+    "  mul.wide.u32 %rd5, %r1, 4;\n"
+    "  add.s64 %rd5, %rd2, %rd5;\n"
+    "  st.global.u32 [%rd5], %r5;\n"
+    "  ret;\n}\n";
+
+static void test_int16(void **state)
+{
+    ZkTestMem *t = *state;
+    enum { N = 128 };
+    uint16_t x[N];
+    uint32_t o[N];
+    Mod m;
+    for (int i = 0; i < N; i++) {
+        x[i] = i < 4 ? (uint16_t)(0x8000 - 30000 + i - 2) : (uint16_t)urand();
+    }
+    load_text(t, int16_ptx, &m);
+    uint64_t dx = buf(t, x, sizeof(x)), dout = buf(t, NULL, sizeof(o));
+    launch(&m, "b16", G(1, 1, 1), G(N, 1, 1), 0, (uint64_t[]){ dx, dout }, 2);
+    zkt_get(t, dout, o, sizeof(o));
+    for (int i = 0; i < N; i++) {
+        uint16_t s = (uint16_t)(x[i] + 30000), a = x[i] & 255;
+        uint32_t want = ((int16_t)s < 0) | (a != 0) << 1 | (x[i] > a) << 2 | (uint32_t)s << 8;
+        assert_int_equal(o[i], want);
+    }
+    unload(&m);
+}
+
 static void test_zko_roundtrip(void **state)
 {
     ZkTestMem *t = *state;
@@ -805,7 +857,7 @@ int main(int argc, char **argv)
         T(test_vector_add), T(test_sgemm), T(test_reduce_tree), T(test_reduce_warp),
         T(test_softmax), T(test_rmsnorm), T(test_rope), T(test_attention), T(test_activations),
         T(test_atomics), T(test_device_call), T(test_local_array), T(test_many_live),
-        T(test_bitops), T(test_peephole), T(test_generic_local),
+        T(test_bitops), T(test_peephole), T(test_generic_local), T(test_int16),
         T(test_zko_roundtrip),
     };
     char name[64];
