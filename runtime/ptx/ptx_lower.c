@@ -27,6 +27,9 @@
 #define MAX_INLINE_DEPTH 8
 #define DATA_ALIGN 16u
 
+/* A call-site .param variable kept in a virtual register (vloc.off). */
+#define LOC_REG 0xffu
+
 /* Where a variable lives. */
 typedef struct vloc {
     uint8_t space;      /* ZK_SPACE_*; GLOBAL: imm is a data offset (address = code_va + ...) */
@@ -248,6 +251,17 @@ static uint8_t arith_type(lowerer *l)
     return st;
 }
 
+/*
+ * 16-bit integers (clang's bool and char handling: ld.u8 into a .b16
+ * register, and.b16, setp.ne.s16): only the low 16 bits of such a register
+ * are meaningful, so add/sub/and/or/xor run as 32-bit operations and
+ * compares look at the low halves shifted to the top (see lower_setp).
+ */
+static int is_int16(unsigned int t)
+{
+    return t == PT_B16 || t == PT_U16 || t == PT_S16;
+}
+
 static uint8_t rnd_of(lowerer *l, unsigned int r)
 {
     switch (r) {
@@ -336,7 +350,7 @@ static uint32_t var_addr(lowerer *l, vloc loc, int64_t off)
         in->fix = MIR_FIX_DATA;
         return r;
     }
-    if (loc.space == ZK_SPACE_PARAM && l->depth > 0) {
+    if ((loc.space == ZK_SPACE_PARAM && l->depth > 0) || loc.space == LOC_REG) {
         lfail(l, "unsupported PTX: address of a function parameter");
     }
     in = emit_raw(l, ZK_SOP_MOV);
@@ -623,6 +637,9 @@ static maddr mem_addr(lowerer *l, const lctx *c, const ptx_operand *o)
     }
     if (o->var >= 0) {
         vloc loc = loc_of(l, c, o->var_local, o->var);
+        if (loc.space == LOC_REG && l->cur->op != PO_LD && l->cur->op != PO_ST) {
+            lfail(l, "internal: register-held .param variable used by memory");
+        }
         if (loc.space == ZK_SPACE_GLOBAL) {
             a.space = ZK_SPACE_GLOBAL;
             a.base = var_addr(l, loc, o->imm);
@@ -641,11 +658,86 @@ static maddr mem_addr(lowerer *l, const lctx *c, const ptx_operand *o)
     return a;
 }
 
+/*
+ * Call lowering: is .param variable var of pf only ever read or written
+ * whole (ld/st.param of its 4 or 8 bytes at offset 0), or handed to a call
+ * whose callee only does that with its parameter?  Then it lives in a
+ * virtual register: argument passing and results become register moves
+ * the allocator coalesces away, instead of a store and a reload through
+ * the thread's local memory (per-lane accesses on the card).  Upper bits
+ * of 32-bit values are never read (every consumer of a 32-bit register
+ * uses its low half), so a move is exactly the store/load pair.
+ */
+static int param_in_reg(const ptx_module *m, const ptx_func *pf, uint32_t var, int depth)
+{
+    const ptx_var *v;
+    if (var >= pf->nvars || depth > MAX_INLINE_DEPTH) {
+        return 0;
+    }
+    v = &pf->vars[var];
+    if (v->space != PS_PARAM || (v->size != 4 && v->size != 8)) {
+        return 0;
+    }
+    for (uint32_t i = 0; i < pf->ninsns; i++) {
+        const ptx_insn *in = &pf->insns[i];
+        if (in->op == PO_CALL) {
+            const ptx_func *callee;
+            if (in->ops[in->nret].kind != POK_FUNC) {
+                return 0;
+            }
+            callee = &m->funcs[in->ops[in->nret].val];
+            for (uint32_t k = 0; k < in->nret; k++) {
+                const ptx_operand *o = &in->ops[k];
+                if (o->kind == POK_VAR && o->var_local && o->val == (int32_t)var &&
+                    (callee == pf || callee->nrets != in->nret ||
+                     !param_in_reg(m, callee, callee->nparams + k, depth + 1))) {
+                    return 0;
+                }
+            }
+            for (uint32_t k = 0; k < in->ncall_args; k++) {
+                const ptx_operand *o = &in->call_args[k];
+                if (o->kind == POK_VAR && o->var_local && o->val == (int32_t)var &&
+                    (callee == pf || callee->nparams != in->ncall_args ||
+                     !param_in_reg(m, callee, k, depth + 1))) {
+                    return 0;
+                }
+            }
+            continue;
+        }
+        for (uint32_t k = 0; k < in->nops; k++) {
+            const ptx_operand *o = &in->ops[k];
+            if (!o->var_local) {
+                continue;
+            }
+            if (o->kind == POK_VAR && o->val == (int32_t)var) {
+                return 0;       /* address taken */
+            }
+            if (o->kind == POK_MEM && o->var == (int32_t)var &&
+                (!((in->op == PO_LD && k == 1) || (in->op == PO_ST && k == 0)) ||
+                 in->vec != 1 || o->imm != 0 || ptx_type_bytes(in->type) != v->size ||
+                 (in->flags & PF_VOLATILE) || in->order > PM_RELAXED)) {
+                return 0;
+            }
+        }
+    }
+    return 1;
+}
+
 static void lower_ld(lowerer *l, const lctx *c)
 {
     const ptx_insn *pi = l->cur;
     uint8_t st = st_of(l, pi->type);
     maddr a = mem_addr(l, c, &pi->ops[1]);
+    if (a.space == LOC_REG) {
+        mir_insn *in;
+        if (pi->ops[0].kind != POK_REG) {
+            return;     /* ld into '_' */
+        }
+        in = emit(l, ZK_SOP_MOV);
+        in->rd = greg(l, c, pi->ops[0].val);
+        in->rb = (uint32_t)a.off;
+        return;
+    }
     unsigned int n = pi->vec, sz = ptx_type_bytes(pi->type);
     for (unsigned int i = 0; i < n; i++) {
         int32_t dst = pi->ops[0].kind == POK_VEC ? pi->ops[0].vec[i] : pi->ops[0].val;
@@ -673,6 +765,13 @@ static void lower_st(lowerer *l, const lctx *c)
     uint8_t st = st_of(l, pi->type);
     maddr a = mem_addr(l, c, &pi->ops[0]);
     unsigned int n = pi->vec, sz = ptx_type_bytes(pi->type);
+    if (a.space == LOC_REG) {
+        uint32_t v = val(l, c, &pi->ops[1], st);
+        mir_insn *in = emit(l, ZK_SOP_MOV);
+        in->rd = (uint32_t)a.off;
+        in->rb = v;
+        return;
+    }
     if (a.space == ZK_SPACE_PARAM || a.space == ZK_SPACE_CONST) {
         unsupported(l, "store to a read-only space");
     }
@@ -801,10 +900,38 @@ static void plop(lowerer *l, uint32_t pd, uint8_t op, uint32_t pa, int na, uint3
     in->rb_neg = (uint8_t)nb;
 }
 
+/* A 16-bit operand moved to the top half of a 32-bit value (compares). */
+static void set_b16_high(lowerer *l, const lctx *c, mir_insn **inp, const ptx_operand *o)
+{
+    if (o->kind == POK_IMM) {
+        (*inp)->flags |= ZK_SF_BIMM;
+        (*inp)->imm = ((uint64_t)o->imm & 0xffffu) << 16;
+        return;
+    }
+    if (o->kind != POK_REG) {
+        unsupported(l, "16-bit compare operand");
+    }
+    {
+        size_t idx = (size_t)(*inp - l->f->v);
+        uint32_t r = new_vreg(l);
+        mir_insn save = l->f->v[idx], *sh = emit(l, ZK_SOP_SHL);
+        sh->type = ZK_ST_U32;
+        sh->rd = r;
+        sh->ra = val(l, c, o, ZK_ST_U32);
+        sh->flags = ZK_SF_BIMM;
+        sh->imm = 16;
+        memmove(&l->f->v[idx], &l->f->v[idx + 1], (l->f->n - idx - 1) * sizeof(mir_insn));
+        l->f->v[l->f->n - 1] = save;
+        *inp = &l->f->v[l->f->n - 1];
+        (*inp)->rb = r;
+    }
+}
+
 static void lower_setp(lowerer *l, const lctx *c)
 {
     const ptx_insn *pi = l->cur;
-    uint8_t st = arith_type(l);
+    int b16 = is_int16(pi->type);
+    uint8_t st = b16 ? (pi->type == PT_S16 ? ZK_ST_S32 : ZK_ST_U32) : arith_type(l);
     uint8_t cmp = cmp_of(l, pi->cmp, st);
     int two = pi->ndst == 2;
     int srcs = two ? 2 : 1;
@@ -813,13 +940,28 @@ static void lower_setp(lowerer *l, const lctx *c)
     uint32_t t;
     uint32_t a = val(l, c, &pi->ops[srcs], st);
     mir_insn *in;
+    if (b16) {
+        /* (a << 16) against (b << 16) as 32-bit: the 16-bit order, signed or not */
+        uint32_t ah = new_vreg(l);
+        in = emit(l, ZK_SOP_SHL);
+        in->type = ZK_ST_U32;
+        in->rd = ah;
+        in->ra = a;
+        in->flags = ZK_SF_BIMM;
+        in->imm = 16;
+        a = ah;
+    }
     if (!pi->boolop && !two) {
         in = emit(l, ZK_SOP_SETP);
         in->type = st;
         in->mod = cmp;
         in->pd = p;
         in->ra = a;
-        set_b(l, c, &in, &pi->ops[srcs + 1], st);
+        if (b16) {
+            set_b16_high(l, c, &in, &pi->ops[srcs + 1]);
+        } else {
+            set_b(l, c, &in, &pi->ops[srcs + 1], st);
+        }
         return;
     }
     t = new_preg(l);
@@ -828,7 +970,11 @@ static void lower_setp(lowerer *l, const lctx *c)
     in->mod = cmp;
     in->pd = t;
     in->ra = a;
-    set_b(l, c, &in, &pi->ops[srcs + 1], st);
+    if (b16) {
+        set_b16_high(l, c, &in, &pi->ops[srcs + 1]);
+    } else {
+        set_b(l, c, &in, &pi->ops[srcs + 1], st);
+    }
     if (pi->boolop) {
         const ptx_operand *pc = &pi->ops[srcs + 2];
         uint8_t op = pi->boolop == PB_AND ? ZK_PLOP_AND : pi->boolop == PB_OR ? ZK_PLOP_OR :
@@ -939,7 +1085,7 @@ static void lower_call(lowerer *l, const lctx *c)
             unsupported(l, "call arguments and results must be .param variables");
         }
         cc.vars[i] = c->vars[o->val];
-        if (cc.vars[i].space != ZK_SPACE_LOCAL) {
+        if (cc.vars[i].space != ZK_SPACE_LOCAL && cc.vars[i].space != LOC_REG) {
             unsupported(l, "call argument is not a call-site .param variable");
         }
     }
@@ -1035,6 +1181,11 @@ static void lower_insn(lowerer *l, lctx *c, const ptx_insn *pi)
         need_reg_dst(l);
         if (pi->type == PT_PRED && (pi->op == PO_AND || pi->op == PO_OR || pi->op == PO_XOR)) {
             lower_pred_logic(l, c);
+            return;
+        }
+        if (is_int16(pi->type) && !pi->sub && (pi->op == PO_ADD || pi->op == PO_SUB ||
+            pi->op == PO_AND || pi->op == PO_OR || pi->op == PO_XOR)) {
+            emit_abc(l, c, iop[pi->op], ZK_ST_U32, 2);      /* low 16 bits exact */
             return;
         }
         st = arith_type(l);
@@ -1521,6 +1672,11 @@ static void lower_body(lowerer *l, const ptx_func *pf, lctx *c)
         if (v->space == PS_SHARED) {
             c->vars[i].space = ZK_SPACE_SHARED;
             c->vars[i].off = l->fshared[fi][i] - 1;
+            continue;
+        }
+        if (param_in_reg(l->m, pf, i, l->depth)) {
+            c->vars[i].space = LOC_REG;
+            c->vars[i].off = new_vreg(l);
             continue;
         }
         /* .local and call-site .param variables: thread-local slots */

@@ -61,6 +61,8 @@ int mir_insn_uses(const mir_insn *in, uint32_t *gpr_use, int *ngu, uint32_t *pre
                   int *npu, uint32_t *gpr_def, uint32_t *pred_def);
 
 int ptx_lower(const ptx_module *m, mir_module *out, char *err, size_t errlen);
+/* Exact rewrites of clang's patterns (ptx_peephole.c); -1: out of memory. */
+int ptx_peephole(mir_func *f);
 int ptx_regalloc(mir_func *f, char *err, size_t errlen);
 /* As ptx_regalloc with at most max_regs general registers (4..251): tests force spills. */
 int ptx_regalloc_limit(mir_func *f, uint32_t max_regs, char *err, size_t errlen);

@@ -98,6 +98,11 @@ int zk_ptx_translate(const ptx_module *m, const zk_ptx_options *opt, zk_ptx_imag
     }
     for (uint32_t i = 0; i < mm.nfuncs; i++) {
         char e2[400];
+        if (ptx_peephole(&mm.funcs[i]) != 0) {
+            snprintf(err, errlen, "%s: out of host memory", m->file);
+            mir_module_free(&mm);
+            return -1;
+        }
         if (ptx_regalloc_limit(&mm.funcs[i], max_regs, e2, sizeof(e2)) != 0) {
             snprintf(err, errlen, "%s: %s", m->file, e2);
             mir_module_free(&mm);

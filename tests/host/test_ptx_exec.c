@@ -77,6 +77,19 @@ static int load(ZkTestMem *t, const char *name, Mod *m)
     return 0;
 }
 
+/* A module from PTX text written in the test. */
+static void load_text(ZkTestMem *t, const char *text, Mod *m)
+{
+    char err[512];
+    zk_ptx_options opt = { .max_regs = g_max_regs };
+    if (zk_ptx_compile(text, strlen(text), "inline.ptx", &opt, &m->img, err, sizeof(err))) {
+        fail_msg("%s", err);
+    }
+    m->t = t;
+    m->code_va = zkt_alloc(t, m->img.size);
+    zkt_put(t, m->code_va, m->img.image, m->img.size);
+}
+
 #define LOAD_OR_SKIP(t, name, m) do { \
         if (load((t), (name), (m)) != 0) { \
             print_message("# SKIP %s corpus not built\n", g_compiler); \
@@ -610,6 +623,187 @@ static void test_bitops(void **state)
 
 /* zkptx -o: the .zko object loads back (runtime/zk_obj.c, the ISA
  * verifier) with the same image and SIMT kernel descriptors, and runs. */
+/*
+ * The translator's exact rewrites (ptx_peephole.c) next to the cases they
+ * must leave alone: mulwide+add with the index changed in between, 1 - x,
+ * (x*2)*1.5 (folds) and (x*2)*0.75 (must not: x*2 may overflow where x*1.5
+ * does not), a truncation feeding a compare (folds) and one feeding a
+ * 64-bit conversion (must not).
+ */
+static const char peep_ptx[] =
+    ".version 6.4\n.target sm_70\n.address_size 64\n"
+    ".visible .entry peep(.param .u64 in, .param .u64 out)\n{\n"
+    "  .reg .pred %p<3>;\n  .reg .b32 %r<10>;\n  .reg .f32 %f<10>;\n  .reg .b64 %rd<12>;\n"
+    "  mov.u32 %r1, %tid.x;\n"
+    "  ld.param.u64 %rd1, [in];\n"
+    "  ld.param.u64 %rd2, [out];\n"
+    "  mul.wide.u32 %rd3, %r1, 4;\n"
+    "  add.s64 %rd4, %rd1, %rd3;\n"
+    "  ld.global.f32 %f1, [%rd4];\n"
+    "  mul.wide.u32 %rd5, %r1, 32;\n"
+    "  add.u32 %r1, %r1, 1;\n"
+    "  add.s64 %rd6, %rd2, %rd5;\n"
+    "  sub.f32 %f2, 0f3F800000, %f1;\n"
+    "  st.global.f32 [%rd6], %f2;\n"
+    "  mul.f32 %f3, %f1, 0f40000000;\n"
+    "  mul.f32 %f4, %f3, 0f3FC00000;\n"
+    "  st.global.f32 [%rd6+4], %f4;\n"
+    "  mul.f32 %f5, %f1, 0f40000000;\n"
+    "  mul.f32 %f6, %f5, 0f3F400000;\n"
+    "  st.global.f32 [%rd6+8], %f6;\n"
+    "  cvt.u64.u32 %rd7, %r1;\n"
+    "  add.s64 %rd8, %rd7, 4294967296;\n"
+    "  cvt.u32.u64 %r2, %rd8;\n"
+    "  setp.eq.s32 %p1, %r2, %r1;\n"
+    "  selp.u32 %r3, 1, 0, %p1;\n"
+    "  st.global.u32 [%rd6+12], %r3;\n"
+    "  cvt.u32.u64 %r4, %rd8;\n"
+    "  cvt.u64.u32 %rd9, %r4;\n"
+    "  st.global.u64 [%rd6+16], %rd9;\n"
+    "  add.u32 %r6, %r1, 7;\n"
+    "  add.u32 %r1, %r1, 100;\n"
+    "  mov.u32 %r7, %r6;\n"
+    "  st.global.u32 [%rd6+24], %r7;\n"
+    "  add.u32 %r8, %r1, 3;\n"
+    "  mov.u32 %r9, %r1;\n"
+    "  mov.u32 %r1, %r8;\n"
+    "  sub.u32 %r9, %r1, %r9;\n"
+    "  st.global.u32 [%rd6+28], %r9;\n"
+    "  ret;\n}\n";
+
+static void test_peephole(void **state)
+{
+    ZkTestMem *t = *state;
+    enum { N = 64 };
+    float x[N];
+    uint32_t o[N][8];
+    Mod m;
+    for (int i = 0; i < N; i++) {
+        x[i] = i == 0 ? 2.5e38f : i == 1 ? -3e38f : i == 2 ? 1.5e-40f : frand(-100, 100);
+    }
+    load_text(t, peep_ptx, &m);
+    uint64_t dx = buf(t, x, sizeof(x)), dout = buf(t, NULL, sizeof(o));
+    launch(&m, "peep", G(1, 1, 1), G(N, 1, 1), 0, (uint64_t[]){ dx, dout }, 2);
+    zkt_get(t, dout, o, sizeof(o));
+    for (int i = 0; i < N; i++) {
+        volatile float two = x[i] * 2.0f;
+        float want[3] = { 1.0f - x[i], two * 1.5f, two * 0.75f };
+        uint64_t wide;
+        for (int k = 0; k < 3; k++) {
+            uint32_t w;
+            memcpy(&w, &want[k], 4);
+            if (o[i][k] != w) {
+                fail_msg("thread %d output %d: 0x%08x, want 0x%08x (x = %g)", i, k, o[i][k], w,
+                         (double)x[i]);
+            }
+        }
+        assert_int_equal(o[i][3], 1);
+        memcpy(&wide, &o[i][4], 8);
+        assert_int_equal(wide, (uint64_t)i + 1);
+        assert_int_equal(o[i][6], (uint32_t)i + 8);   /* t computed before its operand changed */
+        assert_int_equal(o[i][7], 3);                 /* a copy's source computed at the copy */
+    }
+    unload(&m);
+}
+
+/*
+ * Local memory through generic addresses (cvta.local, then ld/st without a
+ * space): every thread must see its own copy even when all lanes use the
+ * same address (what a device function taking a local array's pointer
+ * does), and consecutive addresses must not be read as one run.
+ */
+static const char generic_local_ptx[] =
+    ".version 6.4\n.target sm_70\n.address_size 64\n"
+    ".visible .entry gl(.param .u64 out)\n{\n"
+    "  .local .align 8 .b8 buf[8];\n"
+    "  .reg .b32 %r<8>;\n  .reg .b64 %rd<8>;\n"
+    "  mov.u32 %r1, %tid.x;\n"
+    "  mul.lo.u32 %r2, %r1, 3;\n"
+    "  st.local.u32 [buf], %r1;\n"
+    "  st.local.u32 [buf+4], %r2;\n"
+    "  mov.u64 %rd1, buf;\n"
+    "  cvta.local.u64 %rd2, %rd1;\n"
+    "  ld.u32 %r3, [%rd2];\n"
+    "  ld.u32 %r4, [%rd2+4];\n"
+    "  add.u32 %r5, %r4, 1;\n"
+    "  st.u32 [%rd2+4], %r5;\n"
+    "  ld.local.u32 %r6, [buf+4];\n"
+    "  ld.param.u64 %rd3, [out];\n"
+    "  mul.wide.u32 %rd4, %r1, 8;\n"
+    "  add.s64 %rd5, %rd3, %rd4;\n"
+    "  st.global.u32 [%rd5], %r3;\n"
+    "  st.global.u32 [%rd5+4], %r6;\n"
+    "  ret;\n}\n";
+
+static void test_generic_local(void **state)
+{
+    ZkTestMem *t = *state;
+    enum { N = 96 };
+    uint32_t o[N][2];
+    Mod m;
+    load_text(t, generic_local_ptx, &m);
+    uint64_t dout = buf(t, NULL, sizeof(o));
+    launch(&m, "gl", G(2, 1, 1), G(N / 2, 1, 1), 0, (uint64_t[]){ dout }, 1);
+    zkt_get(t, dout, o, N / 2 * 8);
+    for (int i = 0; i < N / 2; i++) {
+        assert_int_equal(o[i][0], (uint32_t)i);
+        assert_int_equal(o[i][1], (uint32_t)(3 * i + 1));
+    }
+    unload(&m);
+}
+
+/* 16-bit integers as clang writes them for bool/char: add (wrapping),
+ * and, signed and unsigned compares of the low 16 bits, cvt out. */
+static const char int16_ptx[] =
+    ".version 6.4\n.target sm_70\n.address_size 64\n"
+    ".visible .entry b16(.param .u64 in, .param .u64 out)\n{\n"
+    "  .reg .pred %p<4>;\n  .reg .b16 %rs<6>;\n  .reg .b32 %r<8>;\n  .reg .b64 %rd<6>;\n"
+    "  mov.u32 %r1, %tid.x;\n"
+    "  ld.param.u64 %rd1, [in];\n"
+    "  ld.param.u64 %rd2, [out];\n"
+    "  mul.wide.u32 %rd3, %r1, 2;\n"
+    "  add.s64 %rd4, %rd1, %rd3;\n"
+    "  ld.global.u16 %rs1, [%rd4];\n"
+    "  add.s16 %rs2, %rs1, 30000;\n"
+    "  and.b16 %rs3, %rs1, 255;\n"
+    "  setp.lt.s16 %p1, %rs2, 0;\n"
+    "  setp.ne.s16 %p2, %rs3, 0;\n"
+    "  setp.hi.u16 %p3, %rs1, %rs3;\n"
+    "  selp.u32 %r2, 1, 0, %p1;\n"
+    "  selp.u32 %r3, 2, 0, %p2;\n"
+    "  selp.u32 %r4, 4, 0, %p3;\n"
+    "  or.b32 %r5, %r2, %r3;\n"
+    "  or.b32 %r5, %r5, %r4;\n"
+    "  cvt.u32.u16 %r6, %rs2;\n"
+    "  shl.b32 %r6, %r6, 8;\n"
+    "  or.b32 %r5, %r5, %r6;\n"
+    "  mul.wide.u32 %rd5, %r1, 4;\n"
+    "  add.s64 %rd5, %rd2, %rd5;\n"
+    "  st.global.u32 [%rd5], %r5;\n"
+    "  ret;\n}\n";
+
+static void test_int16(void **state)
+{
+    ZkTestMem *t = *state;
+    enum { N = 128 };
+    uint16_t x[N];
+    uint32_t o[N];
+    Mod m;
+    for (int i = 0; i < N; i++) {
+        x[i] = i < 4 ? (uint16_t)(0x8000 - 30000 + i - 2) : (uint16_t)urand();
+    }
+    load_text(t, int16_ptx, &m);
+    uint64_t dx = buf(t, x, sizeof(x)), dout = buf(t, NULL, sizeof(o));
+    launch(&m, "b16", G(1, 1, 1), G(N, 1, 1), 0, (uint64_t[]){ dx, dout }, 2);
+    zkt_get(t, dout, o, sizeof(o));
+    for (int i = 0; i < N; i++) {
+        uint16_t s = (uint16_t)(x[i] + 30000), a = x[i] & 255;
+        uint32_t want = ((int16_t)s < 0) | (a != 0) << 1 | (x[i] > a) << 2 | (uint32_t)s << 8;
+        assert_int_equal(o[i], want);
+    }
+    unload(&m);
+}
+
 static void test_zko_roundtrip(void **state)
 {
     ZkTestMem *t = *state;
@@ -663,7 +857,8 @@ int main(int argc, char **argv)
         T(test_vector_add), T(test_sgemm), T(test_reduce_tree), T(test_reduce_warp),
         T(test_softmax), T(test_rmsnorm), T(test_rope), T(test_attention), T(test_activations),
         T(test_atomics), T(test_device_call), T(test_local_array), T(test_many_live),
-        T(test_bitops), T(test_zko_roundtrip),
+        T(test_bitops), T(test_peephole), T(test_generic_local), T(test_int16),
+        T(test_zko_roundtrip),
     };
     char name[64];
     int fails = 0;
