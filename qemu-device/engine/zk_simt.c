@@ -1106,6 +1106,42 @@ static uint32_t setp32_warp(unsigned c, bool sgn, const uint64_t *A, const uint6
 }
 
 /*
+ * f32 setp over a full warp, NaN rules of cmp_fp: C's <, <=, >, >=, == are
+ * already false on NaN (the ordered forms), the unordered forms are their
+ * negated opposites.  One loop per comparison, so each one vectorises.
+ */
+static uint32_t setpf32_warp(unsigned c, const uint64_t *A, const uint64_t *B)
+{
+    uint8_t v[ZK_SIMT_WARP];
+
+#define SETPF_LOOP(EXPR) do { \
+        LANE_LOOP \
+        for (unsigned l = 0; l < ZK_SIMT_WARP; l++) { \
+            float x = f32_of(A[l]), y = f32_of(B[l]); \
+            v[l] = (EXPR); \
+        } \
+    } while (0)
+    switch (c) {
+    case ZK_CMP_EQ: SETPF_LOOP(x == y); break;
+    case ZK_CMP_NE: SETPF_LOOP(x < y || x > y); break;
+    case ZK_CMP_LT: SETPF_LOOP(x < y); break;
+    case ZK_CMP_LE: SETPF_LOOP(x <= y); break;
+    case ZK_CMP_GT: SETPF_LOOP(x > y); break;
+    case ZK_CMP_GE: SETPF_LOOP(x >= y); break;
+    case ZK_CMP_EQU: SETPF_LOOP(!(x < y || x > y)); break;
+    case ZK_CMP_NEU: SETPF_LOOP(x != y); break;
+    case ZK_CMP_LTU: SETPF_LOOP(!(x >= y)); break;
+    case ZK_CMP_LEU: SETPF_LOOP(!(x > y)); break;
+    case ZK_CMP_GTU: SETPF_LOOP(!(x <= y)); break;
+    case ZK_CMP_GEU: SETPF_LOOP(!(x < y)); break;
+    case ZK_CMP_NUM: SETPF_LOOP(x == x && y == y); break;
+    default: SETPF_LOOP(x != x || y != y); break;
+    }
+#undef SETPF_LOOP
+    return pack_lanes(v);
+}
+
+/*
  * 32 copies of immediate v from the per-unit cache, in slot s (chosen at
  * decode: imm_slots()).
  */
@@ -1215,6 +1251,8 @@ exec_insn(SimtCu *cu, uint32_t wi, Warp *w, const SInsn *in, uint32_t ex)
         uint32_t r = 0;
         if ((t == ZK_ST_U32 || t == ZK_ST_S32) && ex == ALL_LANES) {
             r = setp32_warp(in->mod, t == ZK_ST_S32, A, B);
+        } else if (t == ZK_ST_F32 && ex == ALL_LANES) {
+            r = setpf32_warp(in->mod, A, B);
         } else if (t == ZK_ST_U32 || t == ZK_ST_S32) {
             unsigned c = in->mod;
             bool s = t == ZK_ST_S32;

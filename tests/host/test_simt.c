@@ -264,6 +264,91 @@ static void test_vector_add(void **state)
     free(c);
 }
 
+/* ---- f32 setp: every compare mode, NaN, signed zeros, infinities ------ */
+
+/* C reference of PTX setp.f32 (ordered forms false on NaN, unordered true). */
+static bool setp_f32_ref(unsigned c, float x, float y)
+{
+    bool un = isnan(x) || isnan(y);
+    switch (c) {
+    case ZK_CMP_EQ: return !un && x == y;
+    case ZK_CMP_NE: return !un && x != y;
+    case ZK_CMP_LT: return !un && x < y;
+    case ZK_CMP_LE: return !un && x <= y;
+    case ZK_CMP_GT: return !un && x > y;
+    case ZK_CMP_GE: return !un && x >= y;
+    case ZK_CMP_EQU: return un || x == y;
+    case ZK_CMP_NEU: return un || x != y;
+    case ZK_CMP_LTU: return un || x < y;
+    case ZK_CMP_LEU: return un || x <= y;
+    case ZK_CMP_GTU: return un || x > y;
+    case ZK_CMP_GEU: return un || x >= y;
+    case ZK_CMP_NUM: return !un;
+    default: return un;
+    }
+}
+
+/*
+ * out[i * ZK_CMP_COUNT + c] = setp.c.f32(a[i], b[i]), params {a, b, out, n}.
+ * Threads past n exit first, so the last warp is partial and the compares run
+ * both on full warps (the vector path) and on a partial one (per lane).
+ */
+static void test_setp_f32(void **state)
+{
+    ZkTestMem *t = *state;
+    static const float vals[] = { 0.0f, -0.0f, 1.0f, -1.0f, 1.5f, INFINITY, -INFINITY, NAN,
+                                  1e-45f, -3.4e38f };
+    const uint32_t nv = sizeof(vals) / sizeof(vals[0]), n = nv * nv;
+    float a[sizeof(vals) / sizeof(vals[0]) * sizeof(vals) / sizeof(vals[0])];
+    float b[sizeof(a) / sizeof(a[0])];
+    uint32_t *out = malloc((size_t)n * ZK_CMP_COUNT * 4);
+
+    for (uint32_t i = 0; i < n; i++) {
+        a[i] = vals[i / nv];
+        b[i] = vals[i % nv];
+    }
+    uint64_t va = zkt_alloc(t, n * 4), vb = zkt_alloc(t, n * 4);
+    uint64_t vo = zkt_alloc(t, (uint64_t)n * ZK_CMP_COUNT * 4);
+    zkt_put(t, va, a, n * 4);
+    zkt_put(t, vb, b, n * 4);
+
+    kernel_begin();
+    gtid(4);
+    ldp(ZK_ST_U32, 5, 24);
+    setp(ZK_CMP_GE, ZK_ST_U32, 1, 4, 5);
+    INS(.op = ZK_SOP_EXIT, .guard = 1);
+    ldp(ZK_ST_U64, 6, 0);
+    ldp(ZK_ST_U64, 7, 8);
+    ldp(ZK_ST_U64, 8, 16);
+    addr_of(10, 6, 4, 4);
+    ld(ZK_SPACE_GLOBAL, ZK_ST_F32, 11, 10, 0);
+    addr_of(12, 7, 4, 4);
+    ld(ZK_SPACE_GLOBAL, ZK_ST_F32, 13, 12, 0);
+    INS(.op = ZK_SOP_MOV, .rd = 20, .flags = ZK_SF_BIMM, .imm = 1);
+    INS(.op = ZK_SOP_MOV, .rd = 21, .flags = ZK_SF_BIMM, .imm = 0);
+    opi(ZK_SOP_MUL, ZK_ST_U32, 14, 4, ZK_CMP_COUNT);
+    addr_of(15, 8, 14, 4);
+    for (unsigned c = 0; c < ZK_CMP_COUNT; c++) {
+        setp((uint8_t)c, ZK_ST_F32, 2, 11, 13);
+        INS(.op = ZK_SOP_SELP, .type = ZK_ST_U32, .rd = 16, .ra = 20, .rb = 21, .pd = 2);
+        st(ZK_SPACE_GLOBAL, ZK_ST_U32, 15, c * 4, 16);
+    }
+    ex();
+
+    struct { uint64_t a, b, o; uint32_t n, pad; } p = { va, vb, vo, n, 0 };
+    Run r = { .grid = { (n + 63) / 64 }, .block = { 64 }, .params = &p, .psize = sizeof(p) };
+    assert_int_equal(run(t, &r), 0);
+    zkt_get(t, vo, out, (uint64_t)n * ZK_CMP_COUNT * 4);
+    for (uint32_t i = 0; i < n; i++) {
+        for (unsigned c = 0; c < ZK_CMP_COUNT; c++) {
+            if (out[i * ZK_CMP_COUNT + c] != (uint32_t)setp_f32_ref(c, a[i], b[i])) {
+                fail_msg("setp mode %u (%g, %g) = %u", c, a[i], b[i], out[i * ZK_CMP_COUNT + c]);
+            }
+        }
+    }
+    free(out);
+}
+
 /* ---- shared-memory tree reduction with barriers -------------------- */
 
 static void test_shared_reduction(void **state)
@@ -1251,6 +1336,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         T(test_isa_library),
         T(test_vector_add),
+        T(test_setp_f32),
         T(test_shared_reduction),
         T(test_shuffle_reduction),
         T(test_atomic_histogram),
