@@ -852,8 +852,24 @@ local_warp(SimtCu *cu, const SInsn *in, uint32_t ex, uint32_t tid0,
     if (bad) {
         return 1;
     }
-    if (D) {
+    /*
+     * 4- and 8-byte accesses (spills, arrays of int/float/pointers) get
+     * loops without the type switch, which the AVX-512 clone turns into
+     * gathers and scatters.
+     */
+    if (D && n == 4 && t == ZK_ST_S32) {
+        LANES(ex, { int32_t w; memcpy(&w, mem + (size_t)l * lb + (A[l] + off), 4);
+                    D[l] = (uint64_t)(int64_t)w; });
+    } else if (D && n == 4) {
+        LANES(ex, { uint32_t w; memcpy(&w, mem + (size_t)l * lb + (A[l] + off), 4); D[l] = w; });
+    } else if (D && n == 8) {
+        LANES(ex, memcpy(&D[l], mem + (size_t)l * lb + (A[l] + off), 8));
+    } else if (D) {
         LANES(ex, D[l] = ld_host(mem + (size_t)l * lb + (A[l] + off), t));
+    } else if (n == 4) {
+        LANES(ex, { uint32_t w = (uint32_t)B[l]; memcpy(mem + (size_t)l * lb + (A[l] + off), &w, 4); });
+    } else if (n == 8) {
+        LANES(ex, memcpy(mem + (size_t)l * lb + (A[l] + off), &B[l], 8));
     } else {
         LANES(ex, st_host(mem + (size_t)l * lb + (A[l] + off), t, B[l]));
     }

@@ -60,6 +60,8 @@ typedef struct mir_module {
 int mir_insn_uses(const mir_insn *in, uint32_t *gpr_use, int *ngu, uint32_t *pred_use,
                   int *npu, uint32_t *gpr_def, uint32_t *pred_def);
 
+/* leader[i] = 1 where a basic block starts: 0, label targets, after bra/exit/trap. */
+void mir_mark_leaders(const mir_func *f, uint8_t *leader);
 int ptx_lower(const ptx_module *m, mir_module *out, char *err, size_t errlen);
 /* Exact rewrites of clang's patterns (ptx_peephole.c); -1: out of memory. */
 int ptx_peephole(mir_func *f);

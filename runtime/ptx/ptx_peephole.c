@@ -617,20 +617,10 @@ int ptx_peephole(mir_func *f)
         goto out;
     }
     /* basic blocks: labels start them, branches and exits end them */
-    {
-        for (uint32_t i = 0; i < f->nlabels; i++) {
-            if (f->label_pos[i] >= 0 && (uint32_t)f->label_pos[i] < f->n) {
-                leader[f->label_pos[i]] = 1;
-            }
-        }
-        for (uint32_t i = 0; i < f->n; i++) {
-            uint8_t op = f->v[i].op;
-            if ((op == ZK_SOP_BRA || op == ZK_SOP_EXIT || op == ZK_SOP_TRAP) && i + 1 < f->n) {
-                leader[i + 1] = 1;
-            }
-            nb += i && leader[i];
-            p.blk[i] = nb;
-        }
+    mir_mark_leaders(f, leader);
+    for (uint32_t i = 0; i < f->n; i++) {
+        nb += i && leader[i];
+        p.blk[i] = nb;
     }
     for (uint32_t i = 0; i < f->n; i++) {
         uint32_t gu[8], pu[8], gd, pd;

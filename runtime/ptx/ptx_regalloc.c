@@ -23,6 +23,24 @@
 #define SCRATCH_FIRST 252u          /* r252..r255: spill code */
 #define MAX_PREDS 7u
 
+void mir_mark_leaders(const mir_func *f, uint8_t *leader)
+{
+    if (f->n) {
+        leader[0] = 1;
+    }
+    for (uint32_t i = 0; i < f->nlabels; i++) {
+        if (f->label_pos[i] >= 0 && (uint32_t)f->label_pos[i] < f->n) {
+            leader[f->label_pos[i]] = 1;
+        }
+    }
+    for (uint32_t i = 0; i < f->n; i++) {
+        uint8_t op = f->v[i].op;
+        if ((op == ZK_SOP_BRA || op == ZK_SOP_EXIT || op == ZK_SOP_TRAP) && i + 1 < f->n) {
+            leader[i + 1] = 1;
+        }
+    }
+}
+
 int mir_insn_uses(const mir_insn *in, uint32_t *gu, int *ngu, uint32_t *pu, int *npu,
                   uint32_t *gd, uint32_t *pd)
 {
@@ -359,18 +377,7 @@ int ptx_regalloc_limit(mir_func *f, uint32_t max_regs, char *err, size_t errlen)
         goto oom;
     }
     /* basic blocks */
-    leader[0] = 1;
-    for (uint32_t i = 0; i < f->nlabels; i++) {
-        if (f->label_pos[i] >= 0 && (uint32_t)f->label_pos[i] < f->n) {
-            leader[f->label_pos[i]] = 1;
-        }
-    }
-    for (uint32_t i = 0; i < f->n; i++) {
-        uint8_t op = f->v[i].op;
-        if ((op == ZK_SOP_BRA || op == ZK_SOP_EXIT || op == ZK_SOP_TRAP) && i + 1 < f->n) {
-            leader[i + 1] = 1;
-        }
-    }
+    mir_mark_leaders(f, leader);
     for (uint32_t i = 0; i < f->n; i++) {
         nb += leader[i];
     }
